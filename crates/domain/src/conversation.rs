@@ -1,0 +1,42 @@
+//! Conversations and their messages (RULES.md "Entities"). One conversation
+//! can have many tickets; a ticket names its conversation, so the tickets of a
+//! conversation are found by `Ticket::conversation_id`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub customer: Customer,
+    pub channel: String,
+    pub assignee_id: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Customer,
+    Agent,
+    Ai,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub author: Author,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<Uuid>,
+    pub body: String,
+    pub sent_at: Timestamp,
+}

@@ -1,0 +1,44 @@
+//! The ticket rules of Fyncall Desk, written once (`../shared/design/RULES.md`).
+//!
+//! The server (the authority) and the desktop client (to predict results
+//! offline and to enable buttons) both ask this crate; neither re-implements
+//! a rule. Everything here is pure: no IO, no async, and no clock — every
+//! function that depends on time takes `now` as an argument.
+//!
+//! - [`ticket`], [`conversation`], [`agent`], [`activity`]: the entities.
+//! - [`lifecycle`]: which status moves are allowed.
+//! - [`permissions`]: who may do what.
+//! - [`sla`]: the two timers, their states, deadlines and alert moments.
+//! - [`views`]: which views a ticket belongs to and in what order.
+//! - [`mutation`]: every change, and [`apply`], the one function that applies them.
+//! - [`refusal`]: why a change was refused, as a value.
+
+pub mod activity;
+pub mod agent;
+pub mod conversation;
+pub mod lifecycle;
+pub mod mutation;
+pub mod permissions;
+pub mod refusal;
+pub mod settings;
+pub mod sla;
+pub mod state;
+pub mod ticket;
+pub mod views;
+pub mod wire;
+
+/// A moment in time, always UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+pub use activity::{Activity, ActorKind, ActorRef, AssignReason, Change};
+pub use agent::{Agent, Role};
+pub use conversation::{Author, Conversation, Customer, Message};
+pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};
+pub use refusal::{Refusal, RefusalCode};
+pub use settings::{PriorityTargets, SlaPolicy, Targets, TeamSettings};
+pub use sla::{Deadline, Indicator, Moments, Sla, Timer, TimerKind, TimerState};
+pub use state::State;
+pub use ticket::{
+    AiContext, Category, Priority, Sentiment, SlaClock, Source, Status, Ticket, Trigger,
+};
+pub use views::{Order, SortField, SortKey, View};

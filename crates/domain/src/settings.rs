@@ -1,0 +1,154 @@
+//! The team's SLA policy and categories (RULES.md "Priorities and SLA").
+
+use serde::{Deserialize, Serialize};
+
+use crate::refusal::Refusal;
+use crate::ticket::{DEFAULT_CATEGORIES, Priority};
+
+/// The two targets of one priority, in minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    pub first_response_minutes: u32,
+    pub resolution_minutes: u32,
+}
+
+/// Targets per priority, as `sla_policy` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityTargets {
+    pub urgent: Targets,
+    pub high: Targets,
+    pub normal: Targets,
+    pub low: Targets,
+}
+
+/// The team's SLA policy: targets per priority and one at-risk fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    #[serde(rename = "sla_policy")]
+    pub targets: PriorityTargets,
+    /// A running timer is at risk once its remaining time is at most this
+    /// fraction of its target.
+    pub at_risk_fraction: f64,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        let t = |first_response_minutes, resolution_minutes| Targets {
+            first_response_minutes,
+            resolution_minutes,
+        };
+        SlaPolicy {
+            targets: PriorityTargets {
+                urgent: t(15, 240),
+                high: t(60, 480),
+                normal: t(240, 1440),
+                low: t(480, 4320),
+            },
+            at_risk_fraction: 0.25,
+        }
+    }
+}
+
+impl SlaPolicy {
+    pub fn targets_for(&self, priority: Priority) -> Targets {
+        match priority {
+            Priority::Urgent => self.targets.urgent,
+            Priority::High => self.targets.high,
+            Priority::Normal => self.targets.normal,
+            Priority::Low => self.targets.low,
+        }
+    }
+
+    /// The at-risk threshold of a target, in milliseconds of remaining time.
+    pub fn at_risk_threshold_ms(&self, target_minutes: u32) -> i64 {
+        // Exact for the fractions people use (0.25 of whole minutes is whole
+        // milliseconds); floor keeps "at most that fraction" inclusive.
+        (self.at_risk_fraction * f64::from(target_minutes) * 60_000.0).floor() as i64
+    }
+
+    pub fn validate(&self) -> Result<(), Refusal> {
+        if !(self.at_risk_fraction > 0.0 && self.at_risk_fraction < 1.0) {
+            return Err(Refusal::invalid(
+                "at_risk_fraction",
+                "the at-risk fraction must be between 0 and 1 (for example 0.25)",
+            ));
+        }
+        for priority in Priority::ALL {
+            let t = self.targets_for(priority);
+            // A year is far beyond any support target and keeps the arithmetic small.
+            let range = 1..=525_600;
+            if !range.contains(&t.first_response_minutes) || !range.contains(&t.resolution_minutes)
+            {
+                return Err(Refusal::invalid(
+                    &format!("sla_policy.{}", priority.as_str()),
+                    format!(
+                        "the {} targets must be whole minutes from 1 to 525600",
+                        priority.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything an admin sets for the team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamSettings {
+    #[serde(flatten)]
+    pub sla: SlaPolicy,
+    pub categories: Vec<String>,
+}
+
+impl Default for TeamSettings {
+    fn default() -> Self {
+        TeamSettings {
+            sla: SlaPolicy::default(),
+            categories: DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
+impl TeamSettings {
+    pub fn validate(&self) -> Result<(), Refusal> {
+        self.sla.validate()?;
+        if self.categories.is_empty() {
+            return Err(Refusal::invalid(
+                "categories",
+                "the team needs at least one category",
+            ));
+        }
+        for (i, c) in self.categories.iter().enumerate() {
+            if c.trim().is_empty() || c.trim() != c || c.chars().count() > 50 {
+                return Err(Refusal::invalid(
+                    "categories",
+                    format!(
+                        "category {:?} must be 1 to 50 characters with no leading or trailing spaces",
+                        c
+                    ),
+                ));
+            }
+            if self.categories[..i].contains(c) {
+                return Err(Refusal::invalid(
+                    "categories",
+                    format!("category {c:?} is listed twice"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn check_category(&self, category: &str) -> Result<(), Refusal> {
+        if self.categories.iter().any(|c| c == category) {
+            Ok(())
+        } else {
+            Err(Refusal::invalid(
+                "category",
+                format!(
+                    "unknown category {category:?}: choose one of {}",
+                    self.categories.join(", ")
+                ),
+            ))
+        }
+    }
+}

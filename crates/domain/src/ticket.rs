@@ -1,0 +1,286 @@
+//! Tickets and their fields (RULES.md "Entities").
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::refusal::Refusal;
+
+/// Where a ticket is in its lifecycle; the moves between them are in
+/// [`crate::lifecycle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    InProgress,
+    WaitingOnCustomer,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Open,
+        Status::InProgress,
+        Status::WaitingOnCustomer,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in_progress",
+            Status::WaitingOnCustomer => "waiting_on_customer",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How a person reads the status.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in progress",
+            Status::WaitingOnCustomer => "waiting on customer",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Resolved and closed tickets are done: conversation claims skip them.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Resolved | Status::Closed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// Sort rank: urgent first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::Urgent => 0,
+            Priority::High => 1,
+            Priority::Normal => 2,
+            Priority::Low => 3,
+        }
+    }
+}
+
+/// One of the team's categories (see [`crate::TeamSettings::categories`]).
+/// A plain name: which names are allowed is a team setting, not a type.
+pub type Category = String;
+
+/// The categories a new team starts with.
+pub const DEFAULT_CATEGORIES: [&str; 5] = ["billing", "shipping", "product", "technical", "other"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Manual,
+    Ai,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    AiEscalation,
+    SentimentThreshold,
+    WorkflowRule,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sentiment {
+    Satisfied,
+    Neutral,
+    Frustrated,
+    Upset,
+}
+
+/// Why the AI escalated, what it understood and what it already tried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiContext {
+    pub trigger: Trigger,
+    pub intent: String,
+    pub confidence: f64,
+    pub sentiment: Sentiment,
+    #[serde(default)]
+    pub actions_taken: Vec<String>,
+    pub suggested_resolution: String,
+}
+
+impl AiContext {
+    pub fn validate(&self) -> Result<(), Refusal> {
+        if !(0.0..=1.0).contains(&self.confidence) {
+            return Err(Refusal::invalid(
+                "ai_context.confidence",
+                "the AI's confidence must be a number from 0.0 to 1.0",
+            ));
+        }
+        if self.intent.trim().is_empty() {
+            return Err(Refusal::invalid(
+                "ai_context.intent",
+                "the AI context needs the customer's detected intent",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The bookkeeping the SLA timers need beyond the ticket's visible fields.
+/// Kept on the ticket (and synced with it) so every side computes the same
+/// timers from the same facts; see [`crate::sla`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// When the first-response timer stopped: the first agent response, or
+    /// the first resolve when no agent responded before it.
+    pub first_response_stopped_at: Option<Timestamp>,
+    /// The first-response target in force when it stopped: a stopped timer
+    /// keeps its outcome through later priority or policy changes.
+    pub first_response_target_minutes: Option<u32>,
+    /// Milliseconds of finished periods the resolution timer did not count
+    /// (waiting on customer, resolved before a reopen).
+    pub resolution_excluded_ms: i64,
+    /// Start of the current period the resolution timer does not count; set
+    /// exactly while the status is waiting, resolved or closed.
+    pub resolution_halted_at: Option<Timestamp>,
+    /// The resolution target in force when the ticket was resolved.
+    pub resolution_target_minutes: Option<u32>,
+    /// Whether the one `sla_breached` entry of each timer was appended.
+    pub first_response_breach_recorded: bool,
+    pub resolution_breach_recorded: bool,
+}
+
+/// A ticket as stored and synced. `sla` is not stored: it is computed for a
+/// moment by [`crate::sla::evaluate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: Uuid,
+    /// Given by the server; `None` until the server has seen the ticket.
+    pub number: Option<i64>,
+    pub conversation_id: Uuid,
+    pub subject: String,
+    pub description: Option<String>,
+    pub priority: Priority,
+    pub status: Status,
+    pub category: Option<Category>,
+    pub assignee_id: Option<Uuid>,
+    pub source: Source,
+    /// The agent who created it; `None` for tickets the AI created.
+    pub created_by: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub ai_context: Option<AiContext>,
+    /// Bumped by every change; edits name it as `base_version`.
+    pub version: i64,
+    /// The version at which each editable text field last changed, so an
+    /// edit conflicts only with a change of the same field.
+    pub field_versions: FieldVersions,
+    pub sla_clock: SlaClock,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FieldVersions {
+    pub subject: i64,
+    pub description: i64,
+    pub category: i64,
+}
+
+/// Longest subject, in characters after trimming.
+pub const SUBJECT_MAX_CHARS: usize = 200;
+/// Longest description, comment, note or message body, in characters.
+pub const TEXT_MAX_CHARS: usize = 20_000;
+
+/// The subject as stored: trimmed, 1..=200 characters.
+pub fn clean_subject(subject: &str) -> Result<String, Refusal> {
+    let trimmed = subject.trim();
+    if trimmed.is_empty() {
+        return Err(Refusal::invalid(
+            "subject",
+            "the subject cannot be empty: write a short summary of the issue",
+        ));
+    }
+    let chars = trimmed.chars().count();
+    if chars > SUBJECT_MAX_CHARS {
+        return Err(Refusal::invalid(
+            "subject",
+            format!(
+                "the subject is {chars} characters; shorten it to at most {SUBJECT_MAX_CHARS} and put the rest in the description"
+            ),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The description as stored: up to 20,000 characters; blank means none.
+pub fn clean_description(description: Option<&str>) -> Result<Option<String>, Refusal> {
+    let Some(text) = description else {
+        return Ok(None);
+    };
+    let chars = text.chars().count();
+    if chars > TEXT_MAX_CHARS {
+        return Err(Refusal::invalid(
+            "description",
+            format!("the description is {chars} characters; the limit is {TEXT_MAX_CHARS}"),
+        ));
+    }
+    if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(text.to_owned()))
+    }
+}
+
+/// A comment, note or message body: 1..=20,000 characters, not blank.
+pub fn clean_body(field: &str, body: &str) -> Result<String, Refusal> {
+    if body.trim().is_empty() {
+        return Err(Refusal::invalid(
+            field,
+            format!("the {field} cannot be empty"),
+        ));
+    }
+    let chars = body.chars().count();
+    if chars > TEXT_MAX_CHARS {
+        return Err(Refusal::invalid(
+            field,
+            format!("the {field} is {chars} characters; the limit is {TEXT_MAX_CHARS}: split it"),
+        ));
+    }
+    Ok(body.to_owned())
+}

@@ -1,0 +1,190 @@
+//! The five ticket views (RULES.md "Views").
+//!
+//! | view | which tickets | default order |
+//! |---|---|---|
+//! | All Tickets | every ticket but closed ones | updated, newest first |
+//! | My Tickets | assignee is me, status not closed | SLA urgency, then updated |
+//! | SLA At Risk | a running timer is at risk or breached | time to breach, most overdue first |
+//! | Pending | status `waiting_on_customer` | updated, oldest first |
+//! | AI Escalated | source `ai`, status not closed | created, newest first |
+//!
+//! Membership of SLA At Risk depends on `now` only through
+//! [`crate::sla::Moments::at_risk_at`] (`at_risk_at <= now`), and the SLA
+//! orders use [`crate::sla::Moments::due_at`], so a store can keep both in
+//! indexed columns and answer with a range scan.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::settings::SlaPolicy;
+use crate::sla;
+use crate::ticket::{Source, Status, Ticket};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    All,
+    Mine,
+    SlaAtRisk,
+    Pending,
+    AiEscalated,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::All,
+        View::Mine,
+        View::SlaAtRisk,
+        View::Pending,
+        View::AiEscalated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::All => "all",
+            View::Mine => "mine",
+            View::SlaAtRisk => "sla_at_risk",
+            View::Pending => "pending",
+            View::AiEscalated => "ai_escalated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<View> {
+        View::ALL
+            .into_iter()
+            .find(|v| v.as_str() == text || v.as_str().replace('_', "-") == text)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::All => "All Tickets",
+            View::Mine => "My Tickets",
+            View::SlaAtRisk => "SLA At Risk",
+            View::Pending => "Pending",
+            View::AiEscalated => "AI Escalated",
+        }
+    }
+
+    /// The view's default order.
+    pub fn default_sort(self) -> (SortField, Order) {
+        match self {
+            View::All => (SortField::Updated, Order::Desc),
+            View::Mine => (SortField::SlaDue, Order::Asc),
+            View::SlaAtRisk => (SortField::SlaDue, Order::Asc),
+            View::Pending => (SortField::Updated, Order::Asc),
+            View::AiEscalated => (SortField::Created, Order::Desc),
+        }
+    }
+
+    /// Whether `ticket` belongs to this view for `viewer` at `now`.
+    pub fn contains(
+        self,
+        ticket: &Ticket,
+        viewer: Uuid,
+        policy: &SlaPolicy,
+        now: Timestamp,
+    ) -> bool {
+        let open = ticket.status != Status::Closed;
+        match self {
+            View::All => open,
+            View::Mine => open && ticket.assignee_id == Some(viewer),
+            View::SlaAtRisk => sla::moments(ticket, policy)
+                .at_risk_at
+                .is_some_and(|m| m <= now),
+            View::Pending => ticket.status == Status::WaitingOnCustomer,
+            View::AiEscalated => open && ticket.source == Source::Ai,
+        }
+    }
+}
+
+/// The views `ticket` belongs to for `viewer` at `now`.
+pub fn views_of(ticket: &Ticket, viewer: Uuid, policy: &SlaPolicy, now: Timestamp) -> Vec<View> {
+    View::ALL
+        .into_iter()
+        .filter(|v| v.contains(ticket, viewer, policy, now))
+        .collect()
+}
+
+/// Columns a view can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortField {
+    Number,
+    Subject,
+    Status,
+    Priority,
+    Assignee,
+    Category,
+    Created,
+    Updated,
+    /// Earliest due time among running timers; tickets with none sort last.
+    SlaDue,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 9] = [
+        SortField::Number,
+        SortField::Subject,
+        SortField::Status,
+        SortField::Priority,
+        SortField::Assignee,
+        SortField::Category,
+        SortField::Created,
+        SortField::Updated,
+        SortField::SlaDue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::Number => "number",
+            SortField::Subject => "subject",
+            SortField::Status => "status",
+            SortField::Priority => "priority",
+            SortField::Assignee => "assignee",
+            SortField::Category => "category",
+            SortField::Created => "created",
+            SortField::Updated => "updated",
+            SortField::SlaDue => "sla",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SortField> {
+        SortField::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+/// A ticket's default sort key in a view, as comparable parts: tickets
+/// order by `(primary, secondary, id)` ascending. Times are milliseconds
+/// since the epoch, negated for newest-first orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SortKey {
+    pub primary: i64,
+    pub secondary: i64,
+    pub id: Uuid,
+}
+
+/// The default-order key of `ticket` in `view`.
+pub fn default_sort_key(view: View, ticket: &Ticket, policy: &SlaPolicy) -> SortKey {
+    let millis = |t: Timestamp| t.timestamp_millis();
+    let due = sla::moments(ticket, policy).due_at.map_or(i64::MAX, millis);
+    let (primary, secondary) = match view {
+        View::All => (-millis(ticket.updated_at), 0),
+        View::Mine => (due, -millis(ticket.updated_at)),
+        View::SlaAtRisk => (due, 0),
+        View::Pending => (millis(ticket.updated_at), 0),
+        View::AiEscalated => (-millis(ticket.created_at), 0),
+    };
+    SortKey {
+        primary,
+        secondary,
+        id: ticket.id,
+    }
+}

@@ -1,0 +1,166 @@
+//! RULES.md "Status lifecycle": one test per row of the table, each trying
+//! every target status from a real ticket in that status.
+
+use fyncall_domain::*;
+
+use crate::fixture::*;
+
+fn check_row(from: Status, allowed: &[Status]) {
+    for to in Status::ALL {
+        let mut world = World::new();
+        let id = world.ticket_in(from);
+        let before = world.state.clone();
+        let result = world.status(ADMIN, id, to, min(30));
+        if allowed.contains(&to) {
+            let applied = result.unwrap_or_else(|r| {
+                panic!("{from:?} → {to:?} is in the table but was refused: {r}")
+            });
+            assert_eq!(applied.state.tickets[&id].status, to);
+            let entry = applied
+                .activity
+                .last()
+                .expect("a status change appends an entry");
+            assert_eq!(entry.change, Change::StatusChanged { from, to });
+        } else {
+            let refusal = result.expect_err("a move outside the table must be refused");
+            assert_eq!(
+                refusal.code,
+                RefusalCode::InvalidTransition,
+                "{from:?} → {to:?}: {refusal}"
+            );
+            assert_eq!(world.state, before, "a refused move writes nothing");
+        }
+    }
+}
+
+#[test]
+fn open_moves_to_in_progress_waiting_or_resolved() {
+    check_row(
+        Status::Open,
+        &[
+            Status::InProgress,
+            Status::WaitingOnCustomer,
+            Status::Resolved,
+        ],
+    );
+}
+
+#[test]
+fn in_progress_moves_to_waiting_or_resolved() {
+    check_row(
+        Status::InProgress,
+        &[Status::WaitingOnCustomer, Status::Resolved],
+    );
+}
+
+#[test]
+fn waiting_moves_to_in_progress_or_resolved() {
+    check_row(
+        Status::WaitingOnCustomer,
+        &[Status::InProgress, Status::Resolved],
+    );
+}
+
+#[test]
+fn resolved_moves_to_closed_or_reopens_to_in_progress() {
+    check_row(Status::Resolved, &[Status::Closed, Status::InProgress]);
+}
+
+#[test]
+fn closed_is_final() {
+    check_row(Status::Closed, &[]);
+    let mut world = World::new();
+    let id = world.ticket_in(Status::Closed);
+    let refusal = world
+        .comment(ALICE, id, "one more thing", min(40))
+        .expect_err("closed takes no comment");
+    assert!(
+        refusal.message.contains("create a new ticket"),
+        "{}",
+        refusal.message
+    );
+}
+
+#[test]
+fn refusals_say_what_to_do() {
+    let mut world = World::new();
+    let open = world.ticket_in(Status::Open);
+    let r = world
+        .status(ALICE, open, Status::Closed, min(5))
+        .expect_err("open cannot close");
+    assert_eq!(r.message, "resolve the ticket before closing it");
+    let closed = world.ticket_in(Status::Closed);
+    let r = world
+        .status(ALICE, closed, Status::InProgress, min(5))
+        .expect_err("closed cannot reopen");
+    assert!(
+        r.message.starts_with("a closed ticket cannot be reopened"),
+        "{}",
+        r.message
+    );
+}
+
+#[test]
+fn resolving_with_a_note_appends_the_note() {
+    let mut world = World::new();
+    let id = world.ticket_in(Status::InProgress);
+    let applied = world
+        .apply(
+            Caller::Agent(ALICE),
+            Mutation::ChangeStatus(mutation::ChangeStatus {
+                ticket_id: id,
+                status: Status::Resolved,
+                note: Some("Refunded".into()),
+            }),
+            min(10),
+        )
+        .expect("the assignee may resolve");
+    let kinds: Vec<&str> = applied.activity.iter().map(|a| a.change.kind()).collect();
+    assert_eq!(kinds, ["status_changed", "resolution_note"]);
+    assert_eq!(applied.state.tickets[&id].resolved_at, Some(min(10)));
+    let r = world
+        .apply(
+            Caller::Agent(ALICE),
+            Mutation::ChangeStatus(mutation::ChangeStatus {
+                ticket_id: id,
+                status: Status::Closed,
+                note: Some("x".into()),
+            }),
+            min(11),
+        )
+        .expect_err("a note goes only with resolving");
+    assert_eq!(r.code, RefusalCode::Invalid);
+}
+
+#[test]
+fn a_customer_message_moves_waiting_tickets_to_in_progress() {
+    let mut world = World::new();
+    let waiting = world.ticket_in(Status::WaitingOnCustomer);
+    let resolved = world.ticket_in(Status::Resolved);
+    let id = world.fresh_id();
+    let applied = world
+        .apply(
+            Caller::Integration,
+            Mutation::PostMessage(mutation::PostMessage {
+                id,
+                conversation_id: CONV,
+                author: Author::Customer,
+                body: "here you go".into(),
+            }),
+            min(20),
+        )
+        .expect("the integration posts customer messages");
+    assert_eq!(applied.state.tickets[&waiting].status, Status::InProgress);
+    assert_eq!(
+        applied.state.tickets[&resolved].status,
+        Status::Resolved,
+        "only waiting tickets move"
+    );
+    let entry = applied
+        .activity
+        .iter()
+        .find(|a| a.ticket_id == waiting)
+        .expect("an entry for the moved ticket");
+    assert_eq!(entry.actor, ActorRef::CUSTOMER);
+    assert_eq!(applied.messages.len(), 1);
+}

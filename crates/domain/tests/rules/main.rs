@@ -1,0 +1,8 @@
+//! Tests of the ticket rules against RULES.md, one module per section.
+
+mod fixture;
+mod lifecycle;
+mod permissions;
+mod properties;
+mod sla;
+mod views;

@@ -1,0 +1,414 @@
+//! Property tests: random sequences of mutations by random actors at
+//! increasing times keep every invariant of RULES.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::TimeDelta;
+use fyncall_domain::mutation::*;
+use fyncall_domain::*;
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use crate::fixture::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        priority: Priority,
+        assignee: Option<usize>,
+    },
+    Edit {
+        ticket: usize,
+        subject: bool,
+        description: bool,
+        base_back: u8,
+    },
+    Status {
+        ticket: usize,
+        status: Status,
+        note: bool,
+    },
+    Priority {
+        ticket: usize,
+        priority: Priority,
+    },
+    Assign {
+        ticket: usize,
+        to: Option<usize>,
+    },
+    Comment {
+        ticket: usize,
+        blank: bool,
+    },
+    Claim {
+        conversation: bool,
+    },
+    AssignConversation {
+        conversation: bool,
+        to: usize,
+    },
+    Reply {
+        conversation: bool,
+    },
+    CustomerMessage {
+        conversation: bool,
+    },
+    Escalate {
+        priority: Priority,
+    },
+    Enrich {
+        ticket: usize,
+    },
+}
+
+const ACTORS: [Option<Uuid>; 5] = [Some(ADMIN), Some(ALICE), Some(BOB), Some(GONE), None];
+const AGENTS: [Uuid; 4] = [ADMIN, ALICE, BOB, GONE];
+
+fn priority() -> impl Strategy<Value = Priority> {
+    prop::sample::select(Priority::ALL.to_vec())
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let idx = 0usize..8;
+    prop_oneof![
+        (priority(), prop::option::of(0usize..4))
+            .prop_map(|(priority, assignee)| Op::Create { priority, assignee }),
+        (idx.clone(), any::<bool>(), any::<bool>(), 0u8..3).prop_map(
+            |(ticket, subject, description, base_back)| Op::Edit {
+                ticket,
+                subject,
+                description,
+                base_back
+            }
+        ),
+        (
+            idx.clone(),
+            prop::sample::select(Status::ALL.to_vec()),
+            any::<bool>()
+        )
+            .prop_map(|(ticket, status, note)| Op::Status {
+                ticket,
+                status,
+                note
+            }),
+        (idx.clone(), priority()).prop_map(|(ticket, priority)| Op::Priority { ticket, priority }),
+        (idx.clone(), prop::option::of(0usize..4))
+            .prop_map(|(ticket, to)| Op::Assign { ticket, to }),
+        (idx.clone(), prop::bool::weighted(0.1))
+            .prop_map(|(ticket, blank)| Op::Comment { ticket, blank }),
+        any::<bool>().prop_map(|conversation| Op::Claim { conversation }),
+        (any::<bool>(), 0usize..4)
+            .prop_map(|(conversation, to)| Op::AssignConversation { conversation, to }),
+        any::<bool>().prop_map(|conversation| Op::Reply { conversation }),
+        any::<bool>().prop_map(|conversation| Op::CustomerMessage { conversation }),
+        priority().prop_map(|priority| Op::Escalate { priority }),
+        idx.prop_map(|ticket| Op::Enrich { ticket }),
+    ]
+}
+
+fn context() -> AiContext {
+    AiContext {
+        trigger: Trigger::WorkflowRule,
+        intent: "change address".into(),
+        confidence: 0.7,
+        sentiment: Sentiment::Frustrated,
+        actions_taken: vec!["asked for the order number".into()],
+        suggested_resolution: "update the address".into(),
+    }
+}
+
+/// Turns an op into a mutation against the current world.
+fn mutation(world: &mut World, op: &Op) -> Mutation {
+    let ids: Vec<Uuid> = world.state.tickets.keys().copied().collect();
+    let ticket = |i: usize| {
+        ids.get(i % ids.len().max(1))
+            .copied()
+            .unwrap_or(Uuid::from_u128(404))
+    };
+    let conv = |second: bool| if second { CONV2 } else { CONV };
+    let id = world.fresh_id();
+    match op.clone() {
+        Op::Create { priority, assignee } => Mutation::CreateTicket(CreateTicket {
+            id,
+            conversation_id: if id.as_u128() % 2 == 0 { CONV } else { CONV2 },
+            subject: format!("Ticket {}", id.as_u128() % 1000),
+            priority,
+            description: None,
+            category: None,
+            assignee_id: assignee.map(|a| AGENTS[a]),
+        }),
+        Op::Edit {
+            ticket: t,
+            subject,
+            description,
+            base_back,
+        } => {
+            let tid = ticket(t);
+            let base = world
+                .state
+                .tickets
+                .get(&tid)
+                .map(|t| t.version - i64::from(base_back));
+            Mutation::EditTicket(EditTicket {
+                ticket_id: tid,
+                subject: subject.then(|| format!("Edited {}", id.as_u128() % 97)),
+                description: description.then(|| Some(format!("Details {}", id.as_u128() % 89))),
+                category: None,
+                base_version: base,
+            })
+        }
+        Op::Status {
+            ticket: t,
+            status,
+            note,
+        } => Mutation::ChangeStatus(ChangeStatus {
+            ticket_id: ticket(t),
+            status,
+            note: (note && status == Status::Resolved).then(|| "fixed".to_owned()),
+        }),
+        Op::Priority {
+            ticket: t,
+            priority,
+        } => Mutation::ChangePriority(ChangePriority {
+            ticket_id: ticket(t),
+            priority,
+        }),
+        Op::Assign { ticket: t, to } => Mutation::Assign(Assign {
+            ticket_id: ticket(t),
+            assignee_id: to.map(|a| AGENTS[a]),
+        }),
+        Op::Comment { ticket: t, blank } => Mutation::Comment(Comment {
+            id,
+            ticket_id: ticket(t),
+            body: if blank { " ".into() } else { "noted".into() },
+        }),
+        Op::Claim { conversation } => Mutation::ClaimConversation(ClaimConversation {
+            conversation_id: conv(conversation),
+        }),
+        Op::AssignConversation { conversation, to } => {
+            Mutation::AssignConversation(AssignConversation {
+                conversation_id: conv(conversation),
+                agent_id: AGENTS[to],
+            })
+        }
+        Op::Reply { conversation } => Mutation::Reply(Reply {
+            id,
+            conversation_id: conv(conversation),
+            body: "hello".into(),
+        }),
+        Op::CustomerMessage { conversation } => Mutation::PostMessage(PostMessage {
+            id,
+            conversation_id: conv(conversation),
+            author: Author::Customer,
+            body: "any news?".into(),
+        }),
+        Op::Escalate { priority } => Mutation::AiEscalation(AiEscalation {
+            id,
+            conversation_id: CONV2,
+            subject: "AI escalation".into(),
+            priority,
+            description: Some("The AI could not help".into()),
+            category: Some("other".into()),
+            ai_context: context(),
+        }),
+        Op::Enrich { ticket: t } => Mutation::AiEnrich(AiEnrich {
+            ticket_id: ticket(t),
+            ai_context: context(),
+        }),
+    }
+}
+
+/// Entries a mutation must append besides `sla_breached` ones, from the
+/// states before and after: one per applied change.
+fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize {
+    let changed = |id: &Uuid, f: &dyn Fn(&Ticket) -> String| {
+        before.tickets.get(id).map(f) != after.tickets.get(id).map(f)
+    };
+    match mutation {
+        Mutation::CreateTicket(_) | Mutation::AiEscalation(_) | Mutation::AiEnrich(_) => 1,
+        Mutation::Comment(_) => 1,
+        Mutation::EditTicket(m) => usize::from(changed(&m.ticket_id, &|t| {
+            format!("{:?}{:?}{:?}", t.subject, t.description, t.category)
+        })),
+        Mutation::ChangeStatus(m) => 1 + usize::from(m.note.is_some()),
+        Mutation::ChangePriority(m) => {
+            usize::from(changed(&m.ticket_id, &|t| format!("{:?}", t.priority)))
+        }
+        Mutation::Assign(m) => {
+            usize::from(changed(&m.ticket_id, &|t| format!("{:?}", t.assignee_id)))
+        }
+        Mutation::ClaimConversation(_) | Mutation::AssignConversation(_) => before
+            .tickets
+            .keys()
+            .filter(|id| changed(id, &|t| format!("{:?}", t.assignee_id)))
+            .count(),
+        Mutation::PostMessage(_) => before
+            .tickets
+            .keys()
+            .filter(|id| changed(id, &|t| format!("{:?}", t.status)))
+            .count(),
+        Mutation::Reply(_) | Mutation::OpenConversation(_) => 0,
+    }
+}
+
+fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseError> {
+    let policy = state.settings.sla;
+    for t in state.tickets.values() {
+        let s = sla::evaluate(t, &policy, now);
+        for (kind, timer) in [
+            (TimerKind::FirstResponse, s.first_response),
+            (TimerKind::Resolution, s.resolution),
+        ] {
+            if let Some(due) = timer.due_at {
+                prop_assert!(
+                    due >= t.created_at + TimeDelta::minutes(i64::from(timer.target_minutes)),
+                    "{kind:?} due {due} earlier than created + target"
+                );
+            }
+            let counted = sla::counted_ms(t, kind, now);
+            prop_assert!(
+                counted <= (now - t.created_at).num_milliseconds(),
+                "{kind:?} counted {counted} ms > wall time"
+            );
+            prop_assert!(counted >= 0, "{kind:?} counted negative time");
+        }
+        prop_assert_eq!(
+            t.sla_clock.resolution_halted_at.is_some(),
+            !sla::resolution_counts_in(t.status),
+            "the resolution clock halts exactly outside open/in progress"
+        );
+        prop_assert_eq!(
+            t.status.is_done(),
+            t.resolved_at.is_some(),
+            "resolved_at is set exactly while resolved or closed"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_mutation_sequences_keep_the_rules(
+        steps in prop::collection::vec((0usize..ACTORS.len(), op(), 0i64..180 * 60_000), 1..60)
+    ) {
+        let mut world = World::new();
+        let mut now = t0();
+        let mut seen_ids = BTreeSet::new();
+        let mut closed: BTreeMap<Uuid, String> = BTreeMap::new();
+        for (actor, op, dt) in steps {
+            now += TimeDelta::milliseconds(dt);
+            let m = mutation(&mut world, &op);
+            let caller = match ACTORS[actor] {
+                Some(id) => Caller::Agent(id),
+                None => Caller::Integration,
+            };
+            let before = world.state.clone();
+            let before_json = serde_json::to_string(&before).expect("state serialises");
+            let timeline_len = world.timeline.len();
+            match world.apply(caller, m.clone(), now) {
+                Err(_) => {
+                    prop_assert_eq!(serde_json::to_string(&world.state).expect("json"), before_json, "a refusal writes nothing");
+                    prop_assert_eq!(world.timeline.len(), timeline_len);
+                }
+                Ok(applied) => {
+                    // Append-only: everything before is untouched; ids never repeat.
+                    for entry in &applied.activity {
+                        prop_assert!(seen_ids.insert(entry.id), "entry id {} repeated", entry.id);
+                        prop_assert!(world.state.tickets.contains_key(&entry.ticket_id));
+                        prop_assert_eq!(entry.at, now);
+                    }
+                    let ordinary = applied.activity.iter().filter(|a| a.change.kind() != "sla_breached").count();
+                    prop_assert_eq!(ordinary, expected_entries(&before, &world.state, &m), "one entry per change of {:?}", m.name());
+                    for id in &applied.tickets {
+                        let old = before.tickets.get(id).map(|t| t.version).unwrap_or(0);
+                        prop_assert!(world.state.tickets[id].version > old, "a changed ticket gets a new version");
+                    }
+                }
+            }
+            // Closed is terminal: a closed ticket never changes again.
+            for (id, json) in &closed {
+                prop_assert_eq!(&serde_json::to_string(&world.state.tickets[id]).expect("json"), json);
+            }
+            for t in world.state.tickets.values().filter(|t| t.status == Status::Closed) {
+                closed.entry(t.id).or_insert_with(|| serde_json::to_string(t).expect("json"));
+            }
+            check_sla_invariants(&world.state, now)?;
+            check_sla_invariants(&world.state, now + TimeDelta::days(3))?;
+        }
+    }
+
+    #[test]
+    fn breaches_are_recorded_at_most_once_per_timer(
+        priority in priority(),
+        checks in prop::collection::vec(0i64..10_000 * 60_000, 1..20)
+    ) {
+        let mut world = World::new();
+        let id = world.create(priority, t0());
+        let mut ticket = world.ticket(id).clone();
+        let mut recorded = Vec::new();
+        let mut checks = checks;
+        checks.sort_unstable();
+        for c in checks {
+            if let Some((t, entries)) = observe_breaches(&ticket, &world.state.settings, t0() + TimeDelta::milliseconds(c)) {
+                ticket = t;
+                recorded.extend(entries.into_iter().map(|e| e.change));
+            }
+        }
+        let mut timers: Vec<_> = recorded.iter().map(|c| match c { Change::SlaBreached { timer, .. } => *timer, _ => unreachable!() }).collect();
+        let before = timers.len();
+        timers.dedup();
+        prop_assert_eq!(before, timers.len());
+    }
+
+    #[test]
+    fn wire_round_trip(priority in priority(), status in prop::sample::select(Status::ALL.to_vec())) {
+        let m = Mutation::ChangeStatus(ChangeStatus { ticket_id: Uuid::nil(), status, note: None });
+        let json = serde_json::to_value(&m).expect("json");
+        prop_assert_eq!(&json["name"], "change_status");
+        prop_assert_eq!(serde_json::from_value::<Mutation>(json).expect("back"), m);
+        let p = serde_json::to_value(priority).expect("json");
+        prop_assert_eq!(Priority::parse(p.as_str().expect("string")), Some(priority));
+    }
+}
+
+#[test]
+fn wire_shapes_match_the_api() {
+    let m: Mutation = serde_json::from_str(
+        r#"{"name":"change_status","args":{"ticket_id":"00000000-0000-0000-0000-000000000001","status":"resolved","note":"done"}}"#,
+    )
+    .expect("API.md push shape parses");
+    assert_eq!(m.name(), "change_status");
+    let r: Result<Mutation, _> = serde_json::from_str(
+        r#"{"name":"assign","args":{"ticket_id":"00000000-0000-0000-0000-000000000001"}}"#,
+    );
+    assert!(
+        r.is_err(),
+        "assign without assignee_id is a mistake, not an unassign"
+    );
+    let settings = serde_json::to_value(TeamSettings::default()).expect("json");
+    assert_eq!(
+        settings["sla_policy"]["urgent"]["first_response_minutes"],
+        15
+    );
+    assert_eq!(settings["at_risk_fraction"], 0.25);
+    assert_eq!(settings["categories"][0], "billing");
+    let entry = Activity {
+        id: Uuid::nil(),
+        ticket_id: Uuid::nil(),
+        at: t0(),
+        client_at: None,
+        actor: ActorRef::agent(ALICE),
+        change: Change::StatusChanged {
+            from: Status::Open,
+            to: Status::Resolved,
+        },
+    };
+    let json = serde_json::to_value(&entry).expect("json");
+    assert_eq!(json["kind"], "status_changed");
+    assert_eq!(json["data"]["to"], "resolved");
+    assert_eq!(json["actor"]["kind"], "agent");
+    let refusal = serde_json::to_value(Refusal::invalid("subject", "empty")).expect("json");
+    assert_eq!(refusal["code"], "invalid");
+}
