@@ -1,0 +1,172 @@
+//! Conversation endpoints, for agents and for the chat integration.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use fyncall_domain::mutation::{
+    AssignConversation, ClaimConversation, OpenConversation, PostMessage, Reply,
+};
+use fyncall_domain::{Author, Caller, Customer, Mutation};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::{ApiJson, AppState, Id};
+use crate::auth::{AgentAuth, IntegrationAuth};
+use crate::error::ApiError;
+
+async fn conversation_after(state: &AppState, id: Uuid) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.blocking(move |s| s.conversation(id)).await?))
+}
+
+/// The newest conversations (without messages); an addition to API.md.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", responses((status = 200)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _: AgentAuth,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100);
+    Ok(Json(state.blocking(move |s| s.conversations(limit)).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 404)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _: AgentAuth,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    conversation_after(&state, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 404)))]
+pub async fn claim(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .mutate(
+            Caller::Agent(agent.id),
+            Mutation::ClaimConversation(ClaimConversation {
+                conversation_id: id,
+            }),
+        )
+        .await?;
+    conversation_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AssignBody {
+    pub agent_id: Uuid,
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", request_body = AssignBody, tag = "conversations",
+    params(("id" = Uuid, Path)), responses((status = 200), (status = 403), (status = 404)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<AssignBody>,
+) -> Result<Json<Value>, ApiError> {
+    let m = Mutation::AssignConversation(AssignConversation {
+        conversation_id: id,
+        agent_id: b.agent_id,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    conversation_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReplyBody {
+    pub id: Option<Uuid>,
+    pub body: String,
+}
+
+fn message_of(committed: crate::store::Committed) -> Result<Json<Value>, ApiError> {
+    let message = committed
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(
+        serde_json::to_value(message).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = ReplyBody, tag = "conversations",
+    params(("id" = Uuid, Path)), responses((status = 201), (status = 404), (status = 422)))]
+pub async fn reply(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<ReplyBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let m = Mutation::Reply(Reply {
+        id: b.id.unwrap_or_else(Uuid::now_v7),
+        conversation_id: id,
+        body: b.body,
+    });
+    let committed = state.mutate(Caller::Agent(agent.id), m).await?;
+    Ok((StatusCode::CREATED, message_of(committed)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OpenBody {
+    pub id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub customer: Customer,
+    pub channel: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/conversations", request_body = OpenBody, tag = "integrations",
+    responses((status = 201), (status = 409), (status = 422)))]
+pub async fn open(
+    State(state): State<AppState>,
+    _: IntegrationAuth,
+    ApiJson(b): ApiJson<OpenBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = b.id.unwrap_or_else(Uuid::now_v7);
+    let m = Mutation::OpenConversation(OpenConversation {
+        id,
+        customer: b.customer,
+        channel: b.channel,
+    });
+    state.mutate(Caller::Integration, m).await?;
+    Ok((StatusCode::CREATED, conversation_after(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MessageBody {
+    pub id: Option<Uuid>,
+    /// `customer` or `ai`.
+    #[schema(value_type = String)]
+    pub author: Author,
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/conversations/{id}/messages", request_body = MessageBody,
+    tag = "integrations", params(("id" = Uuid, Path)), responses((status = 201), (status = 404), (status = 422)))]
+pub async fn post_message(
+    State(state): State<AppState>,
+    _: IntegrationAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<MessageBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let m = Mutation::PostMessage(PostMessage {
+        id: b.id.unwrap_or_else(Uuid::now_v7),
+        conversation_id: id,
+        author: b.author,
+        body: b.body,
+    });
+    let committed = state.mutate(Caller::Integration, m).await?;
+    Ok((StatusCode::CREATED, message_of(committed)?))
+}

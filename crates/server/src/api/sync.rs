@@ -1,0 +1,207 @@
+//! Sync: push (idempotent by mutation id), pull (pages of the change log)
+//! and the live stream.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use fyncall_domain::{Caller, Mutation, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::{ApiJson, AppState};
+use crate::auth::AgentAuth;
+use crate::error::{ApiError, ErrorCode};
+use crate::store::PushOutcome;
+
+/// Most mutations in one push.
+pub const MAX_PUSH: usize = 1000;
+
+#[derive(Deserialize, ToSchema)]
+pub struct PushBody {
+    pub client_id: Option<Uuid>,
+    #[schema(value_type = Vec<Object>)]
+    pub mutations: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct Pushed {
+    id: Uuid,
+    #[serde(default)]
+    client_at: Option<Timestamp>,
+}
+
+fn error_value(e: &ApiError) -> Value {
+    json!({"code": e.code, "message": e.message, "fields": e.fields, "current": e.current})
+}
+
+#[utoipa::path(post, path = "/api/v1/sync/push", request_body = PushBody, tag = "sync",
+    responses((status = 200, description = "{results: [{id, outcome, seq?, error?}]}"), (status = 413)))]
+pub async fn push(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    ApiJson(body): ApiJson<PushBody>,
+) -> Result<Json<Value>, ApiError> {
+    if body.mutations.len() > MAX_PUSH {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "a push carries at most {MAX_PUSH} mutations; this one has {}: send them in parts",
+                body.mutations.len()
+            ),
+        ));
+    }
+    // Every mutation needs its id before anything is applied, so a bad push writes nothing.
+    let mut parsed = Vec::with_capacity(body.mutations.len());
+    for (i, raw) in body.mutations.into_iter().enumerate() {
+        let head: Pushed = serde_json::from_value(raw.clone()).map_err(|_| {
+            ApiError::bad_request(format!(
+                "mutation {i} needs an `id` (UUID) and an optional `client_at` time"
+            ))
+        })?;
+        let mutation = serde_json::from_value::<Mutation>(
+            json!({"name": raw.get("name"), "args": raw.get("args")}),
+        );
+        parsed.push((head, mutation));
+    }
+    let _ = body.client_id;
+    let mut results = Vec::with_capacity(parsed.len());
+    let mut last_seq = None;
+    for (head, mutation) in parsed {
+        let now = crate::time::now();
+        let outcome = match mutation {
+            Err(e) => {
+                let err = ApiError::bad_request(format!(
+                    "mutation {} is not one this server knows: {e}",
+                    head.id
+                ));
+                rejected(&state, head.id, &err, now).await?
+            }
+            Ok(m) => {
+                let id = head.id;
+                let client_at = head.client_at;
+                let caller = Caller::Agent(agent.id);
+                match state
+                    .blocking(move |s| s.apply(caller, &m, id, client_at, now, true))
+                    .await
+                {
+                    Ok(Ok(committed)) => {
+                        last_seq = committed.seq.or(last_seq);
+                        PushOutcome {
+                            id,
+                            outcome: "applied".into(),
+                            seq: committed.seq,
+                            error: None,
+                        }
+                    }
+                    Ok(Err(first)) => first,
+                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                    Err(e) => rejected(&state, id, &e, now).await?,
+                }
+            }
+        };
+        results.push(outcome);
+    }
+    state.announce(last_seq);
+    Ok(Json(json!({"results": results})))
+}
+
+async fn rejected(
+    state: &AppState,
+    id: Uuid,
+    error: &ApiError,
+    now: Timestamp,
+) -> Result<PushOutcome, ApiError> {
+    let value = error_value(error);
+    let stored = value.clone();
+    let first = state
+        .blocking(move |s| s.record_rejection(id, &stored, now))
+        .await?;
+    Ok(first.unwrap_or(PushOutcome {
+        id,
+        outcome: "rejected".into(),
+        seq: None,
+        error: Some(value),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync",
+    params(("cursor" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, description = "{changes, cursor, has_more, server_time}")))]
+pub async fn pull(
+    State(state): State<AppState>,
+    _: AgentAuth,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let cursor = match params.get("cursor") {
+        None => 0,
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|c| *c >= 0)
+            .ok_or_else(|| ApiError::bad_request("cursor must be a whole number ≥ 0"))?,
+    };
+    let limit = match params.get("limit") {
+        None => 500,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| ApiError::bad_request("limit must be 1 to 500"))?,
+    };
+    let now = crate::time::now();
+    let page = state.blocking(move |s| s.pull(cursor, limit, now)).await?;
+    Ok(Json(
+        serde_json::to_value(page).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+fn changed(seq: i64) -> Event {
+    Event::default()
+        .event("changed")
+        .data(json!({"cursor": seq}).to_string())
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync",
+    responses((status = 200, description = "text/event-stream of `changed` events")))]
+pub async fn stream(
+    State(state): State<AppState>,
+    _: AgentAuth,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading the sequence so no change falls between.
+    let rx = state.changes.subscribe();
+    let current = state.blocking(|s| s.current_seq()).await?;
+    let shutdown = state.shutdown.clone();
+    let events = futures_util::stream::unfold(
+        (Some(current), rx, shutdown),
+        |(first, mut rx, mut shutdown)| async move {
+            if let Some(seq) = first {
+                return Some((Ok(changed(seq)), (None, rx, shutdown)));
+            }
+            loop {
+                let msg = tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => None,
+                    msg = rx.recv() => Some(msg),
+                };
+                match msg {
+                    Some(Ok(seq)) => return Some((Ok(changed(seq)), (None, rx, shutdown))),
+                    // A slow stream skips ahead: the next event carries the latest cursor.
+                    Some(Err(RecvError::Lagged(_))) => continue,
+                    Some(Err(RecvError::Closed)) | None => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    ))
+}

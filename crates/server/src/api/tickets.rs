@@ -1,0 +1,378 @@
+//! Ticket endpoints and the two integration endpoints that make or enrich tickets.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::DateTime;
+use fyncall_domain::mutation::{
+    AiEnrich, AiEscalation, Assign, ChangePriority, ChangeStatus, Comment, CreateTicket, EditTicket,
+};
+use fyncall_domain::wire::{double_option, required_nullable};
+use fyncall_domain::{AiContext, Caller, Mutation, Order, Priority, SortField, Status, View};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::{ApiJson, AppState, Id};
+use crate::auth::{AgentAuth, IntegrationAuth};
+use crate::error::ApiError;
+use crate::store::TicketQuery;
+
+fn list_of<T>(
+    raw: Option<&String>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown {what} {s:?}"))))
+        .collect()
+}
+
+fn time_param(
+    raw: Option<&String>,
+    name: &str,
+) -> Result<Option<fyncall_domain::Timestamp>, ApiError> {
+    raw.map(|r| {
+        DateTime::parse_from_rfc3339(r)
+            .map(|t| t.to_utc())
+            .map_err(|_| {
+                ApiError::bad_request(format!(
+                    "{name} must be an RFC 3339 time like 2026-03-02T09:00:00Z"
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// Parses `GET /tickets` query parameters.
+pub fn ticket_query(
+    params: &HashMap<String, String>,
+    viewer: Uuid,
+) -> Result<TicketQuery, ApiError> {
+    let get = |k: &str| params.get(k);
+    let view = get("view")
+        .map(|v| {
+            View::parse(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown view {v:?}: use all, mine, sla_at_risk, pending or ai_escalated"
+                ))
+            })
+        })
+        .transpose()?;
+    let assignees = list_of(get("assignee_id"), "assignee_id", |s| match s {
+        "none" => Some(None),
+        "me" => Some(Some(viewer)),
+        other => Uuid::parse_str(other).ok().map(Some),
+    })?;
+    let limit = match get("limit") {
+        None => 50,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "limit must be a whole number from 1 to 500",
+                ));
+            }
+        },
+    };
+    let sort = get("sort")
+        .map(|s| {
+            SortField::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("cannot sort by {s:?}")))
+        })
+        .transpose()?;
+    let order = match get("order").map(String::as_str) {
+        None => None,
+        Some("asc") => Some(Order::Asc),
+        Some("desc") => Some(Order::Desc),
+        Some(o) => {
+            return Err(ApiError::bad_request(format!(
+                "order must be asc or desc, not {o:?}"
+            )));
+        }
+    };
+    Ok(TicketQuery {
+        view,
+        viewer,
+        statuses: list_of(get("status"), "status", Status::parse)?,
+        priorities: list_of(get("priority"), "priority", Priority::parse)?,
+        assignees,
+        categories: list_of(get("category"), "category", |s| Some(s.to_owned()))?,
+        q: get("q").cloned(),
+        created_after: time_param(get("created_after"), "created_after")?,
+        created_before: time_param(get("created_before"), "created_before")?,
+        updated_after: time_param(get("updated_after"), "updated_after")?,
+        updated_before: time_param(get("updated_before"), "updated_before")?,
+        sort,
+        order,
+        limit,
+        cursor: get("cursor").cloned(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
+    params(("view" = Option<String>, Query), ("status" = Option<String>, Query), ("priority" = Option<String>, Query),
+           ("assignee_id" = Option<String>, Query), ("category" = Option<String>, Query), ("q" = Option<String>, Query),
+           ("sort" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<u32>, Query),
+           ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "{tickets, next_cursor, total}")))]
+pub async fn list(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let query = ticket_query(&params, agent.id)?;
+    let now = crate::time::now();
+    let page = state.blocking(move |s| s.tickets(&query, now)).await?;
+    Ok(Json(
+        serde_json::to_value(page).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "{ticket, activity}"), (status = 404)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _: AgentAuth,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let now = crate::time::now();
+    let (ticket, activity) = state
+        .blocking(move |s| s.ticket_with_activity(id, now))
+        .await?;
+    Ok(Json(json!({"ticket": ticket, "activity": activity})))
+}
+
+async fn ticket_after(state: &AppState, id: Uuid) -> Result<Json<Value>, ApiError> {
+    let now = crate::time::now();
+    Ok(Json(state.blocking(move |s| s.ticket(id, now)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateBody {
+    pub id: Option<Uuid>,
+    pub conversation_id: Uuid,
+    pub subject: String,
+    #[schema(value_type = String)]
+    pub priority: Priority,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub assignee_id: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateBody, tag = "tickets",
+    responses((status = 201), (status = 403), (status = 404), (status = 422)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = b.id.unwrap_or_else(Uuid::now_v7);
+    let m = Mutation::CreateTicket(CreateTicket {
+        id,
+        conversation_id: b.conversation_id,
+        subject: b.subject,
+        priority: b.priority,
+        description: b.description,
+        category: b.category,
+        assignee_id: b.assignee_id,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    Ok((StatusCode::CREATED, ticket_after(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EditBody {
+    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    pub base_version: Option<i64>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = EditBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 403), (status = 409), (status = 422)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<EditBody>,
+) -> Result<Json<Value>, ApiError> {
+    let m = Mutation::EditTicket(EditTicket {
+        ticket_id: id,
+        subject: b.subject,
+        description: b.description,
+        category: b.category,
+        base_version: b.base_version,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusBody {
+    #[schema(value_type = String)]
+    pub status: Status,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/status", request_body = StatusBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 403), (status = 409)))]
+pub async fn change_status(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<StatusBody>,
+) -> Result<Json<Value>, ApiError> {
+    let m = Mutation::ChangeStatus(ChangeStatus {
+        ticket_id: id,
+        status: b.status,
+        note: b.note,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PriorityBody {
+    #[schema(value_type = String)]
+    pub priority: Priority,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/priority", request_body = PriorityBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 403)))]
+pub async fn change_priority(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<PriorityBody>,
+) -> Result<Json<Value>, ApiError> {
+    let m = Mutation::ChangePriority(ChangePriority {
+        ticket_id: id,
+        priority: b.priority,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AssignBody {
+    #[serde(deserialize_with = "required_nullable")]
+    pub assignee_id: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", request_body = AssignBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200), (status = 403), (status = 422)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<AssignBody>,
+) -> Result<Json<Value>, ApiError> {
+    let m = Mutation::Assign(Assign {
+        ticket_id: id,
+        assignee_id: b.assignee_id,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CommentBody {
+    pub id: Option<Uuid>,
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", request_body = CommentBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 201, description = "the timeline entry"), (status = 422)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    AgentAuth(agent, _): AgentAuth,
+    Id(ticket_id): Id,
+    ApiJson(b): ApiJson<CommentBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = b.id.unwrap_or_else(Uuid::now_v7);
+    let m = Mutation::Comment(Comment {
+        id,
+        ticket_id,
+        body: b.body,
+    });
+    let committed = state.mutate(Caller::Agent(agent.id), m).await?;
+    let entry = committed
+        .activity
+        .into_iter()
+        .find(|a| a.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()))
+        .ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EscalationBody {
+    pub id: Option<Uuid>,
+    pub conversation_id: Uuid,
+    pub subject: String,
+    pub description: Option<String>,
+    #[schema(value_type = String)]
+    pub priority: Priority,
+    pub category: Option<String>,
+    #[schema(value_type = Object)]
+    pub ai_context: AiContext,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/escalations", request_body = EscalationBody, tag = "integrations",
+    responses((status = 201), (status = 403), (status = 404), (status = 422)))]
+pub async fn escalate(
+    State(state): State<AppState>,
+    _: IntegrationAuth,
+    ApiJson(b): ApiJson<EscalationBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = b.id.unwrap_or_else(Uuid::now_v7);
+    let m = Mutation::AiEscalation(AiEscalation {
+        id,
+        conversation_id: b.conversation_id,
+        subject: b.subject,
+        priority: b.priority,
+        description: b.description,
+        category: b.category,
+        ai_context: b.ai_context,
+    });
+    state.mutate(Caller::Integration, m).await?;
+    Ok((StatusCode::CREATED, ticket_after(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EnrichBody {
+    #[schema(value_type = Object)]
+    pub ai_context: AiContext,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/tickets/{id}/ai-context", request_body = EnrichBody, tag = "integrations",
+    params(("id" = Uuid, Path)), responses((status = 200), (status = 404)))]
+pub async fn enrich(
+    State(state): State<AppState>,
+    _: IntegrationAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<EnrichBody>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .mutate(
+            Caller::Integration,
+            Mutation::AiEnrich(AiEnrich {
+                ticket_id: id,
+                ai_context: b.ai_context,
+            }),
+        )
+        .await?;
+    ticket_after(&state, id).await
+}

@@ -1,0 +1,134 @@
+//! The JSON error of API.md: `{"error": {"code", "message", "fields"?}}`.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fyncall_domain::{Refusal, RefusalCode};
+use serde::Serialize;
+
+/// The closed set of error codes of API.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidTransition,
+    Conflict,
+    TooLarge,
+    Invalid,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::InvalidTransition | ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    /// With `conflict`: the server's current text of the conflicting fields.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub current: BTreeMap<String, Option<String>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            fields: BTreeMap::new(),
+            current: BTreeMap::new(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Self::new(ErrorCode::Invalid, message.clone());
+        e.fields.insert(field.to_owned(), message);
+        e
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "the server failed to complete the request; it was not applied, try again",
+        )
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        let code = match r.code {
+            RefusalCode::Forbidden => ErrorCode::Forbidden,
+            RefusalCode::InvalidTransition => ErrorCode::InvalidTransition,
+            RefusalCode::Invalid => ErrorCode::Invalid,
+            RefusalCode::NotFound => ErrorCode::NotFound,
+            RefusalCode::Conflict => ErrorCode::Conflict,
+        };
+        ApiError {
+            code,
+            message: r.message,
+            fields: r.fields,
+            current: r.current,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Refused(r) => r.into(),
+            crate::store::StoreError::Api(a) => a,
+            crate::store::StoreError::Database(err) => {
+                tracing::error!(error = %err, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: &'a ApiError,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.code.status(), axum::Json(Envelope { error: &self })).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

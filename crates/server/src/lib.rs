@@ -1,0 +1,16 @@
+//! The Fyncall team server: the HTTP API of API.md, the authority every
+//! desktop client syncs with. Every ticket rule comes from `fyncall-domain`;
+//! this crate stores, authenticates, serves and announces changes.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod sqlite;
+pub mod store;
+pub mod time;
+
+pub use app::{Running, start};
+pub use sqlite::SqliteStore;
+pub use store::Store;

@@ -1,0 +1,283 @@
+//! The embedded SQLite store: one file in WAL mode, one writer connection
+//! behind a mutex (SQLite has one writer at a time anyway, and holding it in
+//! process keeps the change sequence in commit order), and a few reader
+//! connections so reads never wait for writes.
+
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::store::{NewAgent, Principal, StoreError, StoreResult};
+use crate::time::iso;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/0001_init.sql")];
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+}
+
+pub(crate) fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db_err)?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(db_err(format!(
+            "the database was made by a newer fyncall-server (schema {version}, this one knows {known}): upgrade the server"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Creates a new team database with one admin. Refuses an existing file.
+    pub fn create(
+        path: &Path,
+        admin: &NewAgent,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<(SqliteStore, Agent)> {
+        if path.exists() {
+            return Err(db_err(format!(
+                "{} already exists: choose a new path, or serve the existing team with `fyncall-server serve --db {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(db_err)?;
+        configure(&conn).map_err(db_err)?;
+        migrate(&mut conn)?;
+        let settings = serde_json::to_string(&TeamSettings::default()).map_err(db_err)?;
+        conn.execute(
+            "INSERT INTO team (id, settings) VALUES (1, ?1)",
+            params![settings],
+        )
+        .map_err(db_err)?;
+        drop(conn);
+        let store = SqliteStore::open(path)?;
+        let agent = Agent {
+            id: Uuid::now_v7(),
+            name: admin.name.trim().to_owned(),
+            email: admin.email.trim().to_owned(),
+            role: Role::Admin,
+            active: true,
+        };
+        crate::store::Store::create_agent(&store, &agent, password_hash)?;
+        let _ = now;
+        Ok((store, agent))
+    }
+
+    /// Opens an existing team database, applying newer migrations.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if !path.exists() {
+            return Err(db_err(format!(
+                "no team database at {}: create one with `fyncall-server init --db {}` or `fyncall-server demo --db {}`",
+                path.display(),
+                path.display(),
+                path.display()
+            )));
+        }
+        let mut writer = Connection::open(path).map_err(db_err)?;
+        configure(&writer).map_err(db_err)?;
+        migrate(&mut writer)?;
+        let has_team: Option<i64> = writer
+            .query_row("SELECT id FROM team", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        if has_team.is_none() {
+            return Err(db_err(format!(
+                "{} is not a Fyncall team database",
+                path.display()
+            )));
+        }
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(db_err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(db_err)?;
+            readers.push(conn);
+        }
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| db_err("writer lock poisoned"))?;
+        f(&mut conn)
+    }
+
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let taken = self
+            .readers
+            .lock()
+            .map_err(|_| db_err("reader pool poisoned"))?
+            .pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(db_err)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(db_err)?;
+                c
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+        }
+        result
+    }
+
+    /// Flushes the WAL into the main file; called on clean shutdown.
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+}
+
+// Row helpers shared by reads and writes.
+
+pub(crate) fn settings(conn: &Connection) -> StoreResult<TeamSettings> {
+    let json: String = conn
+        .query_row("SELECT settings FROM team WHERE id = 1", [], |r| r.get(0))
+        .map_err(db_err)?;
+    serde_json::from_str(&json).map_err(db_err)
+}
+
+pub(crate) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT data FROM agents ORDER BY rowid")
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_ticket(conn: &Connection, id: Uuid) -> StoreResult<Option<Ticket>> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT data FROM tickets WHERE id = ?1",
+            params![id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    json.map(|j| serde_json::from_str(&j).map_err(db_err))
+        .transpose()
+}
+
+pub(crate) fn load_tickets_of(
+    conn: &Connection,
+    conversation_id: Uuid,
+) -> StoreResult<Vec<Ticket>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT data FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![conversation_id.to_string()], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
+    }
+    Ok(out)
+}
+
+/// A ticket as API.md shows it: its fields plus `sla` computed at `now`.
+pub(crate) fn ticket_json(ticket: &Ticket, settings: &TeamSettings, now: Timestamp) -> Value {
+    let mut value = serde_json::to_value(ticket).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        let sla = fyncall_domain::sla::evaluate(ticket, &settings.sla, now);
+        map.insert(
+            "sla".into(),
+            serde_json::to_value(sla).unwrap_or(Value::Null),
+        );
+    }
+    value
+}
+
+pub(crate) fn principal_row(conn: &Connection, hash: &str) -> StoreResult<Option<Principal>> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT a.data, t.integration FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
+             WHERE t.hash = ?1 AND t.revoked_at IS NULL",
+            params![hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    Ok(match row {
+        Some((Some(agent), _)) => {
+            let agent: Agent = serde_json::from_str(&agent).map_err(db_err)?;
+            agent.active.then_some(Principal::Agent(agent))
+        }
+        Some((None, Some(name))) => Some(Principal::Integration { name }),
+        _ => None,
+    })
+}
+
+pub(crate) fn now_text(now: Timestamp) -> String {
+    iso(now)
+}

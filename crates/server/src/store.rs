@@ -1,0 +1,164 @@
+//! The storage behind the API, as a small trait so another database can
+//! stand in for the embedded SQLite one. Every method is one transaction;
+//! every rule is asked of `fyncall-domain`, never written here.
+
+use fyncall_domain::{Agent, Caller, Message, Mutation, Refusal, Role, TeamSettings, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Api(ApiError),
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        StoreError::Refused(r)
+    }
+}
+
+impl From<ApiError> for StoreError {
+    fn from(a: ApiError) -> Self {
+        StoreError::Api(a)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Agent(Agent),
+    Integration { name: String },
+}
+
+/// The outcome of one applied mutation.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The change sequence at which its effect shows in pull; `None` when it
+    /// changed nothing.
+    pub seq: Option<i64>,
+    pub tickets: Vec<Uuid>,
+    pub conversations: Vec<Uuid>,
+    pub messages: Vec<Message>,
+    pub activity: Vec<Value>,
+}
+
+/// A push result for one mutation id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PushOutcome {
+    pub id: Uuid,
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+/// Filters, order and page of `GET /tickets`.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    pub view: Option<fyncall_domain::View>,
+    pub viewer: Uuid,
+    pub statuses: Vec<fyncall_domain::Status>,
+    pub priorities: Vec<fyncall_domain::Priority>,
+    /// `None` inside means "unassigned".
+    pub assignees: Vec<Option<Uuid>>,
+    pub categories: Vec<String>,
+    pub q: Option<String>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub updated_after: Option<Timestamp>,
+    pub updated_before: Option<Timestamp>,
+    pub sort: Option<fyncall_domain::SortField>,
+    pub order: Option<fyncall_domain::Order>,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketPage {
+    pub tickets: Vec<Value>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PullPage {
+    pub changes: Vec<Value>,
+    pub cursor: i64,
+    pub has_more: bool,
+    pub server_time: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+}
+
+pub trait Store: Send + Sync + 'static {
+    // Auth
+    fn login_candidate(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    fn principal(&self, token_hash: &str) -> StoreResult<Option<Principal>>;
+    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+
+    // Agents and settings
+    fn agents(&self) -> StoreResult<Vec<Agent>>;
+    fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64>;
+    fn update_agent(
+        &self,
+        id: Uuid,
+        role: Option<Role>,
+        active: Option<bool>,
+    ) -> StoreResult<(Agent, i64)>;
+    fn settings(&self) -> StoreResult<TeamSettings>;
+    fn put_settings(&self, settings: &TeamSettings) -> StoreResult<i64>;
+
+    // Changes
+    /// Applies one mutation in one transaction. With `idempotency`, a
+    /// mutation id seen before is not applied again: `Ok(Err(first))`.
+    fn apply(
+        &self,
+        caller: Caller,
+        mutation: &Mutation,
+        mutation_id: Uuid,
+        client_at: Option<Timestamp>,
+        now: Timestamp,
+        idempotency: bool,
+    ) -> StoreResult<Result<Committed, PushOutcome>>;
+    /// Records a refused pushed mutation so a repeat answers the same.
+    fn record_rejection(
+        &self,
+        mutation_id: Uuid,
+        error: &Value,
+        now: Timestamp,
+    ) -> StoreResult<Option<PushOutcome>>;
+    /// Appends `sla_breached` entries due by `now`; returns the new sequence if any.
+    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>>;
+
+    // Reads
+    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value>;
+    fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)>;
+    fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage>;
+    fn conversation(&self, id: Uuid) -> StoreResult<Value>;
+    fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>>;
+    fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
+    fn current_seq(&self) -> StoreResult<i64>;
+}
