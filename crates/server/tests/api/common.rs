@@ -1,0 +1,177 @@
+//! A real server on 127.0.0.1 with a port of its own and a real SQLite file,
+//! and a team: an admin, two agents, an integration token, a conversation.
+
+use std::sync::Arc;
+
+use fyncall_domain::Role;
+use fyncall_server::store::NewAgent;
+use fyncall_server::{Running, SqliteStore, auth};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub struct Team {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub store: Arc<SqliteStore>,
+    pub admin: String,
+    pub alice: String,
+    pub bob: String,
+    pub integration: String,
+    pub admin_id: String,
+    pub alice_id: String,
+    pub bob_id: String,
+    pub conversation: String,
+    /// Kept so the server runs (and its files live) as long as the team.
+    #[allow(dead_code)]
+    pub running: Option<Running>,
+    #[allow(dead_code)]
+    pub dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "correct horse";
+
+impl Team {
+    pub async fn new() -> Team {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("team.db");
+        let admin = NewAgent {
+            name: "Ada Admin".into(),
+            email: "ada@example.com".into(),
+            role: Role::Admin,
+            password: PASSWORD.into(),
+        };
+        let hash = auth::hash_password(PASSWORD).expect("hash");
+        let (store, _) = SqliteStore::create(&path, &admin, &hash, fyncall_server::time::now())
+            .expect("create team");
+        let store = Arc::new(store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let running = fyncall_server::start(store.clone(), listener)
+            .await
+            .expect("start");
+        let url = format!("http://{}/api/v1", running.addr);
+        let http = reqwest::Client::new();
+        let mut team = Team {
+            url,
+            http,
+            store,
+            admin: String::new(),
+            alice: String::new(),
+            bob: String::new(),
+            integration: String::new(),
+            admin_id: String::new(),
+            alice_id: String::new(),
+            bob_id: String::new(),
+            conversation: String::new(),
+            running: Some(running),
+            dir,
+        };
+        let (admin_token, admin_id) = team.login("ada@example.com").await;
+        team.admin = admin_token;
+        team.admin_id = admin_id;
+        for name in ["alice", "bob"] {
+            let (s, _) = team
+                .call(&team.admin.clone(), Method::POST, "/agents", Some(json!({"name": name, "email": format!("{name}@example.com"), "role": "agent", "password": PASSWORD})))
+                .await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+        let (t, id) = team.login("alice@example.com").await;
+        team.alice = t;
+        team.alice_id = id;
+        let (t, id) = team.login("bob@example.com").await;
+        team.bob = t;
+        team.bob_id = id;
+        let (s, v) = team
+            .call(
+                &team.admin.clone(),
+                Method::POST,
+                "/integrations/tokens",
+                Some(json!({"name": "chat"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        team.integration = v["token"].as_str().expect("token").to_owned();
+        team.conversation = team.new_conversation().await;
+        team
+    }
+
+    pub async fn login(&self, email: &str) -> (String, String) {
+        let (s, v) = self
+            .call(
+                "",
+                Method::POST,
+                "/auth/login",
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        (
+            v["token"].as_str().expect("token").to_owned(),
+            v["agent"]["id"].as_str().expect("id").to_owned(),
+        )
+    }
+
+    pub async fn new_conversation(&self) -> String {
+        let (s, v) = self
+            .call(&self.integration, Method::POST, "/integrations/conversations", Some(json!({"customer": {"name": "Casey", "email": "casey@example.com"}, "channel": "chat"})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.url, path));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request reaches the server");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// A ticket made by `token`'s agent on the team's conversation.
+    pub async fn ticket(&self, token: &str, priority: &str) -> Value {
+        let (s, v) = self
+            .call(token, Method::POST, "/tickets", Some(json!({"conversation_id": self.conversation, "subject": "Refund not received", "priority": priority})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(token, Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call(token, Method::GET, path, None).await
+    }
+}
+
+/// Asserts an API.md error: status, code and a message.
+pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message a person can act on: {}",
+        got.1
+    );
+}

@@ -1,0 +1,8 @@
+//! The server's API against API.md and RULES.md, over real HTTP.
+
+mod common;
+mod crash;
+mod errors;
+mod fuzz;
+mod permissions;
+mod sync;

@@ -1,0 +1,189 @@
+//! Sync push, pull and stream (API.md "Sync").
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::common::*;
+
+fn comment(ticket: &str, body: &str) -> Value {
+    json!({"id": Uuid::now_v7(), "name": "comment", "args": {"id": Uuid::now_v7(), "ticket_id": ticket, "body": body}, "client_at": "2026-01-01T00:00:00.000Z"})
+}
+
+#[tokio::test]
+async fn push_in_order_duplicates_and_rejections() {
+    let t = Team::new().await;
+    let ticket = t.ticket(&t.alice, "normal").await;
+    let id = ticket["id"].as_str().expect("id");
+    let new_id = Uuid::now_v7();
+    let first = comment(id, "one");
+    let refused = json!({"id": Uuid::now_v7(), "name": "change_status", "args": {"ticket_id": id, "status": "closed"}});
+    let unknown = json!({"id": Uuid::now_v7(), "name": "launch_rocket", "args": {}});
+    let create = json!({"id": Uuid::now_v7(), "name": "create_ticket", "args": {"id": new_id, "conversation_id": t.conversation, "subject": "Offline ticket", "priority": "high"}});
+    let second = comment(id, "two");
+    let mutations = json!([first, refused, unknown, create, second]);
+    let (s, v) = t
+        .post(
+            &t.alice,
+            "/sync/push",
+            json!({"client_id": Uuid::now_v7(), "mutations": mutations}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let outcomes: Vec<&str> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["applied", "rejected", "rejected", "applied", "applied"],
+        "a rejection does not stop later ones"
+    );
+    assert_eq!(v["results"][1]["error"]["code"], "invalid_transition");
+    assert_eq!(v["results"][2]["error"]["code"], "bad_request");
+    let seqs: Vec<i64> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["seq"].as_i64())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "applied in order: {seqs:?}"
+    );
+
+    // The same push again: every one a duplicate, nothing changes.
+    let (_, before) = t.get(&t.alice, "/sync/pull?cursor=0&limit=500").await;
+    let (_, again) = t
+        .post(
+            &t.alice,
+            "/sync/push",
+            json!({"client_id": Uuid::now_v7(), "mutations": mutations}),
+        )
+        .await;
+    let outcomes: Vec<&str> = again["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["duplicate"; 5]);
+    assert_eq!(
+        again["results"][0]["seq"], v["results"][0]["seq"],
+        "the first outcome"
+    );
+    let (_, after) = t.get(&t.alice, "/sync/pull?cursor=0&limit=500").await;
+    assert_eq!(before["cursor"], after["cursor"]);
+
+    let (_, shown) = t.get(&t.alice, &format!("/tickets/{id}")).await;
+    let comments: Vec<&str> = shown["activity"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "comment")
+        .filter_map(|e| e["data"]["body"].as_str())
+        .collect();
+    assert_eq!(comments, ["one", "two"]);
+    let entry = shown["activity"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["kind"] == "comment"))
+        .cloned()
+        .expect("entry");
+    assert_eq!(
+        entry["client_at"], "2026-01-01T00:00:00Z",
+        "the client's time is kept beside the server's"
+    );
+    let (s, created) = t.get(&t.alice, &format!("/tickets/{new_id}")).await;
+    assert_eq!(
+        (s.as_u16(), created["ticket"]["subject"].as_str()),
+        (200, Some("Offline ticket"))
+    );
+}
+
+#[tokio::test]
+async fn pull_pages_through_every_change() {
+    let t = Team::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(
+            t.ticket(&t.alice, "low").await["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    let mut cursor = 0;
+    let mut tickets = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let (s, v) = t
+            .get(&t.bob, &format!("/sync/pull?cursor={cursor}&limit=5"))
+            .await;
+        assert_eq!(s.as_u16(), 200);
+        assert!(v["server_time"].is_string());
+        let changes = v["changes"].as_array().expect("changes");
+        assert!(changes.len() <= 5);
+        let mut last = cursor;
+        for c in changes {
+            let seq = c["seq"].as_i64().expect("seq");
+            assert!(seq > last, "oldest change first");
+            last = seq;
+            if c["entity"] == "ticket" {
+                assert!(c["data"]["sla"].is_object());
+                tickets.insert(c["id"].as_str().expect("id").to_owned());
+            }
+        }
+        cursor = v["cursor"].as_i64().expect("cursor");
+        pages += 1;
+        if !v["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+    }
+    assert!(pages >= 5);
+    assert_eq!(tickets.len(), 12);
+    let (_, v) = t.get(&t.bob, &format!("/sync/pull?cursor={cursor}")).await;
+    assert_eq!(v["changes"].as_array().map(Vec::len), Some(0), "caught up");
+    assert_eq!(v["cursor"], cursor);
+}
+
+#[tokio::test]
+async fn stream_announces_changes_made_by_another_client() {
+    let t = Team::new().await;
+    let res = t
+        .http
+        .get(format!("{}/sync/stream", t.url))
+        .bearer_auth(&t.bob)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    // The first event tells the current cursor.
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .expect("first event")
+            .expect("chunk")
+            .expect("bytes");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: changed"), "{text}");
+    text.clear();
+    let ticket = t.ticket(&t.alice, "high").await;
+    let (_, pulled) = t.get(&t.alice, "/sync/pull?cursor=0&limit=500").await;
+    let expected = pulled["cursor"].as_i64().expect("cursor");
+    while !text.contains(&format!("\"cursor\":{expected}")) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .expect("changed event in time")
+            .expect("chunk")
+            .expect("bytes");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(ticket["id"].is_string());
+}
