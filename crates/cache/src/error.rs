@@ -1,0 +1,37 @@
+use fyncall_domain::Refusal;
+
+/// Why a cache operation did not happen. Nothing is written when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The rules refuse the action (RULES.md); the message says why.
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    /// No such ticket, conversation, agent or problem in the cache.
+    #[error("{0}")]
+    NotFound(String),
+    /// The action needs a signed-in agent.
+    #[error("not signed in: run `fyncall login --server URL --email EMAIL` first")]
+    NotSignedIn,
+    /// Input the cache cannot use; the message says what to do.
+    #[error("{0}")]
+    Invalid(String),
+    /// The file holds something this build cannot read.
+    #[error("the cache file is damaged: {0}")]
+    Corrupt(String),
+    #[error("cache database error: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+impl From<Refusal> for CacheError {
+    fn from(r: Refusal) -> Self {
+        CacheError::Refused(r)
+    }
+}
+
+impl From<serde_json::Error> for CacheError {
+    fn from(e: serde_json::Error) -> Self {
+        CacheError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = CacheError> = std::result::Result<T, E>;

@@ -1,0 +1,291 @@
+//! The desktop client's local cache: one SQLite file (WAL) holding the
+//! team's tickets, timelines, conversations, agents and settings as last
+//! pulled from the server, with the agent's pending changes laid on top.
+//!
+//! - [`Cache::act`]: a local action. In one transaction it checks the rule
+//!   with `fyncall-domain` against the cached state, writes the optimistic
+//!   result and appends the mutation (UUID v7) to the outbox. A refusal
+//!   writes nothing.
+//! - [`Cache::apply_pull`], [`Cache::record_push`]: what the sync engine
+//!   calls with the server's answers. Server rows are stored beside the
+//!   visible ones; pending mutations are re-applied on top of fresh server
+//!   rows (rebase) until a pull passes the sequence the server acknowledged
+//!   them at; refused ones move to the sync problems with the text kept.
+//! - [`Cache::tickets`]: the five views of RULES.md with filters, sorts,
+//!   keyset paging and full-text search, each served by an index.
+//!
+//! Every write returns a [`ChangeSet`]: which tickets changed, before and
+//! after, for the UI and the notifier.
+
+mod actions;
+mod error;
+mod events;
+mod outbox;
+mod pull;
+mod rows;
+pub mod session;
+mod views;
+
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+use fyncall_domain::{TeamSettings, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+pub use actions::Acted;
+pub use error::{CacheError, Result};
+pub use events::{ChangeSet, TicketChange};
+pub use outbox::{OutboxEntry, Problem, PushResult};
+pub use pull::{PullPage, PulledChange};
+pub use views::{
+    ActivityRow, AssigneeFilter, ConversationDetail, Counts, MessageRow, Page, Query, TicketDetail,
+    TicketRow,
+};
+
+/// The schema, one script per version, applied in order.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/cache/0001_init.sql"),
+    include_str!("../../../migrations/cache/0002_ui_settings.sql"),
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// What `fyncall info` and the sidebar show about the cache and its sync.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SyncInfo {
+    pub client_id: Uuid,
+    pub agent_id: Option<Uuid>,
+    pub cursor: i64,
+    pub last_sync_at: Option<Timestamp>,
+    pub clock_offset_ms: i64,
+    pub pending: u64,
+    pub problems: u64,
+}
+
+pub struct Cache {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Cache {
+    /// Opens (creating and upgrading as needed) the cache at `path`.
+    pub fn open(path: &Path) -> Result<Cache> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        let cache = Cache {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if cache.meta("client_id")?.is_none() {
+            cache.set_meta("client_id", &Uuid::now_v7().to_string())?;
+        }
+        Ok(cache)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
+        meta(&self.conn, key)
+    }
+
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        set_meta(&self.conn, key, value)
+    }
+
+    /// This installation's id, sent with every push.
+    pub fn client_id(&self) -> Result<Uuid> {
+        let id = self
+            .meta("client_id")?
+            .ok_or_else(|| CacheError::Corrupt("the cache has no client id".into()))?;
+        Uuid::parse_str(&id).map_err(|e| CacheError::Corrupt(format!("client id: {e}")))
+    }
+
+    /// The signed-in agent the cache acts for.
+    pub fn me(&self) -> Result<Option<Uuid>> {
+        me(&self.conn)
+    }
+
+    /// Binds the cache to an agent of a server. A cache holds one team's data
+    /// for one agent: signing in as someone else (or to another server) starts
+    /// from an empty cache, but only when nothing is waiting to be sent.
+    pub fn sign_in(&mut self, server: &str, agent_id: Uuid) -> Result<()> {
+        let same = self.meta("server")?.as_deref() == Some(server) && self.me()? == Some(agent_id);
+        if !same && self.meta("server")?.is_some() {
+            let waiting = self.outbox()?.len() + self.problems()?.len();
+            if waiting > 0 {
+                return Err(CacheError::Invalid(format!(
+                    "this cache still holds {waiting} unsent or refused change(s) of another \
+                     sign-in: sign in as that agent to send them, or use another --home"
+                )));
+            }
+            let tx = self.conn.transaction()?;
+            for table in [
+                "settings",
+                "agents",
+                "conversations",
+                "messages",
+                "tickets",
+                "ticket_search",
+                "activity",
+                "notification_ledger",
+            ] {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            tx.execute(
+                "DELETE FROM meta WHERE key IN ('cursor', 'last_sync_at', 'clock_offset_ms')",
+                [],
+            )?;
+            tx.commit()?;
+        }
+        self.set_meta("server", server)?;
+        self.set_meta("agent_id", &agent_id.to_string())?;
+        Ok(())
+    }
+
+    /// The server this cache syncs with.
+    pub fn server(&self) -> Result<Option<String>> {
+        self.meta("server")
+    }
+
+    /// The pull cursor: the change sequence the cache has caught up to.
+    pub fn cursor(&self) -> Result<i64> {
+        cursor(&self.conn)
+    }
+
+    /// Server clock minus local clock, in milliseconds.
+    pub fn clock_offset_ms(&self) -> Result<i64> {
+        clock_offset_ms(&self.conn)
+    }
+
+    /// The server's time now, estimated from the local clock and the offset.
+    pub fn server_now(&self, local_now: Timestamp) -> Result<Timestamp> {
+        Ok(local_now + TimeDelta::milliseconds(self.clock_offset_ms()?))
+    }
+
+    /// Records a sync: the offset estimated from a pull's `server_time`.
+    pub fn record_sync(&self, clock_offset_ms: i64, at: Timestamp) -> Result<()> {
+        self.set_meta("clock_offset_ms", &clock_offset_ms.to_string())?;
+        self.set_meta("last_sync_at", &at.to_rfc3339())?;
+        Ok(())
+    }
+
+    pub fn info(&self) -> Result<SyncInfo> {
+        let count = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))?.max(0) as u64)
+        };
+        Ok(SyncInfo {
+            client_id: self.client_id()?,
+            agent_id: self.me()?,
+            cursor: self.cursor()?,
+            last_sync_at: self
+                .meta("last_sync_at")?
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            clock_offset_ms: self.clock_offset_ms()?,
+            pending: count("SELECT count(*) FROM outbox WHERE acked_seq IS NULL")?,
+            problems: count("SELECT count(*) FROM problems")?,
+        })
+    }
+
+    /// The team settings as last pulled (the defaults before the first pull).
+    pub fn settings(&self) -> Result<TeamSettings> {
+        rows::settings(&self.conn)
+    }
+
+    /// A local preference (notification switches and the like).
+    pub fn preference(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM preferences WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_preference(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO preferences (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Direct read access for tests and benchmarks (query plans, floors).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(CacheError::Invalid(format!(
+            "this cache was written by a newer Fyncall Desk (schema {version}, this build knows \
+             {SCHEMA_VERSION}): update the app, or use another --home"
+        )));
+    }
+    for (i, script) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(script)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn me(conn: &Connection) -> Result<Option<Uuid>> {
+    meta(conn, "agent_id")?
+        .map(|id| Uuid::parse_str(&id).map_err(|e| CacheError::Corrupt(format!("agent id: {e}"))))
+        .transpose()
+}
+
+pub(crate) fn cursor(conn: &Connection) -> Result<i64> {
+    Ok(meta(conn, "cursor")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
+
+pub(crate) fn clock_offset_ms(conn: &Connection) -> Result<i64> {
+    Ok(meta(conn, "clock_offset_ms")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
+
+pub(crate) fn millis(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,237 @@
+//! Storing pulled pages, and re-applying pending changes on top (rebase).
+
+use std::collections::BTreeSet;
+
+use fyncall_domain::{
+    Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, TeamSettings, Ticket, apply,
+};
+use rusqlite::{Connection, params};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{CacheError, Result};
+use crate::events::ChangeSet;
+use crate::rows::{Batch, reach};
+use crate::{Cache, from_millis, set_meta};
+
+/// One change of a pull page (API.md `GET /sync/pull`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PulledChange {
+    pub entity: String,
+    pub id: String,
+    #[serde(default)]
+    pub seq: Option<i64>,
+    pub data: Value,
+}
+
+/// A page of `GET /sync/pull`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullPage {
+    pub changes: Vec<PulledChange>,
+    pub cursor: i64,
+    pub has_more: bool,
+    pub server_time: fyncall_domain::Timestamp,
+}
+
+#[derive(Deserialize)]
+struct PulledConversation {
+    #[serde(flatten)]
+    conversation: Conversation,
+    #[serde(default)]
+    messages: Vec<Message>,
+}
+
+impl Cache {
+    /// Stores a pulled page in one transaction: the server's rows, the new
+    /// cursor, the acknowledged mutations it passes dropped, and the
+    /// still-pending ones re-applied on top.
+    pub fn apply_pull(&mut self, page: &PullPage) -> Result<ChangeSet> {
+        let tx = self.conn.transaction()?;
+        let changes = {
+            let mut b = Batch::new(&tx)?;
+            let mut tickets = BTreeSet::new();
+            let mut conversations = BTreeSet::new();
+            let mut settings_changed = false;
+            for change in &page.changes {
+                let data = change.data.clone();
+                let bad = |e: serde_json::Error| {
+                    CacheError::Invalid(format!(
+                        "the server sent a {} this client cannot read ({e}): update Fyncall Desk",
+                        change.entity
+                    ))
+                };
+                match change.entity.as_str() {
+                    "settings" => {
+                        let s: TeamSettings = serde_json::from_value(data).map_err(bad)?;
+                        tx.execute(
+                            "INSERT INTO settings (id, data) VALUES (1, ?1)
+                             ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                            [serde_json::to_string(&s)?],
+                        )?;
+                        settings_changed |= b.settings.sla != s.sla;
+                        b.settings = s;
+                        b.changes.team = true;
+                    }
+                    "agent" => {
+                        let a: Agent = serde_json::from_value(data).map_err(bad)?;
+                        tx.execute(
+                            "INSERT INTO agents (id, name, data) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data",
+                            params![a.id.to_string(), a.name, serde_json::to_string(&a)?],
+                        )?;
+                        b.set_agent_name(&a)?;
+                        b.changes.team = true;
+                    }
+                    "conversation" => {
+                        let c: PulledConversation = serde_json::from_value(data).map_err(bad)?;
+                        if b.server_conversation(&c.conversation)? {
+                            conversations.insert(c.conversation.id);
+                        }
+                        for m in &c.messages {
+                            b.message(m, false)?;
+                        }
+                    }
+                    "ticket" => {
+                        let t: Ticket = serde_json::from_value(data).map_err(bad)?;
+                        if b.server_ticket(&t)? {
+                            tickets.insert(t.id);
+                        }
+                    }
+                    "activity" => {
+                        let a: Activity = serde_json::from_value(data).map_err(bad)?;
+                        b.activity(&a, false)?;
+                        b.changes.activity.push(a);
+                    }
+                    // Something a newer server knows: its rows come again after an update.
+                    _ => {}
+                }
+            }
+            set_meta(&tx, "cursor", &page.cursor.max(0).to_string())?;
+            // Acknowledged changes the cursor has passed are now in the server's rows.
+            for (id, mutation) in passed(&tx, page.cursor)? {
+                reach(&tx, &mutation, &mut tickets, &mut conversations)?;
+                tx.execute("DELETE FROM outbox WHERE id = ?1", [id.to_string()])?;
+                b.changes.queue = true;
+            }
+            if settings_changed {
+                b.recompute_moments()?;
+            }
+            rebase(&mut b, tickets, conversations)?;
+            b.finish()?
+        };
+        tx.commit()?;
+        Ok(changes)
+    }
+}
+
+fn passed(conn: &Connection, cursor: i64) -> Result<Vec<(Uuid, Mutation)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, mutation FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1",
+    )?;
+    let rows = stmt.query_map([cursor], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, m) = row?;
+        out.push((
+            Uuid::parse_str(&id).map_err(|e| CacheError::Corrupt(e.to_string()))?,
+            serde_json::from_str(&m)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// A mutation waiting in the outbox, as the rebase needs it.
+pub(crate) struct Queued {
+    pub id: Uuid,
+    pub mutation: Mutation,
+    pub at: i64,
+    pub client_at: i64,
+}
+
+pub(crate) fn queued(conn: &Connection) -> Result<Vec<Queued>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, mutation, made_at, client_at FROM outbox ORDER BY position")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, m, at, client_at) = row?;
+        out.push(Queued {
+            id: Uuid::parse_str(&id).map_err(|e| CacheError::Corrupt(e.to_string()))?,
+            mutation: serde_json::from_str(&m)?,
+            at,
+            client_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Puts `tickets` and `conversations` back to the server's rows and
+/// re-applies, in outbox order, every queued mutation that reaches them.
+/// A mutation the rules now refuse is left for the server to judge: the
+/// agent sees the server's row until the push answers.
+pub(crate) fn rebase(
+    b: &mut Batch<'_>,
+    mut tickets: BTreeSet<Uuid>,
+    mut conversations: BTreeSet<Uuid>,
+) -> Result<()> {
+    if tickets.is_empty() && conversations.is_empty() {
+        return Ok(());
+    }
+    let queue = queued(b.conn)?;
+    // A conversation-wide change reaches all linked tickets: reset them together.
+    loop {
+        let mut grew = false;
+        for q in &queue {
+            let scope = q.mutation.scope();
+            if let (Some(c), None) = (scope.conversation, scope.ticket) {
+                let linked = crate::rows::linked_ids(b.conn, c)?;
+                if conversations.contains(&c) || linked.iter().any(|t| tickets.contains(t)) {
+                    grew |= conversations.insert(c);
+                    for t in linked {
+                        grew |= tickets.insert(t);
+                    }
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for id in &tickets {
+        b.reset_ticket(*id)?;
+    }
+    for id in &conversations {
+        b.reset_conversation(*id)?;
+    }
+    let Some(me) = crate::me(b.conn)? else {
+        return Ok(());
+    };
+    for q in queue {
+        let scope = q.mutation.scope();
+        let reaches = scope.ticket.is_some_and(|t| tickets.contains(&t))
+            || matches!((scope.conversation, scope.ticket), (Some(c), None) if conversations.contains(&c));
+        if !reaches {
+            continue;
+        }
+        let state = crate::rows::load_state(b.conn, &q.mutation)?;
+        let stamp = Stamp {
+            mutation_id: q.id,
+            at: from_millis(q.at),
+            client_at: Some(from_millis(q.client_at)),
+        };
+        if let Ok(applied) = apply(&state, Caller::Agent(me), &q.mutation, &stamp) {
+            b.local(&applied)?;
+        }
+    }
+    Ok(())
+}

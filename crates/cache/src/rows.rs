@@ -1,0 +1,549 @@
+//! Reading and writing the cached rows inside one transaction.
+//!
+//! A ticket or conversation row holds what the agent sees (`data`). While
+//! local changes are laid on top (`overlay` = 1) the server's own row waits
+//! in `server_data`, so a rebase can start again from it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fyncall_domain::{
+    Activity, Agent, Applied, Change, Conversation, Message, Mutation, State, Status, TeamSettings,
+    Ticket, sla,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::error::{CacheError, Result};
+use crate::events::{ChangeSet, TicketChange};
+use crate::millis;
+
+/// Sort key of "no running timer": after every real deadline.
+pub(crate) const NO_DUE: i64 = i64::MAX;
+/// Sort key of a ticket the server has not numbered yet: newest of all.
+pub(crate) const NO_NUMBER: i64 = i64::MAX;
+
+pub(crate) fn settings(conn: &Connection) -> Result<TeamSettings> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM settings WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(match data {
+        Some(d) => serde_json::from_str(&d)?,
+        None => TeamSettings::default(),
+    })
+}
+
+pub(crate) fn agents(conn: &Connection) -> Result<Vec<Agent>> {
+    let mut stmt = conn.prepare_cached("SELECT data FROM agents ORDER BY name, id")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn visible_ticket(conn: &Connection, id: Uuid) -> Result<Option<(Ticket, bool)>> {
+    let row: Option<(String, bool)> = conn
+        .query_row(
+            "SELECT data, overlay FROM tickets WHERE id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(d, o)| Ok((serde_json::from_str(&d)?, o)))
+        .transpose()
+}
+
+pub(crate) fn visible_conversation(conn: &Connection, id: Uuid) -> Result<Option<Conversation>> {
+    let row: Option<String> = conn
+        .query_row(
+            "SELECT data FROM conversations WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    row.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
+}
+
+/// Ids of the tickets linked to a conversation, oldest first.
+pub(crate) fn linked_ids(conn: &Connection, conversation: Uuid) -> Result<Vec<Uuid>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([conversation.to_string()], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(Uuid::parse_str(&row?).map_err(|e| CacheError::Corrupt(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// What `mutation` needs to be checked and applied, from the visible rows
+/// (the same scope the server loads).
+pub(crate) fn load_state(conn: &Connection, mutation: &Mutation) -> Result<State> {
+    let mut state = State {
+        settings: settings(conn)?,
+        ..State::default()
+    };
+    for agent in agents(conn)? {
+        state.agents.insert(agent.id, agent);
+    }
+    let scope = mutation.scope();
+    if let Some(id) = scope.ticket {
+        if let Some((t, _)) = visible_ticket(conn, id)? {
+            state.tickets.insert(t.id, t);
+        }
+    }
+    if let Some(id) = scope.conversation {
+        if let Some(c) = visible_conversation(conn, id)? {
+            state.conversations.insert(c.id, c);
+            for t in linked_ids(conn, id)? {
+                if let Some((t, _)) = visible_ticket(conn, t)? {
+                    state.tickets.insert(t.id, t);
+                }
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// Where a written row's server copy comes from.
+enum ServerCopy {
+    /// Keep what the row holds.
+    Keep,
+    /// Set it (NULL: the server does not have this row yet).
+    Set(Option<String>),
+}
+
+/// One write transaction's bookkeeping: remembers each touched ticket as it
+/// was before, to report what changed.
+pub(crate) struct Batch<'c> {
+    pub conn: &'c Connection,
+    pub settings: TeamSettings,
+    names: HashMap<Uuid, String>,
+    before: BTreeMap<Uuid, Option<Ticket>>,
+    pub changes: ChangeSet,
+}
+
+impl<'c> Batch<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Batch<'c>> {
+        let names = agents(conn)?
+            .into_iter()
+            .map(|a| (a.id, a.name.to_lowercase()))
+            .collect();
+        Ok(Batch {
+            conn,
+            settings: settings(conn)?,
+            names,
+            before: BTreeMap::new(),
+            changes: ChangeSet::default(),
+        })
+    }
+
+    /// Remembers a ticket's visible state before its first write.
+    pub fn note(&mut self, id: Uuid) -> Result<()> {
+        if !self.before.contains_key(&id) {
+            let before = visible_ticket(self.conn, id)?.map(|(t, _)| t);
+            self.before.insert(id, before);
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<ChangeSet> {
+        for (id, before) in std::mem::take(&mut self.before) {
+            let after = visible_ticket(self.conn, id)?.map(|(t, _)| t);
+            if before != after {
+                self.changes
+                    .tickets
+                    .push(TicketChange { id, before, after });
+            }
+        }
+        Ok(self.changes)
+    }
+
+    pub fn set_agent_name(&mut self, agent: &Agent) -> Result<()> {
+        let name = agent.name.to_lowercase();
+        if self.names.get(&agent.id) != Some(&name) {
+            self.conn.execute(
+                "UPDATE tickets SET assignee_key = ?1 WHERE assignee_id = ?2",
+                params![name, agent.id.to_string()],
+            )?;
+            self.names.insert(agent.id, name);
+        }
+        Ok(())
+    }
+
+    fn write_visible(&mut self, t: &Ticket, overlay: bool, server: ServerCopy) -> Result<()> {
+        let moments = sla::moments(t, &self.settings.sla);
+        let status_rank = Status::ALL
+            .iter()
+            .position(|s| *s == t.status)
+            .unwrap_or_default() as i64;
+        let assignee_key = t
+            .assignee_id
+            .and_then(|a| self.names.get(&a).cloned())
+            .unwrap_or_default();
+        let (keep, server_data) = match server {
+            ServerCopy::Keep => (true, None),
+            ServerCopy::Set(d) => (false, d),
+        };
+        let data = serde_json::to_string(t)?;
+        let rowid: i64 = self.conn.prepare_cached(
+            "INSERT INTO tickets (id, conversation_id, number_key, subject_key, status, status_rank,
+                 priority, priority_rank, assignee_id, assignee_key, category, category_key, source,
+                 open, created_at, updated_at, updated_desc, due_key, at_risk_at, overlay, data,
+                 server_data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22)
+             ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id,
+                 number_key = excluded.number_key, subject_key = excluded.subject_key,
+                 status = excluded.status, status_rank = excluded.status_rank,
+                 priority = excluded.priority, priority_rank = excluded.priority_rank,
+                 assignee_id = excluded.assignee_id, assignee_key = excluded.assignee_key,
+                 category = excluded.category, category_key = excluded.category_key,
+                 source = excluded.source, open = excluded.open, created_at = excluded.created_at,
+                 updated_at = excluded.updated_at, updated_desc = excluded.updated_desc,
+                 due_key = excluded.due_key, at_risk_at = excluded.at_risk_at,
+                 overlay = excluded.overlay, data = excluded.data,
+                 server_data = CASE WHEN ?23 THEN tickets.server_data ELSE excluded.server_data END
+             RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                t.id.to_string(),
+                t.conversation_id.to_string(),
+                t.number.unwrap_or(NO_NUMBER),
+                t.subject.to_lowercase(),
+                t.status.as_str(),
+                status_rank,
+                t.priority.as_str(),
+                i64::from(t.priority.rank()),
+                t.assignee_id.map(|a| a.to_string()),
+                assignee_key,
+                t.category,
+                t.category.as_deref().map(str::to_lowercase).unwrap_or_default(),
+                source_str(t),
+                t.status != Status::Closed,
+                millis(t.created_at),
+                millis(t.updated_at),
+                -millis(t.updated_at),
+                moments.due_at.map_or(NO_DUE, millis),
+                moments.at_risk_at.map(millis),
+                overlay,
+                data,
+                server_data,
+                keep,
+            ],
+            |r| r.get(0),
+        )?;
+        self.conn
+            .prepare_cached("DELETE FROM ticket_search WHERE rowid = ?1")?
+            .execute([rowid])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO ticket_search (rowid, subject, description, comments)
+                 VALUES (?1, ?2, ?3, (SELECT group_concat(json_extract(data, '$.data.body'), ' ')
+                     FROM activity WHERE ticket_id = ?4 AND kind = 'comment'))",
+            )?
+            .execute(params![rowid, t.subject, t.description, t.id.to_string()])?;
+        Ok(())
+    }
+
+    /// Stores the server's row. Returns whether local changes lie on top of
+    /// it (the caller must rebase them).
+    pub fn server_ticket(&mut self, t: &Ticket) -> Result<bool> {
+        self.note(t.id)?;
+        let overlay: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT overlay FROM tickets WHERE id = ?1",
+                [t.id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if overlay == Some(true) {
+            self.conn.execute(
+                "UPDATE tickets SET server_data = ?1 WHERE id = ?2",
+                params![serde_json::to_string(t)?, t.id.to_string()],
+            )?;
+            return Ok(true);
+        }
+        self.write_visible(t, false, ServerCopy::Set(None))?;
+        Ok(false)
+    }
+
+    /// Lays a local change over a ticket, keeping the server's copy.
+    pub fn local_ticket(&mut self, t: &Ticket) -> Result<()> {
+        self.note(t.id)?;
+        let row: Option<(bool, String)> = self
+            .conn
+            .query_row(
+                "SELECT overlay, data FROM tickets WHERE id = ?1",
+                [t.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let server = match row {
+            None => ServerCopy::Set(None),
+            Some((false, data)) => ServerCopy::Set(Some(data)),
+            Some((true, _)) => ServerCopy::Keep,
+        };
+        self.write_visible(t, true, server)
+    }
+
+    /// Drops a ticket's local changes: back to the server's row (or gone,
+    /// if the server does not have it).
+    pub fn reset_ticket(&mut self, id: Uuid) -> Result<()> {
+        self.note(id)?;
+        let row: Option<(bool, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT overlay, server_data FROM tickets WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((true, server)) = row else {
+            return Ok(());
+        };
+        self.conn.execute(
+            "DELETE FROM activity WHERE ticket_id = ?1 AND pending = 1",
+            [id.to_string()],
+        )?;
+        match server {
+            Some(data) => {
+                let t: Ticket = serde_json::from_str(&data)?;
+                self.write_visible(&t, false, ServerCopy::Set(None))?;
+            }
+            None => {
+                self.conn.execute(
+                    "DELETE FROM ticket_search WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
+                    [id.to_string()],
+                )?;
+                self.conn
+                    .execute("DELETE FROM tickets WHERE id = ?1", [id.to_string()])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_conversation(
+        &mut self,
+        c: &Conversation,
+        overlay: bool,
+        server: ServerCopy,
+    ) -> Result<()> {
+        let (keep, server_data) = match server {
+            ServerCopy::Keep => (true, None),
+            ServerCopy::Set(d) => (false, d),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conversations (id, created_at, overlay, data, server_data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at,
+                     overlay = excluded.overlay, data = excluded.data,
+                     server_data = CASE WHEN ?6 THEN conversations.server_data
+                                   ELSE excluded.server_data END",
+            )?
+            .execute(params![
+                c.id.to_string(),
+                millis(c.created_at),
+                overlay,
+                serde_json::to_string(c)?,
+                server_data,
+                keep
+            ])?;
+        if !self.changes.conversations.contains(&c.id) {
+            self.changes.conversations.push(c.id);
+        }
+        Ok(())
+    }
+
+    pub fn server_conversation(&mut self, c: &Conversation) -> Result<bool> {
+        let overlay: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT overlay FROM conversations WHERE id = ?1",
+                [c.id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if overlay == Some(true) {
+            self.conn.execute(
+                "UPDATE conversations SET server_data = ?1 WHERE id = ?2",
+                params![serde_json::to_string(c)?, c.id.to_string()],
+            )?;
+            if !self.changes.conversations.contains(&c.id) {
+                self.changes.conversations.push(c.id);
+            }
+            return Ok(true);
+        }
+        self.write_conversation(c, false, ServerCopy::Set(None))?;
+        Ok(false)
+    }
+
+    fn local_conversation(&mut self, c: &Conversation) -> Result<()> {
+        let row: Option<(bool, String)> = self
+            .conn
+            .query_row(
+                "SELECT overlay, data FROM conversations WHERE id = ?1",
+                [c.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let server = match row {
+            None => ServerCopy::Set(None),
+            Some((false, data)) => ServerCopy::Set(Some(data)),
+            Some((true, _)) => ServerCopy::Keep,
+        };
+        self.write_conversation(c, true, server)
+    }
+
+    pub fn reset_conversation(&mut self, id: Uuid) -> Result<()> {
+        let row: Option<(bool, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT overlay, server_data FROM conversations WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        self.conn.execute(
+            "DELETE FROM messages WHERE conversation_id = ?1 AND pending = 1",
+            [id.to_string()],
+        )?;
+        match row {
+            Some((true, Some(data))) => {
+                let c: Conversation = serde_json::from_str(&data)?;
+                self.write_conversation(&c, false, ServerCopy::Set(None))?;
+            }
+            Some((true, None)) => {
+                self.conn
+                    .execute("DELETE FROM conversations WHERE id = ?1", [id.to_string()])?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn message(&mut self, m: &Message, pending: bool) -> Result<()> {
+        let sql = if pending {
+            "INSERT OR IGNORE INTO messages (id, conversation_id, sent_at, pending, data)
+             VALUES (?1, ?2, ?3, 1, ?4)"
+        } else {
+            "INSERT INTO messages (id, conversation_id, sent_at, pending, data)
+             VALUES (?1, ?2, ?3, 0, ?4)
+             ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id,
+                 sent_at = excluded.sent_at, pending = 0, data = excluded.data"
+        };
+        self.conn.prepare_cached(sql)?.execute(params![
+            m.id.to_string(),
+            m.conversation_id.to_string(),
+            millis(m.sent_at),
+            serde_json::to_string(m)?
+        ])?;
+        if !self.changes.conversations.contains(&m.conversation_id) {
+            self.changes.conversations.push(m.conversation_id);
+        }
+        Ok(())
+    }
+
+    pub fn activity(&mut self, a: &Activity, pending: bool) -> Result<()> {
+        let sql = if pending {
+            "INSERT OR IGNORE INTO activity (id, ticket_id, at, kind, pending, data)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5)"
+        } else {
+            "INSERT INTO activity (id, ticket_id, at, kind, pending, data)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)
+             ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, at = excluded.at,
+                 kind = excluded.kind, pending = 0, data = excluded.data"
+        };
+        let written = self.conn.prepare_cached(sql)?.execute(params![
+            a.id.to_string(),
+            a.ticket_id.to_string(),
+            millis(a.at),
+            a.change.kind(),
+            serde_json::to_string(a)?
+        ])?;
+        if written > 0 && matches!(a.change, Change::Comment { .. }) {
+            self.conn
+                .prepare_cached(
+                    "UPDATE ticket_search SET comments =
+                         (SELECT group_concat(json_extract(data, '$.data.body'), ' ')
+                          FROM activity WHERE ticket_id = ?1 AND kind = 'comment')
+                     WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
+                )?
+                .execute([a.ticket_id.to_string()])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the optimistic result of a local action.
+    pub fn local(&mut self, applied: &Applied) -> Result<()> {
+        for id in &applied.conversations {
+            if let Some(c) = applied.state.conversations.get(id) {
+                self.local_conversation(c)?;
+            }
+        }
+        for id in &applied.tickets {
+            if let Some(t) = applied.state.tickets.get(id) {
+                self.local_ticket(t)?;
+            }
+        }
+        for a in &applied.activity {
+            self.activity(a, true)?;
+        }
+        for m in &applied.messages {
+            self.message(m, true)?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes the stored SLA moments of every ticket (the policy changed).
+    pub fn recompute_moments(&mut self) -> Result<()> {
+        let rows: Vec<(String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT id, data FROM tickets")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut stmt = self
+            .conn
+            .prepare("UPDATE tickets SET due_key = ?1, at_risk_at = ?2 WHERE id = ?3")?;
+        for (id, data) in rows {
+            let t: Ticket = serde_json::from_str(&data)?;
+            let m = sla::moments(&t, &self.settings.sla);
+            stmt.execute(params![
+                m.due_at.map_or(NO_DUE, millis),
+                m.at_risk_at.map(millis),
+                id
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+fn source_str(t: &Ticket) -> String {
+    serde_json::to_value(t.source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The tickets and conversations a mutation's effect can reach.
+pub(crate) fn reach(
+    conn: &Connection,
+    mutation: &Mutation,
+    tickets: &mut BTreeSet<Uuid>,
+    conversations: &mut BTreeSet<Uuid>,
+) -> Result<()> {
+    let scope = mutation.scope();
+    if let Some(t) = scope.ticket {
+        tickets.insert(t);
+    }
+    if let (Some(c), None) = (scope.conversation, scope.ticket) {
+        conversations.insert(c);
+        tickets.extend(linked_ids(conn, c)?);
+    }
+    Ok(())
+}

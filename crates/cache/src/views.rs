@@ -1,0 +1,570 @@
+//! The five views with filters, sorts, keyset paging and search; the ticket
+//! and conversation pages.
+//!
+//! Every default view order is an index order (see the migration), so the
+//! first page reads only the rows it shows. Paging compares row values
+//! `(sort keys..., id)` against the last row shown, never `OFFSET`.
+
+use fyncall_domain::{
+    Activity, Agent, Conversation, Message, Order, Priority, Sla, SortField, Status, Ticket,
+    Timestamp, View, sla,
+};
+use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, params_from_iter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{CacheError, Result};
+use crate::outbox::parse_id;
+use crate::rows::{NO_DUE, linked_ids, visible_conversation, visible_ticket};
+use crate::{Cache, millis};
+
+/// Which assignee a list is filtered to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum AssigneeFilter {
+    Me,
+    Nobody,
+    Agent(Uuid),
+}
+
+/// A ticket list request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    pub view: View,
+    #[serde(default)]
+    pub status: Vec<Status>,
+    #[serde(default)]
+    pub priority: Vec<Priority>,
+    #[serde(default)]
+    pub assignee: Option<AssigneeFilter>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub created_from: Option<Timestamp>,
+    #[serde(default)]
+    pub created_to: Option<Timestamp>,
+    #[serde(default)]
+    pub updated_from: Option<Timestamp>,
+    #[serde(default)]
+    pub updated_to: Option<Timestamp>,
+    /// Words to find in subject, description and comments.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Sort column and order; the view's default when absent.
+    #[serde(default)]
+    pub sort: Option<(SortField, Order)>,
+    pub limit: u32,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+impl Query {
+    pub fn view(view: View) -> Query {
+        Query {
+            view,
+            status: Vec::new(),
+            priority: Vec::new(),
+            assignee: None,
+            category: None,
+            created_from: None,
+            created_to: None,
+            updated_from: None,
+            updated_to: None,
+            search: None,
+            sort: None,
+            limit: 50,
+            cursor: None,
+        }
+    }
+}
+
+/// A ticket as a list or page shows it: the API.md shape plus `pending`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketRow {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    pub sla: Sla,
+    /// Whether unsynced local changes lie on it.
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub tickets: Vec<TicketRow>,
+    pub next_cursor: Option<String>,
+    pub total: u64,
+}
+
+/// The sidebar's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub all: u64,
+    pub mine: u64,
+    pub sla_at_risk: u64,
+    pub pending: u64,
+    pub ai_escalated: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivityRow {
+    #[serde(flatten)]
+    pub entry: Activity,
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketDetail {
+    pub ticket: TicketRow,
+    pub activity: Vec<ActivityRow>,
+    pub conversation: Option<Conversation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageRow {
+    #[serde(flatten)]
+    pub message: Message,
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub pending: bool,
+    pub messages: Vec<MessageRow>,
+    pub tickets: Vec<TicketRow>,
+}
+
+/// The sort columns of an order, all compared in one direction.
+fn sort_columns(view: View, field: SortField) -> &'static [&'static str] {
+    match (view, field) {
+        (View::Mine, SortField::SlaDue) => &["due_key", "updated_desc"],
+        (_, SortField::Number) => &["number_key"],
+        (_, SortField::Subject) => &["subject_key"],
+        (_, SortField::Status) => &["status_rank"],
+        (_, SortField::Priority) => &["priority_rank"],
+        (_, SortField::Assignee) => &["assignee_key"],
+        (_, SortField::Category) => &["category_key"],
+        (_, SortField::Created) => &["created_at"],
+        (_, SortField::Updated) => &["updated_at"],
+        (_, SortField::SlaDue) => &["due_key"],
+    }
+}
+
+/// Turns typed words into an FTS5 query: every word must appear, as a prefix.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+impl Cache {
+    fn now(&self, local_now: Timestamp) -> Result<Timestamp> {
+        self.server_now(local_now)
+    }
+
+    /// The latest at-risk threshold of any timer: a ticket can only be at
+    /// risk when its earliest due time is at most this far away.
+    fn risk_horizon_ms(&self) -> Result<i64> {
+        let settings = self.settings()?;
+        let policy = &settings.sla;
+        Ok(Priority::ALL
+            .iter()
+            .flat_map(|p| {
+                let t = policy.targets_for(*p);
+                [t.first_response_minutes, t.resolution_minutes]
+            })
+            .map(|m| policy.at_risk_threshold_ms(m))
+            .max()
+            .unwrap_or(0))
+    }
+
+    /// The WHERE clause (and its parameters) of a view with filters.
+    fn filter(&self, q: &Query, now: Timestamp) -> Result<(Vec<String>, Vec<Sql>)> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Sql> = Vec::new();
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        match q.view {
+            View::All => clauses.push("t.open = 1".to_owned()),
+            View::Mine => {
+                clauses.push("t.assignee_id = ? AND t.open = 1".to_owned());
+                args.push(Sql::Text(me.to_string()));
+            }
+            View::SlaAtRisk => {
+                clauses.push("t.due_key <= ? AND t.at_risk_at <= ?".to_owned());
+                args.push(Sql::Integer(
+                    millis(now).saturating_add(self.risk_horizon_ms()?),
+                ));
+                args.push(Sql::Integer(millis(now)));
+            }
+            View::Pending => {
+                clauses.push("t.status = ?".to_owned());
+                args.push(Sql::Text(Status::WaitingOnCustomer.as_str().into()));
+            }
+            View::AiEscalated => clauses.push("t.source = 'ai' AND t.open = 1".to_owned()),
+        }
+        if !q.status.is_empty() {
+            clauses.push(format!("t.status IN ({})", marks(q.status.len())));
+            args.extend(q.status.iter().map(|s| Sql::Text(s.as_str().into())));
+        }
+        if !q.priority.is_empty() {
+            clauses.push(format!("t.priority IN ({})", marks(q.priority.len())));
+            args.extend(q.priority.iter().map(|p| Sql::Text(p.as_str().into())));
+        }
+        match q.assignee {
+            None => {}
+            Some(AssigneeFilter::Nobody) => clauses.push("t.assignee_id IS NULL".into()),
+            Some(AssigneeFilter::Me) => {
+                clauses.push("t.assignee_id = ?".into());
+                args.push(Sql::Text(me.to_string()));
+            }
+            Some(AssigneeFilter::Agent(a)) => {
+                clauses.push("t.assignee_id = ?".into());
+                args.push(Sql::Text(a.to_string()));
+            }
+        }
+        if let Some(c) = &q.category {
+            clauses.push("t.category_key = ?".into());
+            args.push(Sql::Text(c.trim().to_lowercase()));
+        }
+        for (column, from, to) in [
+            ("created_at", q.created_from, q.created_to),
+            ("updated_at", q.updated_from, q.updated_to),
+        ] {
+            if let Some(from) = from {
+                clauses.push(format!("t.{column} >= ?"));
+                args.push(Sql::Integer(millis(from)));
+            }
+            if let Some(to) = to {
+                clauses.push(format!("t.{column} <= ?"));
+                args.push(Sql::Integer(millis(to)));
+            }
+        }
+        Ok((clauses, args))
+    }
+
+    /// One page of a view.
+    pub fn tickets(&self, q: &Query, local_now: Timestamp) -> Result<Page> {
+        let now = self.now(local_now)?;
+        let limit = q.limit.clamp(1, 500);
+        let (sort, order) = q.sort.unwrap_or_else(|| q.view.default_sort());
+        let columns = sort_columns(q.view, sort);
+        let (mut clauses, mut args) = self.filter(q, now)?;
+        let search = q.search.as_deref().and_then(fts_query);
+        let from = if let Some(s) = &search {
+            clauses.push("ticket_search MATCH ?".into());
+            args.push(Sql::Text(s.clone()));
+            "ticket_search CROSS JOIN tickets t ON t.rowid = ticket_search.rowid"
+        } else {
+            "tickets t"
+        };
+        let total: i64 = self.conn.query_row(
+            &format!(
+                "SELECT count(*) FROM {from} WHERE {}",
+                clauses.join(" AND ")
+            ),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        if let Some(cursor) = &q.cursor {
+            let values: Vec<Value> = serde_json::from_str(cursor).map_err(|_| {
+                CacheError::Invalid(
+                    "that page cursor is not one this list gave: start from the first page".into(),
+                )
+            })?;
+            if values.len() != columns.len() + 1 {
+                return Err(CacheError::Invalid(
+                    "that page cursor belongs to another sort: start from the first page".into(),
+                ));
+            }
+            let keys: Vec<String> = columns
+                .iter()
+                .map(|c| format!("t.{c}"))
+                .chain(["t.id".to_owned()])
+                .collect();
+            let op = if order == Order::Asc { ">" } else { "<" };
+            clauses.push(format!(
+                "({}) {op} ({})",
+                keys.join(", "),
+                marks(keys.len())
+            ));
+            for v in values {
+                args.push(match v {
+                    Value::Number(n) => Sql::Integer(n.as_i64().unwrap_or(NO_DUE)),
+                    Value::String(s) => Sql::Text(s),
+                    _ => {
+                        return Err(CacheError::Invalid(
+                            "that page cursor is damaged: start from the first page".into(),
+                        ));
+                    }
+                });
+            }
+        }
+        let dir = if order == Order::Asc { "ASC" } else { "DESC" };
+        let order_by: Vec<String> = columns
+            .iter()
+            .map(|c| format!("t.{c} {dir}"))
+            .chain([format!("t.id {dir}")])
+            .collect();
+        let select: Vec<String> = columns.iter().map(|c| format!("t.{c}")).collect();
+        let sql = format!(
+            "SELECT t.data, t.overlay, t.id, {} FROM {from} WHERE {} ORDER BY {} LIMIT {}",
+            select.join(", "),
+            clauses.join(" AND "),
+            order_by.join(", "),
+            limit + 1
+        );
+        let settings = self.settings()?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut tickets = Vec::new();
+        let mut last_key = None;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            if tickets.len() == limit as usize {
+                more = true;
+                break;
+            }
+            let data: String = row.get(0)?;
+            let ticket: Ticket = serde_json::from_str(&data)?;
+            let mut key = Vec::new();
+            for i in 0..columns.len() {
+                key.push(match row.get_ref(3 + i)? {
+                    rusqlite::types::ValueRef::Integer(n) => Value::from(n),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Value::from(String::from_utf8_lossy(t).into_owned())
+                    }
+                    _ => Value::Null,
+                });
+            }
+            key.push(Value::from(row.get::<_, String>(2)?));
+            last_key = Some(key);
+            tickets.push(TicketRow {
+                sla: sla::evaluate(&ticket, &settings.sla, now),
+                pending: row.get(1)?,
+                ticket,
+            });
+        }
+        Ok(Page {
+            tickets,
+            next_cursor: match (more, last_key) {
+                (true, Some(key)) => Some(Value::Array(key).to_string()),
+                _ => None,
+            },
+            total: total.max(0) as u64,
+        })
+    }
+
+    /// How many tickets each view holds now.
+    pub fn counts(&self, local_now: Timestamp) -> Result<Counts> {
+        let now = self.now(local_now)?;
+        let mut counts = [0u64; 5];
+        for (i, view) in View::ALL.into_iter().enumerate() {
+            let (clauses, args) = self.filter(&Query::view(view), now)?;
+            let n: i64 = self.conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM tickets t WHERE {}",
+                    clauses.join(" AND ")
+                ),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            counts[i] = n.max(0) as u64;
+        }
+        Ok(Counts {
+            all: counts[0],
+            mine: counts[1],
+            sla_at_risk: counts[2],
+            pending: counts[3],
+            ai_escalated: counts[4],
+        })
+    }
+
+    /// A ticket by id or by `#number` (or plain number).
+    pub fn find_ticket(&self, reference: &str) -> Result<Uuid> {
+        let reference = reference.trim();
+        let number = reference.strip_prefix('#').unwrap_or(reference);
+        if let Ok(n) = number.parse::<i64>() {
+            let id: Option<String> = self
+                .conn
+                .query_row("SELECT id FROM tickets WHERE number_key = ?1", [n], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            return id.map(|i| parse_id(&i)).transpose()?.ok_or_else(|| {
+                CacheError::NotFound(format!(
+                    "no ticket #{n} in the cache: run `fyncall sync`, or check the number"
+                ))
+            });
+        }
+        let id = Uuid::parse_str(reference).map_err(|_| {
+            CacheError::Invalid(format!(
+                "\"{reference}\" is not a ticket: give its id or its number as #1042"
+            ))
+        })?;
+        match visible_ticket(&self.conn, id)? {
+            Some(_) => Ok(id),
+            None => Err(CacheError::NotFound(format!(
+                "no ticket {id} in the cache: run `fyncall sync`, or check the id"
+            ))),
+        }
+    }
+
+    fn row(&self, ticket: Ticket, pending: bool, now: Timestamp) -> Result<TicketRow> {
+        let settings = self.settings()?;
+        Ok(TicketRow {
+            sla: sla::evaluate(&ticket, &settings.sla, now),
+            pending,
+            ticket,
+        })
+    }
+
+    /// The ticket page: the ticket, its timeline (oldest first) and conversation.
+    pub fn ticket(&self, id: Uuid, local_now: Timestamp) -> Result<TicketDetail> {
+        let now = self.now(local_now)?;
+        let (ticket, pending) = visible_ticket(&self.conn, id)?
+            .ok_or_else(|| CacheError::NotFound(format!("no ticket {id} in the cache")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data, pending FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+        })?;
+        let mut activity = Vec::new();
+        for row in rows {
+            let (data, pending) = row?;
+            activity.push(ActivityRow {
+                entry: serde_json::from_str(&data)?,
+                pending,
+            });
+        }
+        let conversation = visible_conversation(&self.conn, ticket.conversation_id)?;
+        Ok(TicketDetail {
+            ticket: self.row(ticket, pending, now)?,
+            activity,
+            conversation,
+        })
+    }
+
+    /// The conversation page: customer, messages, linked tickets.
+    pub fn conversation(&self, id: Uuid, local_now: Timestamp) -> Result<ConversationDetail> {
+        let now = self.now(local_now)?;
+        let conversation = visible_conversation(&self.conn, id)?.ok_or_else(|| {
+            CacheError::NotFound(format!(
+                "no conversation {id} in the cache: run `fyncall sync`, or check the id"
+            ))
+        })?;
+        let pending: bool = self.conn.query_row(
+            "SELECT overlay FROM conversations WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data, pending FROM messages WHERE conversation_id = ?1 ORDER BY sent_at, rowid",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+        })?;
+        let mut messages = Vec::new();
+        for row in rows {
+            let (data, pending) = row?;
+            messages.push(MessageRow {
+                message: serde_json::from_str(&data)?,
+                pending,
+            });
+        }
+        let mut tickets = Vec::new();
+        for t in linked_ids(&self.conn, id)? {
+            if let Some((t, p)) = visible_ticket(&self.conn, t)? {
+                tickets.push(self.row(t, p, now)?);
+            }
+        }
+        Ok(ConversationDetail {
+            conversation,
+            pending,
+            messages,
+            tickets,
+        })
+    }
+
+    /// Conversations, newest first.
+    pub fn conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM conversations ORDER BY created_at DESC, id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit.clamp(1, 500)], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// The version an edit of this ticket names as `base_version`: the
+    /// server's version when no local change lies on it. With local changes
+    /// pending, the server's eventual version is unknown here, so the edit
+    /// goes without one (the later write wins).
+    pub fn edit_base_version(&self, id: Uuid) -> Result<Option<i64>> {
+        Ok(match visible_ticket(&self.conn, id)? {
+            Some((t, false)) => Some(t.version),
+            _ => None,
+        })
+    }
+
+    /// The team's agents, by name.
+    pub fn agents(&self) -> Result<Vec<Agent>> {
+        crate::rows::agents(&self.conn)
+    }
+
+    /// The signed-in agent's tickets with a running timer, earliest due
+    /// first (the tray and the alert scheduler).
+    pub fn my_deadlines(&self, limit: u32) -> Result<Vec<Ticket>> {
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND due_key < ?2
+             ORDER BY due_key, updated_desc, id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![me.to_string(), NO_DUE, limit], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// The earliest stored at-risk moment after `after` (server time) among
+    /// the agent's tickets: when the alert scheduler must wake next.
+    pub fn next_my_moment(&self, after: Timestamp) -> Result<Option<Timestamp>> {
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        let at_risk: Option<i64> = self.conn.query_row(
+            "SELECT min(at_risk_at) FROM tickets WHERE assignee_id = ?1 AND open = 1
+             AND at_risk_at > ?2",
+            rusqlite::params![me.to_string(), millis(after)],
+            |r| r.get(0),
+        )?;
+        let due: Option<i64> = self.conn.query_row(
+            "SELECT min(due_key) FROM tickets WHERE assignee_id = ?1 AND open = 1
+             AND due_key >= ?2 AND due_key < ?3",
+            rusqlite::params![me.to_string(), millis(after), NO_DUE],
+            |r| r.get(0),
+        )?;
+        let breach = due.map(|d| d + 1);
+        Ok([at_risk, breach]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(crate::from_millis))
+    }
+}
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}

@@ -1,0 +1,806 @@
+//! `fyncall`: Fyncall Desk in a terminal, on the same local cache and sync
+//! engine as the desktop app. Every action works offline: it is applied to
+//! the cache, queued, and sent at the next sync.
+//!
+//! Exit codes: 0 done, 2 refused by the rules, 3 server unreachable, 1 anything else.
+
+mod output;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use fyncall_cache::session::{self, Session};
+use fyncall_cache::{AssigneeFilter, Cache, CacheError, Query};
+use fyncall_domain::mutation::{
+    Assign, ChangePriority, ChangeStatus, ClaimConversation, Comment, CreateTicket, EditTicket,
+    Reply,
+};
+use fyncall_domain::{Mutation, Order, Priority, SortField, Status, View};
+use fyncall_sync::{Client, Engine, SyncError, SyncEvent};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "fyncall",
+    version,
+    about = "Fyncall Desk in a terminal: your tickets, offline first"
+)]
+struct Cli {
+    /// Folder of the cache and sign-in (default: the desktop app's data folder).
+    #[arg(long, global = true, env = "FYNCALL_HOME")]
+    home: Option<PathBuf>,
+    /// Print JSON (API.md shapes, plus `"pending": true` on unsynced rows).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Do not try to send an action right away; leave it queued.
+    #[arg(long, global = true)]
+    offline: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in to a Fyncall server (password from FYNCALL_PASSWORD or a prompt).
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Sign out (the cache and its queued changes stay).
+    Logout,
+    /// Server, agent, online or offline, last sync, cursor, pending and problems.
+    Info,
+    /// Push queued changes, then pull until caught up.
+    Sync {
+        /// Stay connected and apply live changes until interrupted.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// List tickets of a view.
+    Tickets {
+        #[arg(long, default_value = "all")]
+        view: String,
+        /// Comma list: open,in_progress,waiting_on_customer,resolved,closed.
+        #[arg(long, value_delimiter = ',')]
+        status: Vec<String>,
+        /// Comma list: urgent,high,normal,low.
+        #[arg(long, value_delimiter = ',')]
+        priority: Vec<String>,
+        /// An agent id, `me` or `none`.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// Words to find in subject, description and comments.
+        #[arg(long)]
+        search: Option<String>,
+        /// number, subject, status, priority, assignee, category, created, updated, sla.
+        #[arg(long)]
+        sort: Option<String>,
+        /// asc or desc (default: the view's).
+        #[arg(long)]
+        order: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// The next-page cursor a previous listing printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// A ticket with its SLA timers, AI context and timeline (id or #number).
+    Show { ticket: String },
+    /// A conversation with its messages and linked tickets.
+    Conversation { id: String },
+    /// Create a ticket on a conversation; prints its id.
+    Create {
+        #[arg(long)]
+        conversation: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        priority: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// An agent id or `me` (default: me).
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Change a ticket's status (resolve with --note for the resolution note).
+    Status {
+        ticket: String,
+        status: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Change a ticket's priority.
+    Priority { ticket: String, priority: String },
+    /// Assign a ticket to an agent id, `me` or `none`.
+    Assign { ticket: String, assignee: String },
+    /// Add an internal comment.
+    Comment { ticket: String, text: String },
+    /// Edit subject, description or category.
+    Edit {
+        ticket: String,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Claim a conversation (and its open tickets).
+    Claim { conversation: String },
+    /// Reply to the customer on a conversation.
+    Reply { conversation: String, text: String },
+    /// Changes waiting to be sent.
+    Pending,
+    /// Changes the server refused, with its reasons.
+    Problems {
+        #[command(subcommand)]
+        action: Option<ProblemAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProblemAction {
+    /// Send a refused change again.
+    Retry { id: String },
+    /// Forget a refused change.
+    Discard { id: String },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn other(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CacheError> for Failure {
+    fn from(e: CacheError) -> Self {
+        match e {
+            CacheError::Refused(r) => Failure {
+                code: 2,
+                message: format!("refused: {}", r.message),
+            },
+            other => Failure::other(other.to_string()),
+        }
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Unreachable(m) => Failure {
+                code: 3,
+                message: format!("server unreachable: {m}; queued changes stay queued"),
+            },
+            SyncError::Unauthorized(m) => Failure::other(format!(
+                "{m}: sign in again with `fyncall login --server URL --email EMAIL`"
+            )),
+            SyncError::Cache(e) => e.into(),
+            other => Failure::other(other.to_string()),
+        }
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fyncall: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("fyncall: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn default_home() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("app.fyncall.desk")
+}
+
+fn open_cache(home: &Path) -> Result<Cache, Failure> {
+    std::fs::create_dir_all(home)
+        .map_err(|e| Failure::other(format!("cannot create {}: {e}", home.display())))?;
+    Ok(Cache::open(&home.join("cache.sqlite"))?)
+}
+
+struct Ctx {
+    home: PathBuf,
+    json: bool,
+    offline: bool,
+}
+
+impl Ctx {
+    fn session(&self) -> Result<Session, Failure> {
+        session::load(&self.home)?.ok_or_else(|| {
+            Failure::other("not signed in: run `fyncall login --server URL --email EMAIL` first")
+        })
+    }
+
+    fn engine(&self, cache: Cache) -> Result<Engine, Failure> {
+        let s = self.session()?;
+        let client = Client::new(&s.server)?.with_token(&s.token);
+        Ok(Engine::new(client, Arc::new(Mutex::new(cache))))
+    }
+
+    fn print<T: serde::Serialize>(&self, value: &T) -> Outcome {
+        let text = serde_json::to_string_pretty(value)
+            .map_err(|e| Failure::other(format!("cannot print: {e}")))?;
+        println!("{text}");
+        Ok(())
+    }
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let ctx = Ctx {
+        home: cli.home.clone().unwrap_or_else(default_home),
+        json: cli.json,
+        offline: cli.offline,
+    };
+    match cli.command {
+        Command::Login { server, email } => login(&ctx, &server, &email).await,
+        Command::Logout => logout(&ctx).await,
+        Command::Info => info(&ctx).await,
+        Command::Sync { watch } => sync(&ctx, watch).await,
+        Command::Tickets {
+            view,
+            status,
+            priority,
+            assignee,
+            category,
+            search,
+            sort,
+            order,
+            limit,
+            cursor,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let view = View::parse(&view).ok_or_else(|| {
+                Failure::other(format!(
+                    "no view \"{view}\": use all, mine, sla-at-risk, pending or ai-escalated"
+                ))
+            })?;
+            let mut q = Query::view(view);
+            q.status = status
+                .iter()
+                .map(|s| parse_status(s))
+                .collect::<Result<_, _>>()?;
+            q.priority = priority
+                .iter()
+                .map(|p| parse_priority(p))
+                .collect::<Result<_, _>>()?;
+            q.assignee = assignee
+                .map(|a| match a.as_str() {
+                    "me" => Ok(AssigneeFilter::Me),
+                    "none" => Ok(AssigneeFilter::Nobody),
+                    other => parse_uuid(other, "agent").map(AssigneeFilter::Agent),
+                })
+                .transpose()?;
+            q.category = category;
+            q.search = search;
+            q.limit = limit;
+            q.cursor = cursor;
+            if sort.is_some() || order.is_some() {
+                let (default_field, default_order) = view.default_sort();
+                let field = match sort {
+                    Some(s) => SortField::parse(&s).ok_or_else(|| {
+                        Failure::other(format!(
+                            "cannot sort by \"{s}\": use number, subject, status, priority, \
+                             assignee, category, created, updated or sla"
+                        ))
+                    })?,
+                    None => default_field,
+                };
+                let order = match order.as_deref() {
+                    None => default_order,
+                    Some("asc") => Order::Asc,
+                    Some("desc") => Order::Desc,
+                    Some(o) => {
+                        return Err(Failure::other(format!("order \"{o}\": use asc or desc")));
+                    }
+                };
+                q.sort = Some((field, order));
+            }
+            let page = cache.tickets(&q, Utc::now())?;
+            if ctx.json {
+                ctx.print(&page)
+            } else {
+                let now = cache.server_now(Utc::now())?;
+                output::tickets(&cache, &page, view, now)?;
+                Ok(())
+            }
+        }
+        Command::Show { ticket } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let detail = cache.ticket(id, Utc::now())?;
+            if ctx.json {
+                ctx.print(&detail)
+            } else {
+                let now = cache.server_now(Utc::now())?;
+                output::ticket(&cache, &detail, now)?;
+                Ok(())
+            }
+        }
+        Command::Conversation { id } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = parse_uuid(&id, "conversation")?;
+            let detail = cache.conversation(id, Utc::now())?;
+            if ctx.json {
+                ctx.print(&detail)
+            } else {
+                let now = cache.server_now(Utc::now())?;
+                output::conversation(&cache, &detail, now)?;
+                Ok(())
+            }
+        }
+        Command::Create {
+            conversation,
+            subject,
+            priority,
+            description,
+            category,
+            assignee,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let me = cache.me()?.ok_or(CacheError::NotSignedIn)?;
+            let id = Uuid::now_v7();
+            let assignee_id = match assignee.as_deref() {
+                None | Some("me") => Some(me),
+                Some(a) => Some(parse_uuid(a, "agent")?),
+            };
+            let m = Mutation::CreateTicket(CreateTicket {
+                id,
+                conversation_id: parse_uuid(&conversation, "conversation")?,
+                subject,
+                priority: parse_priority(&priority)?,
+                description,
+                category,
+                assignee_id,
+            });
+            act(&ctx, cache, m, Target::Ticket(id), "Created ticket").await
+        }
+        Command::Status {
+            ticket,
+            status,
+            note,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let status = parse_status(&status)?;
+            let m = Mutation::ChangeStatus(ChangeStatus {
+                ticket_id: id,
+                status,
+                note,
+            });
+            let what = format!("Set status to {}", status.as_str());
+            act(&ctx, cache, m, Target::Ticket(id), &what).await
+        }
+        Command::Priority { ticket, priority } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let priority = parse_priority(&priority)?;
+            let m = Mutation::ChangePriority(ChangePriority {
+                ticket_id: id,
+                priority,
+            });
+            let what = format!("Set priority to {}", priority.as_str());
+            act(&ctx, cache, m, Target::Ticket(id), &what).await
+        }
+        Command::Assign { ticket, assignee } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let assignee_id = match assignee.as_str() {
+                "me" => Some(cache.me()?.ok_or(CacheError::NotSignedIn)?),
+                "none" => None,
+                a => Some(parse_uuid(a, "agent")?),
+            };
+            let m = Mutation::Assign(Assign {
+                ticket_id: id,
+                assignee_id,
+            });
+            act(&ctx, cache, m, Target::Ticket(id), "Assigned").await
+        }
+        Command::Comment { ticket, text } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let m = Mutation::Comment(Comment {
+                id: Uuid::now_v7(),
+                ticket_id: id,
+                body: text,
+            });
+            act(&ctx, cache, m, Target::Ticket(id), "Commented").await
+        }
+        Command::Edit {
+            ticket,
+            subject,
+            description,
+            category,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            if subject.is_none() && description.is_none() && category.is_none() {
+                return Err(Failure::other(
+                    "nothing to edit: give --subject, --description or --category",
+                ));
+            }
+            let clear = |v: String| if v.trim().is_empty() { None } else { Some(v) };
+            let m = Mutation::EditTicket(EditTicket {
+                ticket_id: id,
+                subject,
+                description: description.map(clear),
+                category: category.map(clear),
+                base_version: cache.edit_base_version(id)?,
+            });
+            act(&ctx, cache, m, Target::Ticket(id), "Edited").await
+        }
+        Command::Claim { conversation } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = parse_uuid(&conversation, "conversation")?;
+            let m = Mutation::ClaimConversation(ClaimConversation {
+                conversation_id: id,
+            });
+            act(
+                &ctx,
+                cache,
+                m,
+                Target::Conversation(id),
+                "Claimed conversation",
+            )
+            .await
+        }
+        Command::Reply { conversation, text } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = parse_uuid(&conversation, "conversation")?;
+            let m = Mutation::Reply(Reply {
+                id: Uuid::now_v7(),
+                conversation_id: id,
+                body: text,
+            });
+            act(&ctx, cache, m, Target::Conversation(id), "Replied").await
+        }
+        Command::Pending => {
+            let cache = open_cache(&ctx.home)?;
+            let outbox = cache.outbox()?;
+            if ctx.json {
+                return ctx.print(&outbox);
+            }
+            output::pending(&outbox);
+            Ok(())
+        }
+        Command::Problems { action } => problems(&ctx, action).await,
+    }
+}
+
+fn parse_uuid(text: &str, what: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(text.trim())
+        .map_err(|_| Failure::other(format!("\"{text}\" is not a {what} id (a UUID)")))
+}
+
+fn parse_status(text: &str) -> Result<Status, Failure> {
+    Status::parse(&text.trim().replace('-', "_")).ok_or_else(|| {
+        Failure::other(format!(
+            "no status \"{text}\": use open, in_progress, waiting_on_customer, resolved or closed"
+        ))
+    })
+}
+
+fn parse_priority(text: &str) -> Result<Priority, Failure> {
+    Priority::parse(text.trim()).ok_or_else(|| {
+        Failure::other(format!(
+            "no priority \"{text}\": use urgent, high, normal or low"
+        ))
+    })
+}
+
+enum Target {
+    Ticket(Uuid),
+    Conversation(Uuid),
+}
+
+/// Applies an action locally and queues it; then, unless `--offline`,
+/// tries to send it at once. Unreachable is not a failure: it stays queued.
+async fn act(ctx: &Ctx, mut cache: Cache, m: Mutation, target: Target, what: &str) -> Outcome {
+    let acted = cache.act(m, Utc::now())?;
+    let Some(mutation_id) = acted.mutation_id else {
+        if !ctx.json {
+            println!("Nothing to change.");
+        }
+        return show_target(ctx, &cache, &target);
+    };
+    let mut note = "queued; run `fyncall sync` to send it".to_owned();
+    let mut refused = None;
+    let cache = if ctx.offline || session::load(&ctx.home)?.is_none() {
+        cache
+    } else {
+        let engine = ctx.engine(cache)?;
+        match engine.sync_once().await {
+            Ok(_) => {
+                let problem = engine
+                    .with_cache(move |c| {
+                        Ok(c.problems()?.into_iter().find(|p| p.id == mutation_id))
+                    })
+                    .await?;
+                match problem {
+                    Some(p) => refused = Some(p.message),
+                    None => note = "synced".into(),
+                }
+            }
+            Err(e) if e.is_transient() => {
+                note = format!(
+                    "queued: the server is unreachable ({e}); it will be sent at the next sync"
+                );
+            }
+            Err(e) => note = format!("queued: not sent ({e})"),
+        }
+        let shared = engine.cache().clone();
+        drop(engine);
+        Arc::try_unwrap(shared)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+            .ok_or_else(|| Failure::other("the cache is still in use"))?
+    };
+    if let Some(message) = refused {
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "the server refused it: {message} (kept in `fyncall problems` with your text)"
+            ),
+        });
+    }
+    if !ctx.json {
+        match &target {
+            Target::Ticket(id) => {
+                let label = cache
+                    .ticket(*id, Utc::now())
+                    .ok()
+                    .and_then(|d| d.ticket.ticket.number)
+                    .map_or_else(|| id.to_string(), |n| format!("#{n}"));
+                println!("{what} {label}: {note}.");
+                if what == "Created ticket" {
+                    println!("{id}");
+                }
+            }
+            Target::Conversation(id) => println!("{what} {id}: {note}."),
+        }
+        return Ok(());
+    }
+    show_target(ctx, &cache, &target)
+}
+
+fn show_target(ctx: &Ctx, cache: &Cache, target: &Target) -> Outcome {
+    if !ctx.json {
+        return Ok(());
+    }
+    match target {
+        Target::Ticket(id) => ctx.print(&cache.ticket(*id, Utc::now())?.ticket),
+        Target::Conversation(id) => ctx.print(&cache.conversation(*id, Utc::now())?),
+    }
+}
+
+async fn login(ctx: &Ctx, server: &str, email: &str) -> Outcome {
+    let password = match std::env::var("FYNCALL_PASSWORD") {
+        Ok(p) => p,
+        Err(_) if std::io::stdin().is_terminal() => rpassword::prompt_password("Password: ")
+            .map_err(|e| Failure::other(format!("cannot read the password: {e}")))?,
+        Err(_) => {
+            return Err(Failure::other(
+                "no password: set FYNCALL_PASSWORD or run on a terminal to be asked",
+            ));
+        }
+    };
+    let client = Client::new(server)?;
+    let (token, agent) = client.login(email, &password).await?;
+    let mut cache = open_cache(&ctx.home)?;
+    cache.sign_in(client.server(), agent.id)?;
+    session::save(
+        &ctx.home,
+        &Session {
+            server: client.server().to_owned(),
+            token: token.clone(),
+            agent: agent.clone(),
+        },
+    )?;
+    let engine = Engine::new(client.with_token(&token), Arc::new(Mutex::new(cache)));
+    let synced = engine.sync_once().await;
+    if ctx.json {
+        return ctx.print(&agent);
+    }
+    println!(
+        "Signed in as {} <{}> ({}) on {}.",
+        agent.name,
+        agent.email,
+        if agent.is_admin() { "admin" } else { "agent" },
+        server
+    );
+    match synced {
+        Ok(r) => println!("Synced: {} changes pulled, cursor {}.", r.pulled, r.cursor),
+        Err(e) => println!("Not synced yet: {e}"),
+    }
+    Ok(())
+}
+
+async fn logout(ctx: &Ctx) -> Outcome {
+    let Some(s) = session::load(&ctx.home)? else {
+        println!("Not signed in.");
+        return Ok(());
+    };
+    let told = Client::new(&s.server)?.with_token(&s.token).logout().await;
+    session::clear(&ctx.home)?;
+    match told {
+        Ok(()) | Err(SyncError::Unauthorized(_)) => println!("Signed out."),
+        Err(e) => println!("Signed out here; the server was not told ({e})."),
+    }
+    Ok(())
+}
+
+async fn info(ctx: &Ctx) -> Outcome {
+    let cache = open_cache(&ctx.home)?;
+    let info = cache.info()?;
+    let s = session::load(&ctx.home)?;
+    let online = match &s {
+        Some(s) => Client::new(&s.server)?
+            .with_token(&s.token)
+            .me()
+            .await
+            .map(|_| ()),
+        None => Err(SyncError::Unauthorized("not signed in".into())),
+    };
+    if ctx.json {
+        return ctx.print(&serde_json::json!({
+            "server": s.as_ref().map(|s| &s.server),
+            "agent": s.as_ref().map(|s| &s.agent),
+            "online": online.is_ok(),
+            "sync": info,
+        }));
+    }
+    match &s {
+        Some(s) => {
+            println!("Server:     {}", s.server);
+            println!("Agent:      {} <{}>", s.agent.name, s.agent.email);
+        }
+        None => println!("Signed in:  no (run `fyncall login --server URL --email EMAIL`)"),
+    }
+    println!(
+        "Connection: {}",
+        match &online {
+            Ok(()) => "online".to_owned(),
+            Err(e) => format!("offline ({e})"),
+        }
+    );
+    println!(
+        "Last sync:  {}",
+        info.last_sync_at
+            .map_or_else(|| "never".into(), |t| t.to_rfc3339())
+    );
+    println!("Cursor:     {}", info.cursor);
+    println!("Pending:    {}", info.pending);
+    println!("Problems:   {}", info.problems);
+    println!("Cache:      {}", cache.path().display());
+    Ok(())
+}
+
+async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
+    let cache = open_cache(&ctx.home)?;
+    let engine = Arc::new(ctx.engine(cache)?);
+    if !watch {
+        let report = engine.sync_once().await?;
+        let info = engine.with_cache(|c| c.info()).await?;
+        if ctx.json {
+            return ctx.print(&serde_json::json!({
+                "pushed": report.pushed, "rejected": report.rejected,
+                "pulled": report.pulled, "cursor": report.cursor, "pending": info.pending,
+                "problems": info.problems,
+            }));
+        }
+        println!(
+            "Synced: pushed {} ({} refused), pulled {} changes, cursor {}.",
+            report.pushed, report.rejected, report.pulled, report.cursor
+        );
+        if info.problems > 0 {
+            println!("{} sync problem(s): see `fyncall problems`.", info.problems);
+        }
+        return Ok(());
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut events = engine.subscribe();
+    let runner = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.run(stop_rx).await })
+    };
+    println!("Watching for changes; Ctrl-C to stop.");
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            ev = events.recv() => match ev {
+                Ok(SyncEvent::Changed(changes)) => {
+                    for t in &changes.tickets {
+                        let label = t.after.as_ref().or(t.before.as_ref()).map(|t| {
+                            t.number.map_or_else(|| t.id.to_string(), |n| format!("#{n}"))
+                        });
+                        println!("changed {}", label.unwrap_or_default());
+                    }
+                }
+                Ok(SyncEvent::Status(s)) => {
+                    if s.connection == fyncall_sync::Connection::SignedOut {
+                        break Err(Failure::other(format!(
+                            "{}: sign in again with `fyncall login`",
+                            s.error.unwrap_or_default()
+                        )));
+                    }
+                    if let Some(e) = s.error {
+                        eprintln!("offline: {e}; retrying");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break Ok(()),
+            }
+        }
+    };
+    let _ = stop_tx.send(true);
+    let _ = runner.await;
+    outcome
+}
+
+async fn problems(ctx: &Ctx, action: Option<ProblemAction>) -> Outcome {
+    let mut cache = open_cache(&ctx.home)?;
+    match action {
+        None => {
+            let problems = cache.problems()?;
+            if ctx.json {
+                return ctx.print(&problems);
+            }
+            output::problems(&problems);
+            Ok(())
+        }
+        Some(ProblemAction::Discard { id }) => {
+            cache.discard_problem(parse_uuid(&id, "problem")?)?;
+            println!("Discarded.");
+            Ok(())
+        }
+        Some(ProblemAction::Retry { id }) => {
+            let acted = cache.retry_problem(parse_uuid(&id, "problem")?, Utc::now())?;
+            match acted.mutation_id {
+                Some(new_id) => {
+                    println!("Queued again as {new_id}; run `fyncall sync` to send it.")
+                }
+                None => println!("Nothing to change any more; the problem is cleared."),
+            }
+            Ok(())
+        }
+    }
+}

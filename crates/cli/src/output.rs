@@ -1,0 +1,257 @@
+//! Human-readable output.
+
+use std::collections::HashMap;
+
+use fyncall_cache::{Cache, ConversationDetail, OutboxEntry, Page, Problem, TicketDetail};
+use fyncall_domain::{Change, Timer, TimerState, Timestamp, View};
+use uuid::Uuid;
+
+use crate::Failure;
+
+fn names(cache: &Cache) -> Result<HashMap<Uuid, String>, Failure> {
+    Ok(cache
+        .agents()?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect())
+}
+
+fn cut(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:width$}")
+    } else {
+        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// "12m 05s", "2h 03m", "3d 4h".
+pub fn span(seconds: i64) -> String {
+    let s = seconds.abs();
+    if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+fn timer_text(t: &Timer) -> String {
+    match t.state {
+        TimerState::OnTrack => format!("on track, {} left", span(t.remaining_seconds)),
+        TimerState::AtRisk => format!("AT RISK, {} left", span(t.remaining_seconds)),
+        TimerState::Breached => format!("BREACHED {} ago", span(t.remaining_seconds)),
+        TimerState::Paused => format!("paused, {} left", span(t.remaining_seconds)),
+        TimerState::Met => "met".into(),
+        TimerState::Missed => "missed".into(),
+    }
+}
+
+fn label(number: Option<i64>) -> String {
+    number.map_or_else(|| "(new)".into(), |n| format!("#{n}"))
+}
+
+fn when(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Result<(), Failure> {
+    let names = names(cache)?;
+    println!("{} — {} ticket(s)", view.title(), page.total);
+    println!(
+        "  {:<7} {:<40} {:<20} {:<7} {:<16} {:<10} {:<26} UPDATED",
+        "#", "SUBJECT", "STATUS", "PRIO", "ASSIGNEE", "CATEGORY", "SLA"
+    );
+    for row in &page.tickets {
+        let t = &row.ticket;
+        let sla = [&row.sla.first_response, &row.sla.resolution]
+            .into_iter()
+            .filter(|t| t.state.is_running())
+            .min_by_key(|t| t.remaining_seconds)
+            .map_or_else(|| "—".to_owned(), timer_text);
+        println!(
+            "{} {:<7} {} {:<20} {:<7} {} {:<10} {} {}",
+            if row.pending { "*" } else { " " },
+            label(t.number),
+            cut(&t.subject, 40),
+            t.status.as_str(),
+            t.priority.as_str(),
+            cut(
+                &t.assignee_id
+                    .map(|a| names.get(&a).cloned().unwrap_or_else(|| a.to_string()))
+                    .unwrap_or_else(|| "—".into()),
+                16
+            ),
+            t.category.as_deref().unwrap_or("—"),
+            cut(&sla, 26),
+            when(t.updated_at),
+        );
+    }
+    if page.tickets.iter().any(|r| r.pending) {
+        println!("* not yet synced");
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("more: --cursor '{c}'");
+    }
+    Ok(())
+}
+
+pub fn ticket(cache: &Cache, d: &TicketDetail, _now: Timestamp) -> Result<(), Failure> {
+    let names = names(cache)?;
+    let who = |id: Option<Uuid>| {
+        id.map(|a| names.get(&a).cloned().unwrap_or_else(|| a.to_string()))
+            .unwrap_or_else(|| "nobody".into())
+    };
+    let t = &d.ticket.ticket;
+    println!(
+        "{} {}{}",
+        label(t.number),
+        t.subject,
+        if d.ticket.pending {
+            "  (not yet synced)"
+        } else {
+            ""
+        }
+    );
+    println!("  id:           {}", t.id);
+    println!("  status:       {}", t.status.as_str());
+    println!("  priority:     {}", t.priority.as_str());
+    println!("  assignee:     {}", who(t.assignee_id));
+    println!("  category:     {}", t.category.as_deref().unwrap_or("—"));
+    println!("  created:      {}", when(t.created_at));
+    println!("  conversation: {}", t.conversation_id);
+    if let Some(c) = &d.conversation {
+        println!(
+            "                {} <{}> via {}",
+            c.customer.name, c.customer.email, c.channel
+        );
+    }
+    println!("  SLA:          {:?}", d.ticket.sla.indicator);
+    for (name, timer) in [
+        ("first response", &d.ticket.sla.first_response),
+        ("resolution", &d.ticket.sla.resolution),
+    ] {
+        println!(
+            "    {name:<15} {} (target {} min{})",
+            timer_text(timer),
+            timer.target_minutes,
+            timer
+                .due_at
+                .map(|d| format!(", due {}", d.to_rfc3339()))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(desc) = &t.description {
+        println!("\n{desc}");
+    }
+    if let Some(ai) = &t.ai_context {
+        println!("\nAI context:");
+        println!("{}", serde_json::to_string_pretty(ai).unwrap_or_default());
+    }
+    println!("\nTimeline:");
+    for row in &d.activity {
+        let a = &row.entry;
+        let actor = match a.actor.agent_id {
+            Some(id) => who(Some(id)),
+            None => format!("{:?}", a.actor.kind).to_lowercase(),
+        };
+        let what = match &a.change {
+            Change::Created { .. } => "created the ticket".to_owned(),
+            Change::StatusChanged { from, to } => {
+                format!("status {} → {}", from.as_str(), to.as_str())
+            }
+            Change::PriorityChanged { from, to } => {
+                format!("priority {} → {}", from.as_str(), to.as_str())
+            }
+            Change::Assigned { to, .. } => format!("assigned to {}", who(*to)),
+            Change::Comment { body } => format!("commented: {body}"),
+            Change::ResolutionNote { body } => format!("resolution note: {body}"),
+            Change::Edited { fields } => format!("edited {}", fields.join(", ")),
+            Change::AiContextAdded {} => "added AI context".into(),
+            Change::SlaBreached { timer, .. } => format!("SLA breached: {}", timer.label()),
+        };
+        println!(
+            "  {} {} {}: {}",
+            if row.pending { "*" } else { " " },
+            when(a.at),
+            actor,
+            what
+        );
+    }
+    Ok(())
+}
+
+pub fn conversation(cache: &Cache, d: &ConversationDetail, now: Timestamp) -> Result<(), Failure> {
+    let names = names(cache)?;
+    let c = &d.conversation;
+    println!(
+        "Conversation {} — {} <{}> via {}",
+        c.id, c.customer.name, c.customer.email, c.channel
+    );
+    println!(
+        "  assignee: {}",
+        c.assignee_id
+            .map(|a| names.get(&a).cloned().unwrap_or_else(|| a.to_string()))
+            .unwrap_or_else(|| "nobody".into())
+    );
+    for m in &d.messages {
+        println!(
+            "  {} {} {:?}: {}",
+            if m.pending { "*" } else { " " },
+            when(m.message.sent_at),
+            m.message.author,
+            m.message.body
+        );
+    }
+    let page = Page {
+        tickets: d.tickets.clone(),
+        next_cursor: None,
+        total: d.tickets.len() as u64,
+    };
+    println!();
+    tickets(cache, &page, View::All, now)
+}
+
+pub fn pending(outbox: &[OutboxEntry]) {
+    if outbox.is_empty() {
+        println!("Nothing waiting to be sent.");
+        return;
+    }
+    for e in outbox {
+        println!(
+            "{} {} {}{}",
+            e.id,
+            when(e.client_at),
+            e.summary,
+            if e.acked_seq.is_some() {
+                "  (sent; confirming)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+pub fn problems(problems: &[Problem]) {
+    if problems.is_empty() {
+        println!("No sync problems.");
+        return;
+    }
+    for p in problems {
+        println!("{}  {}", p.id, p.summary);
+        println!("  refused ({}): {}", p.code, p.message);
+        for (field, text) in &p.typed {
+            println!("  your {field}: {text}");
+        }
+        if let Some(details) = &p.details {
+            println!("  details: {details}");
+        }
+        println!(
+            "  `fyncall problems retry {}` or `fyncall problems discard {}`",
+            p.id, p.id
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! The HTTP side: API.md's auth and sync endpoints.
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use futures_util::{Stream, StreamExt};
+use fyncall_cache::{OutboxEntry, PullPage, PushResult};
+use fyncall_domain::{Agent, Timestamp};
+use reqwest::{Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{Result, SyncError};
+
+/// A connection to one Fyncall server.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// A pulled page with when it was asked for and answered (local clock).
+pub struct Pulled {
+    pub page: PullPage,
+    /// Server clock minus local clock, estimated from the round trip.
+    pub clock_offset_ms: i64,
+    pub round_trip: Duration,
+}
+
+#[derive(Deserialize)]
+struct LoginAnswer {
+    token: String,
+    agent: Agent,
+}
+
+#[derive(Deserialize)]
+struct PushAnswer {
+    results: Vec<PushResult>,
+}
+
+impl Client {
+    /// `server` is the base URL, e.g. `http://127.0.0.1:8470`.
+    pub fn new(server: &str) -> Result<Client> {
+        let base = server.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SyncError::Invalid(format!(
+                "\"{server}\" is not a server address: give it as http://HOST:PORT or https://HOST"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| SyncError::Invalid(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    pub fn with_token(mut self, token: &str) -> Client {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    pub fn server(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response> {
+        let response = req.send().await.map_err(|e| {
+            SyncError::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        })?;
+        check(response).await
+    }
+
+    /// Signs in; returns the token and the agent.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(String, Agent)> {
+        let req = self
+            .request(reqwest::Method::POST, "/auth/login")
+            .timeout(Duration::from_secs(30))
+            .json(&json!({"email": email, "password": password}));
+        let answer: LoginAnswer = read(self.send(req).await?).await?;
+        Ok((answer.token, answer.agent))
+    }
+
+    /// Revokes this client's token.
+    pub async fn logout(&self) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::POST, "/auth/logout")
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    pub async fn me(&self) -> Result<Agent> {
+        let req = self
+            .request(reqwest::Method::GET, "/me")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Pushes mutations in order (at most 1,000).
+    pub async fn push(&self, client_id: Uuid, entries: &[OutboxEntry]) -> Result<Vec<PushResult>> {
+        let mutations: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                let mut m = serde_json::to_value(&e.mutation).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut m {
+                    map.insert("id".into(), json!(e.id));
+                    map.insert("client_at".into(), json!(e.client_at));
+                }
+                m
+            })
+            .collect();
+        let req = self
+            .request(reqwest::Method::POST, "/sync/push")
+            .timeout(Duration::from_secs(60))
+            .json(&json!({"client_id": client_id, "mutations": mutations}));
+        let answer: PushAnswer = read(self.send(req).await?).await?;
+        Ok(answer.results)
+    }
+
+    /// One page of changes after `cursor`.
+    pub async fn pull(&self, cursor: i64, limit: u32) -> Result<Pulled> {
+        let asked = Utc::now();
+        let started = Instant::now();
+        let req = self
+            .request(
+                reqwest::Method::GET,
+                &format!("/sync/pull?cursor={cursor}&limit={limit}"),
+            )
+            .timeout(Duration::from_secs(60));
+        let response = self.send(req).await?;
+        // The server stamps `server_time` before it writes the body: take
+        // the moment the headers arrived as the answer's time.
+        let round_trip = started.elapsed();
+        let page: PullPage = read(response).await?;
+        let midpoint: Timestamp =
+            asked + TimeDelta::milliseconds(round_trip.as_millis() as i64 / 2);
+        Ok(Pulled {
+            clock_offset_ms: (page.server_time - midpoint).num_milliseconds(),
+            page,
+            round_trip,
+        })
+    }
+
+    /// The live stream: yields the cursor of each `changed` event, and
+    /// `None` for a heartbeat (the line is alive).
+    pub async fn stream(&self) -> Result<impl Stream<Item = Result<Option<i64>>> + use<>> {
+        let req = self
+            .request(reqwest::Method::GET, "/sync/stream")
+            .header("accept", "text/event-stream");
+        let response = self.send(req).await?;
+        let base = self.base.clone();
+        let bytes = response.bytes_stream();
+        Ok(futures_util::stream::unfold(
+            (bytes, String::new(), Vec::<Result<Option<i64>>>::new()),
+            move |(mut bytes, mut buffer, mut ready)| {
+                let base = base.clone();
+                async move {
+                    loop {
+                        if !ready.is_empty() {
+                            let item = ready.remove(0);
+                            return Some((item, (bytes, buffer, ready)));
+                        }
+                        match bytes.next().await {
+                            None => return None,
+                            Some(Err(e)) => {
+                                let item = Err(SyncError::Unreachable(format!(
+                                    "the live stream from {base} broke: {}",
+                                    root_cause(&e)
+                                )));
+                                return Some((item, (bytes, buffer, ready)));
+                            }
+                            Some(Ok(chunk)) => {
+                                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                                buffer = buffer.replace("\r\n", "\n");
+                                while let Some(end) = buffer.find("\n\n") {
+                                    let block: String = buffer.drain(..end + 2).collect();
+                                    ready.push(Ok(parse_event(&block)));
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ))
+    }
+}
+
+/// The cursor of a `changed` event block; `None` for comments and others.
+fn parse_event(block: &str) -> Option<i64> {
+    let mut event = "message";
+    let mut data = String::new();
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim());
+        }
+    }
+    if event != "changed" {
+        return None;
+    }
+    serde_json::from_str::<Value>(&data)
+        .ok()?
+        .get("cursor")?
+        .as_i64()
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+async fn check(response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let error = body.get("error").cloned().unwrap_or(Value::Null);
+    let text = |k: &str| error.get(k).and_then(Value::as_str).map(str::to_owned);
+    let message = text("message").unwrap_or_else(|| format!("the server answered {status}"));
+    Err(match status {
+        StatusCode::UNAUTHORIZED => SyncError::Unauthorized(message),
+        s if s.is_server_error() => SyncError::Server(message),
+        _ => SyncError::Refused {
+            code: text("code").unwrap_or_else(|| status.as_str().to_owned()),
+            message,
+        },
+    })
+}
+
+async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| SyncError::Unreachable(format!("the answer broke off: {}", root_cause(&e))))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        SyncError::Server(format!(
+            "the server's answer is not what this client expects ({e}): is it a Fyncall server of a matching version?"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_event;
+
+    #[test]
+    fn parses_changed_events_and_skips_comments() {
+        assert_eq!(
+            parse_event("event: changed\ndata: {\"cursor\": 42}\n\n"),
+            Some(42)
+        );
+        assert_eq!(parse_event(":keep-alive\n\n"), None);
+        assert_eq!(parse_event("event: other\ndata: {\"cursor\": 1}\n\n"), None);
+        assert_eq!(parse_event("event: changed\ndata: nonsense\n\n"), None);
+    }
+}

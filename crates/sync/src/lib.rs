@@ -1,0 +1,377 @@
+//! The sync engine between the local cache and the team server (API.md "Sync").
+//!
+//! - [`Engine::sync_once`]: push the outbox in order (1,000 per request),
+//!   then pull pages from the cursor until caught up. Each answer is stored
+//!   by the cache in one transaction, so a crash at any moment loses nothing
+//!   and repeats nothing (pushes are idempotent by mutation id).
+//! - [`Engine::run`]: stays connected: follows the live stream and pulls on
+//!   each `changed`, pushes when a local action wakes it, backs off with
+//!   jitter on network errors and 5xx, and pauses on 401 until
+//!   [`Engine::set_client`] gives it a fresh sign-in.
+//! - Every stored change goes out as a [`SyncEvent::Changed`] for the UI and
+//!   the notifier; connection state as [`SyncEvent::Status`].
+
+mod client;
+mod error;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use fyncall_cache::{Cache, CacheError, ChangeSet};
+use fyncall_domain::Timestamp;
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast, watch};
+
+pub use client::{Client, Pulled};
+pub use error::{Result, SyncError};
+
+/// Pull page size (the server's maximum).
+pub const PAGE: u32 = 500;
+/// Push batch size (the server's maximum).
+pub const PUSH_BATCH: usize = 1000;
+/// Reconnect when the stream is silent this long (heartbeats come every 15 s).
+const STREAM_SILENCE: Duration = Duration::from_secs(45);
+
+pub type SharedCache = Arc<Mutex<Cache>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    Online,
+    Offline,
+    Syncing,
+    SignedOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub connection: Connection,
+    /// Why the last attempt failed, in words for the agent.
+    pub error: Option<String>,
+    pub last_sync_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SyncEvent {
+    Changed(Arc<ChangeSet>),
+    Status(SyncStatus),
+}
+
+/// What one [`Engine::sync_once`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub pushed: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+    pub cursor: i64,
+    pub round_trip: Option<Duration>,
+}
+
+pub struct Engine {
+    client: Mutex<Client>,
+    cache: SharedCache,
+    events: broadcast::Sender<SyncEvent>,
+    status: watch::Sender<SyncStatus>,
+    wake: Notify,
+    signed_in: Notify,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+fn poisoned() -> SyncError {
+    SyncError::Cache(CacheError::Invalid(
+        "the cache lock was poisoned by a crashed task: restart Fyncall Desk".into(),
+    ))
+}
+
+impl Engine {
+    pub fn new(client: Client, cache: SharedCache) -> Engine {
+        let (events, _) = broadcast::channel(256);
+        let (status, _) = watch::channel(SyncStatus {
+            connection: Connection::Offline,
+            error: None,
+            last_sync_at: None,
+        });
+        Engine {
+            client: Mutex::new(client),
+            cache,
+            events,
+            status,
+            wake: Notify::new(),
+            signed_in: Notify::new(),
+            one_at_a_time: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    pub fn cache(&self) -> &SharedCache {
+        &self.cache
+    }
+
+    /// Tells a running engine that local actions were queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Replaces the sign-in (after a 401 pause, or a new login).
+    pub fn set_client(&self, client: Client) {
+        if let Ok(mut c) = self.client.lock() {
+            *c = client;
+        }
+        self.signed_in.notify_one();
+    }
+
+    fn client(&self) -> Result<Client> {
+        self.client
+            .lock()
+            .map(|c| c.clone())
+            .map_err(|_| poisoned())
+    }
+
+    /// Runs `f` on the cache off the async threads.
+    pub async fn with_cache<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Cache) -> fyncall_cache::Result<T> + Send + 'static,
+    {
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = cache.lock().map_err(|_| poisoned())?;
+            f(&mut c).map_err(SyncError::from)
+        })
+        .await
+        .map_err(|e| SyncError::Invalid(format!("a cache task failed: {e}")))?
+    }
+
+    fn set_status(&self, connection: Connection, error: Option<String>) {
+        let last = self.status.borrow().last_sync_at;
+        let status = SyncStatus {
+            connection,
+            error,
+            last_sync_at: if connection == Connection::Online {
+                Some(Utc::now())
+            } else {
+                last
+            },
+        };
+        self.status.send_replace(status.clone());
+        let _ = self.events.send(SyncEvent::Status(status));
+    }
+
+    fn changed(&self, changes: ChangeSet) {
+        if !changes.is_empty() {
+            let _ = self.events.send(SyncEvent::Changed(Arc::new(changes)));
+        }
+    }
+
+    /// Pushes everything queued, then pulls until caught up.
+    pub async fn sync_once(&self) -> Result<Report> {
+        let _one = self.one_at_a_time.lock().await;
+        self.set_status(Connection::Syncing, None);
+        let outcome = self.push_then_pull().await;
+        match &outcome {
+            Ok(_) => self.set_status(Connection::Online, None),
+            Err(SyncError::Unauthorized(m)) => {
+                self.set_status(Connection::SignedOut, Some(m.clone()))
+            }
+            Err(e) => self.set_status(Connection::Offline, Some(e.to_string())),
+        }
+        outcome
+    }
+
+    async fn push_then_pull(&self) -> Result<Report> {
+        let client = self.client()?;
+        let mut report = Report::default();
+        let client_id = self.with_cache(|c| c.client_id()).await?;
+        loop {
+            let batch = self.with_cache(|c| c.to_push(PUSH_BATCH)).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let results = client.push(client_id, &batch).await?;
+            if results.is_empty() {
+                return Err(SyncError::Server(
+                    "the server answered a push with no results".into(),
+                ));
+            }
+            report.pushed += results.len();
+            report.rejected += results
+                .iter()
+                .filter(|r| r.outcome == "rejected" || r.error.is_some())
+                .count();
+            let now = Utc::now();
+            let changes = self
+                .with_cache(move |c| c.record_push(&results, now))
+                .await?;
+            self.changed(changes);
+        }
+        loop {
+            let cursor = self.with_cache(|c| c.cursor()).await?;
+            let pulled = client.pull(cursor, PAGE).await?;
+            report.pulled += pulled.page.changes.len();
+            report.round_trip = Some(
+                report
+                    .round_trip
+                    .map_or(pulled.round_trip, |r| r.min(pulled.round_trip)),
+            );
+            let has_more = pulled.page.has_more;
+            let offset = pulled.clock_offset_ms;
+            let page = pulled.page;
+            let (changes, cursor) = self
+                .with_cache(move |c| {
+                    let changes = c.apply_pull(&page)?;
+                    c.record_sync(offset, Utc::now())?;
+                    Ok((changes, c.cursor()?))
+                })
+                .await?;
+            report.cursor = cursor;
+            self.changed(changes);
+            if !has_more {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stays in sync until `stop` turns true: the live stream, pushes on
+    /// [`Engine::wake`], backoff on failures, a pause while signed out.
+    /// Returns only when stopped.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Backoff::default();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let failure = match self.sync_once().await {
+                Ok(_) => self.follow(&mut stop, &mut backoff).await,
+                Err(e) => Some(e),
+            };
+            let Some(failure) = failure else {
+                return;
+            };
+            tracing::info!(error = %failure, "sync paused");
+            let wait = if matches!(failure, SyncError::Unauthorized(_)) {
+                None
+            } else {
+                Some(backoff.next_delay())
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = self.signed_in.notified() => backoff.reset(),
+                _ = self.wake.notified(), if wait.is_some() => {}
+                _ = sleep_opt(wait) => {}
+            }
+        }
+    }
+
+    /// Follows the live stream; returns why it stopped following (`None`: stopped).
+    async fn follow(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Option<SyncError> {
+        let client = match self.client() {
+            Ok(c) => c,
+            Err(e) => return Some(e),
+        };
+        let stream = match client.stream().await {
+            Ok(s) => s,
+            Err(e) => return Some(e),
+        };
+        backoff.reset();
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return None,
+                _ = self.wake.notified() => {
+                    if let Err(e) = self.sync_once().await {
+                        return Some(e);
+                    }
+                }
+                item = tokio::time::timeout(STREAM_SILENCE, stream.next()) => match item {
+                    Err(_) => return Some(SyncError::Unreachable("the live stream went silent".into())),
+                    Ok(None) => return Some(SyncError::Unreachable("the server closed the live stream".into())),
+                    Ok(Some(Err(e))) => return Some(e),
+                    Ok(Some(Ok(None))) => {}
+                    Ok(Some(Ok(Some(cursor)))) => {
+                        let behind = match self.with_cache(|c| c.cursor()).await {
+                            Ok(mine) => cursor > mine,
+                            Err(e) => return Some(e),
+                        };
+                        if behind {
+                            if let Err(e) = self.sync_once().await {
+                                return Some(e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Exponential backoff with jitter: 0.25 s doubling to 30 s, each wait
+/// drawn between half and all of the current step.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    step: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            step: Backoff::FIRST,
+        }
+    }
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_millis(250);
+    pub const MAX: Duration = Duration::from_secs(30);
+
+    pub fn reset(&mut self) {
+        self.step = Backoff::FIRST;
+    }
+
+    pub fn next_delay(&mut self) -> Duration {
+        let step = self.step;
+        self.step = (self.step * 2).min(Backoff::MAX);
+        let fraction = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+        step / 2 + step / 2 * fraction / 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter_and_resets() {
+        let mut b = Backoff::default();
+        let first = b.next_delay();
+        assert!(first >= Backoff::FIRST / 2 && first <= Backoff::FIRST);
+        let mut last = first;
+        for _ in 0..20 {
+            last = b.next_delay();
+            assert!(last <= Backoff::MAX);
+        }
+        assert!(last >= Backoff::MAX / 2);
+        b.reset();
+        assert!(b.next_delay() <= Backoff::FIRST);
+    }
+}
