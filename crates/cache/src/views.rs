@@ -249,9 +249,9 @@ impl Cache {
         Ok((clauses, args))
     }
 
-    /// One page of a view.
-    pub fn tickets(&self, q: &Query, local_now: Timestamp) -> Result<Page> {
-        let now = self.now(local_now)?;
+    /// The SQL of a page: the page query with its arguments, the count
+    /// query with its arguments, and the sort columns.
+    fn plan(&self, q: &Query, now: Timestamp) -> Result<Plan> {
         let limit = q.limit.clamp(1, 500);
         let (sort, order) = q.sort.unwrap_or_else(|| q.view.default_sort());
         let columns = sort_columns(q.view, sort);
@@ -264,14 +264,11 @@ impl Cache {
         } else {
             "tickets t"
         };
-        let total: i64 = self.conn.query_row(
-            &format!(
-                "SELECT count(*) FROM {from} WHERE {}",
-                clauses.join(" AND ")
-            ),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        let count_sql = format!(
+            "SELECT count(*) FROM {from} WHERE {}",
+            clauses.join(" AND ")
+        );
+        let count_args = args.clone();
         if let Some(cursor) = &q.cursor {
             let values: Vec<Value> = serde_json::from_str(cursor).map_err(|_| {
                 CacheError::Invalid(
@@ -320,6 +317,47 @@ impl Cache {
             order_by.join(", "),
             limit + 1
         );
+        Ok(Plan {
+            sql,
+            args,
+            count_sql,
+            count_args,
+            columns,
+            limit,
+        })
+    }
+
+    /// SQLite's plan for a page and for its count (`EXPLAIN QUERY PLAN`
+    /// details), to check that an index serves each view.
+    pub fn explain(&self, q: &Query, local_now: Timestamp) -> Result<(Vec<String>, Vec<String>)> {
+        let plan = self.plan(q, self.now(local_now)?)?;
+        let explain = |sql: &str, args: &[Sql]| -> Result<Vec<String>> {
+            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        };
+        Ok((
+            explain(&plan.sql, &plan.args)?,
+            explain(&plan.count_sql, &plan.count_args)?,
+        ))
+    }
+
+    /// One page of a view. `total` counts the whole list (all pages).
+    pub fn tickets(&self, q: &Query, local_now: Timestamp) -> Result<Page> {
+        let now = self.now(local_now)?;
+        let Plan {
+            sql,
+            args,
+            count_sql,
+            count_args,
+            columns,
+            limit,
+        } = self.plan(q, now)?;
+        let total: i64 =
+            self.conn
+                .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                    r.get(0)
+                })?;
         let settings = self.settings()?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -563,6 +601,15 @@ impl Cache {
             .min()
             .map(crate::from_millis))
     }
+}
+
+struct Plan {
+    sql: String,
+    args: Vec<Sql>,
+    count_sql: String,
+    count_args: Vec<Sql>,
+    columns: &'static [&'static str],
+    limit: u32,
 }
 
 fn marks(n: usize) -> String {

@@ -1,0 +1,604 @@
+//! The cache on real SQLite files: views against the rules, paging, search,
+//! query plans, local actions, rebase, problems, migration.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+
+use fixture::*;
+use fyncall_cache::{AssigneeFilter, Cache, CacheError, PushResult, Query};
+use fyncall_domain::mutation::{ChangePriority, ChangeStatus, Comment, EditTicket};
+use fyncall_domain::views::default_sort_key;
+use fyncall_domain::*;
+use serde_json::json;
+use uuid::Uuid;
+
+fn all_pages(cache: &Cache, mut q: Query) -> Vec<fyncall_cache::TicketRow> {
+    let mut out = Vec::new();
+    q.limit = 37;
+    loop {
+        let page = cache.tickets(&q, now()).expect("page");
+        assert!(page.tickets.len() <= 37);
+        out.extend(page.tickets);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    out
+}
+
+#[test]
+fn every_view_holds_exactly_the_tickets_the_rules_put_in_it_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 600, 0);
+    let policy = SlaPolicy::default();
+    let tickets: Vec<Ticket> = (0..600).map(ticket).collect();
+    for view in View::ALL {
+        let rows = all_pages(&cache, Query::view(view));
+        let got: Vec<Uuid> = rows.iter().map(|r| r.ticket.id).collect();
+        let mut expected: Vec<&Ticket> = tickets
+            .iter()
+            .filter(|t| view.contains(t, ALICE, &policy, now()))
+            .collect();
+        expected.sort_by_key(|t| default_sort_key(view, t, &policy));
+        let expected: Vec<Uuid> = expected.into_iter().map(|t| t.id).collect();
+        assert!(
+            !expected.is_empty(),
+            "{view:?} should not be empty in the fixture"
+        );
+        assert_eq!(got, expected, "{view:?}");
+        let total = cache
+            .tickets(&Query::view(view), now())
+            .expect("page")
+            .total;
+        assert_eq!(total as usize, expected.len(), "{view:?} total");
+    }
+    let counts = cache.counts(now()).expect("counts");
+    assert_eq!(
+        counts.mine as usize,
+        tickets
+            .iter()
+            .filter(|t| View::Mine.contains(t, ALICE, &policy, now()))
+            .count()
+    );
+}
+
+#[test]
+fn every_sort_pages_through_each_ticket_once_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 300, 0);
+    let open = (0..300)
+        .map(ticket)
+        .filter(|t| t.status != Status::Closed)
+        .count();
+    for field in SortField::ALL {
+        for order in [Order::Asc, Order::Desc] {
+            let mut q = Query::view(View::All);
+            q.sort = Some((field, order));
+            let rows = all_pages(&cache, q);
+            let ids: BTreeSet<Uuid> = rows.iter().map(|r| r.ticket.id).collect();
+            assert_eq!(ids.len(), rows.len(), "{field:?} {order:?}: a ticket twice");
+            assert_eq!(rows.len(), open, "{field:?} {order:?}: tickets missing");
+            let key = |t: &Ticket| -> (i64, String) {
+                match field {
+                    SortField::Number => (t.number.unwrap_or(i64::MAX), String::new()),
+                    SortField::Subject => (0, t.subject.to_lowercase()),
+                    SortField::Priority => (i64::from(t.priority.rank()), String::new()),
+                    SortField::Created => (t.created_at.timestamp_millis(), String::new()),
+                    SortField::Updated => (t.updated_at.timestamp_millis(), String::new()),
+                    SortField::Category => (0, t.category.clone().unwrap_or_default()),
+                    SortField::Status => (
+                        Status::ALL.iter().position(|s| *s == t.status).unwrap_or(9) as i64,
+                        String::new(),
+                    ),
+                    SortField::Assignee => (
+                        0,
+                        match t.assignee_id {
+                            Some(ALICE) => "alice agent".into(),
+                            Some(BEN) => "ben agent".into(),
+                            _ => String::new(),
+                        },
+                    ),
+                    SortField::SlaDue => (
+                        sla::moments(t, &SlaPolicy::default())
+                            .due_at
+                            .map_or(i64::MAX, |d| d.timestamp_millis()),
+                        String::new(),
+                    ),
+                }
+            };
+            for pair in rows.windows(2) {
+                let (a, b) = (key(&pair[0].ticket), key(&pair[1].ticket));
+                match order {
+                    Order::Asc => assert!(a <= b, "{field:?} asc: {a:?} before {b:?}"),
+                    Order::Desc => assert!(a >= b, "{field:?} desc: {a:?} before {b:?}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn filters_narrow_a_view() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 300, 0);
+    let mut q = Query::view(View::All);
+    q.status = vec![Status::Open, Status::InProgress];
+    q.priority = vec![Priority::Urgent];
+    q.assignee = Some(AssigneeFilter::Agent(BEN));
+    q.category = Some("Billing".into());
+    let rows = all_pages(&cache, q);
+    let expected = (0..300)
+        .map(ticket)
+        .filter(|t| {
+            matches!(t.status, Status::Open | Status::InProgress)
+                && t.priority == Priority::Urgent
+                && t.assignee_id == Some(BEN)
+                && t.category.as_deref() == Some("billing")
+        })
+        .count();
+    assert_eq!(rows.len(), expected);
+    let mut q = Query::view(View::All);
+    q.assignee = Some(AssigneeFilter::Nobody);
+    q.created_from = Some(now() - chrono::TimeDelta::hours(24));
+    for r in all_pages(&cache, q) {
+        assert_eq!(r.ticket.assignee_id, None);
+        assert!(r.ticket.created_at >= now() - chrono::TimeDelta::hours(24));
+    }
+}
+
+#[test]
+fn search_finds_words_in_subject_description_and_comments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 120, 2);
+    let search = |text: &str| {
+        let mut q = Query::view(View::All);
+        q.search = Some(text.into());
+        all_pages(&cache, q)
+    };
+    let blender = search("blender cracked");
+    assert!(!blender.is_empty());
+    assert!(blender.iter().all(|r| r.ticket.subject.contains("Blender")));
+    let by_description = search("40007");
+    assert_eq!(by_description.len(), 1);
+    assert_eq!(by_description[0].ticket.id, ticket_id(7));
+    // Comment text, with a prefix: "warehou" finds "warehouse".
+    let by_comment = search("ticket 45 warehou");
+    assert!(by_comment.iter().any(|r| r.ticket.id == ticket_id(45)));
+    assert!(search("\"unbalanced (quotes AND OR*").is_empty());
+    assert!(search("zzznothing").is_empty());
+}
+
+fn assert_indexed(lines: &[String], what: &str, sorted_by_index: bool) {
+    for line in lines {
+        let scans_table = line.starts_with("SCAN t") && !line.contains("INDEX");
+        assert!(!scans_table, "{what}: full scan in {lines:?}");
+        if sorted_by_index {
+            assert!(
+                !line.contains("TEMP B-TREE"),
+                "{what}: sorts in memory: {lines:?}"
+            );
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("INDEX")),
+        "{what}: no index used: {lines:?}"
+    );
+}
+
+#[test]
+fn every_view_query_is_served_by_an_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 300, 1);
+    // The app never runs ANALYZE, so these are the plans it gets.
+    for view in View::ALL {
+        let (page, count) = cache.explain(&Query::view(view), now()).expect("plan");
+        assert_indexed(&page, &format!("{view:?} page"), true);
+        assert_indexed(&count, &format!("{view:?} count"), false);
+        // The next page too: the keyset bound must keep the index order.
+        let first = cache.tickets(&Query::view(view), now()).expect("page");
+        if let Some(cursor) = first.next_cursor {
+            let mut q = Query::view(view);
+            q.cursor = Some(cursor);
+            let (page, _) = cache.explain(&q, now()).expect("plan");
+            assert_indexed(&page, &format!("{view:?} next page"), true);
+        }
+    }
+    for field in SortField::ALL {
+        let mut q = Query::view(View::All);
+        q.sort = Some((field, Order::Asc));
+        let (page, _) = cache.explain(&q, now()).expect("plan");
+        assert_indexed(&page, &format!("All by {field:?}"), true);
+    }
+    let mut q = Query::view(View::Mine);
+    q.search = Some("refund".into());
+    let (page, _) = cache.explain(&q, now()).expect("plan");
+    assert!(
+        page.iter().any(|l| l.contains("VIRTUAL TABLE INDEX")),
+        "search goes through the full-text index: {page:?}"
+    );
+}
+
+fn comment_on(ticket: Uuid, body: &str) -> Mutation {
+    Mutation::Comment(Comment {
+        id: Uuid::now_v7(),
+        ticket_id: ticket,
+        body: body.into(),
+    })
+}
+
+fn row_json(cache: &Cache, id: Uuid) -> Option<String> {
+    use rusqlite::OptionalExtension;
+    cache
+        .connection()
+        .query_row(
+            "SELECT data || '|' || overlay || '|' || coalesce(server_data, '') FROM tickets WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .expect("row")
+}
+
+#[test]
+fn a_refused_action_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 0);
+    // Ticket 12 is closed (status index (12/3)%5 = 4): nothing may change it.
+    assert_eq!(ticket(12).status, Status::Closed);
+    let before = row_json(&cache, ticket_id(12));
+    let refused = cache.act(
+        Mutation::ChangePriority(ChangePriority {
+            ticket_id: ticket_id(12),
+            priority: Priority::Urgent,
+        }),
+        now(),
+    );
+    assert!(
+        matches!(refused, Err(CacheError::Refused(_))),
+        "{refused:?}"
+    );
+    // Ben's ticket: an agent cannot resolve another agent's ticket.
+    let refused = cache.act(
+        Mutation::ChangeStatus(ChangeStatus {
+            ticket_id: ticket_id(1),
+            status: Status::Resolved,
+            note: Some("done".into()),
+        }),
+        now(),
+    );
+    assert!(
+        matches!(refused, Err(CacheError::Refused(_))),
+        "{refused:?}"
+    );
+    let empty = cache.act(comment_on(ticket_id(0), "   "), now());
+    assert!(matches!(empty, Err(CacheError::Refused(_))), "{empty:?}");
+    assert_eq!(row_json(&cache, ticket_id(12)), before);
+    assert!(cache.outbox().expect("outbox").is_empty());
+    let activity: i64 = cache
+        .connection()
+        .query_row("SELECT count(*) FROM activity", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(activity, 0);
+}
+
+fn server_row(mut t: Ticket, change: impl FnOnce(&mut Ticket)) -> fyncall_cache::PulledChange {
+    change(&mut t);
+    t.version += 1;
+    fyncall_cache::PulledChange {
+        entity: "ticket".into(),
+        id: t.id.to_string(),
+        seq: None,
+        data: serde_json::to_value(&t).expect("ticket"),
+    }
+}
+
+#[test]
+fn a_pending_change_stays_on_top_until_a_pull_passes_its_sequence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 0);
+    let cursor = cache.cursor().expect("cursor");
+    let id = ticket_id(0); // Alice's, open
+    let acted = cache
+        .act(
+            Mutation::ChangePriority(ChangePriority {
+                ticket_id: id,
+                priority: Priority::Urgent,
+            }),
+            now(),
+        )
+        .expect("act");
+    let mutation_id = acted.mutation_id.expect("queued");
+    assert_eq!(acted.changes.tickets.len(), 1);
+    let detail = cache.ticket(id, now()).expect("ticket");
+    assert!(detail.ticket.pending);
+    assert_eq!(detail.ticket.ticket.priority, Priority::Urgent);
+    assert_eq!(cache.info().expect("info").pending, 1);
+
+    // Someone else changed the category on the server meanwhile.
+    let theirs = server_row(ticket(0), |t| t.category = Some("shipping".into()));
+    cache
+        .apply_pull(&page(vec![theirs], cursor + 1))
+        .expect("pull");
+    let t = cache.ticket(id, now()).expect("ticket").ticket;
+    assert_eq!(
+        t.ticket.category.as_deref(),
+        Some("shipping"),
+        "server's change shows"
+    );
+    assert_eq!(
+        t.ticket.priority,
+        Priority::Urgent,
+        "local change stays on top"
+    );
+    assert!(t.pending);
+
+    // The server applies the push at sequence cursor + 5.
+    cache
+        .record_push(
+            &[PushResult {
+                id: mutation_id,
+                outcome: "applied".into(),
+                seq: Some(cursor + 5),
+                error: None,
+            }],
+            now(),
+        )
+        .expect("push result");
+    assert_eq!(cache.info().expect("info").pending, 0, "sent");
+    assert_eq!(
+        cache.outbox().expect("outbox").len(),
+        1,
+        "kept until pulled"
+    );
+    // A pull that stops short of it: still laid on top, no flicker.
+    cache.apply_pull(&page(vec![], cursor + 3)).expect("pull");
+    let t = cache.ticket(id, now()).expect("ticket").ticket;
+    assert_eq!(t.ticket.priority, Priority::Urgent);
+    // The pull that passes it carries the server's row with the change.
+    let mine = server_row(ticket(0), |t| {
+        t.category = Some("shipping".into());
+        t.priority = Priority::Urgent;
+        t.version += 1;
+    });
+    cache
+        .apply_pull(&page(vec![mine], cursor + 5))
+        .expect("pull");
+    let t = cache.ticket(id, now()).expect("ticket").ticket;
+    assert_eq!(t.ticket.priority, Priority::Urgent);
+    assert!(!t.pending);
+    assert!(cache.outbox().expect("outbox").is_empty());
+    let overlay: i64 = cache
+        .connection()
+        .query_row("SELECT count(*) FROM tickets WHERE overlay = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(overlay, 0);
+}
+
+#[test]
+fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 0);
+    let id = ticket_id(0);
+    let resolve = cache
+        .act(
+            Mutation::ChangeStatus(ChangeStatus {
+                ticket_id: id,
+                status: Status::Resolved,
+                note: Some("Sent a replacement lid by courier".into()),
+            }),
+            now(),
+        )
+        .expect("resolve")
+        .mutation_id
+        .expect("queued");
+    let comment = cache
+        .act(comment_on(ticket_id(3), "still checking"), now())
+        .expect("comment")
+        .mutation_id
+        .expect("queued");
+    assert_eq!(
+        cache.ticket(id, now()).expect("t").ticket.ticket.status,
+        Status::Resolved
+    );
+    let changes = cache
+        .record_push(
+            &[
+                PushResult {
+                    id: resolve,
+                    outcome: "rejected".into(),
+                    seq: None,
+                    error: Some(json!({"code": "forbidden",
+                        "message": "only the assignee or an admin can change this ticket"})),
+                },
+                PushResult {
+                    id: comment,
+                    outcome: "applied".into(),
+                    seq: Some(10_000),
+                    error: None,
+                },
+            ],
+            now(),
+        )
+        .expect("record");
+    assert!(
+        changes.tickets.iter().any(|c| c.id == id),
+        "the ticket went back"
+    );
+    let t = cache.ticket(id, now()).expect("t").ticket;
+    assert_eq!(
+        t.ticket.status,
+        ticket(0).status,
+        "the server's state again"
+    );
+    assert!(!t.pending);
+    let problems = cache.problems().expect("problems");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].code, "forbidden");
+    assert!(problems[0].message.contains("only the assignee"));
+    assert_eq!(
+        problems[0].typed.get("note").map(String::as_str),
+        Some("Sent a replacement lid by courier")
+    );
+    // The later comment is still laid on top, waiting for its pull.
+    let detail = cache.ticket(ticket_id(3), now()).expect("t");
+    assert!(detail.activity.iter().any(|a| a.pending));
+    // Retry queues it again under a new id; discard forgets it.
+    let retried = cache.retry_problem(problems[0].id, now()).expect("retry");
+    assert_ne!(retried.mutation_id, Some(resolve));
+    assert!(cache.problems().expect("problems").is_empty());
+    assert_eq!(cache.info().expect("info").pending, 1);
+    cache
+        .record_push(
+            &[PushResult {
+                id: retried.mutation_id.expect("queued"),
+                outcome: "rejected".into(),
+                seq: None,
+                error: Some(json!({"code": "forbidden", "message": "still no"})),
+            }],
+            now(),
+        )
+        .expect("record");
+    let p = cache.problems().expect("problems");
+    assert_eq!(p.len(), 1);
+    cache.discard_problem(p[0].id).expect("discard");
+    assert!(cache.problems().expect("problems").is_empty());
+    assert!(matches!(
+        cache.discard_problem(p[0].id),
+        Err(CacheError::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_ticket_created_offline_is_visible_then_replaced_by_the_servers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 0);
+    let id = Uuid::now_v7();
+    cache
+        .act(
+            Mutation::CreateTicket(fyncall_domain::mutation::CreateTicket {
+                id,
+                conversation_id: conversation_id(0),
+                subject: "Printer on fire".into(),
+                priority: Priority::High,
+                description: None,
+                category: None,
+                assignee_id: Some(ALICE),
+            }),
+            now(),
+        )
+        .expect("create");
+    let mine = all_pages(&cache, Query::view(View::Mine));
+    let row = mine.iter().find(|r| r.ticket.id == id).expect("listed");
+    assert!(row.pending);
+    assert_eq!(row.ticket.number, None);
+    // An edit on top of the unsent ticket.
+    cache
+        .act(
+            Mutation::EditTicket(EditTicket {
+                ticket_id: id,
+                subject: Some("Printer smoking".into()),
+                ..EditTicket::default()
+            }),
+            now(),
+        )
+        .expect("edit");
+    let rejected: Vec<PushResult> = cache
+        .outbox()
+        .expect("outbox")
+        .iter()
+        .map(|e| PushResult {
+            id: e.id,
+            outcome: "rejected".into(),
+            seq: None,
+            error: Some(json!({"code": "forbidden", "message": "no"})),
+        })
+        .collect();
+    cache.record_push(&rejected[..1], now()).expect("record");
+    // Its creation was refused: the ticket is gone, the edit waits (and will be refused too).
+    assert!(matches!(
+        cache.ticket(id, now()),
+        Err(CacheError::NotFound(_))
+    ));
+    assert_eq!(
+        cache.problems().expect("p")[0]
+            .typed
+            .get("subject")
+            .map(String::as_str),
+        Some("Printer on fire")
+    );
+}
+
+#[test]
+fn a_cache_of_the_first_schema_opens_after_upgrades() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(include_str!("../../../migrations/cache/0001_init.sql"))
+            .expect("v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('client_id', '0190b5a0-0000-7000-8000-000000000001'),
+             ('cursor', '77'), ('agent_id', ?1)",
+            [ALICE.to_string()],
+        )
+        .expect("meta");
+        conn.execute(
+            "INSERT INTO outbox (id, mutation, client_at, made_at, summary)
+             VALUES ('0190b5a0-0000-7000-8000-0000000000aa', ?1, 0, 0, 'comment on #1001')",
+            [
+                serde_json::to_string(&comment_on(ticket_id(0), "typed before the upgrade"))
+                    .expect("json"),
+            ],
+        )
+        .expect("outbox");
+    }
+    let cache = Cache::open(&path).expect("upgrade");
+    assert_eq!(
+        cache.schema_version().expect("v"),
+        fyncall_cache::SCHEMA_VERSION
+    );
+    assert!(fyncall_cache::SCHEMA_VERSION >= 2);
+    assert_eq!(cache.cursor().expect("cursor"), 77);
+    assert_eq!(cache.me().expect("me"), Some(ALICE));
+    let outbox = cache.outbox().expect("outbox");
+    assert_eq!(outbox.len(), 1, "nothing queued is lost by an upgrade");
+    cache
+        .set_preference("notify.at_risk", "off")
+        .expect("v2 table");
+    assert_eq!(
+        cache.preference("notify.at_risk").expect("pref").as_deref(),
+        Some("off")
+    );
+    drop(cache);
+    // A file from a newer build is refused with a clear message, untouched.
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.pragma_update(None, "user_version", 99)
+        .expect("version");
+    drop(conn);
+    match Cache::open(&path) {
+        Err(CacheError::Invalid(m)) => assert!(m.contains("newer"), "{m}"),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn signing_in_as_someone_else_keeps_unsent_changes_safe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 12, 0);
+    cache
+        .act(comment_on(ticket_id(0), "not sent yet"), now())
+        .expect("comment");
+    let refused = cache.sign_in("http://127.0.0.1:1", BEN);
+    assert!(
+        matches!(refused, Err(CacheError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(cache.me().expect("me"), Some(ALICE));
+    assert_eq!(cache.outbox().expect("outbox").len(), 1);
+}
