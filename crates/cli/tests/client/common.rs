@@ -1,0 +1,265 @@
+//! Real processes: the `fyncall-server` binary on 127.0.0.1 with demo data,
+//! and the `fyncall` binary on real cache folders.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "fyncall-demo";
+pub const ALICE: &str = "alice@demo.fyncall.test";
+pub const BEN: &str = "ben@demo.fyncall.test";
+pub const ADMIN: &str = "admin@demo.fyncall.test";
+
+static BUILT: Mutex<bool> = Mutex::new(false);
+
+/// The server binary beside `fyncall` (built here if a lone `cargo test -p`
+/// did not build it).
+pub fn server_bin() -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_fyncall"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let bin = dir.join("fyncall-server");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built && !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "fyncall-server", "--bin", "fyncall-server"])
+            .status()
+            .expect("cargo build runs");
+        assert!(status.success(), "building fyncall-server failed");
+    }
+    *built = true;
+    bin
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub db: PathBuf,
+    pub url: String,
+    pub port: u16,
+}
+
+impl Server {
+    /// A fresh demo team in `dir`, served on a free port.
+    pub fn demo(dir: &Path) -> Server {
+        let db = dir.join("team.db");
+        let out = Command::new(server_bin())
+            .args(["demo", "--db"])
+            .arg(&db)
+            .output()
+            .expect("demo runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Server::start(&db, 0)
+    }
+
+    /// Serves `db` on `port` (0: any free one).
+    pub fn start(db: &Path, port: u16) -> Server {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut child = Command::new(server_bin())
+                .args(["serve", "--db"])
+                .arg(db)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("server starts");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                let port = url
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("port");
+                return Server {
+                    child: Some(child),
+                    db: db.to_path_buf(),
+                    url: url.to_owned(),
+                    port,
+                };
+            }
+            // The port may still be held by the process just stopped.
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {line:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        *self = Server::start(&self.db.clone(), self.port);
+    }
+
+    pub fn api(&self, email: &str) -> Api {
+        Api::login(&self.url, email)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A signed-in HTTP client of the API.
+pub struct Api {
+    http: reqwest::blocking::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub fn login(url: &str, email: &str) -> Api {
+        let http = reqwest::blocking::Client::new();
+        let base = format!("{url}/api/v1");
+        let v: Value = http
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .expect("login")
+            .json()
+            .expect("json");
+        let token = v["token"].as_str().expect("token").to_owned();
+        Api { http, base, token }
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("get");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().expect("json")
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .expect("post");
+        assert!(r.status().is_success(), "POST {path}: {}", r.status());
+        r.json().expect("json")
+    }
+
+    pub fn me(&self) -> Value {
+        self.get("/me")
+    }
+
+    /// Every timeline entry of the team, pulled from cursor 0.
+    pub fn all_activity(&self) -> Vec<Value> {
+        let mut cursor = 0;
+        let mut out = Vec::new();
+        loop {
+            let page = self.get(&format!("/sync/pull?cursor={cursor}&limit=500"));
+            for c in page["changes"].as_array().expect("changes") {
+                if c["entity"] == "activity" {
+                    out.push(c["data"].clone());
+                }
+            }
+            cursor = page["cursor"].as_i64().expect("cursor");
+            if page["has_more"] != json!(true) {
+                return out;
+            }
+        }
+    }
+}
+
+/// Runs `fyncall` with `--home home`.
+pub fn fyncall(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fyncall"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env("FYNCALL_PASSWORD", PASSWORD)
+        .env_remove("FYNCALL_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .expect("fyncall runs")
+}
+
+/// Runs `fyncall` and expects exit code `code`.
+pub fn expect(home: &Path, args: &[&str], code: i32) -> String {
+    let out = fyncall(home, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "fyncall {args:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `fyncall --json` and parses its output.
+pub fn json_of(home: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&expect(home, &all, 0)).expect("json output")
+}
+
+pub fn login(home: &Path, server: &Server, email: &str) {
+    expect(
+        home,
+        &["login", "--server", &server.url, "--email", email],
+        0,
+    );
+}
+
+/// Tickets of `view` in the cache of `home` (up to 500).
+pub fn tickets(home: &Path, view: &str) -> Vec<Value> {
+    json_of(home, &["tickets", "--view", view, "--limit", "500"])["tickets"]
+        .as_array()
+        .expect("tickets")
+        .clone()
+}
+
+/// Open or in-progress tickets of the signed-in agent.
+pub fn workable(home: &Path) -> Vec<Value> {
+    tickets(home, "mine")
+        .into_iter()
+        .filter(|t| t["status"] == "open" || t["status"] == "in_progress")
+        .collect()
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}

@@ -1,0 +1,112 @@
+//! 200 mixed actions with the server down reach it exactly once each, in
+//! order, once it is back.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+#[test]
+fn two_hundred_offline_actions_arrive_once_each_in_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = Server::demo(dir.path());
+    let home = dir.path().join("alice");
+    login(&home, &server, ALICE);
+    let mine = workable(&home);
+    assert!(mine.len() >= 4, "the demo gives Alice open tickets");
+    let tickets: Vec<Value> = mine.into_iter().take(6).collect();
+    server.stop();
+
+    let mut priority: BTreeMap<String, String> = BTreeMap::new();
+    let mut status: BTreeMap<String, String> = BTreeMap::new();
+    for t in &tickets {
+        let id = t["id"].as_str().expect("id").to_owned();
+        priority.insert(id.clone(), t["priority"].as_str().expect("p").to_owned());
+        status.insert(id, t["status"].as_str().expect("s").to_owned());
+    }
+    let mut comments = Vec::new();
+    for i in 0..200 {
+        let id = tickets[i % tickets.len()]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let out = match i % 5 {
+            3 => {
+                let now = priority[&id].clone();
+                let next = PRIORITIES
+                    .iter()
+                    .cycle()
+                    .skip_while(|p| **p != now)
+                    .nth(1)
+                    .expect("next")
+                    .to_string();
+                priority.insert(id.clone(), next.clone());
+                expect(&home, &["priority", &id, &next], 0)
+            }
+            4 => {
+                let next = if status[&id] == "in_progress" {
+                    "waiting_on_customer"
+                } else {
+                    "in_progress"
+                };
+                status.insert(id.clone(), next.into());
+                expect(&home, &["status", &id, next], 0)
+            }
+            _ => {
+                let body = format!("offline comment {i:03}");
+                comments.push(body.clone());
+                expect(&home, &["comment", &id, &body], 0)
+            }
+        };
+        assert!(out.contains("queued"), "says it is queued: {out}");
+    }
+    let pending = json_of(&home, &["pending"]);
+    assert_eq!(pending.as_array().expect("outbox").len(), 200);
+    // Syncing with the server down: exit 3, everything stays queued.
+    expect(&home, &["sync"], 3);
+    assert_eq!(
+        json_of(&home, &["pending"]).as_array().expect("o").len(),
+        200
+    );
+
+    server.restart();
+    expect(&home, &["sync"], 0);
+    assert_eq!(json_of(&home, &["pending"]).as_array().expect("o").len(), 0);
+    assert_eq!(
+        json_of(&home, &["problems"]).as_array().expect("p").len(),
+        0
+    );
+
+    let admin = server.api(ADMIN);
+    let mut ours: Vec<(String, String)> = admin
+        .all_activity()
+        .into_iter()
+        .filter(|a| a["kind"] == "comment")
+        .filter_map(|a| {
+            let body = a["data"]["body"].as_str()?.to_owned();
+            body.starts_with("offline comment")
+                .then(|| (a["at"].as_str().unwrap_or("").to_owned(), body))
+        })
+        .collect();
+    ours.sort();
+    let bodies: Vec<String> = ours.into_iter().map(|(_, b)| b).collect();
+    assert_eq!(bodies, comments, "each comment once, in the order made");
+    for t in &tickets {
+        let id = t["id"].as_str().expect("id");
+        let server_ticket = &admin.get(&format!("/tickets/{id}"))["ticket"];
+        assert_eq!(
+            server_ticket["priority"].as_str(),
+            Some(priority[id].as_str())
+        );
+        assert_eq!(server_ticket["status"].as_str(), Some(status[id].as_str()));
+        let local = &json_of(&home, &["show", id])["ticket"];
+        assert_eq!(
+            local["version"], server_ticket["version"],
+            "client caught up"
+        );
+        assert_eq!(local["pending"], false);
+    }
+}
