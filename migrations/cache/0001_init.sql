@@ -69,6 +69,8 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_all ON tickets (open, updated_at, id);
 CREATE INDEX tickets_mine ON tickets (assignee_id, open, due_key, updated_desc, id);
 CREATE INDEX tickets_due ON tickets (due_key, id);
+-- Counting SLA At Risk without reading rows.
+CREATE INDEX tickets_risk ON tickets (due_key, at_risk_at);
 CREATE INDEX tickets_pending ON tickets (status, updated_at, id);
 CREATE INDEX tickets_ai ON tickets (source, open, created_at, id);
 CREATE INDEX tickets_by_conversation ON tickets (conversation_id, created_at);

@@ -1,1 +1,159 @@
-fn main() {}
+//! Cache figures at scale: first page of each view and of a search, a local
+//! action, and the same index lookup in raw rusqlite as the floor.
+//!
+//! `cargo bench -p fyncall-cache` (sizes: FYNCALL_BENCH_TICKETS, default
+//! 100,000 tickets with 5 comments each = 500,000 timeline entries).
+
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
+
+use std::time::{Duration, Instant};
+
+use fixture::*;
+use fyncall_cache::{Cache, Query};
+use fyncall_domain::mutation::Comment;
+use fyncall_domain::{Mutation, View};
+use uuid::Uuid;
+
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn measure(runs: usize, mut f: impl FnMut(usize)) -> (Duration, Duration) {
+    for i in 0..runs / 10 {
+        f(i);
+    }
+    let samples = (0..runs)
+        .map(|i| {
+            let start = Instant::now();
+            f(i);
+            start.elapsed()
+        })
+        .collect();
+    percentiles(samples)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let comments = 5;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Instant::now();
+    let mut cache = loaded(&dir.path().join("bench.sqlite"), ALICE, tickets, comments);
+    println!(
+        "cache: {tickets} tickets, {} timeline entries, loaded from pull pages in {:.1} s",
+        tickets * comments,
+        start.elapsed().as_secs_f64()
+    );
+    let now = now();
+    println!("{:<28} {:>10} {:>10}   target", "query (limit 50)", "p50", "p95");
+    for view in View::ALL {
+        let mut q = Query::view(view);
+        let total = cache.tickets(&q, now).expect("page").total.unwrap_or(0);
+        let (p50t, p95t) = measure(100, |_| {
+            cache.tickets(&q, now).expect("page");
+        });
+        q.with_total = false;
+        let (p50, p95) = measure(200, |_| {
+            cache.tickets(&q, now).expect("page");
+        });
+        println!(
+            "{:<28} {:>10} {:>10}   ≤ 2 ms p95   ({total} tickets in view)",
+            format!("view {}", view.as_str()),
+            ms(p50),
+            ms(p95)
+        );
+        println!(
+            "{:<28} {:>10} {:>10}",
+            format!("view {} + total count", view.as_str()),
+            ms(p50t),
+            ms(p95t)
+        );
+        let mut q2 = Query::view(view);
+        q2.with_total = false;
+        let first = cache.tickets(&q2, now).expect("page");
+        q2.cursor = first.next_cursor;
+        if q2.cursor.is_some() {
+            let (p50, p95) = measure(200, |_| {
+                cache.tickets(&q2, now).expect("page");
+            });
+            println!(
+                "{:<28} {:>10} {:>10}   ≤ 2 ms p95",
+                format!("view {} page 2", view.as_str()),
+                ms(p50),
+                ms(p95)
+            );
+        }
+    }
+    let words = ["refund", "blender cracked", "warehouse 4711", "invoice address", "40123"];
+    let (p50, p95) = measure(100, |i| {
+        let mut q = Query::view(View::All);
+        q.search = Some(words[i % words.len()].into());
+        q.with_total = false;
+        cache.tickets(&q, now).expect("search");
+    });
+    println!(
+        "{:<28} {:>10} {:>10}   ≤ 20 ms p95",
+        "search (5 queries, all)",
+        ms(p50),
+        ms(p95)
+    );
+    let (p50, p95) = measure(200, |_| {
+        cache.counts(now).expect("counts");
+    });
+    println!("{:<28} {:>10} {:>10}", "sidebar counts (5 views)", ms(p50), ms(p95));
+    let conn = rusqlite::Connection::open(dir.path().join("bench.sqlite")).expect("raw");
+    let (p50, p95) = measure(200, |_| {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT data FROM tickets WHERE open = 1 ORDER BY updated_at DESC, id DESC LIMIT 51",
+            )
+            .expect("prepare");
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(rows.len(), 51);
+    });
+    println!(
+        "{:<28} {:>10} {:>10}   (floor: same index, raw rusqlite, no JSON)",
+        "raw first page, view all",
+        ms(p50),
+        ms(p95)
+    );
+    let open: Vec<Uuid> = (0..tickets)
+        .filter(|i| (i / 3) % 5 < 3)
+        .take(500)
+        .map(ticket_id)
+        .collect();
+    let (p50, p95) = measure(300, |i| {
+        cache
+            .act(
+                Mutation::Comment(Comment {
+                    id: Uuid::now_v7(),
+                    ticket_id: open[i % open.len()],
+                    body: format!("bench comment {i}"),
+                }),
+                now,
+            )
+            .expect("act");
+    });
+    println!(
+        "{:<28} {:>10} {:>10}   ≤ 1 ms p95",
+        "local action (comment)",
+        ms(p50),
+        ms(p95)
+    );
+}

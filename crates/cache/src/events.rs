@@ -25,6 +25,10 @@ pub struct ChangeSet {
     pub team: bool,
     /// Whether the outbox or the problems changed.
     pub queue: bool,
+    /// A page of the first download: everything may have changed, and
+    /// `tickets` and `activity` are left empty (nothing in it is news to
+    /// announce; re-read the views).
+    pub bulk: bool,
 }
 
 impl ChangeSet {
@@ -34,6 +38,7 @@ impl ChangeSet {
             && self.activity.is_empty()
             && !self.team
             && !self.queue
+            && !self.bulk
     }
 
     pub fn merge(&mut self, other: ChangeSet) {
@@ -52,5 +57,6 @@ impl ChangeSet {
         self.activity.extend(other.activity);
         self.team |= other.team;
         self.queue |= other.queue;
+        self.bulk |= other.bulk;
     }
 }

@@ -50,11 +50,17 @@ impl Cache {
         let tx = self.conn.transaction()?;
         let changes = {
             let mut b = Batch::new(&tx)?;
+            b.bulk = crate::cursor(&tx)? == 0 || crate::meta(&tx, "bootstrap")?.is_some();
+            if b.bulk && page.has_more {
+                set_meta(&tx, "bootstrap", "1")?;
+            } else {
+                tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
+            }
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();
             let mut settings_changed = false;
             for change in &page.changes {
-                let data = change.data.clone();
+                let data = &change.data;
                 let bad = |e: serde_json::Error| {
                     CacheError::Invalid(format!(
                         "the server sent a {} this client cannot read ({e}): update Fyncall Desk",
@@ -63,7 +69,7 @@ impl Cache {
                 };
                 match change.entity.as_str() {
                     "settings" => {
-                        let s: TeamSettings = serde_json::from_value(data).map_err(bad)?;
+                        let s = TeamSettings::deserialize(data).map_err(bad)?;
                         tx.execute(
                             "INSERT INTO settings (id, data) VALUES (1, ?1)
                              ON CONFLICT (id) DO UPDATE SET data = excluded.data",
@@ -74,7 +80,7 @@ impl Cache {
                         b.changes.team = true;
                     }
                     "agent" => {
-                        let a: Agent = serde_json::from_value(data).map_err(bad)?;
+                        let a = Agent::deserialize(data).map_err(bad)?;
                         tx.execute(
                             "INSERT INTO agents (id, name, data) VALUES (?1, ?2, ?3)
                              ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data",
@@ -84,7 +90,7 @@ impl Cache {
                         b.changes.team = true;
                     }
                     "conversation" => {
-                        let c: PulledConversation = serde_json::from_value(data).map_err(bad)?;
+                        let c = PulledConversation::deserialize(data).map_err(bad)?;
                         if b.server_conversation(&c.conversation)? {
                             conversations.insert(c.conversation.id);
                         }
@@ -93,15 +99,17 @@ impl Cache {
                         }
                     }
                     "ticket" => {
-                        let t: Ticket = serde_json::from_value(data).map_err(bad)?;
+                        let t = Ticket::deserialize(data).map_err(bad)?;
                         if b.server_ticket(&t)? {
                             tickets.insert(t.id);
                         }
                     }
                     "activity" => {
-                        let a: Activity = serde_json::from_value(data).map_err(bad)?;
+                        let a = Activity::deserialize(data).map_err(bad)?;
                         b.activity(&a, false)?;
-                        b.changes.activity.push(a);
+                        if !b.bulk {
+                            b.changes.activity.push(a);
+                        }
                     }
                     // Something a newer server knows: its rows come again after an update.
                     _ => {}

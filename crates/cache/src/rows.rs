@@ -122,6 +122,12 @@ pub(crate) struct Batch<'c> {
     pub settings: TeamSettings,
     names: HashMap<Uuid, String>,
     before: BTreeMap<Uuid, Option<Ticket>>,
+    /// Tickets whose search row must be rebuilt before the commit.
+    search_dirty: BTreeSet<Uuid>,
+    /// Whether any local change lies anywhere (else no row has an overlay).
+    overlays: bool,
+    /// A first download: no before/after per ticket (see [`ChangeSet::bulk`]).
+    pub bulk: bool,
     pub changes: ChangeSet,
 }
 
@@ -136,13 +142,16 @@ impl<'c> Batch<'c> {
             settings: settings(conn)?,
             names,
             before: BTreeMap::new(),
+            search_dirty: BTreeSet::new(),
+            overlays: conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?,
+            bulk: false,
             changes: ChangeSet::default(),
         })
     }
 
     /// Remembers a ticket's visible state before its first write.
     pub fn note(&mut self, id: Uuid) -> Result<()> {
-        if !self.before.contains_key(&id) {
+        if !self.bulk && !self.before.contains_key(&id) {
             let before = visible_ticket(self.conn, id)?.map(|(t, _)| t);
             self.before.insert(id, before);
         }
@@ -150,6 +159,26 @@ impl<'c> Batch<'c> {
     }
 
     pub fn finish(mut self) -> Result<ChangeSet> {
+        self.changes.bulk |= self.bulk;
+        // One rebuild per touched ticket, however many of its rows changed.
+        for id in std::mem::take(&mut self.search_dirty) {
+            let id = id.to_string();
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM ticket_search WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
+                )?
+                .execute([&id])?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO ticket_search (rowid, subject, description, comments)
+                     SELECT t.rowid, json_extract(t.data, '$.subject'),
+                         json_extract(t.data, '$.description'),
+                         (SELECT group_concat(json_extract(a.data, '$.data.body'), ' ')
+                          FROM activity a WHERE a.ticket_id = t.id AND a.kind = 'comment')
+                     FROM tickets t WHERE t.id = ?1",
+                )?
+                .execute([&id])?;
+        }
         for (id, before) in std::mem::take(&mut self.before) {
             let after = visible_ticket(self.conn, id)?.map(|(t, _)| t);
             if before != after {
@@ -188,7 +217,7 @@ impl<'c> Batch<'c> {
             ServerCopy::Set(d) => (false, d),
         };
         let data = serde_json::to_string(t)?;
-        let rowid: i64 = self.conn.prepare_cached(
+        self.conn.prepare_cached(
             "INSERT INTO tickets (id, conversation_id, number_key, subject_key, status, status_rank,
                  priority, priority_rank, assignee_id, assignee_key, category, category_key, source,
                  open, created_at, updated_at, updated_desc, due_key, at_risk_at, overlay, data,
@@ -205,10 +234,9 @@ impl<'c> Batch<'c> {
                  updated_at = excluded.updated_at, updated_desc = excluded.updated_desc,
                  due_key = excluded.due_key, at_risk_at = excluded.at_risk_at,
                  overlay = excluded.overlay, data = excluded.data,
-                 server_data = CASE WHEN ?23 THEN tickets.server_data ELSE excluded.server_data END
-             RETURNING rowid",
+                 server_data = CASE WHEN ?23 THEN tickets.server_data ELSE excluded.server_data END",
         )?
-        .query_row(
+        .execute(
             params![
                 t.id.to_string(),
                 t.conversation_id.to_string(),
@@ -234,18 +262,8 @@ impl<'c> Batch<'c> {
                 server_data,
                 keep,
             ],
-            |r| r.get(0),
         )?;
-        self.conn
-            .prepare_cached("DELETE FROM ticket_search WHERE rowid = ?1")?
-            .execute([rowid])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO ticket_search (rowid, subject, description, comments)
-                 VALUES (?1, ?2, ?3, (SELECT group_concat(json_extract(data, '$.data.body'), ' ')
-                     FROM activity WHERE ticket_id = ?4 AND kind = 'comment'))",
-            )?
-            .execute(params![rowid, t.subject, t.description, t.id.to_string()])?;
+        self.search_dirty.insert(t.id);
         Ok(())
     }
 
@@ -253,6 +271,10 @@ impl<'c> Batch<'c> {
     /// it (the caller must rebase them).
     pub fn server_ticket(&mut self, t: &Ticket) -> Result<bool> {
         self.note(t.id)?;
+        if !self.overlays {
+            self.write_visible(t, false, ServerCopy::Set(None))?;
+            return Ok(false);
+        }
         let overlay: Option<bool> = self
             .conn
             .query_row(
@@ -361,6 +383,10 @@ impl<'c> Batch<'c> {
     }
 
     pub fn server_conversation(&mut self, c: &Conversation) -> Result<bool> {
+        if !self.overlays {
+            self.write_conversation(c, false, ServerCopy::Set(None))?;
+            return Ok(false);
+        }
         let overlay: Option<bool> = self
             .conn
             .query_row(
@@ -467,20 +493,14 @@ impl<'c> Batch<'c> {
             serde_json::to_string(a)?
         ])?;
         if written > 0 && matches!(a.change, Change::Comment { .. }) {
-            self.conn
-                .prepare_cached(
-                    "UPDATE ticket_search SET comments =
-                         (SELECT group_concat(json_extract(data, '$.data.body'), ' ')
-                          FROM activity WHERE ticket_id = ?1 AND kind = 'comment')
-                     WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
-                )?
-                .execute([a.ticket_id.to_string()])?;
+            self.search_dirty.insert(a.ticket_id);
         }
         Ok(())
     }
 
     /// Writes the optimistic result of a local action.
     pub fn local(&mut self, applied: &Applied) -> Result<()> {
+        self.overlays = true;
         for id in &applied.conversations {
             if let Some(c) = applied.state.conversations.get(id) {
                 self.local_conversation(c)?;

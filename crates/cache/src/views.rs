@@ -56,6 +56,10 @@ pub struct Query {
     #[serde(default)]
     pub sort: Option<(SortField, Order)>,
     pub limit: u32,
+    /// Whether to count the whole list too (`Page::total`). A list that
+    /// shows the view's count from [`Cache::counts`] can skip it.
+    #[serde(default = "yes")]
+    pub with_total: bool,
     /// `next_cursor` of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -76,6 +80,7 @@ impl Query {
             search: None,
             sort: None,
             limit: 50,
+            with_total: true,
             cursor: None,
         }
     }
@@ -95,7 +100,12 @@ pub struct TicketRow {
 pub struct Page {
     pub tickets: Vec<TicketRow>,
     pub next_cursor: Option<String>,
-    pub total: u64,
+    /// Tickets in the whole list, when asked for.
+    pub total: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The sidebar's counts.
@@ -257,12 +267,23 @@ impl Cache {
         let columns = sort_columns(q.view, sort);
         let (mut clauses, mut args) = self.filter(q, now)?;
         let search = q.search.as_deref().and_then(fts_query);
-        let from = if let Some(s) = &search {
-            clauses.push("ticket_search MATCH ?".into());
-            args.push(Sql::Text(s.clone()));
-            "ticket_search CROSS JOIN tickets t ON t.rowid = ticket_search.rowid"
-        } else {
-            "tickets t"
+        let from = match &search {
+            None => "tickets t",
+            // Few matches: read them from the full-text index and sort them.
+            Some(s) if self.search_matches(s)? <= FEW_MATCHES => {
+                clauses.push("ticket_search MATCH ?".into());
+                args.push(Sql::Text(s.clone()));
+                "ticket_search CROSS JOIN tickets t ON t.rowid = ticket_search.rowid"
+            }
+            // Many: walk the view's index in order and stop at a page.
+            Some(s) => {
+                clauses.push(
+                    "t.rowid IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)"
+                        .into(),
+                );
+                args.push(Sql::Text(s.clone()));
+                "tickets t"
+            }
         };
         let count_sql = format!(
             "SELECT count(*) FROM {from} WHERE {}",
@@ -327,6 +348,15 @@ impl Cache {
         })
     }
 
+    /// How many tickets a full-text query matches (read from the index only).
+    fn search_matches(&self, fts: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM ticket_search WHERE ticket_search MATCH ?1",
+            [fts],
+            |r| r.get(0),
+        )?)
+    }
+
     /// SQLite's plan for a page and for its count (`EXPLAIN QUERY PLAN`
     /// details), to check that an index serves each view.
     pub fn explain(&self, q: &Query, local_now: Timestamp) -> Result<(Vec<String>, Vec<String>)> {
@@ -353,11 +383,16 @@ impl Cache {
             columns,
             limit,
         } = self.plan(q, now)?;
-        let total: i64 =
-            self.conn
-                .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
-                    r.get(0)
-                })?;
+        let total = if q.with_total {
+            let n: i64 =
+                self.conn
+                    .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                        r.get(0)
+                    })?;
+            Some(n.max(0) as u64)
+        } else {
+            None
+        };
         let settings = self.settings()?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -395,7 +430,7 @@ impl Cache {
                 (true, Some(key)) => Some(Value::Array(key).to_string()),
                 _ => None,
             },
-            total: total.max(0) as u64,
+            total,
         })
     }
 
@@ -602,6 +637,9 @@ impl Cache {
             .map(crate::from_millis))
     }
 }
+
+/// Up to this many matches a search sorts them; above, it walks the view's index.
+const FEW_MATCHES: i64 = 2000;
 
 struct Plan {
     sql: String,

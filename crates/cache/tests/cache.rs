@@ -20,6 +20,7 @@ fn all_pages(cache: &Cache, mut q: Query) -> Vec<fyncall_cache::TicketRow> {
         let page = cache.tickets(&q, now()).expect("page");
         assert!(page.tickets.len() <= 37);
         out.extend(page.tickets);
+        q.with_total = false;
         match page.next_cursor {
             Some(c) => q.cursor = Some(c),
             None => break,
@@ -51,7 +52,8 @@ fn every_view_holds_exactly_the_tickets_the_rules_put_in_it_in_order() {
         let total = cache
             .tickets(&Query::view(view), now())
             .expect("page")
-            .total;
+            .total
+            .expect("asked for");
         assert_eq!(total as usize, expected.len(), "{view:?} total");
     }
     let counts = cache.counts(now()).expect("counts");

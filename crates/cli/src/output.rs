@@ -60,7 +60,10 @@ fn when(t: Timestamp) -> String {
 
 pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Result<(), Failure> {
     let names = names(cache)?;
-    println!("{} — {} ticket(s)", view.title(), page.total);
+    match page.total {
+        Some(n) => println!("{} — {n} ticket(s)", view.title()),
+        None => println!("{}", view.title()),
+    }
     println!(
         "  {:<7} {:<40} {:<20} {:<7} {:<16} {:<10} {:<26} UPDATED",
         "#", "SUBJECT", "STATUS", "PRIO", "ASSIGNEE", "CATEGORY", "SLA"
@@ -209,7 +212,7 @@ pub fn conversation(cache: &Cache, d: &ConversationDetail, now: Timestamp) -> Re
     let page = Page {
         tickets: d.tickets.clone(),
         next_cursor: None,
-        total: d.tickets.len() as u64,
+        total: Some(d.tickets.len() as u64),
     };
     println!();
     tickets(cache, &page, View::All, now)

@@ -65,6 +65,11 @@ impl Client {
         self
     }
 
+    /// The bearer token in use, if signed in.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     pub fn server(&self) -> &str {
         &self.base
     }
