@@ -95,6 +95,8 @@ CREATE TABLE activity (
     ticket_id TEXT NOT NULL,
     at INTEGER NOT NULL,
     kind TEXT NOT NULL,
+    -- A comment's text (NULL for other kinds), for the search index.
+    body TEXT,
     pending INTEGER NOT NULL DEFAULT 0,
     data TEXT NOT NULL
 );

@@ -47,11 +47,20 @@ impl Cache {
     /// cursor, the acknowledged mutations it passes dropped, and the
     /// still-pending ones re-applied on top.
     pub fn apply_pull(&mut self, page: &PullPage) -> Result<ChangeSet> {
+        self.apply_pulls(std::slice::from_ref(page))
+    }
+
+    /// Stores consecutive pulled pages in one transaction (fewer commits
+    /// when catching up on many changes, as in a first download).
+    pub fn apply_pulls(&mut self, pages: &[PullPage]) -> Result<ChangeSet> {
+        let Some(last) = pages.last() else {
+            return Ok(ChangeSet::default());
+        };
         let tx = self.conn.transaction()?;
         let changes = {
             let mut b = Batch::new(&tx)?;
             b.bulk = crate::cursor(&tx)? == 0 || crate::meta(&tx, "bootstrap")?.is_some();
-            if b.bulk && page.has_more {
+            if b.bulk && last.has_more {
                 set_meta(&tx, "bootstrap", "1")?;
             } else {
                 tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
@@ -59,7 +68,7 @@ impl Cache {
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();
             let mut settings_changed = false;
-            for change in &page.changes {
+            for change in pages.iter().flat_map(|p| &p.changes) {
                 let data = &change.data;
                 let bad = |e: serde_json::Error| {
                     CacheError::Invalid(format!(
@@ -115,9 +124,9 @@ impl Cache {
                     _ => {}
                 }
             }
-            set_meta(&tx, "cursor", &page.cursor.max(0).to_string())?;
+            set_meta(&tx, "cursor", &last.cursor.max(0).to_string())?;
             // Acknowledged changes the cursor has passed are now in the server's rows.
-            for (id, mutation) in passed(&tx, page.cursor)? {
+            for (id, mutation) in passed(&tx, last.cursor)? {
                 reach(&tx, &mutation, &mut tickets, &mut conversations)?;
                 tx.execute("DELETE FROM outbox WHERE id = ?1", [id.to_string()])?;
                 b.changes.queue = true;

@@ -122,8 +122,9 @@ pub(crate) struct Batch<'c> {
     pub settings: TeamSettings,
     names: HashMap<Uuid, String>,
     before: BTreeMap<Uuid, Option<Ticket>>,
-    /// Tickets whose search row must be rebuilt before the commit.
-    search_dirty: BTreeSet<Uuid>,
+    /// Tickets whose search row must be rebuilt before the commit, with
+    /// their subject and description when known.
+    search_dirty: BTreeMap<Uuid, Option<(String, Option<String>)>>,
     /// Whether any local change lies anywhere (else no row has an overlay).
     overlays: bool,
     /// A first download: no before/after per ticket (see [`ChangeSet::bulk`]).
@@ -142,7 +143,7 @@ impl<'c> Batch<'c> {
             settings: settings(conn)?,
             names,
             before: BTreeMap::new(),
-            search_dirty: BTreeSet::new(),
+            search_dirty: BTreeMap::new(),
             overlays: conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?,
             bulk: false,
             changes: ChangeSet::default(),
@@ -161,23 +162,30 @@ impl<'c> Batch<'c> {
     pub fn finish(mut self) -> Result<ChangeSet> {
         self.changes.bulk |= self.bulk;
         // One rebuild per touched ticket, however many of its rows changed.
-        for id in std::mem::take(&mut self.search_dirty) {
-            let id = id.to_string();
+        for (id, text) in std::mem::take(&mut self.search_dirty) {
+            let row: Option<(i64, String)> = self
+                .conn
+                .prepare_cached("SELECT rowid, data FROM tickets WHERE id = ?1")?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((rowid, data)) = row else { continue };
+            let (subject, description) = match text {
+                Some(text) => text,
+                None => {
+                    let t: Ticket = serde_json::from_str(&data)?;
+                    (t.subject, t.description)
+                }
+            };
             self.conn
-                .prepare_cached(
-                    "DELETE FROM ticket_search WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
-                )?
-                .execute([&id])?;
+                .prepare_cached("DELETE FROM ticket_search WHERE rowid = ?1")?
+                .execute([rowid])?;
             self.conn
                 .prepare_cached(
                     "INSERT INTO ticket_search (rowid, subject, description, comments)
-                     SELECT t.rowid, json_extract(t.data, '$.subject'),
-                         json_extract(t.data, '$.description'),
-                         (SELECT group_concat(json_extract(a.data, '$.data.body'), ' ')
-                          FROM activity a WHERE a.ticket_id = t.id AND a.kind = 'comment')
-                     FROM tickets t WHERE t.id = ?1",
+                     VALUES (?1, ?2, ?3, (SELECT group_concat(body, ' ') FROM activity
+                                          WHERE ticket_id = ?4 AND kind = 'comment'))",
                 )?
-                .execute([&id])?;
+                .execute(params![rowid, subject, description, id.to_string()])?;
         }
         for (id, before) in std::mem::take(&mut self.before) {
             let after = visible_ticket(self.conn, id)?.map(|(t, _)| t);
@@ -263,7 +271,8 @@ impl<'c> Batch<'c> {
                 keep,
             ],
         )?;
-        self.search_dirty.insert(t.id);
+        self.search_dirty
+            .insert(t.id, Some((t.subject.clone(), t.description.clone())));
         Ok(())
     }
 
@@ -477,23 +486,27 @@ impl<'c> Batch<'c> {
 
     pub fn activity(&mut self, a: &Activity, pending: bool) -> Result<()> {
         let sql = if pending {
-            "INSERT OR IGNORE INTO activity (id, ticket_id, at, kind, pending, data)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5)"
+            "INSERT OR IGNORE INTO activity (id, ticket_id, at, kind, body, pending, data)
+             VALUES (?1, ?2, ?3, ?4, ?6, 1, ?5)"
         } else {
-            "INSERT INTO activity (id, ticket_id, at, kind, pending, data)
-             VALUES (?1, ?2, ?3, ?4, 0, ?5)
+            "INSERT INTO activity (id, ticket_id, at, kind, body, pending, data)
+             VALUES (?1, ?2, ?3, ?4, ?6, 0, ?5)
              ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, at = excluded.at,
-                 kind = excluded.kind, pending = 0, data = excluded.data"
+                 kind = excluded.kind, body = excluded.body, pending = 0, data = excluded.data"
         };
         let written = self.conn.prepare_cached(sql)?.execute(params![
             a.id.to_string(),
             a.ticket_id.to_string(),
             millis(a.at),
             a.change.kind(),
-            serde_json::to_string(a)?
+            serde_json::to_string(a)?,
+            match &a.change {
+                Change::Comment { body } => Some(body.as_str()),
+                _ => None,
+            }
         ])?;
         if written > 0 && matches!(a.change, Change::Comment { .. }) {
-            self.search_dirty.insert(a.ticket_id);
+            self.search_dirty.entry(a.ticket_id).or_insert(None);
         }
         Ok(())
     }

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use fyncall_cache::{Cache, OutboxEntry};
 use fyncall_domain::mutation::{Comment, CreateTicket};
 use fyncall_domain::{Mutation, Priority};
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine, SyncEvent};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -115,8 +115,7 @@ async fn main() {
         for w in workers {
             w.await.expect("worker");
         }
-        let v = made.lock().expect("lock").clone();
-        v
+        made.lock().expect("lock").clone()
     };
 
     let emails = [

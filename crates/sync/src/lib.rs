@@ -31,6 +31,8 @@ pub use error::{Result, SyncError};
 pub const PAGE: u32 = 500;
 /// Push batch size (the server's maximum).
 pub const PUSH_BATCH: usize = 1000;
+/// Most pulled rows stored in one transaction while catching up.
+pub const CATCH_UP_ROWS: usize = 5000;
 /// Reconnect when the stream is silent this long (heartbeats come every 15 s).
 const STREAM_SILENCE: Duration = Duration::from_secs(45);
 
@@ -213,29 +215,52 @@ impl Engine {
                 .await?;
             self.changed(changes);
         }
-        loop {
-            let cursor = self.with_cache(|c| c.cursor()).await?;
-            let pulled = client.pull(cursor, PAGE).await?;
+        // While pages are stored, the next is already on its way; when far
+        // behind, up to `CATCH_UP_ROWS` rows go into one transaction.
+        let cursor = self.with_cache(|c| c.cursor()).await?;
+        let mut next = Some(client.pull(cursor, PAGE).await?);
+        let mut held: Vec<fyncall_cache::PullPage> = Vec::new();
+        while let Some(pulled) = next.take() {
             report.pulled += pulled.page.changes.len();
             report.round_trip = Some(
                 report
                     .round_trip
                     .map_or(pulled.round_trip, |r| r.min(pulled.round_trip)),
             );
-            let has_more = pulled.page.has_more;
+            let prefetch = pulled.page.has_more.then(|| {
+                let client = client.clone();
+                let cursor = pulled.page.cursor;
+                tokio::spawn(async move { client.pull(cursor, PAGE).await })
+            });
             let offset = pulled.clock_offset_ms;
-            let page = pulled.page;
-            let (changes, cursor) = self
-                .with_cache(move |c| {
-                    let changes = c.apply_pull(&page)?;
-                    c.record_sync(offset, Utc::now())?;
-                    Ok((changes, c.cursor()?))
-                })
-                .await?;
-            report.cursor = cursor;
-            self.changed(changes);
-            if !has_more {
-                break;
+            held.push(pulled.page);
+            let rows: usize = held.iter().map(|p| p.changes.len()).sum();
+            if prefetch.is_none() || rows >= CATCH_UP_ROWS {
+                let pages = std::mem::take(&mut held);
+                let stored = self
+                    .with_cache(move |c| {
+                        let changes = c.apply_pulls(&pages)?;
+                        c.record_sync(offset, Utc::now())?;
+                        Ok((changes, c.cursor()?))
+                    })
+                    .await;
+                let (changes, cursor) = match stored {
+                    Ok(done) => done,
+                    Err(e) => {
+                        if let Some(p) = prefetch {
+                            p.abort();
+                        }
+                        return Err(e);
+                    }
+                };
+                report.cursor = cursor;
+                self.changed(changes);
+            }
+            if let Some(p) = prefetch {
+                next = Some(
+                    p.await
+                        .map_err(|e| SyncError::Invalid(format!("a pull task failed: {e}")))??,
+                );
             }
         }
         Ok(report)

@@ -81,17 +81,20 @@ fn two_hundred_offline_actions_arrive_once_each_in_order() {
     );
 
     let admin = server.api(ADMIN);
-    let mut ours: Vec<(String, String)> = admin
+    let ours: Vec<(chrono::DateTime<chrono::Utc>, String)> = admin
         .all_activity()
         .into_iter()
         .filter(|a| a["kind"] == "comment")
         .filter_map(|a| {
             let body = a["data"]["body"].as_str()?.to_owned();
-            body.starts_with("offline comment")
-                .then(|| (a["at"].as_str().unwrap_or("").to_owned(), body))
+            if !body.starts_with("offline comment") {
+                return None;
+            }
+            let at = a["at"].as_str()?.parse().ok()?;
+            Some((at, body))
         })
         .collect();
-    ours.sort();
+    // Pull returns entries in the order the server wrote them (change sequence).
     let bodies: Vec<String> = ours.into_iter().map(|(_, b)| b).collect();
     assert_eq!(bodies, comments, "each comment once, in the order made");
     for t in &tickets {
