@@ -89,6 +89,7 @@ pub enum Change {
     AiContextAdded {},
     SlaBreached {
         timer: TimerKind,
+        #[serde(with = "crate::wire::millis")]
         due_at: Timestamp,
     },
 }
@@ -117,8 +118,13 @@ impl Change {
 pub struct Activity {
     pub id: Uuid,
     pub ticket_id: Uuid,
+    #[serde(with = "crate::wire::millis")]
     pub at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::wire::millis_opt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_at: Option<Timestamp>,
     pub actor: ActorRef,
     #[serde(flatten)]

@@ -19,6 +19,7 @@ pub struct Conversation {
     pub customer: Customer,
     pub channel: String,
     pub assignee_id: Option<Uuid>,
+    #[serde(with = "crate::wire::millis")]
     pub created_at: Timestamp,
 }
 
@@ -38,5 +39,6 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<Uuid>,
     pub body: String,
+    #[serde(with = "crate::wire::millis")]
     pub sent_at: Timestamp,
 }

@@ -89,9 +89,11 @@ pub struct Timer {
     pub state: TimerState,
     pub target_minutes: u32,
     /// `None` while paused.
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub due_at: Option<Timestamp>,
     /// Negative once breached; for a stopped timer, what was left when it stopped.
     pub remaining_seconds: i64,
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub stopped_at: Option<Timestamp>,
 }
 
@@ -109,8 +111,10 @@ pub struct Sla {
 pub struct Deadline {
     pub timer: TimerKind,
     pub target_minutes: u32,
+    #[serde(with = "crate::wire::millis")]
     pub due_at: Timestamp,
     /// The first moment the timer is at risk.
+    #[serde(with = "crate::wire::millis")]
     pub at_risk_at: Timestamp,
 }
 
@@ -126,9 +130,11 @@ impl Deadline {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Moments {
     /// Earliest due time among running timers (SLA urgency sort key).
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub due_at: Option<Timestamp>,
     /// Earliest at-risk moment among running timers: the ticket belongs to
     /// SLA At Risk exactly while `at_risk_at <= now`.
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub at_risk_at: Option<Timestamp>,
 }
 

@@ -167,6 +167,7 @@ impl AiContext {
 pub struct SlaClock {
     /// When the first-response timer stopped: the first agent response, or
     /// the first resolve when no agent responded before it.
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub first_response_stopped_at: Option<Timestamp>,
     /// The first-response target in force when it stopped: a stopped timer
     /// keeps its outcome through later priority or policy changes.
@@ -176,6 +177,7 @@ pub struct SlaClock {
     pub resolution_excluded_ms: i64,
     /// Start of the current period the resolution timer does not count; set
     /// exactly while the status is waiting, resolved or closed.
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub resolution_halted_at: Option<Timestamp>,
     /// The resolution target in force when the ticket was resolved.
     pub resolution_target_minutes: Option<u32>,
@@ -201,10 +203,15 @@ pub struct Ticket {
     pub source: Source,
     /// The agent who created it; `None` for tickets the AI created.
     pub created_by: Option<Uuid>,
+    #[serde(with = "crate::wire::millis")]
     pub created_at: Timestamp,
+    #[serde(with = "crate::wire::millis")]
     pub updated_at: Timestamp,
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub first_response_at: Option<Timestamp>,
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub resolved_at: Option<Timestamp>,
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub closed_at: Option<Timestamp>,
     pub ai_context: Option<AiContext>,
     /// Bumped by every change; edits name it as `base_version`.

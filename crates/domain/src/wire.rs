@@ -22,3 +22,73 @@ where
 {
     Option::<T>::deserialize(deserializer)
 }
+
+/// Times on the wire: RFC 3339 in UTC with exactly three decimals
+/// (`2026-03-02T09:00:00.000Z`), as API.md says. Any RFC 3339 time is read.
+pub mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::Timestamp;
+
+    pub fn format(t: &Timestamp) -> String {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        Timestamp::deserialize(d)
+    }
+}
+
+/// [`millis`] for optional times (`null` when absent).
+pub mod millis_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&super::millis::format(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<Timestamp>::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::conversation::{Author, Message};
+
+    #[test]
+    fn times_carry_exactly_three_decimals_and_read_back() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .single()
+            .expect("date");
+        let m = Message {
+            id: uuid::Uuid::nil(),
+            conversation_id: uuid::Uuid::nil(),
+            author: Author::Customer,
+            agent_id: None,
+            body: "hi".into(),
+            sent_at: at,
+        };
+        let json = serde_json::to_value(&m).expect("json");
+        assert_eq!(json["sent_at"], "2026-03-02T09:00:00.000Z");
+        let back: Message = serde_json::from_value(json).expect("back");
+        assert_eq!(back, m);
+        let other: Message = serde_json::from_str(
+            r#"{"id":"00000000-0000-0000-0000-000000000000","conversation_id":"00000000-0000-0000-0000-000000000000","author":"ai","body":"x","sent_at":"2026-03-02T10:00:00+01:00"}"#,
+        )
+        .expect("any RFC 3339");
+        assert_eq!(other.sent_at, at);
+    }
+}

@@ -96,6 +96,7 @@ pub struct PullPage {
     pub changes: Vec<Value>,
     pub cursor: i64,
     pub has_more: bool,
+    #[serde(with = "fyncall_domain::wire::millis")]
     pub server_time: Timestamp,
 }
 

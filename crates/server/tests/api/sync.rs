@@ -94,7 +94,7 @@ async fn push_in_order_duplicates_and_rejections() {
         .cloned()
         .expect("entry");
     assert_eq!(
-        entry["client_at"], "2026-01-01T00:00:00Z",
+        entry["client_at"], "2026-01-01T00:00:00.000Z",
         "the client's time is kept beside the server's"
     );
     let (s, created) = t.get(&t.alice, &format!("/tickets/{new_id}")).await;
