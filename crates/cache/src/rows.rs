@@ -303,22 +303,25 @@ impl<'c> Batch<'c> {
         Ok(false)
     }
 
-    /// Lays a local change over a ticket, keeping the server's copy.
-    pub fn local_ticket(&mut self, t: &Ticket) -> Result<()> {
-        self.note(t.id)?;
+    /// What the server copy of a row becomes when a local change is laid
+    /// on it: its current data if it had none on top yet, else unchanged.
+    fn server_copy(&self, table: &str, id: Uuid) -> Result<ServerCopy> {
         let row: Option<(bool, String)> = self
             .conn
-            .query_row(
-                "SELECT overlay, data FROM tickets WHERE id = ?1",
-                [t.id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached(&format!("SELECT overlay, data FROM {table} WHERE id = ?1"))?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let server = match row {
+        Ok(match row {
             None => ServerCopy::Set(None),
             Some((false, data)) => ServerCopy::Set(Some(data)),
             Some((true, _)) => ServerCopy::Keep,
-        };
+        })
+    }
+
+    /// Lays a local change over a ticket, keeping the server's copy.
+    pub fn local_ticket(&mut self, t: &Ticket) -> Result<()> {
+        self.note(t.id)?;
+        let server = self.server_copy("tickets", t.id)?;
         self.write_visible(t, true, server)
     }
 
@@ -419,19 +422,7 @@ impl<'c> Batch<'c> {
     }
 
     fn local_conversation(&mut self, c: &Conversation) -> Result<()> {
-        let row: Option<(bool, String)> = self
-            .conn
-            .query_row(
-                "SELECT overlay, data FROM conversations WHERE id = ?1",
-                [c.id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let server = match row {
-            None => ServerCopy::Set(None),
-            Some((false, data)) => ServerCopy::Set(Some(data)),
-            Some((true, _)) => ServerCopy::Keep,
-        };
+        let server = self.server_copy("conversations", c.id)?;
         self.write_conversation(c, true, server)
     }
 

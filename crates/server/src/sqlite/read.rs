@@ -285,6 +285,18 @@ fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> 
     Ok(Some(value))
 }
 
+/// The JSON `data` column of one row of `table`, parsed.
+fn stored_json(conn: &Connection, table: &str, id: &str) -> StoreResult<Option<Value>> {
+    conn.prepare_cached(&format!("SELECT data FROM {table} WHERE id = ?1"))
+        .map_err(db_err)?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(db_err)?
+        .map(|d| serde_json::from_str(&d))
+        .transpose()
+        .map_err(db_err)
+}
+
 fn pull(conn: &Connection, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
     let settings = settings(conn)?;
     let limit = limit.clamp(1, 500);
@@ -310,25 +322,9 @@ fn pull(conn: &Connection, cursor: i64, limit: u32, now: Timestamp) -> StoreResu
                 let uuid = Uuid::parse_str(&id).map_err(db_err)?;
                 load_ticket(conn, uuid)?.map(|t| ticket_json(&t, &settings, now))
             }
-            "activity" => conn
-                .query_row("SELECT data FROM activity WHERE id = ?1", [&id], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional()
-                .map_err(db_err)?
-                .map(|d| serde_json::from_str(&d))
-                .transpose()
-                .map_err(db_err)?,
+            "activity" => stored_json(conn, "activity", &id)?,
             "conversation" => conversation_json(conn, Uuid::parse_str(&id).map_err(db_err)?)?,
-            "agent" => conn
-                .query_row("SELECT data FROM agents WHERE id = ?1", [&id], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional()
-                .map_err(db_err)?
-                .map(|d| serde_json::from_str(&d))
-                .transpose()
-                .map_err(db_err)?,
+            "agent" => stored_json(conn, "agents", &id)?,
             "settings" => Some(serde_json::to_value(&settings).map_err(db_err)?),
             _ => None,
         };
