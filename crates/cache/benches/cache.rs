@@ -83,6 +83,7 @@ fn main() {
         tickets * comments,
         start.elapsed().as_secs_f64()
     );
+    cache.checkpoint().expect("checkpoint");
     if std::env::var("FYNCALL_BENCH_LOAD_ONLY").is_ok() {
         return;
     }

@@ -80,6 +80,9 @@ impl Cache {
         // 64 MiB of page cache: a 100k-ticket team's indexes stay in memory.
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoints run after syncs (`Cache::checkpoint`) and when the last
+        // connection closes, not inside an agent's action; this is the backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         migrate(&mut conn)?;
         let cache = Cache {
             conn,
@@ -226,6 +229,15 @@ impl Cache {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
+        Ok(())
+    }
+
+    /// Copies the write-ahead log into the database file where no reader
+    /// needs it (never waits for readers). The sync engine calls it after
+    /// storing pulls, so agents' actions do not pay for it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 

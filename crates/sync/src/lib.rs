@@ -241,6 +241,7 @@ impl Engine {
                     .with_cache(move |c| {
                         let changes = c.apply_pulls(&pages)?;
                         c.record_sync(offset, Utc::now())?;
+                        c.checkpoint()?;
                         Ok((changes, c.cursor()?))
                     })
                     .await;
