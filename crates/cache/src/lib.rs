@@ -49,6 +49,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0002_ui_settings.sql"),
 ];
 
+/// The indexes that serve All Tickets sorted by each column. A first
+/// download builds them once at its end instead of row by row.
+pub(crate) const SORT_INDEXES: &str = "
+    CREATE INDEX IF NOT EXISTS tickets_number ON tickets (open, number_key, id);
+    CREATE INDEX IF NOT EXISTS tickets_subject ON tickets (open, subject_key, id);
+    CREATE INDEX IF NOT EXISTS tickets_status ON tickets (open, status_rank, id);
+    CREATE INDEX IF NOT EXISTS tickets_priority ON tickets (open, priority_rank, id);
+    CREATE INDEX IF NOT EXISTS tickets_assignee ON tickets (open, assignee_key, id);
+    CREATE INDEX IF NOT EXISTS tickets_category ON tickets (open, category_key, id);
+    CREATE INDEX IF NOT EXISTS tickets_created ON tickets (open, created_at, id);
+    CREATE INDEX IF NOT EXISTS tickets_sla ON tickets (open, due_key, id);";
+
+pub(crate) const DROP_SORT_INDEXES: &str = "
+    DROP INDEX IF EXISTS tickets_number; DROP INDEX IF EXISTS tickets_subject;
+    DROP INDEX IF EXISTS tickets_status; DROP INDEX IF EXISTS tickets_priority;
+    DROP INDEX IF EXISTS tickets_assignee; DROP INDEX IF EXISTS tickets_category;
+    DROP INDEX IF EXISTS tickets_created; DROP INDEX IF EXISTS tickets_sla;";
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -84,6 +102,10 @@ impl Cache {
         // connection closes, not inside an agent's action; this is the backstop.
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         migrate(&mut conn)?;
+        // A first download interrupted by a crash left the sort indexes off.
+        if meta(&conn, "bootstrap")?.is_none() {
+            conn.execute_batch(SORT_INDEXES)?;
+        }
         let cache = Cache {
             conn,
             path: path.to_path_buf(),

@@ -59,11 +59,18 @@ impl Cache {
         let tx = self.conn.transaction()?;
         let changes = {
             let mut b = Batch::new(&tx)?;
-            b.bulk = crate::cursor(&tx)? == 0 || crate::meta(&tx, "bootstrap")?.is_some();
+            let starting = crate::cursor(&tx)? == 0;
+            let bootstrapping = crate::meta(&tx, "bootstrap")?.is_some();
+            b.bulk = starting || bootstrapping;
             if b.bulk && last.has_more {
+                if !bootstrapping {
+                    // A long first download: sort indexes are built once at its end.
+                    tx.execute_batch(crate::DROP_SORT_INDEXES)?;
+                }
                 set_meta(&tx, "bootstrap", "1")?;
-            } else {
+            } else if bootstrapping {
                 tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
+                tx.execute_batch(crate::SORT_INDEXES)?;
             }
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();
