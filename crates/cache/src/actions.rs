@@ -14,6 +14,7 @@ use crate::{Cache, clock_offset_ms, me, millis};
 
 /// A local action that was applied and queued.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Acted {
     /// The queued mutation's id (UUID v7); `None` when the action changed
     /// nothing and so was not queued.
@@ -26,6 +27,20 @@ impl Cache {
     /// clock; the server-clock offset is added). A refusal writes nothing.
     pub fn act(&mut self, mutation: Mutation, local_now: Timestamp) -> Result<Acted> {
         self.act_inner(mutation, local_now, None)
+    }
+
+    /// Whether the rules allow an action now, without doing it: `None` if
+    /// allowed, else the refusal (what the UI shows on a disabled control).
+    pub fn check(&self, mutation: &Mutation, local_now: Timestamp) -> Result<Option<fyncall_domain::Refusal>> {
+        let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
+        let at = local_now + TimeDelta::milliseconds(clock_offset_ms(&self.conn)?);
+        let state = load_state(&self.conn, mutation)?;
+        let stamp = Stamp {
+            mutation_id: Uuid::nil(),
+            at,
+            client_at: Some(local_now),
+        };
+        Ok(apply(&state, Caller::Agent(me), mutation, &stamp).err())
     }
 
     pub(crate) fn act_inner(

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// One ticket as it was before and after a write (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TicketChange {
     pub id: Uuid,
     pub before: Option<Ticket>,
@@ -14,6 +15,7 @@ pub struct TicketChange {
 
 /// Everything one cache write changed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ChangeSet {
     /// Tickets whose visible row differs, before and after.
     pub tickets: Vec<TicketChange>,

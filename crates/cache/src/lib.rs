@@ -72,6 +72,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// What `fyncall info` and the sidebar show about the cache and its sync.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SyncInfo {
     pub client_id: Uuid,
     pub agent_id: Option<Uuid>,

@@ -16,6 +16,7 @@ use crate::{Cache, from_millis, millis};
 
 /// A change waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OutboxEntry {
     pub id: Uuid,
     #[serde(flatten)]
@@ -29,6 +30,7 @@ pub struct OutboxEntry {
 
 /// One result of `POST /sync/push` (API.md).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct PushResult {
     pub id: Uuid,
     pub outcome: String,
@@ -40,6 +42,7 @@ pub struct PushResult {
 
 /// A change the server refused, kept with its reason and the text typed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Problem {
     pub id: Uuid,
     #[serde(flatten)]

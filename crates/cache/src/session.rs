@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{CacheError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Session {
     /// The server's base URL, e.g. `http://127.0.0.1:8470`.
     pub server: String,

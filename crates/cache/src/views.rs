@@ -22,6 +22,7 @@ use crate::{Cache, millis};
 
 /// Which assignee a list is filtered to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum AssigneeFilter {
     Me,
@@ -31,6 +32,7 @@ pub enum AssigneeFilter {
 
 /// A ticket list request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Query {
     pub view: View,
     #[serde(default)]
@@ -88,6 +90,7 @@ impl Query {
 
 /// A ticket as a list or page shows it: the API.md shape plus `pending`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TicketRow {
     #[serde(flatten)]
     pub ticket: Ticket,
@@ -97,6 +100,7 @@ pub struct TicketRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Page {
     pub tickets: Vec<TicketRow>,
     pub next_cursor: Option<String>,
@@ -110,6 +114,7 @@ fn yes() -> bool {
 
 /// The sidebar's counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Counts {
     pub all: u64,
     pub mine: u64,
@@ -119,6 +124,7 @@ pub struct Counts {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ActivityRow {
     #[serde(flatten)]
     pub entry: Activity,
@@ -126,6 +132,7 @@ pub struct ActivityRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TicketDetail {
     pub ticket: TicketRow,
     pub activity: Vec<ActivityRow>,
@@ -133,6 +140,7 @@ pub struct TicketDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MessageRow {
     #[serde(flatten)]
     pub message: Message,
@@ -140,6 +148,7 @@ pub struct MessageRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: Conversation,

@@ -9,6 +9,7 @@ use crate::sla::TimerKind;
 use crate::ticket::{Priority, Source, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     Agent,
@@ -19,6 +20,7 @@ pub enum ActorKind {
 
 /// Who made a change, as the timeline shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ActorRef {
     pub kind: ActorKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +49,7 @@ impl ActorRef {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignReason {
     Manual,
@@ -56,6 +59,7 @@ pub enum AssignReason {
 
 /// What an entry records: its `kind` and `data` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Change {
     Created {
@@ -90,6 +94,7 @@ pub enum Change {
     SlaBreached {
         timer: TimerKind,
         #[serde(with = "crate::wire::millis")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         due_at: Timestamp,
     },
 }
@@ -115,16 +120,19 @@ impl Change {
 /// (the time that counts for SLA); `client_at` is the time on the client that
 /// made the change, kept for the audit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Activity {
     pub id: Uuid,
     pub ticket_id: Uuid,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: Timestamp,
     #[serde(
         with = "crate::wire::millis_opt",
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(type = "string", optional))]
     pub client_at: Option<Timestamp>,
     pub actor: ActorRef,
     #[serde(flatten)]

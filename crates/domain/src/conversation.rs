@@ -8,22 +8,26 @@ use uuid::Uuid;
 use crate::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Customer {
     pub name: String,
     pub email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Conversation {
     pub id: Uuid,
     pub customer: Customer,
     pub channel: String,
     pub assignee_id: Option<Uuid>,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     Customer,
@@ -32,6 +36,7 @@ pub enum Author {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -40,5 +45,6 @@ pub struct Message {
     pub agent_id: Option<Uuid>,
     pub body: String,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub sent_at: Timestamp,
 }

@@ -32,6 +32,7 @@ use crate::wire::{double_option, required_nullable};
 
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Caller {
     /// A signed-in agent.
@@ -41,6 +42,7 @@ pub enum Caller {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CreateTicket {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -56,6 +58,7 @@ pub struct CreateTicket {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct EditTicket {
     pub ticket_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,7 @@ pub struct EditTicket {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ChangeStatus {
     pub ticket_id: Uuid,
     pub status: Status,
@@ -89,12 +93,14 @@ pub struct ChangeStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ChangePriority {
     pub ticket_id: Uuid,
     pub priority: Priority,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Assign {
     pub ticket_id: Uuid,
     /// `null`: nobody.
@@ -103,6 +109,7 @@ pub struct Assign {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -110,11 +117,13 @@ pub struct Comment {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ClaimConversation {
     pub conversation_id: Uuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AssignConversation {
     pub conversation_id: Uuid,
     pub agent_id: Uuid,
@@ -122,6 +131,7 @@ pub struct AssignConversation {
 
 /// An agent's reply on a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Reply {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -129,6 +139,7 @@ pub struct Reply {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OpenConversation {
     pub id: Uuid,
     pub customer: Customer,
@@ -137,6 +148,7 @@ pub struct OpenConversation {
 
 /// A customer or AI message, from the integration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct PostMessage {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -145,6 +157,7 @@ pub struct PostMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AiEscalation {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -158,6 +171,7 @@ pub struct AiEscalation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AiEnrich {
     pub ticket_id: Uuid,
     pub ai_context: AiContext,
@@ -166,6 +180,7 @@ pub struct AiEnrich {
 /// Every change RULES.md allows. On the wire `{"name": ..., "args": {...}}`,
 /// as in API.md's sync push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "name", content = "args", rename_all = "snake_case")]
 pub enum Mutation {
     CreateTicket(CreateTicket),

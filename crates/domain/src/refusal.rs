@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// The closed set of reasons a rule can refuse a change. Clients branch on
 /// this, never on the message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalCode {
     /// The actor's role or assignment does not allow the change.
@@ -43,6 +44,7 @@ impl RefusalCode {
 /// fault (for `invalid`) and, for `conflict`, the current server text of the
 /// fields so nothing the user typed is lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Refusal {
     pub code: RefusalCode,
     pub message: String,

@@ -30,6 +30,7 @@ use crate::settings::SlaPolicy;
 use crate::ticket::{Status, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum TimerKind {
     FirstResponse,
@@ -55,6 +56,7 @@ impl TimerKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum TimerState {
     OnTrack,
@@ -76,6 +78,7 @@ impl TimerState {
 
 /// The ticket's SLA indicator, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Indicator {
     OnTrack,
@@ -85,20 +88,24 @@ pub enum Indicator {
 
 /// One timer at one moment, as API.md's `timer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Timer {
     pub state: TimerState,
     pub target_minutes: u32,
     /// `None` while paused.
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due_at: Option<Timestamp>,
     /// Negative once breached; for a stopped timer, what was left when it stopped.
     pub remaining_seconds: i64,
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub stopped_at: Option<Timestamp>,
 }
 
 /// Both timers and the indicator at one moment, as API.md's `sla`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Sla {
     pub indicator: Indicator,
     pub first_response: Timer,
@@ -108,13 +115,16 @@ pub struct Sla {
 /// A running timer's deadline. While the ticket does not change these do not
 /// move, so they can be stored and indexed ("now" becomes a range bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Deadline {
     pub timer: TimerKind,
     pub target_minutes: u32,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub due_at: Timestamp,
     /// The first moment the timer is at risk.
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at_risk_at: Timestamp,
 }
 
@@ -128,13 +138,16 @@ impl Deadline {
 /// The earliest deadlines among a ticket's running timers: what the cache
 /// stores and indexes for the SLA views and the alert scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Moments {
     /// Earliest due time among running timers (SLA urgency sort key).
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due_at: Option<Timestamp>,
     /// Earliest at-risk moment among running timers: the ticket belongs to
     /// SLA At Risk exactly while `at_risk_at <= now`.
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub at_risk_at: Option<Timestamp>,
 }
 

@@ -9,6 +9,7 @@ use crate::refusal::Refusal;
 /// Where a ticket is in its lifecycle; the moves between them are in
 /// [`crate::lifecycle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
@@ -59,6 +60,7 @@ impl Status {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -107,6 +109,7 @@ pub type Category = String;
 pub const DEFAULT_CATEGORIES: [&str; 5] = ["billing", "shipping", "product", "technical", "other"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Manual,
@@ -114,6 +117,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     AiEscalation,
@@ -122,6 +126,7 @@ pub enum Trigger {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
     Satisfied,
@@ -132,6 +137,7 @@ pub enum Sentiment {
 
 /// Why the AI escalated, what it understood and what it already tried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AiContext {
     pub trigger: Trigger,
     pub intent: String,
@@ -164,10 +170,12 @@ impl AiContext {
 /// Kept on the ticket (and synced with it) so every side computes the same
 /// timers from the same facts; see [`crate::sla`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SlaClock {
     /// When the first-response timer stopped: the first agent response, or
     /// the first resolve when no agent responded before it.
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub first_response_stopped_at: Option<Timestamp>,
     /// The first-response target in force when it stopped: a stopped timer
     /// keeps its outcome through later priority or policy changes.
@@ -178,6 +186,7 @@ pub struct SlaClock {
     /// Start of the current period the resolution timer does not count; set
     /// exactly while the status is waiting, resolved or closed.
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub resolution_halted_at: Option<Timestamp>,
     /// The resolution target in force when the ticket was resolved.
     pub resolution_target_minutes: Option<u32>,
@@ -189,6 +198,7 @@ pub struct SlaClock {
 /// A ticket as stored and synced. `sla` is not stored: it is computed for a
 /// moment by [`crate::sla::evaluate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Ticket {
     pub id: Uuid,
     /// Given by the server; `None` until the server has seen the ticket.
@@ -204,14 +214,19 @@ pub struct Ticket {
     /// The agent who created it; `None` for tickets the AI created.
     pub created_by: Option<Uuid>,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
     #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub updated_at: Timestamp,
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub first_response_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub resolved_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub closed_at: Option<Timestamp>,
     pub ai_context: Option<AiContext>,
     /// Bumped by every change; edits name it as `base_version`.
@@ -223,6 +238,7 @@ pub struct Ticket {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FieldVersions {
     pub subject: i64,
     pub description: i64,

@@ -22,6 +22,7 @@ use crate::sla;
 use crate::ticket::{Source, Status, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum View {
     All,
@@ -108,6 +109,7 @@ pub fn views_of(ticket: &Ticket, viewer: Uuid, policy: &SlaPolicy, now: Timestam
 
 /// Columns a view can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum SortField {
     Number,
@@ -155,6 +157,7 @@ impl SortField {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     Asc,
@@ -165,6 +168,7 @@ pub enum Order {
 /// order by `(primary, secondary, id)` ascending. Times are milliseconds
 /// since the epoch, negated for newest-first orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SortKey {
     pub primary: i64,
     pub secondary: i64,

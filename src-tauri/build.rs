@@ -1,0 +1,31 @@
+//! Builds the app's Tauri context from the root `tauri.conf.json`, with the
+//! capabilities in `src-tauri/capabilities/` and a permission per command.
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(&[
+            "session",
+            "sign_in",
+            "sign_out",
+            "status",
+            "counts",
+            "tickets",
+            "ticket",
+            "conversation",
+            "conversations",
+            "agents",
+            "act",
+            "check",
+            "outbox",
+            "problems",
+            "retry_problem",
+            "discard_problem",
+            "sync_now",
+            "preferences",
+            "set_preference",
+        ]));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri build failed: {e:#}");
+    }
+}

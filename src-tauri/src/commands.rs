@@ -1,0 +1,129 @@
+//! The window's commands: each a one-line adapter over the cache, the sync
+//! engine or the sign-in (see `desk.rs`).
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use fyncall_cache::{
+    Acted, ConversationDetail, Counts, OutboxEntry, Page, Problem, Query, TicketDetail,
+};
+use fyncall_domain::{Agent, Conversation, Mutation, Refusal};
+use tauri::State;
+use uuid::Uuid;
+
+use crate::desk::{Desk, SessionInfo, StatusInfo};
+use crate::error::IpcResult;
+
+#[tauri::command]
+pub async fn session(desk: State<'_, Desk>) -> IpcResult<Option<SessionInfo>> {
+    desk.session()
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    desk: State<'_, Desk>,
+    server: String,
+    email: String,
+    password: String,
+) -> IpcResult<SessionInfo> {
+    desk.sign_in(&server, &email, &password).await
+}
+
+#[tauri::command]
+pub async fn sign_out(desk: State<'_, Desk>) -> IpcResult<()> {
+    desk.sign_out().await
+}
+
+#[tauri::command]
+pub async fn status(desk: State<'_, Desk>) -> IpcResult<StatusInfo> {
+    desk.status().await
+}
+
+#[tauri::command]
+pub async fn counts(desk: State<'_, Desk>) -> IpcResult<Counts> {
+    desk.with_cache(|c| c.counts(Utc::now())).await
+}
+
+#[tauri::command]
+pub async fn tickets(desk: State<'_, Desk>, query: Query) -> IpcResult<Page> {
+    desk.with_cache(move |c| c.tickets(&query, Utc::now())).await
+}
+
+#[tauri::command]
+pub async fn ticket(desk: State<'_, Desk>, id: String) -> IpcResult<TicketDetail> {
+    desk.with_cache(move |c| c.find_ticket(&id).and_then(|id| c.ticket(id, Utc::now())))
+        .await
+}
+
+#[tauri::command]
+pub async fn conversation(desk: State<'_, Desk>, id: Uuid) -> IpcResult<ConversationDetail> {
+    desk.with_cache(move |c| c.conversation(id, Utc::now())).await
+}
+
+#[tauri::command]
+pub async fn conversations(desk: State<'_, Desk>) -> IpcResult<Vec<Conversation>> {
+    desk.with_cache(|c| c.conversations(200)).await
+}
+
+#[tauri::command]
+pub async fn agents(desk: State<'_, Desk>) -> IpcResult<Vec<Agent>> {
+    desk.with_cache(|c| c.agents()).await
+}
+
+#[tauri::command]
+pub async fn act(desk: State<'_, Desk>, mutation: Mutation) -> IpcResult<Acted> {
+    desk.act(mutation).await
+}
+
+#[tauri::command]
+pub async fn check(desk: State<'_, Desk>, mutations: Vec<Mutation>) -> IpcResult<Vec<Option<Refusal>>> {
+    desk.with_cache(move |c| mutations.iter().map(|m| c.check(m, Utc::now())).collect())
+        .await
+}
+
+#[tauri::command]
+pub async fn outbox(desk: State<'_, Desk>) -> IpcResult<Vec<OutboxEntry>> {
+    desk.with_cache(|c| c.outbox()).await
+}
+
+#[tauri::command]
+pub async fn problems(desk: State<'_, Desk>) -> IpcResult<Vec<Problem>> {
+    desk.with_cache(|c| c.problems()).await
+}
+
+#[tauri::command]
+pub async fn retry_problem(desk: State<'_, Desk>, id: Uuid) -> IpcResult<Acted> {
+    desk.retry_problem(id).await
+}
+
+#[tauri::command]
+pub async fn discard_problem(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.discard_problem(id).await
+}
+
+#[tauri::command]
+pub async fn sync_now(desk: State<'_, Desk>) -> IpcResult<()> {
+    desk.sync_now().await
+}
+
+#[tauri::command]
+pub async fn preferences(
+    desk: State<'_, Desk>,
+    keys: Vec<String>,
+) -> IpcResult<BTreeMap<String, String>> {
+    desk.with_cache(move |c| {
+        let mut out = BTreeMap::new();
+        for k in keys {
+            if let Some(v) = c.preference(&k)? {
+                out.insert(k, v);
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn set_preference(desk: State<'_, Desk>, key: String, value: String) -> IpcResult<()> {
+    desk.with_cache(move |c| c.set_preference(&key, &value)).await
+}

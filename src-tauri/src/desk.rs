@@ -1,0 +1,320 @@
+//! The app's state: the cache, the sign-in and the running sync engine,
+//! and the events the window listens to. No ticket rule lives here.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use fyncall_cache::session::{self, Session};
+use fyncall_cache::{Acted, Cache, ChangeSet};
+use fyncall_domain::{Agent, Mutation, Timestamp};
+use fyncall_sync::{Client, Engine, SharedCache, SyncEvent, SyncStatus};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::error::{IpcCode, IpcError, IpcResult};
+
+/// Who is signed in, for the window.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct SessionInfo {
+    pub server: String,
+    pub agent: Agent,
+    /// Running against the built-in demo server.
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ConnectionState {
+    Online,
+    Offline,
+    Syncing,
+    SignedOut,
+}
+
+/// The header's connection badge and counters.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct StatusInfo {
+    pub connection: ConnectionState,
+    pub error: Option<String>,
+    #[ts(type = "string | null")]
+    pub last_sync_at: Option<Timestamp>,
+    pub pending: u64,
+    pub problems: u64,
+    /// Server clock minus local clock (for countdowns).
+    #[ts(type = "number")]
+    pub clock_offset_ms: i64,
+}
+
+/// The `cache-changed` event: what to re-read.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct CacheChanged {
+    pub tickets: Vec<Uuid>,
+    pub conversations: Vec<Uuid>,
+    /// Everything may have changed (a first download).
+    pub bulk: bool,
+    pub team: bool,
+    pub queue: bool,
+}
+
+impl From<&ChangeSet> for CacheChanged {
+    fn from(c: &ChangeSet) -> Self {
+        CacheChanged {
+            tickets: c.tickets.iter().map(|t| t.id).collect(),
+            conversations: c.conversations.clone(),
+            bulk: c.bulk,
+            team: c.team,
+            queue: c.queue,
+        }
+    }
+}
+
+struct Running {
+    engine: Arc<Engine>,
+    stop: watch::Sender<bool>,
+}
+
+pub struct Desk {
+    home: PathBuf,
+    cache: SharedCache,
+    running: Mutex<Option<Running>>,
+    demo: Mutex<bool>,
+    app: AppHandle,
+    /// Every change the cache makes, for the notifier and the tray.
+    changes: broadcast::Sender<Arc<ChangeSet>>,
+}
+
+fn internal(message: impl Into<String>) -> IpcError {
+    IpcError::new(IpcCode::Internal, message)
+}
+
+impl Desk {
+    /// Opens the cache in `home`; resumes syncing if a sign-in is saved.
+    pub fn open(app: AppHandle, home: &Path) -> IpcResult<Desk> {
+        std::fs::create_dir_all(home)
+            .map_err(|e| internal(format!("cannot create {}: {e}", home.display())))?;
+        let cache = Cache::open(&home.join("cache.sqlite"))?;
+        let (changes, _) = broadcast::channel(256);
+        let desk = Desk {
+            home: home.to_path_buf(),
+            cache: Arc::new(Mutex::new(cache)),
+            running: Mutex::new(None),
+            demo: Mutex::new(false),
+            app,
+            changes,
+        };
+        if let Some(s) = session::load(home)? {
+            desk.start_engine(&s)?;
+        }
+        Ok(desk)
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
+        self.changes.subscribe()
+    }
+
+    /// Runs `f` on the cache off the window's thread.
+    pub async fn with_cache<T, F>(&self, f: F) -> IpcResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Cache) -> fyncall_cache::Result<T> + Send + 'static,
+    {
+        let cache = self.cache.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut c = cache
+                .lock()
+                .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?;
+            f(&mut c).map_err(IpcError::from)
+        })
+        .await
+        .map_err(|e| internal(format!("a cache task failed: {e}")))?
+    }
+
+    fn announce(&self, changes: &ChangeSet) {
+        if changes.is_empty() {
+            return;
+        }
+        let _ = self.app.emit("cache-changed", CacheChanged::from(changes));
+        let _ = self.changes.send(Arc::new(changes.clone()));
+    }
+
+    fn start_engine(&self, s: &Session) -> IpcResult<()> {
+        self.stop_engine();
+        let client = Client::new(&s.server)?.with_token(&s.token);
+        let engine = Arc::new(Engine::new(client, self.cache.clone()));
+        let (stop, stopped) = watch::channel(false);
+        let mut events = engine.subscribe();
+        let app = self.app.clone();
+        let changes = self.changes.clone();
+        let cache = self.cache.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(SyncEvent::Changed(c)) => {
+                        let _ = app.emit("cache-changed", CacheChanged::from(c.as_ref()));
+                        let _ = changes.send(c);
+                    }
+                    Ok(SyncEvent::Status(s)) => {
+                        if let Ok(info) = status_info(&cache, &s) {
+                            let _ = app.emit("sync-status", info);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        let runner = engine.clone();
+        tauri::async_runtime::spawn(async move { runner.run(stopped).await });
+        if let Ok(mut running) = self.running.lock() {
+            *running = Some(Running { engine, stop });
+        }
+        Ok(())
+    }
+
+    fn stop_engine(&self) {
+        if let Ok(mut running) = self.running.lock() {
+            if let Some(r) = running.take() {
+                let _ = r.stop.send(true);
+            }
+        }
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        self.running
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|r| r.engine.clone()))
+    }
+
+    pub fn session(&self) -> IpcResult<Option<SessionInfo>> {
+        let demo = self.demo.lock().map(|d| *d).unwrap_or(false);
+        Ok(session::load(&self.home)?.map(|s| SessionInfo {
+            server: s.server,
+            agent: s.agent,
+            demo,
+        }))
+    }
+
+    pub async fn sign_in(&self, server: &str, email: &str, password: &str) -> IpcResult<SessionInfo> {
+        let client = Client::new(server)?;
+        let (token, agent) = client.login(email, password).await?;
+        let server = client.server().to_owned();
+        let id = agent.id;
+        let bound = server.clone();
+        self.with_cache(move |c| c.sign_in(&bound, id)).await?;
+        let s = Session {
+            server,
+            token,
+            agent,
+        };
+        session::save(&self.home, &s)?;
+        self.start_engine(&s)?;
+        self.session()?
+            .ok_or_else(|| internal("the sign-in was not saved"))
+    }
+
+    pub fn mark_demo(&self) {
+        if let Ok(mut d) = self.demo.lock() {
+            *d = true;
+        }
+    }
+
+    pub async fn sign_out(&self) -> IpcResult<()> {
+        self.stop_engine();
+        if let Some(s) = session::load(&self.home)? {
+            if let Ok(client) = Client::new(&s.server) {
+                let _ = client.with_token(&s.token).logout().await;
+            }
+        }
+        session::clear(&self.home)?;
+        let info = self.status().await?;
+        let _ = self.app.emit("sync-status", info);
+        Ok(())
+    }
+
+    pub async fn status(&self) -> IpcResult<StatusInfo> {
+        let current = match self.engine() {
+            Some(e) => e.status().borrow().clone(),
+            None => SyncStatus {
+                connection: fyncall_sync::Connection::SignedOut,
+                error: None,
+                last_sync_at: None,
+            },
+        };
+        let cache = self.cache.clone();
+        tauri::async_runtime::spawn_blocking(move || status_info(&cache, &current))
+            .await
+            .map_err(|e| internal(e.to_string()))?
+    }
+
+    /// A local action: applied and queued by the cache, then sent.
+    pub async fn act(&self, mutation: Mutation) -> IpcResult<Acted> {
+        let acted = self.with_cache(move |c| c.act(mutation, Utc::now())).await?;
+        self.announce(&acted.changes);
+        if let Some(e) = self.engine() {
+            e.wake();
+        }
+        Ok(acted)
+    }
+
+    pub async fn retry_problem(&self, id: Uuid) -> IpcResult<Acted> {
+        let acted = self
+            .with_cache(move |c| c.retry_problem(id, Utc::now()))
+            .await?;
+        self.announce(&acted.changes);
+        if let Some(e) = self.engine() {
+            e.wake();
+        }
+        Ok(acted)
+    }
+
+    pub async fn discard_problem(&self, id: Uuid) -> IpcResult<()> {
+        self.with_cache(move |c| c.discard_problem(id)).await?;
+        self.announce(&ChangeSet {
+            queue: true,
+            ..ChangeSet::default()
+        });
+        Ok(())
+    }
+
+    pub async fn sync_now(&self) -> IpcResult<()> {
+        match self.engine() {
+            Some(e) => {
+                e.sync_once().await?;
+                Ok(())
+            }
+            None => Err(IpcError::new(IpcCode::NotSignedIn, "sign in first")),
+        }
+    }
+}
+
+fn status_info(cache: &SharedCache, s: &SyncStatus) -> IpcResult<StatusInfo> {
+    let info = cache
+        .lock()
+        .map_err(|_| internal("the cache lock was poisoned"))?
+        .info()?;
+    Ok(StatusInfo {
+        connection: match s.connection {
+            fyncall_sync::Connection::Online => ConnectionState::Online,
+            fyncall_sync::Connection::Offline => ConnectionState::Offline,
+            fyncall_sync::Connection::Syncing => ConnectionState::Syncing,
+            fyncall_sync::Connection::SignedOut => ConnectionState::SignedOut,
+        },
+        error: s.error.clone(),
+        last_sync_at: s.last_sync_at.or(info.last_sync_at),
+        pending: info.pending,
+        problems: info.problems,
+        clock_offset_ms: info.clock_offset_ms,
+    })
+}

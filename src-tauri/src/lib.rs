@@ -1,0 +1,107 @@
+//! Fyncall Desk, the desktop app: a Tauri shell over `fyncall-cache` and
+//! `fyncall-sync`. Commands are one-line adapters (`commands.rs`); the state
+//! and events live in `desk.rs`; `--demo` runs the team server in-process.
+
+mod commands;
+mod demo;
+pub mod desk;
+pub mod error;
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+/// The command line: `--demo`, `--demo-as EMAIL`, `--home DIR`.
+#[derive(Debug, Default, Clone)]
+pub struct Args {
+    pub demo: bool,
+    pub demo_as: Option<String>,
+    pub home: Option<PathBuf>,
+}
+
+impl Args {
+    /// Reads the known flags and ignores others (the WebDriver and the OS
+    /// may add their own).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Args {
+        let mut out = Args::default();
+        let mut it = args.into_iter().skip(1);
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--demo" => out.demo = true,
+                "--demo-as" => {
+                    out.demo = true;
+                    out.demo_as = it.next();
+                }
+                "--home" => out.home = it.next().map(PathBuf::from),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+pub fn run() {
+    let args = Args::parse(std::env::args());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(move |app| {
+            let base = match &args.home {
+                Some(h) => h.clone(),
+                None => app.path().app_data_dir()?,
+            };
+            let home = if args.demo { base.join("demo") } else { base };
+            if args.demo {
+                // A fresh demo team each time: start from an empty cache.
+                let _ = std::fs::remove_dir_all(&home);
+            }
+            let desk = desk::Desk::open(app.handle().clone(), &home)
+                .map_err(|e| format!("cannot open the cache: {}", e.message))?;
+            if args.demo {
+                let email = args.demo_as.clone().unwrap_or_else(|| demo::DEFAULT_ACCOUNT.into());
+                tauri::async_runtime::block_on(demo::start(&desk, &email))
+                    .map_err(|e| format!("cannot start the demo: {}", e.message))?;
+            }
+            app.manage(desk);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::session,
+            commands::sign_in,
+            commands::sign_out,
+            commands::status,
+            commands::counts,
+            commands::tickets,
+            commands::ticket,
+            commands::conversation,
+            commands::conversations,
+            commands::agents,
+            commands::act,
+            commands::check,
+            commands::outbox,
+            commands::problems,
+            commands::retry_problem,
+            commands::discard_problem,
+            commands::sync_now,
+            commands::preferences,
+            commands::set_preference,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("fyncall-desk: {e}");
+        std::process::exit(1);
+    }
+}

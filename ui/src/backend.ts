@@ -1,0 +1,57 @@
+// The one door from the UI to the app: every call to Rust goes through a
+// Backend. The real one (tauri-backend.ts) is the only module that imports
+// @tauri-apps; tests use a mock.
+import type { Acted } from './generated/Acted';
+import type { Agent } from './generated/Agent';
+import type { CacheChanged } from './generated/CacheChanged';
+import type { Conversation } from './generated/Conversation';
+import type { ConversationDetail } from './generated/ConversationDetail';
+import type { Counts } from './generated/Counts';
+import type { IpcError } from './generated/IpcError';
+import type { Mutation } from './generated/Mutation';
+import type { OutboxEntry } from './generated/OutboxEntry';
+import type { Page } from './generated/Page';
+import type { Problem } from './generated/Problem';
+import type { Query } from './generated/Query';
+import type { Refusal } from './generated/Refusal';
+import type { SessionInfo } from './generated/SessionInfo';
+import type { StatusInfo } from './generated/StatusInfo';
+import type { TicketDetail } from './generated/TicketDetail';
+
+export interface Backend {
+  session(): Promise<SessionInfo | null>;
+  signIn(server: string, email: string, password: string): Promise<SessionInfo>;
+  signOut(): Promise<void>;
+  status(): Promise<StatusInfo>;
+  counts(): Promise<Counts>;
+  tickets(query: Query): Promise<Page>;
+  /** By id or `#number`. */
+  ticket(id: string): Promise<TicketDetail>;
+  conversation(id: string): Promise<ConversationDetail>;
+  conversations(): Promise<Conversation[]>;
+  agents(): Promise<Agent[]>;
+  act(mutation: Mutation): Promise<Acted>;
+  /** For each mutation: null if the rules allow it now, else why not. */
+  check(mutations: Mutation[]): Promise<(Refusal | null)[]>;
+  outbox(): Promise<OutboxEntry[]>;
+  problems(): Promise<Problem[]>;
+  retryProblem(id: string): Promise<Acted>;
+  discardProblem(id: string): Promise<void>;
+  syncNow(): Promise<void>;
+  onCacheChanged(handler: (event: CacheChanged) => void): Promise<() => void>;
+  onSyncStatus(handler: (event: StatusInfo) => void): Promise<() => void>;
+}
+
+/** Errors from the backend carry a code from a closed set. */
+export function isIpcError(e: unknown): e is IpcError {
+  return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
+}
+
+export function errorText(e: unknown): string {
+  if (isIpcError(e)) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function newId(): string {
+  return crypto.randomUUID();
+}

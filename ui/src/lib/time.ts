@@ -1,0 +1,40 @@
+// Countdown arithmetic for SLA timers, on the server's clock.
+import type { Timer } from '../generated/Timer';
+
+/** "12m 05s", "2h 03m", "3d 4h" for a number of seconds (sign ignored). */
+export function span(seconds: number): string {
+  const s = Math.abs(Math.trunc(seconds));
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** Seconds left until `due` at `serverNowMs` (negative once passed). */
+export function secondsLeft(due: string, serverNowMs: number): number {
+  return Math.floor((Date.parse(due) - serverNowMs) / 1000);
+}
+
+export type Shown = { state: Timer['state']; text: string };
+
+/**
+ * A timer as shown at `serverNowMs`. Running timers count down live and
+ * change state at their moments; stopped and paused ones are as the cache
+ * computed them.
+ */
+export function showTimer(t: Timer, serverNowMs: number, atRiskFraction = 0.25): Shown {
+  if (t.state === 'paused') return { state: 'paused', text: `paused, ${span(t.remaining_seconds)} left` };
+  if (t.state === 'met') return { state: 'met', text: 'met' };
+  if (t.state === 'missed') return { state: 'missed', text: 'missed' };
+  if (!t.due_at) return { state: t.state, text: '' };
+  const left = secondsLeft(t.due_at, serverNowMs);
+  const dueMs = Date.parse(t.due_at);
+  if (serverNowMs > dueMs) return { state: 'breached', text: `breached ${span(left)} ago` };
+  const atRisk = left * 1000 <= t.target_minutes * 60_000 * atRiskFraction;
+  return { state: atRisk ? 'at_risk' : 'on_track', text: `${span(left)} left` };
+}
+
+export function shortTime(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

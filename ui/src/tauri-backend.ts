@@ -1,0 +1,37 @@
+// The real Backend: Tauri commands and events. The only module that
+// imports @tauri-apps.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type { Backend } from './backend';
+import type { CacheChanged } from './generated/CacheChanged';
+import type { StatusInfo } from './generated/StatusInfo';
+
+export class TauriBackend implements Backend {
+  session = () => invoke<Awaited<ReturnType<Backend['session']>>>('session');
+  signIn = (server: string, email: string, password: string) =>
+    invoke<Awaited<ReturnType<Backend['signIn']>>>('sign_in', { server, email, password });
+  signOut = () => invoke<void>('sign_out');
+  status = () => invoke<Awaited<ReturnType<Backend['status']>>>('status');
+  counts = () => invoke<Awaited<ReturnType<Backend['counts']>>>('counts');
+  tickets = (query: Parameters<Backend['tickets']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['tickets']>>>('tickets', { query });
+  ticket = (id: string) => invoke<Awaited<ReturnType<Backend['ticket']>>>('ticket', { id });
+  conversation = (id: string) =>
+    invoke<Awaited<ReturnType<Backend['conversation']>>>('conversation', { id });
+  conversations = () => invoke<Awaited<ReturnType<Backend['conversations']>>>('conversations');
+  agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
+  act = (mutation: Parameters<Backend['act']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['act']>>>('act', { mutation });
+  check = (mutations: Parameters<Backend['check']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['check']>>>('check', { mutations });
+  outbox = () => invoke<Awaited<ReturnType<Backend['outbox']>>>('outbox');
+  problems = () => invoke<Awaited<ReturnType<Backend['problems']>>>('problems');
+  retryProblem = (id: string) =>
+    invoke<Awaited<ReturnType<Backend['retryProblem']>>>('retry_problem', { id });
+  discardProblem = (id: string) => invoke<void>('discard_problem', { id });
+  syncNow = () => invoke<void>('sync_now');
+  onCacheChanged = (handler: (e: CacheChanged) => void) =>
+    listen<CacheChanged>('cache-changed', (e) => handler(e.payload));
+  onSyncStatus = (handler: (e: StatusInfo) => void) =>
+    listen<StatusInfo>('sync-status', (e) => handler(e.payload));
+}
