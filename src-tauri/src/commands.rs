@@ -46,7 +46,8 @@ pub async fn counts(desk: State<'_, Desk>) -> IpcResult<Counts> {
 
 #[tauri::command]
 pub async fn tickets(desk: State<'_, Desk>, query: Query) -> IpcResult<Page> {
-    desk.with_cache(move |c| c.tickets(&query, Utc::now())).await
+    desk.with_cache(move |c| c.tickets(&query, Utc::now()))
+        .await
 }
 
 #[tauri::command]
@@ -57,7 +58,8 @@ pub async fn ticket(desk: State<'_, Desk>, id: String) -> IpcResult<TicketDetail
 
 #[tauri::command]
 pub async fn conversation(desk: State<'_, Desk>, id: Uuid) -> IpcResult<ConversationDetail> {
-    desk.with_cache(move |c| c.conversation(id, Utc::now())).await
+    desk.with_cache(move |c| c.conversation(id, Utc::now()))
+        .await
 }
 
 #[tauri::command]
@@ -76,7 +78,10 @@ pub async fn act(desk: State<'_, Desk>, mutation: Mutation) -> IpcResult<Acted> 
 }
 
 #[tauri::command]
-pub async fn check(desk: State<'_, Desk>, mutations: Vec<Mutation>) -> IpcResult<Vec<Option<Refusal>>> {
+pub async fn check(
+    desk: State<'_, Desk>,
+    mutations: Vec<Mutation>,
+) -> IpcResult<Vec<Option<Refusal>>> {
     desk.with_cache(move |c| mutations.iter().map(|m| c.check(m, Utc::now())).collect())
         .await
 }
@@ -125,5 +130,6 @@ pub async fn preferences(
 
 #[tauri::command]
 pub async fn set_preference(desk: State<'_, Desk>, key: String, value: String) -> IpcResult<()> {
-    desk.with_cache(move |c| c.set_preference(&key, &value)).await
+    desk.with_cache(move |c| c.set_preference(&key, &value))
+        .await
 }

@@ -22,7 +22,8 @@ pub async fn start(desk: &Desk, email: &str) -> IpcResult<String> {
     let dir = desk.home().join("demo-server");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| fail("has no folder", &e))?;
-    let team = demo::create(&dir.join("team.db"), Utc::now()).map_err(|e| fail("cannot seed", &e))?;
+    let team =
+        demo::create(&dir.join("team.db"), Utc::now()).map_err(|e| fail("cannot seed", &e))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| fail("cannot listen", &e))?;

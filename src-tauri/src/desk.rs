@@ -206,7 +206,12 @@ impl Desk {
         }))
     }
 
-    pub async fn sign_in(&self, server: &str, email: &str, password: &str) -> IpcResult<SessionInfo> {
+    pub async fn sign_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: &str,
+    ) -> IpcResult<SessionInfo> {
         let client = Client::new(server)?;
         let (token, agent) = client.login(email, password).await?;
         let server = client.server().to_owned();
@@ -260,7 +265,9 @@ impl Desk {
 
     /// A local action: applied and queued by the cache, then sent.
     pub async fn act(&self, mutation: Mutation) -> IpcResult<Acted> {
-        let acted = self.with_cache(move |c| c.act(mutation, Utc::now())).await?;
+        let acted = self
+            .with_cache(move |c| c.act(mutation, Utc::now()))
+            .await?;
         self.announce(&acted.changes);
         if let Some(e) = self.engine() {
             e.wake();

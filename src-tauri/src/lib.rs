@@ -71,7 +71,10 @@ pub fn run() {
             let desk = desk::Desk::open(app.handle().clone(), &home)
                 .map_err(|e| format!("cannot open the cache: {}", e.message))?;
             if args.demo {
-                let email = args.demo_as.clone().unwrap_or_else(|| demo::DEFAULT_ACCOUNT.into());
+                let email = args
+                    .demo_as
+                    .clone()
+                    .unwrap_or_else(|| demo::DEFAULT_ACCOUNT.into());
                 tauri::async_runtime::block_on(demo::start(&desk, &email))
                     .map_err(|e| format!("cannot start the demo: {}", e.message))?;
             }

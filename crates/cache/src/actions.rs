@@ -31,7 +31,11 @@ impl Cache {
 
     /// Whether the rules allow an action now, without doing it: `None` if
     /// allowed, else the refusal (what the UI shows on a disabled control).
-    pub fn check(&self, mutation: &Mutation, local_now: Timestamp) -> Result<Option<fyncall_domain::Refusal>> {
+    pub fn check(
+        &self,
+        mutation: &Mutation,
+        local_now: Timestamp,
+    ) -> Result<Option<fyncall_domain::Refusal>> {
         let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
         let at = local_now + TimeDelta::milliseconds(clock_offset_ms(&self.conn)?);
         let state = load_state(&self.conn, mutation)?;
