@@ -20,6 +20,7 @@
 mod actions;
 mod error;
 mod events;
+pub mod notify;
 mod outbox;
 mod pull;
 mod rows;

@@ -1,0 +1,358 @@
+//! Which desktop notifications are due (RULES.md "Notifications on the
+//! desktop"), decided from cached facts, and the ledger that makes each one
+//! happen at most once across restarts, re-syncs and windows.
+//!
+//! - Assigned to you: a ticket became yours by someone else's action (a
+//!   manual assignment, a conversation claim or an admin's conversation
+//!   assignment), never by your own.
+//! - At risk, breached: a running timer of one of your tickets entered that
+//!   state. One per (ticket, timer, state, due time): a priority change that
+//!   moves the deadline can raise a new one; a paused or stopped timer none.
+
+use chrono::TimeDelta;
+use fyncall_domain::{Activity, Change, Priority, SlaPolicy, Ticket, TimerKind, Timestamp, sla};
+use rusqlite::params;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::events::ChangeSet;
+use crate::{Cache, millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum NoticeKind {
+    Assigned,
+    AtRisk,
+    Breached,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Assigned => "assigned",
+            NoticeKind::AtRisk => "at_risk",
+            NoticeKind::Breached => "breached",
+        }
+    }
+}
+
+/// One notification to show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Notice {
+    pub ticket_id: Uuid,
+    pub kind: NoticeKind,
+    /// The timer, for SLA notices.
+    pub timer: Option<TimerKind>,
+    /// The deadline (SLA) or the assignment's time: with the rest, the
+    /// ledger key.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub moment: Timestamp,
+    /// "#1042 at risk: 12 min to first response".
+    pub summary: String,
+    /// The ticket's subject (and who assigned it).
+    pub body: String,
+    /// Breaches are critical.
+    pub critical: bool,
+}
+
+/// Which notifications the agent wants (the settings page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticePrefs {
+    pub assigned: bool,
+    pub at_risk: bool,
+    pub breached: bool,
+    /// At-risk alerts per priority.
+    pub at_risk_for: Vec<Priority>,
+    /// No notifications before this moment ("pause for 1 hour").
+    pub paused_until: Option<Timestamp>,
+}
+
+impl Default for NoticePrefs {
+    fn default() -> Self {
+        NoticePrefs {
+            assigned: true,
+            at_risk: true,
+            breached: true,
+            at_risk_for: Priority::ALL.to_vec(),
+            paused_until: None,
+        }
+    }
+}
+
+impl NoticePrefs {
+    pub fn allows(&self, notice: &Notice, priority: Priority, now: Timestamp) -> bool {
+        if self.paused_until.is_some_and(|p| now < p) {
+            return false;
+        }
+        match notice.kind {
+            NoticeKind::Assigned => self.assigned,
+            NoticeKind::AtRisk => self.at_risk && self.at_risk_for.contains(&priority),
+            NoticeKind::Breached => self.breached,
+        }
+    }
+}
+
+fn label(t: &Ticket) -> String {
+    t.number
+        .map_or_else(|| "New ticket".into(), |n| format!("#{n}"))
+}
+
+fn minutes_text(ms: i64) -> String {
+    let minutes = (ms.max(0) + 59_999) / 60_000;
+    if minutes < 120 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {} min", minutes / 60, minutes % 60)
+    }
+}
+
+/// SLA notices due for `ticket` at `now` (before the ledger filters them):
+/// for each running timer, breached once its due time has passed, else at
+/// risk once its at-risk moment has come.
+pub fn sla_notices(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for d in sla::deadlines(ticket, policy) {
+        let (kind, text) = if now >= d.breach_at() {
+            (
+                NoticeKind::Breached,
+                format!("{} breached: {} overdue", label(ticket), d.timer.label()),
+            )
+        } else if now >= d.at_risk_at {
+            (
+                NoticeKind::AtRisk,
+                format!(
+                    "{} at risk: {} to {}",
+                    label(ticket),
+                    minutes_text((d.due_at - now).num_milliseconds()),
+                    d.timer.label()
+                ),
+            )
+        } else {
+            continue;
+        };
+        out.push(Notice {
+            ticket_id: ticket.id,
+            kind,
+            timer: Some(d.timer),
+            moment: d.due_at,
+            summary: text,
+            body: ticket.subject.clone(),
+            critical: kind == NoticeKind::Breached,
+        });
+    }
+    out
+}
+
+/// "Assigned to you" notices in what a sync brought: tickets now assigned
+/// to `me` whose assignment entry names someone else (or no one: the
+/// system). Local actions and first downloads carry no entries, so they
+/// raise none.
+pub fn assignment_notices(
+    changes: &ChangeSet,
+    me: Uuid,
+    names: impl Fn(Uuid) -> String,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for c in &changes.tickets {
+        let Some(after) = &c.after else { continue };
+        let was_mine = c.before.as_ref().is_some_and(|b| b.assignee_id == Some(me));
+        if after.assignee_id != Some(me) || was_mine {
+            continue;
+        }
+        let entry: Option<&Activity> = changes.activity.iter().rev().find(|a| {
+            a.ticket_id == after.id
+                && matches!(&a.change, Change::Assigned { to, .. } if *to == Some(me))
+        });
+        let Some(entry) = entry else { continue };
+        if entry.actor.agent_id == Some(me) {
+            continue;
+        }
+        let by = entry
+            .actor
+            .agent_id
+            .map_or_else(|| "the system".to_owned(), &names);
+        out.push(Notice {
+            ticket_id: after.id,
+            kind: NoticeKind::Assigned,
+            timer: None,
+            moment: entry.at,
+            summary: format!("{} assigned to you", label(after)),
+            body: format!("{} (by {by})", after.subject),
+            critical: false,
+        });
+    }
+    out
+}
+
+impl Cache {
+    /// Records a notice in the ledger; `true` when it was not there yet
+    /// (show it), `false` when it was already shown.
+    pub fn record_notice(&self, n: &Notice, now: Timestamp) -> Result<bool> {
+        let added = self.conn.execute(
+            "INSERT OR IGNORE INTO notification_ledger (ticket_id, kind, timer, due_at, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                n.ticket_id.to_string(),
+                n.kind.as_str(),
+                n.timer.map(|t| t.as_str()).unwrap_or(""),
+                millis(n.moment),
+                millis(now)
+            ],
+        )?;
+        Ok(added > 0)
+    }
+
+    /// The agent's notification switches.
+    pub fn notice_prefs(&self) -> Result<NoticePrefs> {
+        let on =
+            |key: &str| -> Result<bool> { Ok(self.preference(key)?.as_deref() != Some("off")) };
+        let mut prefs = NoticePrefs {
+            assigned: on("notify.assigned")?,
+            at_risk: on("notify.at_risk")?,
+            breached: on("notify.breached")?,
+            at_risk_for: Vec::new(),
+            paused_until: self
+                .preference("notify.paused_until")?
+                .and_then(|t| t.parse::<i64>().ok())
+                .map(crate::from_millis),
+        };
+        for p in Priority::ALL {
+            if on(&format!("notify.at_risk.{}", p.as_str()))? {
+                prefs.at_risk_for.push(p);
+            }
+        }
+        Ok(prefs)
+    }
+
+    /// Pauses notifications for `minutes` from `local_now`.
+    pub fn pause_notices(&self, local_now: Timestamp, minutes: i64) -> Result<()> {
+        let until = self.server_now(local_now)? + TimeDelta::minutes(minutes);
+        self.set_preference("notify.paused_until", &millis(until).to_string())
+    }
+
+    /// The notifications due now (server time from `local_now`) that the
+    /// ledger has not seen and the agent wants, recording them as sent.
+    /// `assigned` are the assignment notices of the latest sync.
+    pub fn take_notices(&self, assigned: Vec<Notice>, local_now: Timestamp) -> Result<Vec<Notice>> {
+        let now = self.server_now(local_now)?;
+        let prefs = self.notice_prefs()?;
+        let settings = self.settings()?;
+        let me = match self.me()? {
+            Some(me) => me,
+            None => return Ok(Vec::new()),
+        };
+        let mut candidates: Vec<(Notice, Priority)> = Vec::new();
+        for n in assigned {
+            if let Some((t, _)) = crate::rows::visible_ticket(&self.conn, n.ticket_id)? {
+                if t.assignee_id == Some(me) {
+                    candidates.push((n, t.priority));
+                }
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
+        )?;
+        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
+            r.get::<_, String>(0)
+        })?;
+        for row in rows {
+            let t: Ticket = serde_json::from_str(&row?)?;
+            for n in sla_notices(&t, &settings.sla, now) {
+                candidates.push((n, t.priority));
+            }
+        }
+        let mut out = Vec::new();
+        for (n, priority) in candidates {
+            // A breach already seen makes its at-risk notice moot.
+            if n.kind == NoticeKind::AtRisk
+                && self.ledger_has(n.ticket_id, NoticeKind::Breached, n.timer, n.moment)?
+            {
+                continue;
+            }
+            if !prefs.allows(&n, priority, now) {
+                // Not wanted now: remember it anyway, so unpausing does not
+                // replay a backlog of stale alerts.
+                self.record_notice(&n, now)?;
+                continue;
+            }
+            if self.record_notice(&n, now)? {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    fn ledger_has(
+        &self,
+        ticket: Uuid,
+        kind: NoticeKind,
+        timer: Option<TimerKind>,
+        moment: Timestamp,
+    ) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM notification_ledger
+             WHERE ticket_id = ?1 AND kind = ?2 AND timer = ?3 AND due_at = ?4)",
+            params![
+                ticket.to_string(),
+                kind.as_str(),
+                timer.map(|t| t.as_str()).unwrap_or(""),
+                millis(moment)
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The tray: how many of the agent's tickets are at risk and breached
+    /// now, and the most urgent ones (earliest due first).
+    pub fn tray(&self, local_now: Timestamp, top: u32) -> Result<TraySummary> {
+        let now = self.server_now(local_now)?;
+        let settings = self.settings()?;
+        let me = match self.me()? {
+            Some(me) => me,
+            None => return Ok(TraySummary::default()),
+        };
+        let mut summary = TraySummary::default();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
+        )?;
+        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
+            r.get::<_, String>(0)
+        })?;
+        for row in rows {
+            let t: Ticket = serde_json::from_str(&row?)?;
+            match sla::evaluate(&t, &settings.sla, now).indicator {
+                fyncall_domain::Indicator::Breached => summary.breached += 1,
+                fyncall_domain::Indicator::AtRisk => summary.at_risk += 1,
+                fyncall_domain::Indicator::OnTrack => {}
+            }
+        }
+        for t in self.my_deadlines(top)? {
+            let due = sla::moments(&t, &settings.sla).due_at;
+            summary.urgent.push(TrayTicket {
+                id: t.id,
+                label: label(&t),
+                subject: t.subject.clone(),
+                seconds_left: due.map(|d| (d - now).num_seconds()),
+            });
+        }
+        Ok(summary)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct TraySummary {
+    pub at_risk: u32,
+    pub breached: u32,
+    pub urgent: Vec<TrayTicket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrayTicket {
+    pub id: Uuid,
+    pub label: String,
+    pub subject: String,
+    pub seconds_left: Option<i64>,
+}

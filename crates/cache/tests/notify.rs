@@ -1,0 +1,292 @@
+//! Which notifications are due, and the ledger that shows each at most once.
+
+mod fixture;
+
+use chrono::TimeDelta;
+use fixture::*;
+use fyncall_cache::notify::{NoticeKind, assignment_notices, sla_notices};
+use fyncall_cache::{Cache, ChangeSet, PulledChange, TicketChange};
+use fyncall_domain::*;
+use uuid::Uuid;
+
+/// An open ticket of `me` created at `created` with `priority`.
+fn my_ticket(i: usize, me: Uuid, priority: Priority, created: Timestamp) -> Ticket {
+    let mut t = ticket(i);
+    t.status = Status::Open;
+    t.assignee_id = Some(me);
+    t.priority = priority;
+    t.created_at = created;
+    t.updated_at = created;
+    t.first_response_at = None;
+    t.resolved_at = None;
+    t.closed_at = None;
+    t.sla_clock = SlaClock::default();
+    t
+}
+
+#[test]
+fn sla_notices_come_at_their_moments_for_running_timers_only() {
+    let policy = SlaPolicy::default();
+    let t = my_ticket(0, ALICE, Priority::Urgent, now());
+    let d = sla::deadlines(&t, &policy);
+    let first = d
+        .iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    let just_before = first.at_risk_at - TimeDelta::milliseconds(1);
+    assert!(sla_notices(&t, &policy, just_before).is_empty());
+    let at_risk = sla_notices(&t, &policy, first.at_risk_at);
+    assert_eq!(at_risk.len(), 1);
+    assert_eq!(at_risk[0].kind, NoticeKind::AtRisk);
+    assert_eq!(at_risk[0].moment, first.due_at);
+    assert!(
+        at_risk[0].summary.contains("at risk"),
+        "{}",
+        at_risk[0].summary
+    );
+    assert!(
+        at_risk[0].summary.contains("first response"),
+        "{}",
+        at_risk[0].summary
+    );
+    assert_eq!(at_risk[0].body, t.subject);
+    // At the due time itself it is still at risk; a millisecond later, breached.
+    assert_eq!(
+        sla_notices(&t, &policy, first.due_at)[0].kind,
+        NoticeKind::AtRisk
+    );
+    let breached = sla_notices(&t, &policy, first.breach_at());
+    assert_eq!(breached[0].kind, NoticeKind::Breached);
+    assert!(breached[0].critical);
+    // A paused resolution timer and a stopped first response raise nothing.
+    let mut waiting = t.clone();
+    waiting.status = Status::WaitingOnCustomer;
+    waiting.sla_clock.resolution_halted_at = Some(now());
+    waiting.sla_clock.first_response_stopped_at = Some(now());
+    waiting.sla_clock.first_response_target_minutes = Some(first.target_minutes);
+    assert!(sla_notices(&waiting, &policy, now() + TimeDelta::days(30)).is_empty());
+}
+
+fn cache_with(dir: &std::path::Path, tickets: &[Ticket]) -> Cache {
+    let mut cache = loaded(&dir.join("c.sqlite"), ALICE, 3, 0);
+    let changes = tickets
+        .iter()
+        .map(|t| PulledChange {
+            entity: "ticket".into(),
+            id: t.id.to_string(),
+            seq: None,
+            data: serde_json::to_value(t).expect("ticket"),
+        })
+        .collect();
+    let cursor = cache.cursor().expect("cursor") + 1;
+    cache.apply_pull(&page(changes, cursor)).expect("pull");
+    cache
+}
+
+#[test]
+fn each_deadline_alerts_once_across_restarts_and_again_when_it_moves() {
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = SlaPolicy::default();
+    let t = my_ticket(100, ALICE, Priority::Urgent, now());
+    let theirs = my_ticket(101, BEN, Priority::Urgent, now());
+    let cache = cache_with(dir.path(), &[t.clone(), theirs]);
+    let first = sla::deadlines(&t, &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    // The cache's clock is the server's: offset 0 here, so local = server time.
+    assert!(
+        cache
+            .take_notices(Vec::new(), first.at_risk_at - TimeDelta::seconds(1))
+            .expect("take")
+            .is_empty()
+    );
+    let due = cache
+        .take_notices(Vec::new(), first.at_risk_at)
+        .expect("take");
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].ticket_id, t.id, "never for other agents' tickets");
+    assert!(
+        cache
+            .take_notices(Vec::new(), first.at_risk_at + TimeDelta::seconds(5))
+            .expect("take")
+            .is_empty()
+    );
+    drop(cache);
+    // After a restart the ledger still knows it.
+    let mut cache = Cache::open(&dir.path().join("c.sqlite")).expect("reopen");
+    assert!(
+        cache
+            .take_notices(Vec::new(), first.at_risk_at + TimeDelta::seconds(9))
+            .expect("take")
+            .is_empty()
+    );
+    // The breach is a new notice, once.
+    let b = cache
+        .take_notices(Vec::new(), first.breach_at())
+        .expect("take");
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].kind, NoticeKind::Breached);
+    assert!(
+        cache
+            .take_notices(Vec::new(), first.breach_at() + TimeDelta::minutes(1))
+            .expect("take")
+            .is_empty()
+    );
+    // A priority change moves the deadline: alerts again for the new one.
+    let mut lower = t.clone();
+    lower.priority = Priority::High;
+    lower.version += 1;
+    let cursor = cache.cursor().expect("cursor") + 1;
+    cache
+        .apply_pull(&page(
+            vec![PulledChange {
+                entity: "ticket".into(),
+                id: lower.id.to_string(),
+                seq: None,
+                data: serde_json::to_value(&lower).expect("ticket"),
+            }],
+            cursor,
+        ))
+        .expect("pull");
+    let moved = sla::deadlines(&lower, &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    assert_ne!(moved.due_at, first.due_at);
+    let again = cache
+        .take_notices(Vec::new(), moved.at_risk_at)
+        .expect("take");
+    assert!(again.iter().any(|n| n.moment == moved.due_at), "{again:?}");
+}
+
+#[test]
+fn switches_and_pause_silence_notices_without_replaying_them_later() {
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = SlaPolicy::default();
+    let urgent = my_ticket(100, ALICE, Priority::Urgent, now());
+    let low = my_ticket(101, ALICE, Priority::Low, now() - TimeDelta::days(3));
+    let cache = cache_with(dir.path(), &[urgent.clone(), low.clone()]);
+    cache
+        .set_preference("notify.at_risk.urgent", "off")
+        .expect("pref");
+    let first = sla::deadlines(&urgent, &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    let shown = cache
+        .take_notices(Vec::new(), first.at_risk_at)
+        .expect("take");
+    assert!(
+        shown
+            .iter()
+            .all(|n| n.ticket_id != urgent.id || n.kind != NoticeKind::AtRisk),
+        "{shown:?}"
+    );
+    cache.pause_notices(first.at_risk_at, 60).expect("pause");
+    let paused = cache
+        .take_notices(Vec::new(), first.breach_at())
+        .expect("take");
+    assert!(paused.is_empty(), "paused: {paused:?}");
+    cache
+        .set_preference("notify.paused_until", "0")
+        .expect("unpause");
+    assert!(
+        cache
+            .take_notices(Vec::new(), first.breach_at() + TimeDelta::seconds(1))
+            .expect("take")
+            .is_empty(),
+        "what came during the pause is not replayed"
+    );
+}
+
+fn assigned_change(
+    t: &Ticket,
+    before: Option<Uuid>,
+    by: Option<Uuid>,
+    reason: AssignReason,
+) -> ChangeSet {
+    let mut after = t.clone();
+    after.assignee_id = Some(ALICE);
+    let mut prior = t.clone();
+    prior.assignee_id = before;
+    ChangeSet {
+        tickets: vec![TicketChange {
+            id: t.id,
+            before: Some(prior),
+            after: Some(after),
+        }],
+        activity: vec![Activity {
+            id: Uuid::now_v7(),
+            ticket_id: t.id,
+            at: now(),
+            client_at: None,
+            actor: match by {
+                Some(a) => ActorRef::agent(a),
+                None => ActorRef::SYSTEM,
+            },
+            change: Change::Assigned {
+                from: before,
+                to: Some(ALICE),
+                reason,
+            },
+        }],
+        ..ChangeSet::default()
+    }
+}
+
+#[test]
+fn assignment_notices_are_for_others_actions_only() {
+    let t = ticket(0);
+    let name = |id: Uuid| {
+        if id == ADMIN {
+            "Ada Admin".to_owned()
+        } else {
+            id.to_string()
+        }
+    };
+    let by_admin = assignment_notices(
+        &assigned_change(&t, None, Some(ADMIN), AssignReason::Manual),
+        ALICE,
+        name,
+    );
+    assert_eq!(by_admin.len(), 1);
+    assert!(
+        by_admin[0].summary.ends_with("assigned to you"),
+        "{}",
+        by_admin[0].summary
+    );
+    assert!(by_admin[0].body.contains("Ada Admin"));
+    let conv = assignment_notices(
+        &assigned_change(
+            &t,
+            Some(BEN),
+            Some(ADMIN),
+            AssignReason::ConversationAssigned,
+        ),
+        ALICE,
+        name,
+    );
+    assert_eq!(conv.len(), 1, "an admin's conversation assignment");
+    let own = assignment_notices(
+        &assigned_change(&t, None, Some(ALICE), AssignReason::ConversationClaimed),
+        ALICE,
+        name,
+    );
+    assert!(own.is_empty(), "never for your own action (a claim)");
+    let mut already = assigned_change(&t, Some(ALICE), Some(ADMIN), AssignReason::Manual);
+    already.tickets[0].before = Some({
+        let mut b = t.clone();
+        b.assignee_id = Some(ALICE);
+        b
+    });
+    assert!(
+        assignment_notices(&already, ALICE, name).is_empty(),
+        "already yours"
+    );
+    let to_ben = assigned_change(&t, None, Some(ADMIN), AssignReason::Manual);
+    assert!(
+        assignment_notices(&to_ben, BEN, name).is_empty(),
+        "not for someone else"
+    );
+}
