@@ -115,6 +115,10 @@ impl Desk {
         Ok(desk)
     }
 
+    pub fn cache(&self) -> &SharedCache {
+        &self.cache
+    }
+
     pub fn home(&self) -> &Path {
         &self.home
     }

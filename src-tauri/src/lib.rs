@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 pub mod desk;
 pub mod error;
+pub mod notifier;
 
 use std::path::PathBuf;
 
@@ -79,7 +80,32 @@ pub fn run() {
                     .map_err(|e| format!("cannot start the demo: {}", e.message))?;
             }
             app.manage(desk);
+            let tray = match notifier::tray(app.handle()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no tray icon on this desktop");
+                    None
+                }
+            };
+            notifier::spawn(app.handle().clone(), tray);
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps the app in the tray, unless the
+            // agent turned that off in the settings.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let to_tray = window
+                    .app_handle()
+                    .try_state::<desk::Desk>()
+                    .and_then(|d| d.cache().lock().ok()?.preference("close_to_tray").ok())
+                    .flatten()
+                    .as_deref()
+                    != Some("off");
+                if to_tray {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::session,

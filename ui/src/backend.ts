@@ -40,6 +40,10 @@ export interface Backend {
   syncNow(): Promise<void>;
   onCacheChanged(handler: (event: CacheChanged) => void): Promise<() => void>;
   onSyncStatus(handler: (event: StatusInfo) => void): Promise<() => void>;
+  /** A notification or the tray asks to show a ticket. */
+  onOpenTicket(handler: (id: string) => void): Promise<() => void>;
+  preferences(keys: string[]): Promise<Record<string, string>>;
+  setPreference(key: string, value: string): Promise<void>;
 }
 
 /** Errors from the backend carry a code from a closed set. */

@@ -34,4 +34,8 @@ export class TauriBackend implements Backend {
     listen<CacheChanged>('cache-changed', (e) => handler(e.payload));
   onSyncStatus = (handler: (e: StatusInfo) => void) =>
     listen<StatusInfo>('sync-status', (e) => handler(e.payload));
+  onOpenTicket = (handler: (id: string) => void) =>
+    listen<string>('open-ticket', (e) => handler(e.payload));
+  preferences = (keys: string[]) => invoke<Record<string, string>>('preferences', { keys });
+  setPreference = (key: string, value: string) => invoke<void>('set_preference', { key, value });
 }

@@ -1,0 +1,281 @@
+//! OS notifications and the tray, decided by `fyncall_cache::notify`.
+//!
+//! A background task sleeps until the earliest next at-risk or breach moment
+//! of the agent's tickets (stored in the cache, clock offset applied), or
+//! until the cache changes, then asks the cache which notifications are due
+//! (the ledger makes each happen once), shows them and refreshes the tray.
+//! It works offline: the moments are in the cache. The sleep is capped at a
+//! minute, so a suspended machine catches up within a minute of waking.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use fyncall_cache::notify::{Notice, TraySummary, assignment_notices};
+use fyncall_cache::{Cache, ChangeSet};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Emitter, Manager};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::desk::Desk;
+
+/// Longest sleep between checks.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How many of the agent's tickets the tray menu lists.
+const TRAY_TICKETS: u32 = 5;
+
+const ICON_NORMAL: &[u8] = include_bytes!("../icons/tray-normal.png");
+const ICON_AT_RISK: &[u8] = include_bytes!("../icons/tray-at-risk.png");
+const ICON_BREACHED: &[u8] = include_bytes!("../icons/tray-breached.png");
+
+/// Brings the window up and shows the ticket.
+pub fn open_ticket(app: &AppHandle, id: Option<Uuid>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+    if let Some(id) = id {
+        let _ = app.emit("open-ticket", id.to_string());
+    }
+}
+
+/// Shows one notification through the desktop's notification service,
+/// off the async threads and with a time limit (a service that holds the
+/// name but never answers must not stall anything). Clicking it opens the
+/// ticket where the desktop supports actions.
+fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let notice = n.clone();
+    let handle_app = app.clone();
+    std::thread::spawn(move || {
+        let mut note = notify_rust::Notification::new();
+        note.appname("Fyncall Desk")
+            .summary(&notice.summary)
+            .body(&notice.body)
+            .icon("dialog-information")
+            .action("default", "Open ticket")
+            .urgency(if notice.critical {
+                notify_rust::Urgency::Critical
+            } else {
+                notify_rust::Urgency::Normal
+            });
+        match note.show() {
+            Ok(handle) => {
+                let _ = tx.send(Ok(()));
+                tracing::info!(kind = notice.kind.as_str(), ticket = %notice.ticket_id, "notification shown");
+                // Where the desktop supports actions, a click opens the ticket.
+                handle.wait_for_action(|action| {
+                    if action == "default" {
+                        open_ticket(&handle_app, Some(notice.ticket_id));
+                    }
+                });
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(3)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            if !warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "no notification service; the tray still shows the state");
+            }
+        }
+        Err(_) => {
+            if !warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "the notification service does not answer; the tray still shows the state"
+                );
+            }
+        }
+    }
+}
+
+fn tray_menu(app: &AppHandle, summary: &TraySummary) -> tauri::Result<Menu<tauri::Wry>> {
+    let menu = Menu::new(app)?;
+    for t in &summary.urgent {
+        let left = match t.seconds_left {
+            Some(s) if s < 0 => format!("overdue {} min", (-s + 59) / 60),
+            Some(s) => format!("{} min left", (s + 59) / 60),
+            None => String::new(),
+        };
+        let subject: String = t.subject.chars().take(40).collect();
+        let item = MenuItem::with_id(
+            app,
+            format!("ticket:{}", t.id),
+            format!("{} {} — {}", t.label, subject, left),
+            true,
+            None::<&str>,
+        )?;
+        menu.append(&item)?;
+    }
+    if !summary.urgent.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    menu.append(&MenuItem::with_id(
+        app,
+        "open",
+        "Open Fyncall Desk",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "pause",
+        "Pause notifications for 1 hour",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
+/// The tooltip: "N at risk, M breached".
+pub fn tooltip(summary: &TraySummary) -> String {
+    format!("{} at risk, {} breached", summary.at_risk, summary.breached)
+}
+
+fn update_tray(app: &AppHandle, tray: &TrayIcon, summary: &TraySummary) {
+    let icon = if summary.breached > 0 {
+        ICON_BREACHED
+    } else if summary.at_risk > 0 {
+        ICON_AT_RISK
+    } else {
+        ICON_NORMAL
+    };
+    if let Ok(image) = Image::from_bytes(icon) {
+        let _ = tray.set_icon(Some(image));
+    }
+    let _ = tray.set_tooltip(Some(tooltip(summary)));
+    let count = summary.at_risk + summary.breached;
+    let _ = tray.set_title(if count > 0 {
+        Some(count.to_string())
+    } else {
+        None
+    });
+    if let Ok(menu) = tray_menu(app, summary) {
+        let _ = tray.set_menu(Some(menu));
+    }
+}
+
+/// Creates the tray icon (always present while the app runs).
+pub fn tray(app: &AppHandle) -> tauri::Result<TrayIcon> {
+    let menu = tray_menu(app, &TraySummary::default())?;
+    TrayIconBuilder::with_id("sla")
+        .icon(Image::from_bytes(ICON_NORMAL)?)
+        .tooltip("0 at risk, 0 breached")
+        .menu(&menu)
+        .on_menu_event(|app, event| {
+            let id = event.id().as_ref().to_owned();
+            match id.as_str() {
+                "open" => open_ticket(app, None),
+                "quit" => app.exit(0),
+                "pause" => {
+                    if let Some(desk) = app.try_state::<Desk>() {
+                        let cache = desk.cache().clone();
+                        tauri::async_runtime::spawn_blocking(move || {
+                            if let Ok(c) = cache.lock() {
+                                let _ = c.pause_notices(Utc::now(), 60);
+                            }
+                        });
+                    }
+                }
+                other => {
+                    let ticket = other
+                        .strip_prefix("ticket:")
+                        .and_then(|t| t.parse::<Uuid>().ok());
+                    if ticket.is_some() {
+                        open_ticket(app, ticket);
+                    }
+                }
+            }
+        })
+        .build(app)
+}
+
+fn names(cache: &Cache) -> impl Fn(Uuid) -> String + use<> {
+    let agents = cache.agents().unwrap_or_default();
+    move |id| {
+        agents
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| "a teammate".to_owned(), |a| a.name.clone())
+    }
+}
+
+/// One pass: notices due now, shown; the tray refreshed. Returns when to
+/// look again at the latest.
+fn pass(
+    app: &AppHandle,
+    cache: &Arc<std::sync::Mutex<Cache>>,
+    tray: Option<&TrayIcon>,
+    changes: Vec<Arc<ChangeSet>>,
+    warned: &AtomicBool,
+) -> Duration {
+    let Ok(c) = cache.lock() else {
+        return MAX_SLEEP;
+    };
+    let Ok(Some(me)) = c.me() else {
+        return MAX_SLEEP;
+    };
+    let named = names(&c);
+    let assigned = changes
+        .iter()
+        .flat_map(|ch| assignment_notices(ch, me, &named))
+        .collect();
+    let local_now = Utc::now();
+    let due = c.take_notices(assigned, local_now).unwrap_or_default();
+    let summary = c.tray(local_now, TRAY_TICKETS).unwrap_or_default();
+    let server_now = c.server_now(local_now).unwrap_or(local_now);
+    let next = c.next_my_moment(server_now).ok().flatten();
+    drop(c);
+    for n in &due {
+        deliver(app, n, warned);
+    }
+    if let Some(tray) = tray {
+        update_tray(app, tray, &summary);
+    }
+    let _ = app.emit("tray-summary", &summary);
+    match next {
+        Some(at) => (at - server_now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP),
+        None => MAX_SLEEP,
+    }
+}
+
+/// Runs the notifier for the app's lifetime.
+pub fn spawn(app: AppHandle, tray: Option<TrayIcon>) {
+    let Some(desk) = app.try_state::<Desk>() else {
+        return;
+    };
+    let cache = desk.cache().clone();
+    let mut events = desk.subscribe();
+    tauri::async_runtime::spawn(async move {
+        let warned = Arc::new(AtomicBool::new(false));
+        let mut batch: Vec<Arc<ChangeSet>> = Vec::new();
+        loop {
+            let (a, c, t, w) = (app.clone(), cache.clone(), tray.clone(), warned.clone());
+            let changes = std::mem::take(&mut batch);
+            let sleep =
+                tauri::async_runtime::spawn_blocking(move || pass(&a, &c, t.as_ref(), changes, &w))
+                    .await
+                    .unwrap_or(MAX_SLEEP);
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                ev = events.recv() => match ev {
+                    Ok(c) => batch.push(c),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import App from './App.svelte';
+import { MockBackend, alice, row } from './mock-backend';
+
+describe('the app against a mock backend', () => {
+  it('asks to sign in and shows the refusal in words', async () => {
+    const backend = new MockBackend(null);
+    render(App, { backend });
+    const email = await screen.findByLabelText('Email');
+    await fireEvent.input(email, { target: { value: 'alice@example.com' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'nope' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveProperty('textContent', 'wrong email or password');
+    expect(backend.signIns[0][1]).toBe('alice@example.com');
+  });
+
+  it('shows the views with counts, rows with pending marks, and ticket text as text', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false }, [
+      row(1001, '<img src=x onerror=alert(1)>'),
+      row(1002, 'Refund not received', { pending: true }),
+    ]);
+    const { container } = render(App, { backend });
+    await waitFor(() => expect(container.querySelector('[data-count=mine]')?.textContent).toBe('3'));
+    expect(container.querySelector('[data-count=all]')?.textContent).toBe('7');
+    await screen.findByText('<img src=x onerror=alert(1)>');
+    expect(container.querySelector('[data-testid=ticket-list] img')).toBeNull();
+    expect(container.querySelectorAll('[data-testid=ticket-list] .pending-mark')).toHaveLength(1);
+    expect(container.querySelector('[data-testid=pending]')?.textContent).toContain('2 pending');
+    expect(screen.getByText('Sync problems')).toBeTruthy();
+    // The first view is My Tickets; "g" then "a" jumps to All Tickets.
+    expect(backend.queries.at(-1)?.view).toBe('mine');
+    await fireEvent.keyDown(window, { key: 'g' });
+    await fireEvent.keyDown(window, { key: 'a' });
+    await waitFor(() => expect(backend.queries.at(-1)?.view).toBe('all'));
+    // Sorting by a column asks the backend for that order.
+    await fireEvent.click(screen.getByText('Priority', { selector: 'th' }));
+    await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['priority', 'asc']));
+  });
+});

@@ -1,0 +1,67 @@
+// An in-memory Backend for component tests.
+import type { Backend } from './backend';
+import type { Agent } from './generated/Agent';
+import type { Query } from './generated/Query';
+import type { SessionInfo } from './generated/SessionInfo';
+import type { TicketRow } from './generated/TicketRow';
+
+export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
+
+export function row(n: number, subject: string, extra: Partial<TicketRow> = {}): TicketRow {
+  const timer = { state: 'on_track' as const, target_minutes: 60, due_at: new Date(Date.now() + 30 * 60_000).toISOString(), remaining_seconds: 1800, stopped_at: null };
+  return {
+    id: `t${n}`, number: n, conversation_id: 'c1', subject, description: null, priority: 'high', status: 'open',
+    category: 'billing', assignee_id: 'a1', source: 'manual', created_by: 'a1',
+    created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
+    first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, version: 1,
+    field_versions: { subject: 1, description: 1, category: 1 },
+    sla_clock: { first_response_stopped_at: null, first_response_target_minutes: null, resolution_excluded_ms: 0,
+      resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false },
+    sla: { indicator: 'on_track', first_response: timer, resolution: { ...timer, target_minutes: 480 } },
+    pending: false,
+    ...extra,
+  };
+}
+
+export class MockBackend implements Backend {
+  signedIn: SessionInfo | null;
+  rows: TicketRow[];
+  queries: Query[] = [];
+  signIns: [string, string, string][] = [];
+
+  constructor(session: SessionInfo | null, rows: TicketRow[] = []) {
+    this.signedIn = session;
+    this.rows = rows;
+  }
+
+  session = async () => this.signedIn;
+  signIn = async (server: string, email: string, password: string) => {
+    this.signIns.push([server, email, password]);
+    if (password !== 'right') throw { code: 'unauthorized', message: 'wrong email or password' };
+    this.signedIn = { server, agent: alice, demo: false };
+    return this.signedIn;
+  };
+  signOut = async () => { this.signedIn = null; };
+  status = async () => ({ connection: 'online' as const, error: null, last_sync_at: null, pending: 2, problems: 1, clock_offset_ms: 0 });
+  counts = async () => ({ all: 7, mine: 3, sla_at_risk: 1, pending: 0, ai_escalated: 2 });
+  tickets = async (q: Query) => {
+    this.queries.push(q);
+    return { tickets: this.rows, next_cursor: null, total: this.rows.length };
+  };
+  ticket = async (): Promise<never> => { throw { code: 'not_found', message: 'no such ticket' }; };
+  conversation = async (): Promise<never> => { throw { code: 'not_found', message: 'no such conversation' }; };
+  conversations = async () => [];
+  agents = async () => [alice];
+  act = async () => ({ mutation_id: null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false } });
+  check = async (ms: unknown[]) => ms.map(() => null);
+  outbox = async () => [];
+  problems = async () => [];
+  retryProblem = async () => this.act();
+  discardProblem = async () => {};
+  syncNow = async () => {};
+  onCacheChanged = async () => () => {};
+  onSyncStatus = async () => () => {};
+  onOpenTicket = async () => () => {};
+  preferences = async () => ({});
+  setPreference = async () => {};
+}
