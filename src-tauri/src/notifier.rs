@@ -44,14 +44,17 @@ pub fn open_ticket(app: &AppHandle, id: Option<Uuid>) {
     }
 }
 
-/// Shows one notification through the desktop's notification service,
-/// off the async threads and with a time limit (a service that holds the
-/// name but never answers must not stall anything). Clicking it opens the
-/// ticket where the desktop supports actions.
-fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
+/// Shows one notification through the desktop's notification service
+/// (D-Bus `org.freedesktop.Notifications`), from its own thread and with a
+/// time limit: a service that holds the name but never answers must not
+/// stall anything. `on_click` runs if the agent clicks it (where the
+/// desktop supports actions).
+pub fn show_notice(
+    notice: &Notice,
+    on_click: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let notice = n.clone();
-    let handle_app = app.clone();
+    let notice = notice.clone();
     std::thread::spawn(move || {
         let mut note = notify_rust::Notification::new();
         note.appname("Fyncall Desk")
@@ -67,11 +70,12 @@ fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
         match note.show() {
             Ok(handle) => {
                 let _ = tx.send(Ok(()));
-                tracing::info!(kind = notice.kind.as_str(), ticket = %notice.ticket_id, "notification shown");
-                // Where the desktop supports actions, a click opens the ticket.
+                let mut on_click = Some(on_click);
                 handle.wait_for_action(|action| {
                     if action == "default" {
-                        open_ticket(&handle_app, Some(notice.ticket_id));
+                        if let Some(f) = on_click.take() {
+                            f();
+                        }
                     }
                 });
             }
@@ -81,17 +85,21 @@ fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
         }
     });
     match rx.recv_timeout(Duration::from_secs(3)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            if !warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(error = %e, "no notification service; the tray still shows the state");
-            }
+        Ok(r) => r,
+        Err(_) => Err("the notification service did not answer within 3 s".into()),
+    }
+}
+
+fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
+    let handle = app.clone();
+    let ticket = n.ticket_id;
+    match show_notice(n, move || open_ticket(&handle, Some(ticket))) {
+        Ok(()) => {
+            tracing::info!(kind = n.kind.as_str(), ticket = %n.ticket_id, "notification shown");
         }
-        Err(_) => {
+        Err(e) => {
             if !warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    "the notification service does not answer; the tray still shows the state"
-                );
+                tracing::warn!(error = %e, "notifications are not shown; the tray still shows the state");
             }
         }
     }
