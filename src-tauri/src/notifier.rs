@@ -240,8 +240,7 @@ fn pass(
     let local_now = Utc::now();
     let due = c.take_notices(assigned, local_now).unwrap_or_default();
     let summary = c.tray(local_now, TRAY_TICKETS).unwrap_or_default();
-    let server_now = c.server_now(local_now).unwrap_or(local_now);
-    let next = c.next_my_moment(server_now).ok().flatten();
+    let sleep = c.next_wake(local_now, MAX_SLEEP).unwrap_or(MAX_SLEEP);
     drop(c);
     for n in &due {
         deliver(app, n, warned);
@@ -250,13 +249,7 @@ fn pass(
         update_tray(app, tray, &summary);
     }
     let _ = app.emit("tray-summary", &summary);
-    match next {
-        Some(at) => (at - server_now)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP),
-        None => MAX_SLEEP,
-    }
+    sleep
 }
 
 /// Runs the notifier for the app's lifetime.

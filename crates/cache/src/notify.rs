@@ -305,6 +305,22 @@ impl Cache {
         )?)
     }
 
+    /// How long the alert scheduler may sleep from `local_now`: until the
+    /// earliest next at-risk or breach moment of the agent's tickets (server
+    /// time, offset applied), and never more than `cap`, so a clock that
+    /// jumps (suspend, resume) is caught up within `cap`.
+    pub fn next_wake(
+        &self,
+        local_now: Timestamp,
+        cap: std::time::Duration,
+    ) -> Result<std::time::Duration> {
+        let now = self.server_now(local_now)?;
+        Ok(match self.next_my_moment(now)? {
+            Some(at) => (at - now).to_std().unwrap_or_default().min(cap),
+            None => cap,
+        })
+    }
+
     /// The tray: how many of the agent's tickets are at risk and breached
     /// now, and the most urgent ones (earliest due first).
     pub fn tray(&self, local_now: Timestamp, top: u32) -> Result<TraySummary> {

@@ -290,3 +290,89 @@ fn assignment_notices_are_for_others_actions_only() {
         "not for someone else"
     );
 }
+
+/// The alert scheduler's loop with an injected clock: sleep as long as the
+/// cache says, wake, take what is due.
+#[test]
+fn the_scheduler_wakes_exactly_at_each_moment_rearms_and_survives_clock_jumps() {
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = SlaPolicy::default();
+    let cap = std::time::Duration::from_secs(60);
+    let t = my_ticket(100, ALICE, Priority::High, now());
+    let mut cache = cache_with(dir.path(), &[t.clone()]);
+    let first = sla::deadlines(&t, &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    // Start 10 minutes before the at-risk moment; sleep and wake as told.
+    let mut clock = first.at_risk_at - TimeDelta::minutes(10);
+    let mut fired = Vec::new();
+    for _ in 0..100 {
+        let wait = cache.next_wake(clock, cap).expect("wake");
+        assert!(wait <= cap);
+        clock += TimeDelta::from_std(wait).expect("delta");
+        for n in cache.take_notices(Vec::new(), clock).expect("take") {
+            fired.push((clock, n));
+        }
+        if !fired.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        fired[0].0, first.at_risk_at,
+        "woke exactly at the at-risk moment"
+    );
+    assert_eq!(fired[0].1.kind, NoticeKind::AtRisk);
+    // The next wake is the breach, one millisecond after the due time.
+    let wait = cache
+        .next_wake(clock, std::time::Duration::from_secs(86_400))
+        .expect("wake");
+    assert_eq!(
+        clock + TimeDelta::from_std(wait).expect("delta"),
+        first.breach_at()
+    );
+
+    // A change re-arms it: the ticket becomes normal priority, its deadline
+    // moves later, and the old breach moment is no longer awaited.
+    let mut urgent = t.clone();
+    urgent.priority = Priority::Normal;
+    urgent.version += 1;
+    let cursor = cache.cursor().expect("cursor") + 1;
+    cache
+        .apply_pull(&page(
+            vec![PulledChange {
+                entity: "ticket".into(),
+                id: urgent.id.to_string(),
+                seq: None,
+                data: serde_json::to_value(&urgent).expect("ticket"),
+            }],
+            cursor,
+        ))
+        .expect("pull");
+    let moved = sla::deadlines(&urgent, &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    let wait = cache
+        .next_wake(clock, std::time::Duration::from_secs(86_400))
+        .expect("wake");
+    let woke = clock + TimeDelta::from_std(wait).expect("delta");
+    assert_eq!(woke, moved.at_risk_at, "re-armed for the new deadline");
+    assert_ne!(woke, first.breach_at());
+
+    // The machine sleeps for five hours: on waking everything due comes at
+    // once, each once, and nothing twice afterwards.
+    clock += TimeDelta::hours(5);
+    let late = cache.take_notices(Vec::new(), clock).expect("take");
+    assert!(
+        late.iter().any(|n| n.kind == NoticeKind::Breached),
+        "{late:?}"
+    );
+    assert!(
+        cache
+            .take_notices(Vec::new(), clock + TimeDelta::seconds(1))
+            .expect("take")
+            .is_empty()
+    );
+}
