@@ -376,3 +376,30 @@ fn the_scheduler_wakes_exactly_at_each_moment_rearms_and_survives_clock_jumps() 
             .is_empty()
     );
 }
+
+#[test]
+fn the_tray_counts_my_tickets_at_risk_and_breached_and_lists_the_most_urgent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fresh = my_ticket(100, ALICE, Priority::Low, now());
+    let at_risk = my_ticket(101, ALICE, Priority::High, now() - TimeDelta::minutes(50));
+    let breached = my_ticket(102, ALICE, Priority::Urgent, now() - TimeDelta::minutes(30));
+    let bens = my_ticket(103, BEN, Priority::Urgent, now() - TimeDelta::minutes(30));
+    let cache = cache_with(
+        dir.path(),
+        &[fresh, at_risk.clone(), breached.clone(), bens],
+    );
+    let tray = cache.tray(now(), 5).expect("tray");
+    assert_eq!((tray.at_risk, tray.breached), (1, 1), "{tray:?}");
+    let first_two: Vec<Uuid> = tray.urgent.iter().take(2).map(|t| t.id).collect();
+    assert_eq!(
+        first_two,
+        vec![breached.id, at_risk.id],
+        "earliest due first"
+    );
+    assert!(tray.urgent[0].seconds_left.expect("due") < 0, "overdue");
+    assert!(
+        tray.urgent.iter().all(|t| t.id != ticket_id(103)),
+        "only my tickets"
+    );
+    assert!(tray.urgent.len() <= 5);
+}
