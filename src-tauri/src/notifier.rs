@@ -238,6 +238,10 @@ fn pass(
         .flat_map(|ch| assignment_notices(ch, me, &named))
         .collect();
     let local_now = Utc::now();
+    if changes.iter().any(|ch| ch.bulk) {
+        // A first download: what was already at risk is not news.
+        let _ = c.baseline_notices(local_now);
+    }
     let due = c.take_notices(assigned, local_now).unwrap_or_default();
     let summary = c.tray(local_now, TRAY_TICKETS).unwrap_or_default();
     let sleep = c.next_wake(local_now, MAX_SLEEP).unwrap_or(MAX_SLEEP);

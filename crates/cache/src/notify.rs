@@ -285,6 +285,33 @@ impl Cache {
         Ok(out)
     }
 
+    /// Records every SLA notice due now as already shown, without showing
+    /// any: after a first download, tickets that were at risk or breached
+    /// before this device knew them did not just enter that state.
+    pub fn baseline_notices(&self, local_now: Timestamp) -> Result<usize> {
+        let now = self.server_now(local_now)?;
+        let settings = self.settings()?;
+        let Some(me) = self.me()? else {
+            return Ok(0);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
+        )?;
+        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut recorded = 0;
+        for row in rows {
+            let t: Ticket = serde_json::from_str(&row?)?;
+            for n in sla_notices(&t, &settings.sla, now) {
+                if self.record_notice(&n, now)? {
+                    recorded += 1;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
     fn ledger_has(
         &self,
         ticket: Uuid,

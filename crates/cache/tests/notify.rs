@@ -403,3 +403,27 @@ fn the_tray_counts_my_tickets_at_risk_and_breached_and_lists_the_most_urgent() {
     );
     assert!(tray.urgent.len() <= 5);
 }
+
+#[test]
+fn a_first_download_does_not_flood_with_old_alerts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let old = my_ticket(100, ALICE, Priority::Urgent, now() - TimeDelta::hours(3));
+    let soon = my_ticket(101, ALICE, Priority::High, now() - TimeDelta::minutes(40));
+    let cache = cache_with(dir.path(), &[old.clone(), soon.clone()]);
+    assert!(cache.baseline_notices(now()).expect("baseline") >= 1);
+    assert!(
+        cache
+            .take_notices(Vec::new(), now())
+            .expect("take")
+            .is_empty(),
+        "nothing replayed"
+    );
+    // What enters at risk afterwards still alerts, once.
+    let later = now() + TimeDelta::minutes(6);
+    let due = cache.take_notices(Vec::new(), later).expect("take");
+    assert!(
+        due.iter()
+            .any(|n| n.ticket_id == soon.id && n.kind == NoticeKind::AtRisk),
+        "{due:?}"
+    );
+}
