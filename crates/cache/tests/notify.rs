@@ -299,7 +299,7 @@ fn the_scheduler_wakes_exactly_at_each_moment_rearms_and_survives_clock_jumps() 
     let policy = SlaPolicy::default();
     let cap = std::time::Duration::from_secs(60);
     let t = my_ticket(100, ALICE, Priority::High, now());
-    let mut cache = cache_with(dir.path(), &[t.clone()]);
+    let mut cache = cache_with(dir.path(), std::slice::from_ref(&t));
     let first = sla::deadlines(&t, &policy)
         .into_iter()
         .find(|d| d.timer == TimerKind::FirstResponse)
