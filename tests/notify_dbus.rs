@@ -134,6 +134,16 @@ fn deliver_in_child() {
     fyncall_desk::notifier::show_notice(&breached[0], || {}).expect("shown");
 }
 
+/// Ends the private bus however the test ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn notices_reach_the_session_bus_with_summary_body_and_urgency() {
     let mut daemon = Command::new("dbus-daemon")
@@ -142,8 +152,10 @@ fn notices_reach_the_session_bus_with_summary_body_and_urgency() {
         .stderr(Stdio::null())
         .spawn()
         .expect("dbus-daemon runs (scripts/setup installs dbus)");
+    let stdout = daemon.stdout.take().expect("stdout");
+    let daemon = Daemon(daemon);
     let mut address = String::new();
-    BufReader::new(daemon.stdout.take().expect("stdout"))
+    BufReader::new(stdout)
         .read_line(&mut address)
         .expect("address");
     let address = address.trim().to_owned();
@@ -185,8 +197,7 @@ fn notices_reach_the_session_bus_with_summary_body_and_urgency() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let seen = seen.lock().expect("lock").clone();
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].app_name, "Fyncall Desk");
     assert_eq!(seen[0].summary, "#1042 at risk: 12 min to first response");
