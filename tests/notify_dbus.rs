@@ -3,10 +3,11 @@
 //! app's real notify-rust path. The delivery runs in a child process of this
 //! test binary, so only it sees the private bus address.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
+
+mod support;
+
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -14,59 +15,6 @@ use fyncall_cache::notify::{NoticeKind, sla_notices};
 use fyncall_domain::mutation::CreateTicket;
 use fyncall_domain::*;
 use uuid::Uuid;
-
-#[derive(Debug, Clone)]
-struct Recorded {
-    app_name: String,
-    summary: String,
-    body: String,
-    actions: Vec<String>,
-    urgency: Option<u8>,
-}
-
-struct Service {
-    seen: Arc<Mutex<Vec<Recorded>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.Notifications")]
-impl Service {
-    #[allow(clippy::too_many_arguments)]
-    fn notify(
-        &self,
-        app_name: String,
-        _replaces_id: u32,
-        _app_icon: String,
-        summary: String,
-        body: String,
-        actions: Vec<String>,
-        hints: HashMap<String, zbus::zvariant::OwnedValue>,
-        _expire_timeout: i32,
-    ) -> u32 {
-        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push(Recorded {
-                app_name,
-                summary,
-                body,
-                actions,
-                urgency,
-            });
-            seen.len() as u32
-        } else {
-            0
-        }
-    }
-
-    fn get_capabilities(&self) -> Vec<String> {
-        vec!["actions".into(), "body".into()]
-    }
-
-    fn get_server_information(&self) -> (String, String, String, String) {
-        ("test".into(), "fyncall".into(), "1".into(), "1.2".into())
-    }
-
-    fn close_notification(&self, _id: u32) {}
-}
 
 /// A high-priority ticket (first response in 60 min, at risk in the last 15)
 /// and the moment 12 minutes before its first-response deadline.
@@ -134,44 +82,13 @@ fn deliver_in_child() {
     fyncall_desk::notifier::show_notice(&breached[0], || {}).expect("shown");
 }
 
-/// Ends the private bus however the test ends.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn notices_reach_the_session_bus_with_summary_body_and_urgency() {
-    let mut daemon = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-daemon runs (scripts/setup installs dbus)");
-    let stdout = daemon.stdout.take().expect("stdout");
-    let daemon = Daemon(daemon);
-    let mut address = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut address)
-        .expect("address");
-    let address = address.trim().to_owned();
+    let (daemon, address) = support::bus();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let _service = runtime
-        .block_on(async {
-            zbus::connection::Builder::address(address.as_str())?
-                .name("org.freedesktop.Notifications")?
-                .serve_at(
-                    "/org/freedesktop/Notifications",
-                    Service { seen: seen.clone() },
-                )?
-                .build()
-                .await
-        })
+        .block_on(support::serve(&address, seen.clone()))
         .expect("service on the private bus");
 
     let out = Command::new(std::env::current_exe().expect("exe"))

@@ -76,8 +76,10 @@ pub fn run() {
                     .demo_as
                     .clone()
                     .unwrap_or_else(|| demo::DEFAULT_ACCOUNT.into());
-                tauri::async_runtime::block_on(demo::start(&desk, &email))
+                let url = tauri::async_runtime::block_on(demo::start(&desk, &email))
                     .map_err(|e| format!("cannot start the demo: {}", e.message))?;
+                // For people and scripts: where the demo team's server is.
+                println!("demo server on {url} (password for every demo account: fyncall-demo)");
             }
             app.manage(desk);
             let tray = match notifier::tray(app.handle()) {

@@ -1,0 +1,194 @@
+//! The real app's notifications end to end: `fyncall-desk --demo` under
+//! Xvfb on a private D-Bus session bus with a recording notification
+//! service. An admin (through the API) assigns the demo agent a ticket: the
+//! agent is told; the team's at-risk threshold widens: the agent's tickets
+//! entering at risk are announced, each once.
+//!
+//! Run by `scripts/test` with the app it built:
+//! `FYNCALL_DESK_BIN=... cargo test -p fyncall-desk --test e2e_notify -- --ignored`
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+mod support;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn login(url: &str, email: &str) -> (reqwest::blocking::Client, String) {
+    let http = reqwest::blocking::Client::new();
+    let v: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": "fyncall-demo"}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    (http, v["token"].as_str().expect("token").to_owned())
+}
+
+fn wait_notice(
+    seen: &Arc<Mutex<Vec<support::Recorded>>>,
+    from: usize,
+    what: &str,
+    pred: impl Fn(&support::Recorded) -> bool,
+) -> support::Recorded {
+    let start = Instant::now();
+    loop {
+        if let Some(r) = seen
+            .lock()
+            .ok()
+            .and_then(|s| s.iter().skip(from).find(|r| pred(r)).cloned())
+        {
+            return r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no notification {what}; seen: {:?}",
+            seen.lock().map(|s| s.clone()).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "needs the app built by scripts/build; scripts/test runs it"]
+fn the_demo_agent_is_told_of_assignments_and_tickets_at_risk() {
+    let app = std::env::var("FYNCALL_DESK_BIN").expect("FYNCALL_DESK_BIN");
+    let run = tempfile::tempdir().expect("dir");
+    let display = format!(":{}", 80 + (std::process::id() % 9));
+    let _x = Killed(
+        Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb"),
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    let (_bus, address) = support::bus();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _service = runtime
+        .block_on(support::serve(&address, seen.clone()))
+        .expect("notification service");
+
+    let mut child = Command::new(&app)
+        .arg("--demo")
+        .arg("--home")
+        .arg(run.path().join("home"))
+        .env("DISPLAY", &display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .env("XDG_DATA_HOME", run.path().join("data"))
+        .env("XDG_CACHE_HOME", run.path().join("cache"))
+        .env("XDG_CONFIG_HOME", run.path().join("config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the app starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _app = Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("demo line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no demo server address in {line:?}"))
+        .to_owned();
+    // Let the first download finish and the stream connect.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let (api, admin) = login(&url, "admin@demo.fyncall.test");
+    let (_, alice_token) = login(&url, "alice@demo.fyncall.test");
+    let alice: Value = api
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&alice_token)
+        .send()
+        .expect("me")
+        .json()
+        .expect("json");
+    let list: Value = api
+        .get(format!(
+            "{url}/api/v1/tickets?view=all&status=open,in_progress&limit=200"
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let theirs = list["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| t["assignee_id"] != alice["id"])
+        .expect("a ticket of someone else")
+        .clone();
+
+    // An admin gives Alice a ticket.
+    let before = seen.lock().map(|s| s.len()).unwrap_or(0);
+    let assigned_at = Instant::now();
+    let r = api
+        .post(format!(
+            "{url}/api/v1/tickets/{}/assign",
+            theirs["id"].as_str().unwrap_or("")
+        ))
+        .bearer_auth(&admin)
+        .json(&json!({"assignee_id": alice["id"]}))
+        .send()
+        .expect("assign");
+    assert!(r.status().is_success());
+    let label = format!("#{} assigned to you", theirs["number"]);
+    let n = wait_notice(&seen, before, "of the assignment", |r| r.summary == label);
+    assert!(n.body.contains("Dana Admin"), "{n:?}");
+    assert_eq!(n.app_name, "Fyncall Desk");
+    println!(
+        "assignment → Notify: {:?}",
+        n.at.duration_since(assigned_at)
+    );
+
+    // The admin widens the at-risk threshold: Alice's on-track tickets enter at risk.
+    let mut settings: Value = api
+        .get(format!("{url}/api/v1/settings"))
+        .bearer_auth(&admin)
+        .send()
+        .expect("settings")
+        .json()
+        .expect("json");
+    settings["at_risk_fraction"] = json!(0.99);
+    let before = seen.lock().map(|s| s.len()).unwrap_or(0);
+    let changed_at = Instant::now();
+    let r = api
+        .put(format!("{url}/api/v1/settings"))
+        .bearer_auth(&admin)
+        .json(&settings)
+        .send()
+        .expect("put settings");
+    assert!(r.status().is_success(), "{}", r.status());
+    let n = wait_notice(&seen, before, "of a ticket at risk", |r| {
+        r.summary.contains(" at risk: ")
+    });
+    println!(
+        "policy change → at-risk Notify: {:?}",
+        n.at.duration_since(changed_at)
+    );
+    // Each once: nothing is announced twice in the next seconds.
+    std::thread::sleep(Duration::from_secs(3));
+    let all = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut summaries: Vec<&str> = all.iter().map(|r| r.summary.as_str()).collect();
+    let count = summaries.len();
+    summaries.sort();
+    summaries.dedup();
+    assert_eq!(summaries.len(), count, "a notification came twice: {all:?}");
+}
