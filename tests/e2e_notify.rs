@@ -41,6 +41,7 @@ fn wait_notice(
     seen: &Arc<Mutex<Vec<support::Recorded>>>,
     from: usize,
     what: &str,
+    within: Duration,
     pred: impl Fn(&support::Recorded) -> bool,
 ) -> support::Recorded {
     let start = Instant::now();
@@ -53,7 +54,7 @@ fn wait_notice(
             return r;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < within,
             "no notification {what}; seen: {:?}",
             seen.lock().map(|s| s.clone()).unwrap_or_default()
         );
@@ -150,12 +151,67 @@ fn the_demo_agent_is_told_of_assignments_and_tickets_at_risk() {
         .expect("assign");
     assert!(r.status().is_success());
     let label = format!("#{} assigned to you", theirs["number"]);
-    let n = wait_notice(&seen, before, "of the assignment", |r| r.summary == label);
+    let n = wait_notice(
+        &seen,
+        before,
+        "of the assignment",
+        Duration::from_secs(20),
+        |r| r.summary == label,
+    );
     assert!(n.body.contains("Dana Admin"), "{n:?}");
     assert_eq!(n.app_name, "Fyncall Desk");
     println!(
         "assignment → Notify: {:?}",
         n.at.duration_since(assigned_at)
+    );
+
+    // A seeded ticket of Alice's reaches its at-risk moment about 15 s after
+    // the start: the alert comes within a few seconds of that moment.
+    // (The demo seeds two such tickets per agent, 15 s and 135 s after its start.)
+    let n = wait_notice(
+        &seen,
+        0,
+        "of a seeded ticket at risk",
+        Duration::from_secs(150),
+        |r| r.summary.contains(" at risk: ") && r.summary.contains("first response"),
+    );
+    let number: String = n
+        .summary
+        .trim_start_matches('#')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let mine: Value = api
+        .get(format!("{url}/api/v1/tickets?view=mine&limit=200"))
+        .bearer_auth(&alice_token)
+        .send()
+        .expect("mine")
+        .json()
+        .expect("json");
+    let ticket = mine["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| t["number"].to_string() == number)
+        .expect("the alerted ticket is Alice's")
+        .clone();
+    let timer = &ticket["sla"]["first_response"];
+    let due = chrono::DateTime::parse_from_rfc3339(timer["due_at"].as_str().expect("due"))
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let threshold_ms = (0.25 * timer["target_minutes"].as_f64().expect("target") * 60_000.0) as i64;
+    let moment = due - chrono::TimeDelta::milliseconds(threshold_ms);
+    let shown: chrono::DateTime<chrono::Utc> = n.wall.into();
+    let delay = shown - moment;
+    println!(
+        "at-risk moment → Notify: {} ms ({})",
+        delay.num_milliseconds(),
+        n.summary
+    );
+    assert!(
+        delay >= chrono::TimeDelta::zero() && delay < chrono::TimeDelta::seconds(3),
+        "alerted {} ms from the moment",
+        delay.num_milliseconds()
     );
 
     // The admin widens the at-risk threshold: Alice's on-track tickets enter at risk.
@@ -176,9 +232,13 @@ fn the_demo_agent_is_told_of_assignments_and_tickets_at_risk() {
         .send()
         .expect("put settings");
     assert!(r.status().is_success(), "{}", r.status());
-    let n = wait_notice(&seen, before, "of a ticket at risk", |r| {
-        r.summary.contains(" at risk: ")
-    });
+    let n = wait_notice(
+        &seen,
+        before,
+        "of a ticket at risk",
+        Duration::from_secs(20),
+        |r| r.summary.contains(" at risk: "),
+    );
     println!(
         "policy change → at-risk Notify: {:?}",
         n.at.duration_since(changed_at)

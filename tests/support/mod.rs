@@ -15,6 +15,7 @@ pub struct Recorded {
     pub actions: Vec<String>,
     pub urgency: Option<u8>,
     pub at: std::time::Instant,
+    pub wall: std::time::SystemTime,
 }
 
 pub struct Service {
@@ -44,6 +45,7 @@ impl Service {
                 actions,
                 urgency,
                 at: std::time::Instant::now(),
+                wall: std::time::SystemTime::now(),
             });
             seen.len() as u32
         } else {
