@@ -192,7 +192,7 @@ fn the_demo_agent_is_told_of_assignments_and_tickets_at_risk() {
         .as_array()
         .expect("tickets")
         .iter()
-        .find(|t| t["number"].to_string() == number)
+        .find(|t| t["number"].as_i64().map(|n| n.to_string()).as_deref() == Some(number.as_str()))
         .expect("the alerted ticket is Alice's")
         .clone();
     let timer = &ticket["sla"]["first_response"];
