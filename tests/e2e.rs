@@ -413,21 +413,30 @@ fn the_real_app_end_to_end() {
         t.contains("resolution note: Sent a new lid")
     });
     // It reached the server.
-    wait_for(
-        "the server to see the resolve",
-        Duration::from_secs(15),
-        || {
-            let v: Value = api
-                .get(format!("{url}/api/v1/tickets/{tid}"))
-                .bearer_auth(&token)
-                .send()
-                .ok()?
-                .json()
-                .ok()?;
-            (v["ticket"]["status"] == "resolved" && v["ticket"]["priority"] == "urgent")
-                .then_some(Value::Null)
-        },
-    );
+    let server_ticket = || -> Value {
+        api.get(format!("{url}/api/v1/tickets/{tid}"))
+            .bearer_auth(&token)
+            .send()
+            .ok()
+            .and_then(|r| r.json().ok())
+            .unwrap_or(Value::Null)
+    };
+    let synced =
+        |v: &Value| v["ticket"]["status"] == "resolved" && v["ticket"]["priority"] == "urgent";
+    let start = Instant::now();
+    let mut last = server_ticket();
+    while !synced(&last) && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(200));
+        last = server_ticket();
+    }
+    if !synced(&last) {
+        d.screenshot(&artifacts, "07-not-synced");
+        let problems = d.text("[data-testid=connection]");
+        panic!(
+            "the resolve did not reach the server in 30 s; connection panel: {problems:?}; server ticket: {}",
+            last["ticket"]
+        );
+    }
     // Reopen.
     d.click("button[data-action=reopen]");
     d.wait_text("[data-testid=timeline]", "reopen", |t| {
