@@ -492,6 +492,83 @@ fn the_real_app_end_to_end() {
     assert_eq!(images, json!(0), "no element was made from ticket text");
     d.screenshot(&artifacts, "08-markup-as-text");
 
+    // Someone else's ticket: as an agent, Alice cannot change its status
+    // (the control says why); she claims its conversation and it becomes hers.
+    let all_open: Value = admin
+        .get(format!(
+            "{url}/api/v1/tickets?view=all&status=open,in_progress&limit=200"
+        ))
+        .bearer_auth(&admin_token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let bens = all_open["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| !t["assignee_id"].is_null() && t["assignee_id"] != me["id"])
+        .expect("someone else's open ticket")
+        .clone();
+    let bens_id = bens["id"].as_str().expect("id").to_owned();
+    // A comment puts it at the top of All Tickets (newest update first).
+    let commented = admin
+        .post(format!("{url}/api/v1/tickets/{bens_id}/comments"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"body": "Alice, can you take this one?"}))
+        .send()
+        .expect("comment");
+    assert!(commented.status().is_success());
+    d.click("a[data-view=all]");
+    d.click(&format!("[data-ticket='{bens_id}'] td.subject"));
+    d.wait_text("[data-testid=ticket-subject]", "their ticket", |t| {
+        t.starts_with('#')
+    });
+    let why = wait_for(
+        "the disabled status control",
+        Duration::from_secs(20),
+        || {
+            let v = d.script(
+            "const o = document.querySelector(\"select[aria-label='Change status'] option[value=resolved]\"); \
+             return o && o.disabled ? o.title : null;",
+            json!([]),
+        );
+            v.as_str()
+                .filter(|t| !t.is_empty())
+                .map(|t| Value::String(t.to_owned()))
+        },
+    );
+    assert!(
+        why.as_str().unwrap_or("").contains("only the assignee"),
+        "{why}"
+    );
+    d.screenshot(&artifacts, "08b-not-mine");
+    d.click("a[data-action=conversation]");
+    d.click("button[data-action=claim]");
+    d.click("a[data-view=mine]");
+    d.wait(&format!(
+        "[data-testid=ticket-list] [data-ticket='{bens_id}']"
+    ));
+
+    // Create a ticket from that conversation.
+    d.click(&format!("[data-ticket='{bens_id}'] td.subject"));
+    d.click("a[data-action=conversation]");
+    d.click("button[data-action=create]");
+    d.type_into(
+        "[data-testid=create-form] input[aria-label=Subject]",
+        "Follow-up: replacement part",
+    );
+    d.click("[data-testid=create-form] button[type=submit]");
+    d.wait_text("[data-testid=ticket-subject]", "the new ticket", |t| {
+        t.contains("Follow-up: replacement part")
+    });
+    d.wait_text(
+        "[data-testid=ticket-subject]",
+        "its number from the server",
+        |t| t.starts_with('#'),
+    );
+    d.screenshot(&artifacts, "08c-created");
+
     // Offline: stop the server, act, see the pending mark; start it, see it sync.
     reaper.0[0].kill().expect("stop server");
     let _ = reaper.0[0].wait();
@@ -518,6 +595,29 @@ fn the_real_app_end_to_end() {
         },
     );
     d.screenshot(&artifacts, "10-synced");
+
+    // As an admin, the same ticket's controls are open.
+    d.click("[data-testid=connection] button[data-action=sign-out]");
+    d.type_into("input[name=server]", &url);
+    d.type_into("input[name=email]", "admin@demo.fyncall.test");
+    d.type_into("input[name=password]", PASSWORD);
+    d.click("button[type=submit]");
+    d.wait("[data-testid=ticket-list] tbody tr");
+    d.click("a[data-view=all]");
+    d.click(&format!("[data-ticket='{bens_id}'] td.subject"));
+    wait_for(
+        "the admin's open status control",
+        Duration::from_secs(20),
+        || {
+            let v = d.script(
+            "const o = document.querySelector(\"select[aria-label='Change status'] option[value=resolved]\"); \
+             return o ? !o.disabled : null;",
+            json!([]),
+        );
+            (v == json!(true)).then_some(v)
+        },
+    );
+    d.screenshot(&artifacts, "11-admin");
 
     d.call(reqwest::Method::DELETE, "", None);
     println!("screenshots in {}", artifacts.display());
