@@ -99,7 +99,17 @@ impl Desk {
     pub fn open(app: AppHandle, home: &Path) -> IpcResult<Desk> {
         std::fs::create_dir_all(home)
             .map_err(|e| internal(format!("cannot create {}: {e}", home.display())))?;
-        let cache = Cache::open(&home.join("cache.sqlite"))?;
+        let mut cache = Cache::open(&home.join("cache.sqlite"))?;
+        let mut saved = session::load(home)?;
+        if let Some(s) = &saved {
+            // The cache acts for the saved sign-in (a new or replaced cache
+            // file learns who that is here).
+            if let Err(e) = cache.sign_in(&s.server, s.agent.id) {
+                tracing::warn!(error = %e, "the saved sign-in does not fit this cache; sign in again");
+                session::clear(home)?;
+                saved = None;
+            }
+        }
         let (changes, _) = broadcast::channel(256);
         let desk = Desk {
             home: home.to_path_buf(),
@@ -109,7 +119,7 @@ impl Desk {
             app,
             changes,
         };
-        if let Some(s) = session::load(home)? {
+        if let Some(s) = saved {
             desk.start_engine(&s)?;
         }
         Ok(desk)
