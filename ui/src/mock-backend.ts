@@ -8,7 +8,7 @@ import type { TicketRow } from './generated/TicketRow';
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
 
 export function row(n: number, subject: string, extra: Partial<TicketRow> = {}): TicketRow {
-  const timer = { state: 'on_track' as const, target_minutes: 60, due_at: new Date(Date.now() + 30 * 60_000).toISOString(), remaining_seconds: 1800, stopped_at: null };
+  const timer = { state: 'on_track' as const, target_minutes: 60, due_at: new Date(Date.now() + 30 * 60_000).toISOString(), at_risk_at: new Date(Date.now() + 15 * 60_000).toISOString(), remaining_seconds: 1800, stopped_at: null };
   return {
     id: `t${n}`, number: n, conversation_id: 'c1', subject, description: null, priority: 'high', status: 'open',
     category: 'billing', assignee_id: 'a1', source: 'manual', created_by: 'a1',

@@ -252,14 +252,7 @@ impl Cache {
                 }
             }
         }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
-        )?;
-        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
-            r.get::<_, String>(0)
-        })?;
-        for row in rows {
-            let t: Ticket = serde_json::from_str(&row?)?;
+        for t in self.my_tickets_at_risk(me, now)? {
             for n in sla_notices(&t, &settings.sla, now) {
                 candidates.push((n, t.priority));
             }
@@ -294,15 +287,8 @@ impl Cache {
         let Some(me) = self.me()? else {
             return Ok(0);
         };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
-        )?;
-        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
-            r.get::<_, String>(0)
-        })?;
         let mut recorded = 0;
-        for row in rows {
-            let t: Ticket = serde_json::from_str(&row?)?;
+        for t in self.my_tickets_at_risk(me, now)? {
             for n in sla_notices(&t, &settings.sla, now) {
                 if self.record_notice(&n, now)? {
                     recorded += 1;
@@ -310,6 +296,22 @@ impl Cache {
             }
         }
         Ok(recorded)
+    }
+
+    /// The agent's open tickets with a timer at risk or breached at `now`
+    /// (served by the stored at-risk moments).
+    fn my_tickets_at_risk(&self, me: Uuid, now: Timestamp) -> Result<Vec<Ticket>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
+        )?;
+        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
     }
 
     fn ledger_has(
@@ -358,14 +360,7 @@ impl Cache {
             None => return Ok(TraySummary::default()),
         };
         let mut summary = TraySummary::default();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM tickets WHERE assignee_id = ?1 AND open = 1 AND at_risk_at <= ?2",
-        )?;
-        let rows = stmt.query_map(params![me.to_string(), millis(now)], |r| {
-            r.get::<_, String>(0)
-        })?;
-        for row in rows {
-            let t: Ticket = serde_json::from_str(&row?)?;
+        for t in self.my_tickets_at_risk(me, now)? {
             match sla::evaluate(&t, &settings.sla, now).indicator {
                 fyncall_domain::Indicator::Breached => summary.breached += 1,
                 fyncall_domain::Indicator::AtRisk => summary.at_risk += 1,

@@ -98,6 +98,11 @@ pub struct Timer {
     pub due_at: Option<Timestamp>,
     /// Negative once breached; for a stopped timer, what was left when it stopped.
     pub remaining_seconds: i64,
+    /// For a running timer, the first moment it is at risk (so a live
+    /// countdown can change state without knowing the policy); else `None`.
+    #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub at_risk_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub stopped_at: Option<Timestamp>,
@@ -196,6 +201,7 @@ fn running(policy: &SlaPolicy, target: u32, due: Timestamp, now: Timestamp) -> T
         due_at: Some(due),
         remaining_seconds: remaining.div_euclid(1000),
         stopped_at: None,
+        at_risk_at: Some(due - TimeDelta::milliseconds(policy.at_risk_threshold_ms(target))),
     }
 }
 
@@ -211,6 +217,7 @@ fn stopped(target: u32, due: Timestamp, stop: Timestamp) -> Timer {
         due_at: Some(due),
         remaining_seconds: remaining.div_euclid(1000),
         stopped_at: Some(stop),
+        at_risk_at: None,
     }
 }
 
@@ -244,6 +251,7 @@ pub fn resolution(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Timer 
                 due_at: None,
                 remaining_seconds: (ms(minutes(target)) - counted).div_euclid(1000),
                 stopped_at: None,
+                at_risk_at: None,
             }
         }
         _ => running(
@@ -313,13 +321,14 @@ pub fn deadlines(ticket: &Ticket, policy: &SlaPolicy) -> Vec<Deadline> {
         ),
         (TimerKind::Resolution, resolution(ticket, policy, now)),
     ] {
-        if let (true, Some(due)) = (timer.state.is_running(), timer.due_at) {
+        if let (true, Some(due), Some(at_risk_at)) =
+            (timer.state.is_running(), timer.due_at, timer.at_risk_at)
+        {
             out.push(Deadline {
                 timer: kind,
                 target_minutes: timer.target_minutes,
                 due_at: due,
-                at_risk_at: due
-                    - TimeDelta::milliseconds(policy.at_risk_threshold_ms(timer.target_minutes)),
+                at_risk_at,
             });
         }
     }

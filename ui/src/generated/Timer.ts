@@ -12,4 +12,9 @@ due_at: string | null,
 /**
  * Negative once breached; for a stopped timer, what was left when it stopped.
  */
-remaining_seconds: number, stopped_at: string | null, };
+remaining_seconds: number, 
+/**
+ * For a running timer, the first moment it is at risk (so a live
+ * countdown can change state without knowing the policy); else `None`.
+ */
+at_risk_at: string | null, stopped_at: string | null, };

@@ -6,6 +6,7 @@ const timer = (t: Partial<Timer>): Timer => ({
   state: 'on_track',
   target_minutes: 60,
   due_at: '2026-03-02T10:00:00.000Z',
+  at_risk_at: '2026-03-02T09:45:00.000Z',
   remaining_seconds: 0,
   stopped_at: null,
   ...t,
@@ -27,7 +28,7 @@ describe('countdowns', () => {
   });
 
   it('shows paused and stopped timers as they are', () => {
-    expect(showTimer(timer({ state: 'paused', due_at: null, remaining_seconds: 600 }), 0).text).toBe('paused, 10m 00s left');
+    expect(showTimer(timer({ state: 'paused', due_at: null, at_risk_at: null, remaining_seconds: 600 }), 0).text).toBe('paused, 10m 00s left');
     expect(showTimer(timer({ state: 'met' }), 0).text).toBe('met');
   });
 });

@@ -18,18 +18,17 @@ export type Shown = { state: Timer['state']; text: string };
 
 /**
  * A timer as shown at `serverNowMs`. Running timers count down live and
- * change state at their moments; stopped and paused ones are as the cache
- * computed them.
+ * change state at the moments the rules gave them (`at_risk_at`, `due_at`);
+ * stopped and paused ones are as the cache computed them.
  */
-export function showTimer(t: Timer, serverNowMs: number, atRiskFraction = 0.25): Shown {
+export function showTimer(t: Timer, serverNowMs: number): Shown {
   if (t.state === 'paused') return { state: 'paused', text: `paused, ${span(t.remaining_seconds)} left` };
   if (t.state === 'met') return { state: 'met', text: 'met' };
   if (t.state === 'missed') return { state: 'missed', text: 'missed' };
   if (!t.due_at) return { state: t.state, text: '' };
   const left = secondsLeft(t.due_at, serverNowMs);
-  const dueMs = Date.parse(t.due_at);
-  if (serverNowMs > dueMs) return { state: 'breached', text: `breached ${span(left)} ago` };
-  const atRisk = left * 1000 <= t.target_minutes * 60_000 * atRiskFraction;
+  if (serverNowMs > Date.parse(t.due_at)) return { state: 'breached', text: `breached ${span(left)} ago` };
+  const atRisk = t.at_risk_at !== null && serverNowMs >= Date.parse(t.at_risk_at);
   return { state: atRisk ? 'at_risk' : 'on_track', text: `${span(left)} left` };
 }
 
