@@ -27,7 +27,7 @@ pub async fn start(desk: &Desk, email: &str) -> IpcResult<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| fail("cannot listen", &e))?;
-    let running = app::start(Arc::new(team.store), listener)
+    let running = app::start(team.store.clone(), listener)
         .await
         .map_err(|e| fail("cannot start", &e))?;
     let url = format!("http://{}", running.addr);

@@ -186,6 +186,9 @@ pub async fn start(store: Arc<dyn Store>, listener: TcpListener) -> std::io::Res
         limiter: Arc::new(LoginLimiter::default()),
         shutdown: shutdown.clone(),
     };
+    state
+        .store
+        .follow_other_instances(state.changes.clone(), shutdown.clone());
     tokio::spawn(sweep_breaches(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut stopped = shutdown.clone();

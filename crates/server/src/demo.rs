@@ -6,6 +6,7 @@
 //! with back-dated times), so the timers are real, not painted on.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::TimeDelta;
 use fyncall_domain::mutation::{
@@ -19,14 +20,14 @@ use fyncall_domain::{
 use uuid::Uuid;
 
 use crate::auth;
-use crate::sqlite::SqliteStore;
+use crate::open::Database;
 use crate::store::{NewAgent, Principal, Store, StoreError, StoreResult};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "fyncall-demo";
 
 pub struct DemoTeam {
-    pub store: SqliteStore,
+    pub store: Arc<dyn Store>,
     pub admin: Agent,
     pub agents: Vec<Agent>,
     pub integration_token: String,
@@ -96,7 +97,7 @@ fn at_minutes(now: Timestamp, minutes_ago: f64) -> Timestamp {
 }
 
 struct Seeder<'a> {
-    store: &'a SqliteStore,
+    store: &'a dyn Store,
     n: u64,
 }
 
@@ -156,8 +157,13 @@ fn context(i: usize) -> AiContext {
     }
 }
 
-/// Creates a fresh database at `path` with the demo team, seeded as of `now`.
+/// Creates a fresh SQLite database at `path` with the demo team, seeded as of `now`.
 pub fn create(path: &Path, now: Timestamp) -> StoreResult<DemoTeam> {
+    create_in(&Database::Sqlite(path.to_owned()), now)
+}
+
+/// Creates the demo team in a new database, seeded as of `now`.
+pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
     let hash = auth::hash_password(DEMO_PASSWORD).map_err(StoreError::Api)?;
     let admin_new = NewAgent {
         name: "Dana Admin".into(),
@@ -165,7 +171,7 @@ pub fn create(path: &Path, now: Timestamp) -> StoreResult<DemoTeam> {
         role: Role::Admin,
         password: DEMO_PASSWORD.into(),
     };
-    let (store, admin) = SqliteStore::create(path, &admin_new, &hash, now)?;
+    let (store, admin) = database.create(&admin_new, &hash, now)?;
     let mut agents = Vec::new();
     for (name, email) in [
         ("Alice Moreau", "alice@demo.fyncall.test"),
@@ -192,7 +198,7 @@ pub fn create(path: &Path, now: Timestamp) -> StoreResult<DemoTeam> {
     )?;
 
     let mut s = Seeder {
-        store: &store,
+        store: store.as_ref(),
         n: 0,
     };
     let everyone: Vec<Agent> = std::iter::once(admin.clone())

@@ -108,7 +108,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             crate::store::StoreError::Refused(r) => r.into(),
             crate::store::StoreError::Api(a) => a,
-            crate::store::StoreError::Database(err) => {
+            crate::store::StoreError::Database(err) | crate::store::StoreError::Retry(err) => {
                 tracing::error!(error = %err, "database error");
                 ApiError::internal()
             }

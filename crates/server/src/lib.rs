@@ -7,10 +7,16 @@ pub mod app;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod open;
+pub mod postgres;
+pub mod query;
+pub mod rows;
 pub mod sqlite;
 pub mod store;
 pub mod time;
 
 pub use app::{Running, start};
+pub use open::Database;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -2,13 +2,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fyncall_domain::Role;
 use fyncall_server::store::NewAgent;
-use fyncall_server::{SqliteStore, auth, demo};
+use fyncall_server::{Database, auth, demo};
 
 #[derive(Parser)]
 #[command(name = "fyncall-server", version, about = "The Fyncall team server")]
@@ -30,8 +29,8 @@ enum LogFormat {
 enum Command {
     /// Create a new team database with one admin (password from FYNCALL_ADMIN_PASSWORD or a prompt).
     Init {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         #[arg(long)]
         admin_email: String,
         #[arg(long)]
@@ -39,17 +38,51 @@ enum Command {
     },
     /// Serve the API.
     Serve {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
     },
     /// Create a fresh database with a demo team and print its sign-ins.
     Demo {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
+}
+
+/// Where the team lives: an SQLite file, or PostgreSQL shared by several
+/// server instances.
+#[derive(Args)]
+struct DbArgs {
+    /// The team's SQLite file.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// A PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(long, env = "FYNCALL_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn database(self) -> anyhow::Result<Database> {
+        match (self.db, self.database_url) {
+            (Some(_), Some(_)) => {
+                bail!("give --db or --database-url (FYNCALL_DATABASE_URL), not both")
+            }
+            (None, Some(url)) => Ok(Database::Postgres(url)),
+            (Some(path), None) => Ok(Database::Sqlite(path)),
+            (None, None) => bail!(
+                "say where the team lives: --db FILE (SQLite) or --database-url postgres://..."
+            ),
+        }
+    }
+}
+
+/// Runs store work off the async workers (the PostgreSQL client blocks).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await?
 }
 
 fn init_logs(format: LogFormat) {
@@ -98,23 +131,34 @@ async fn main() -> anyhow::Result<()> {
             };
             fyncall_server::api::check_new_agent(&new).map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash = auth::hash_password(&new.password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (_, admin) = SqliteStore::create(&db, &new, &hash, fyncall_server::time::now())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "created team database {} with admin {}",
-                db.display(),
-                admin.email
-            );
+            let database = db.database()?;
+            let place = database.describe();
+            let admin = blocking(move || {
+                let (_, admin) = database
+                    .create(&new, &hash, fyncall_server::time::now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(admin)
+            })
+            .await?;
+            println!("created team database {place} with admin {}", admin.email);
         }
         Command::Demo { db } => {
-            let team = demo::create(&db, fyncall_server::time::now())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created demo team database {}", db.display());
-            print!("{}", team.describe());
+            let database = db.database()?;
+            let place = database.describe();
+            let described = blocking(move || {
+                let team = demo::create_in(&database, fyncall_server::time::now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(team.describe())
+            })
+            .await?;
+            println!("created demo team database {place}");
+            print!("{described}");
         }
         Command::Serve { db, listen } => {
-            let store = SqliteStore::open(&db).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let store = Arc::new(store);
+            let database = db.database()?;
+            let place = database.describe();
+            let store =
+                blocking(move || database.open().map_err(|e| anyhow::anyhow!("{e}"))).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| {
@@ -123,11 +167,11 @@ async fn main() -> anyhow::Result<()> {
             let running = fyncall_server::start(store.clone(), listener).await?;
             println!("listening on http://{}", running.addr);
             std::io::stdout().flush()?;
-            tracing::info!(addr = %running.addr, db = %db.display(), "serving");
+            tracing::info!(addr = %running.addr, db = %place, "serving");
             wait_for_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
             running.shutdown().await?;
-            store.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
+            blocking(move || store.close().map_err(|e| anyhow::anyhow!("{e}"))).await?;
             tracing::info!("stopped cleanly");
         }
     }

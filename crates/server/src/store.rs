@@ -17,6 +17,10 @@ pub enum StoreError {
     Api(ApiError),
     #[error("database: {0}")]
     Database(String),
+    /// Two transactions got in each other's way (a deadlock or a
+    /// serialization failure); the store runs the transaction again.
+    #[error("database conflict, try again: {0}")]
+    Retry(String),
 }
 
 impl From<Refusal> for StoreError {
@@ -162,4 +166,20 @@ pub trait Store: Send + Sync + 'static {
     fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>>;
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;
+
+    // Life cycle
+    /// Sends the sequence of every change committed by other server
+    /// instances on the same database to `changes`, until `stop` turns true.
+    /// A store only one process can use has none and does nothing.
+    fn follow_other_instances(
+        &self,
+        changes: tokio::sync::broadcast::Sender<i64>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let _ = (changes, stop);
+    }
+    /// Leaves the database tidy on a clean shutdown.
+    fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -79,7 +79,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let server = app::start(Arc::new(team.store), listener)
+    let server = app::start(team.store.clone(), listener)
         .await
         .expect("start");
     let url = format!("http://{}", server.addr);

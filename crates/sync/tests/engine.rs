@@ -15,13 +15,13 @@ const ALICE: &str = "alice@demo.fyncall.test";
 
 async fn serve_demo(dir: &std::path::Path, addr: &str) -> Running {
     let db = dir.join("team.db");
-    let store = if db.exists() {
-        fyncall_server::sqlite::SqliteStore::open(&db).expect("open")
+    let store: Arc<dyn fyncall_server::Store> = if db.exists() {
+        Arc::new(fyncall_server::sqlite::SqliteStore::open(&db).expect("open"))
     } else {
         demo::create(&db, chrono::Utc::now()).expect("demo").store
     };
     let listener = TcpListener::bind(addr).await.expect("bind");
-    start(Arc::new(store), listener).await.expect("start")
+    start(store, listener).await.expect("start")
 }
 
 fn cache(dir: &std::path::Path) -> Arc<Mutex<Cache>> {

@@ -179,11 +179,13 @@ pub async fn stream(
     let rx = state.changes.subscribe();
     let current = state.blocking(|s| s.current_seq()).await?;
     let shutdown = state.shutdown.clone();
+    // `last` is the newest cursor sent: a sequence announced twice (by this
+    // instance and by the database's feed from all instances) goes out once.
     let events = futures_util::stream::unfold(
-        (Some(current), rx, shutdown),
-        |(first, mut rx, mut shutdown)| async move {
+        (Some(current), current, rx, shutdown),
+        |(first, last, mut rx, mut shutdown)| async move {
             if let Some(seq) = first {
-                return Some((Ok(changed(seq)), (None, rx, shutdown)));
+                return Some((Ok(changed(seq)), (None, last, rx, shutdown)));
             }
             loop {
                 let msg = tokio::select! {
@@ -191,7 +193,8 @@ pub async fn stream(
                     msg = rx.recv() => Some(msg),
                 };
                 match msg {
-                    Some(Ok(seq)) => return Some((Ok(changed(seq)), (None, rx, shutdown))),
+                    Some(Ok(seq)) if seq <= last => continue,
+                    Some(Ok(seq)) => return Some((Ok(changed(seq)), (None, seq, rx, shutdown))),
                     // A slow stream skips ahead: the next event carries the latest cursor.
                     Some(Err(RecvError::Lagged(_))) => continue,
                     Some(Err(RecvError::Closed)) | None => return None,

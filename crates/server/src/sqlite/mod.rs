@@ -11,9 +11,9 @@ use std::sync::Mutex;
 
 use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde_json::Value;
 use uuid::Uuid;
 
+pub(crate) use crate::rows::ticket_json;
 use crate::store::{NewAgent, Principal, StoreError, StoreResult};
 use crate::time::iso;
 
@@ -243,19 +243,6 @@ pub(crate) fn load_tickets_of(
         out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
     }
     Ok(out)
-}
-
-/// A ticket as API.md shows it: its fields plus `sla` computed at `now`.
-pub(crate) fn ticket_json(ticket: &Ticket, settings: &TeamSettings, now: Timestamp) -> Value {
-    let mut value = serde_json::to_value(ticket).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        let sla = fyncall_domain::sla::evaluate(ticket, &settings.sla, now);
-        map.insert(
-            "sla".into(),
-            serde_json::to_value(sla).unwrap_or(Value::Null),
-        );
-    }
-    value
 }
 
 pub(crate) fn principal_row(conn: &Connection, hash: &str) -> StoreResult<Option<Principal>> {

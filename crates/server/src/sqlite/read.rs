@@ -1,233 +1,57 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use base64::Engine;
-use fyncall_domain::{
-    Agent, Caller, Mutation, Order, Role, SortField, TeamSettings, Ticket, Timestamp, View,
-};
+use fyncall_domain::{Agent, Caller, Mutation, Role, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{SqliteStore, agents, db_err, load_ticket, principal_row, settings, ticket_json};
 use crate::error::ApiError;
+use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::store::{
     Committed, Principal, PullPage, PushOutcome, Store, StoreResult, TicketPage, TicketQuery,
 };
-use crate::time::iso;
 
-/// The SQL expression a sort field orders by; NULLs mapped so they sort last
-/// in ascending order and the keyset comparison stays total.
-fn sort_expr(field: SortField) -> &'static str {
-    match field {
-        SortField::Number => "number",
-        SortField::Subject => "subject",
-        SortField::Status => "status",
-        SortField::Priority => "priority_rank",
-        SortField::Assignee => "COALESCE(assignee_id, '~')",
-        SortField::Category => "COALESCE(category, '~')",
-        SortField::Created => "created_at",
-        SortField::Updated => "updated_at",
-        SortField::SlaDue => "COALESCE(due_at, '9999-12-31T23:59:59.999Z')",
-    }
-}
-
-fn bad_cursor() -> ApiError {
-    ApiError::bad_request(
-        "the cursor is not one this server gave out: start again without `cursor`",
-    )
-}
-
-fn encode_cursor(value: &Sql, id: &str) -> String {
-    let v = match value {
-        Sql::Integer(i) => json!(i),
-        Sql::Text(t) => json!(t),
-        _ => Value::Null,
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([v, id]).to_string())
-}
-
-fn decode_cursor(cursor: &str) -> Result<(Sql, String), ApiError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad_cursor())?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
-    let id = v
-        .get(1)
-        .and_then(Value::as_str)
-        .ok_or_else(bad_cursor)?
-        .to_owned();
-    let key = match v.get(0) {
-        Some(Value::Number(n)) => Sql::Integer(n.as_i64().ok_or_else(bad_cursor)?),
-        Some(Value::String(s)) => Sql::Text(s.clone()),
-        _ => return Err(bad_cursor()),
-    };
-    Ok((key, id))
-}
-
-/// Builds the WHERE clause of a ticket query (without the keyset bound).
-fn filters(q: &TicketQuery, now: Timestamp) -> (Vec<String>, Vec<Sql>) {
-    let mut clauses = Vec::new();
-    let mut args: Vec<Sql> = Vec::new();
-    let placeholders = |args: &mut Vec<Sql>, values: Vec<Sql>| {
-        let start = args.len();
-        args.extend(values);
-        (start + 1..=args.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match q.view.unwrap_or(View::All) {
-        View::All => {}
-        View::Mine => {
-            let p = placeholders(&mut args, vec![Sql::Text(q.viewer.to_string())]);
-            clauses.push(format!("assignee_id = {p}"));
-        }
-        View::SlaAtRisk => {
-            let p = placeholders(&mut args, vec![Sql::Text(iso(now))]);
-            clauses.push(format!("at_risk_at <= {p}"));
-        }
-        View::Pending => clauses.push("status = 'waiting_on_customer'".into()),
-        View::AiEscalated => clauses.push("source = 'ai'".into()),
-    }
-    if q.statuses.is_empty() {
-        // Closed tickets leave the views unless a status filter asks for them.
-        clauses.push("status <> 'closed'".into());
-    } else {
-        let p = placeholders(
-            &mut args,
-            q.statuses
-                .iter()
-                .map(|s| Sql::Text(s.as_str().into()))
-                .collect(),
-        );
-        clauses.push(format!("status IN ({p})"));
-    }
-    if !q.priorities.is_empty() {
-        let p = placeholders(
-            &mut args,
-            q.priorities
-                .iter()
-                .map(|p| Sql::Integer(i64::from(p.rank())))
-                .collect(),
-        );
-        clauses.push(format!("priority_rank IN ({p})"));
-    }
-    if !q.assignees.is_empty() {
-        let named: Vec<Sql> = q
-            .assignees
-            .iter()
-            .flatten()
-            .map(|a| Sql::Text(a.to_string()))
-            .collect();
-        let mut parts = Vec::new();
-        if !named.is_empty() {
-            parts.push(format!(
-                "assignee_id IN ({})",
-                placeholders(&mut args, named)
-            ));
-        }
-        if q.assignees.iter().any(Option::is_none) {
-            parts.push("assignee_id IS NULL".into());
-        }
-        clauses.push(format!("({})", parts.join(" OR ")));
-    }
-    if !q.categories.is_empty() {
-        let p = placeholders(
-            &mut args,
-            q.categories.iter().map(|c| Sql::Text(c.clone())).collect(),
-        );
-        clauses.push(format!("category IN ({p})"));
-    }
-    for (column, op, bound) in [
-        ("created_at", ">=", q.created_after),
-        ("created_at", "<", q.created_before),
-        ("updated_at", ">=", q.updated_after),
-        ("updated_at", "<", q.updated_before),
-    ] {
-        if let Some(t) = bound {
-            let p = placeholders(&mut args, vec![Sql::Text(iso(t))]);
-            clauses.push(format!("{column} {op} {p}"));
-        }
-    }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = placeholders(&mut args, vec![Sql::Text(format!("%{escaped}%"))]);
-        clauses.push(format!(
-            "(subject LIKE {p} ESCAPE '\\' OR description LIKE {p} ESCAPE '\\' OR EXISTS (
-                SELECT 1 FROM activity a WHERE a.ticket_id = tickets.id AND a.kind = 'comment' AND a.body LIKE {p} ESCAPE '\\'))"
-        ));
-    }
-    (clauses, args)
+fn to_sql(args: &[Arg]) -> Vec<Sql> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(i) => Sql::Integer(*i),
+            Arg::Text(t) => Sql::Text(t.clone()),
+        })
+        .collect()
 }
 
 fn list_tickets(conn: &Connection, q: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
     let settings = settings(conn)?;
-    let (mut clauses, mut args) = filters(q, now);
-    let view = q.view.unwrap_or(View::All);
-    let (default_field, default_order) = view.default_sort();
-    let field = q.sort.unwrap_or(default_field);
-    let order = q.order.unwrap_or(if q.sort.is_some() {
-        Order::Asc
-    } else {
-        default_order
-    });
-    let expr = sort_expr(field);
-    let where_all = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let sql = list_sql(q, now, Dialect::Sqlite)?;
     let total: i64 = conn
         .query_row(
-            &format!("SELECT COUNT(*) FROM tickets {where_all}"),
-            params_from_iter(args.iter()),
+            &sql.count_sql,
+            params_from_iter(to_sql(&sql.count_args)),
             |r| r.get(0),
         )
         .map_err(db_err)?;
-    let (cmp, dir) = match order {
-        Order::Asc => (">", "ASC"),
-        Order::Desc => ("<", "DESC"),
-    };
-    if let Some(cursor) = &q.cursor {
-        let (key, id) = decode_cursor(cursor)?;
-        args.push(key);
-        let k = args.len();
-        args.push(Sql::Text(id));
-        let i = args.len();
-        clauses.push(format!(
-            "({expr} {cmp} ?{k} OR ({expr} = ?{k} AND id {cmp} ?{i}))"
-        ));
-    }
-    let where_page = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let limit = q.limit.clamp(1, 500);
-    let sql = format!(
-        "SELECT data, {expr}, id FROM tickets {where_page} ORDER BY {expr} {dir}, id {dir} LIMIT {}",
-        limit + 1
-    );
-    let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-    let mut rows = stmt.query(params_from_iter(args.iter())).map_err(db_err)?;
+    let mut stmt = conn.prepare(&sql.page_sql).map_err(db_err)?;
+    let mut rows = stmt
+        .query(params_from_iter(to_sql(&sql.page_args)))
+        .map_err(db_err)?;
     let mut tickets = Vec::new();
-    let mut last: Option<(Sql, String)> = None;
+    let mut last: Option<(Arg, String)> = None;
     let mut has_more = false;
     while let Some(row) = rows.next().map_err(db_err)? {
-        if tickets.len() == limit as usize {
+        if tickets.len() == sql.limit {
             has_more = true;
             break;
         }
         let data: String = row.get(0).map_err(db_err)?;
         let ticket: Ticket = serde_json::from_str(&data).map_err(db_err)?;
         tickets.push(ticket_json(&ticket, &settings, now));
-        last = Some((
-            row.get::<_, Sql>(1).map_err(db_err)?,
-            row.get(2).map_err(db_err)?,
-        ));
+        let key = if sql.int_key {
+            Arg::Int(row.get(1).map_err(db_err)?)
+        } else {
+            Arg::Text(row.get(1).map_err(db_err)?)
+        };
+        last = Some((key, row.get(2).map_err(db_err)?));
     }
     let next_cursor = if has_more {
         last.map(|(k, id)| encode_cursor(&k, &id))
@@ -493,5 +317,9 @@ impl Store for SqliteStore {
             c.query_row("SELECT seq FROM team WHERE id = 1", [], |r| r.get(0))
                 .map_err(db_err)
         })
+    }
+
+    fn close(&self) -> StoreResult<()> {
+        self.checkpoint()
     }
 }

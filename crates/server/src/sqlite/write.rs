@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text, settings};
 use crate::error::ApiError;
+use crate::rows::{activity_body, next_breach_at, source_text};
 use crate::store::{Committed, PushOutcome, StoreResult};
 use crate::time::iso;
 
@@ -31,18 +32,6 @@ pub(super) fn bump(tx: &Transaction<'_>, entity: &str, id: &str) -> StoreResult<
     )
     .map_err(db_err)?;
     Ok(seq)
-}
-
-/// The earliest moment an `sla_breached` entry falls due for this ticket.
-fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timestamp> {
-    sla::deadlines(ticket, &settings.sla)
-        .into_iter()
-        .filter(|d| match d.timer {
-            sla::TimerKind::FirstResponse => !ticket.sla_clock.first_response_breach_recorded,
-            sla::TimerKind::Resolution => !ticket.sla_clock.resolution_breach_recorded,
-        })
-        .map(|d| d.breach_at())
-        .min()
 }
 
 pub(super) fn save_ticket(
@@ -81,7 +70,7 @@ pub(super) fn save_ticket(
             ticket.priority.rank(),
             ticket.assignee_id.map(|a| a.to_string()),
             ticket.category,
-            serde_json::to_value(ticket.source).ok().and_then(|v| v.as_str().map(str::to_owned)),
+            source_text(ticket),
             iso(ticket.created_at),
             iso(ticket.updated_at),
             moments.due_at.map(iso),
@@ -95,11 +84,7 @@ pub(super) fn save_ticket(
 }
 
 fn insert_activity(tx: &Transaction<'_>, entry: &Activity) -> StoreResult<i64> {
-    let body = match &entry.change {
-        fyncall_domain::Change::Comment { body }
-        | fyncall_domain::Change::ResolutionNote { body } => Some(body.as_str()),
-        _ => None,
-    };
+    let body = activity_body(entry);
     let inserted = tx
         .execute(
             "INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)

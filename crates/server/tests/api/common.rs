@@ -1,18 +1,98 @@
-//! A real server on 127.0.0.1 with a port of its own and a real SQLite file,
-//! and a team: an admin, two agents, an integration token, a conversation.
+//! A real server on 127.0.0.1 with a port of its own and a real database
+//! (an SQLite file, or a fresh database in the PostgreSQL cluster named by
+//! `FYNCALL_TEST_POSTGRES`), and a team: an admin, two agents, an
+//! integration token, a conversation.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use fyncall_domain::Role;
-use fyncall_server::store::NewAgent;
-use fyncall_server::{Running, SqliteStore, auth};
+use fyncall_server::store::{NewAgent, Store};
+use fyncall_server::{Database, Running, auth};
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Kind)` once per store, as `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Kind::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::Kind::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A new empty database in the test cluster; its URL. Blocking.
+pub fn postgres_database() -> String {
+    let admin = std::env::var("FYNCALL_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "set FYNCALL_TEST_POSTGRES to a PostgreSQL URL whose user may create databases \
+             (scripts/test starts a throwaway cluster and sets it)"
+        )
+    });
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot reach the test cluster at {admin}: {e}"));
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("URL ends with /DATABASE");
+    format!("{base}/{name}")
+}
+
+/// A fresh place for a team of this kind; the folder lives as long as it.
+pub struct Place {
+    pub database: Database,
+    /// Holds the SQLite file (and is removed with the place).
+    #[allow(dead_code)]
+    pub dir: tempfile::TempDir,
+}
+
+impl Place {
+    pub async fn new(kind: Kind) -> Place {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match kind {
+            Kind::Sqlite => Database::Sqlite(dir.path().join("team.db")),
+            Kind::Postgres => Database::Postgres(
+                tokio::task::spawn_blocking(postgres_database)
+                    .await
+                    .expect("database"),
+            ),
+        };
+        Place { database, dir }
+    }
+
+    /// The `fyncall-server` arguments that name this database.
+    pub fn args(&self) -> Vec<String> {
+        match &self.database {
+            Database::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
+            Database::Postgres(url) => vec!["--database-url".into(), url.clone()],
+        }
+    }
+}
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct Team {
     pub url: String,
     pub http: reqwest::Client,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub admin: String,
     pub alice: String,
     pub bob: String,
@@ -25,15 +105,14 @@ pub struct Team {
     #[allow(dead_code)]
     pub running: Option<Running>,
     #[allow(dead_code)]
-    pub dir: tempfile::TempDir,
+    pub place: Place,
 }
 
 pub const PASSWORD: &str = "correct horse";
 
 impl Team {
-    pub async fn new() -> Team {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("team.db");
+    pub async fn new(kind: Kind) -> Team {
+        let place = Place::new(kind).await;
         let admin = NewAgent {
             name: "Ada Admin".into(),
             email: "ada@example.com".into(),
@@ -41,9 +120,13 @@ impl Team {
             password: PASSWORD.into(),
         };
         let hash = auth::hash_password(PASSWORD).expect("hash");
-        let (store, _) = SqliteStore::create(&path, &admin, &hash, fyncall_server::time::now())
-            .expect("create team");
-        let store = Arc::new(store);
+        let database = place.database.clone();
+        let (store, _) = tokio::task::spawn_blocking(move || {
+            database.create(&admin, &hash, fyncall_server::time::now())
+        })
+        .await
+        .expect("joined")
+        .expect("create team");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -65,7 +148,7 @@ impl Team {
             bob_id: String::new(),
             conversation: String::new(),
             running: Some(running),
-            dir,
+            place,
         };
         let (admin_token, admin_id) = team.login("ada@example.com").await;
         team.admin = admin_token;
@@ -94,6 +177,16 @@ impl Team {
         team.integration = v["token"].as_str().expect("token").to_owned();
         team.conversation = team.new_conversation().await;
         team
+    }
+
+    /// Runs the SLA sweep as of `now`, as the server's own task does each second.
+    #[allow(dead_code)]
+    pub async fn sweep(&self, now: fyncall_domain::Timestamp) -> Option<i64> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.sweep_breaches(now))
+            .await
+            .expect("joined")
+            .expect("sweep")
     }
 
     pub async fn login(&self, email: &str) -> (String, String) {
@@ -174,4 +267,28 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
         "a message a person can act on: {}",
         got.1
     );
+}
+
+/// The real `fyncall-server` binary serving `db` on a free port; its API URL.
+pub fn serve(db: &[String]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .arg("serve")
+        .args(db)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, format!("{addr}/api/v1"))
 }

@@ -2,38 +2,16 @@
 //! restart every acknowledged mutation is present exactly once and the
 //! change log still holds every change. Also: SIGTERM stops it cleanly.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use fyncall_server::Database;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const ADMIN_PASSWORD: &str = "crash test password";
+use crate::common::*;
 
-fn serve(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(["serve", "--db"])
-        .arg(db)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, format!("{addr}/api/v1"))
-}
+const ADMIN_PASSWORD: &str = "crash test password";
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
     let v: Value = http
@@ -56,13 +34,12 @@ fn comment_mutation(ticket: &str, n: usize) -> (Value, Uuid) {
     )
 }
 
-#[tokio::test]
-async fn kill_9_during_pushes_loses_and_doubles_nothing() {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("team.db");
+async fn kill_9_during_pushes_loses_and_doubles_nothing(kind: Kind) {
+    let place = Place::new(kind).await;
+    let db = place.args();
     let init = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(["init", "--db"])
-        .arg(&db)
+        .arg("init")
+        .args(&db)
         .args(["--admin-email", "root@example.com", "--admin-name", "Root"])
         .env("FYNCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdin(Stdio::null())
@@ -74,8 +51,8 @@ async fn kill_9_during_pushes_loses_and_doubles_nothing() {
         String::from_utf8_lossy(&init.stderr)
     );
     let again = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(["init", "--db"])
-        .arg(&db)
+        .arg("init")
+        .args(&db)
         .args(["--admin-email", "x@example.com", "--admin-name", "X"])
         .env("FYNCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .output()
@@ -256,9 +233,13 @@ async fn kill_9_during_pushes_loses_and_doubles_nothing() {
     assert!(status.success());
     let exit = child.wait().expect("exits");
     assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
-    let wal = db.with_extension("db-wal");
-    assert!(
-        !wal.exists() || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
-        "WAL checkpointed on shutdown"
-    );
+    if let Database::Sqlite(path) = &place.database {
+        let wal = path.with_extension("db-wal");
+        assert!(
+            !wal.exists() || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
+            "WAL checkpointed on shutdown"
+        );
+    }
 }
+
+crate::both_stores!(kill_9_during_pushes_loses_and_doubles_nothing);

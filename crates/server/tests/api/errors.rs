@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::common::*;
 
-#[tokio::test]
-async fn every_error_code() {
-    let t = Team::new().await;
+async fn every_error_code(store: Kind) {
+    let t = Team::new(store).await;
     let ticket = t.ticket(&t.alice, "normal").await;
     let id = ticket["id"].as_str().expect("id").to_owned();
     let (_, seq_before) = t.get(&t.alice, "/sync/pull?cursor=0&limit=500").await;
@@ -240,3 +239,5 @@ async fn every_error_code() {
         "push is documented"
     );
 }
+
+crate::both_stores!(every_error_code);

@@ -67,9 +67,18 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 #[test]
-fn random_bodies_never_break_the_server() {
+fn random_bodies_never_break_the_server_sqlite() {
+    random_bodies_never_break_the_server(Kind::Sqlite);
+}
+
+#[test]
+fn random_bodies_never_break_the_server_postgres() {
+    random_bodies_never_break_the_server(Kind::Postgres);
+}
+
+fn random_bodies_never_break_the_server(kind: Kind) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let team = rt.block_on(Team::new());
+    let team = rt.block_on(Team::new(kind));
     let ticket = rt.block_on(team.ticket(&team.alice, "normal"));
     let id = ticket["id"].as_str().expect("id").to_owned();
     let conv = team.conversation.clone();

@@ -4,5 +4,6 @@ mod common;
 mod crash;
 mod errors;
 mod fuzz;
+mod instances;
 mod permissions;
 mod sync;

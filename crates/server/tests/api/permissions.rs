@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::common::*;
 
-#[tokio::test]
-async fn create_assign_and_manage_by_role() {
-    let t = Team::new().await;
+async fn create_assign_and_manage_by_role(store: Kind) {
+    let t = Team::new(store).await;
     // Any agent creates; the assignee defaults to the creator.
     let ticket = t.ticket(&t.alice, "normal").await;
     assert_eq!(ticket["assignee_id"], t.alice_id.as_str());
@@ -146,9 +145,8 @@ async fn create_assign_and_manage_by_role() {
     );
 }
 
-#[tokio::test]
-async fn every_lifecycle_move() {
-    let t = Team::new().await;
+async fn every_lifecycle_move(store: Kind) {
+    let t = Team::new(store).await;
     let allowed = [
         ("open", "in_progress"),
         ("open", "waiting_on_customer"),
@@ -211,9 +209,8 @@ async fn every_lifecycle_move() {
     }
 }
 
-#[tokio::test]
-async fn conversation_claim_and_assign_move_open_tickets() {
-    let t = Team::new().await;
+async fn conversation_claim_and_assign_move_open_tickets(store: Kind) {
+    let t = Team::new(store).await;
     let open = t.ticket(&t.alice, "normal").await;
     let done = t.ticket(&t.alice, "normal").await;
     let done_id = done["id"].as_str().expect("id");
@@ -281,9 +278,8 @@ async fn conversation_claim_and_assign_move_open_tickets() {
     assert_eq!(v["ticket"]["assignee_id"], t.alice_id.as_str());
 }
 
-#[tokio::test]
-async fn integration_endpoints_are_for_integration_tokens_only() {
-    let t = Team::new().await;
+async fn integration_endpoints_are_for_integration_tokens_only(store: Kind) {
+    let t = Team::new(store).await;
     let ctx = json!({"trigger": "sentiment_threshold", "intent": "request a refund", "confidence": 0.9,
         "sentiment": "upset", "actions_taken": ["looked up the order"], "suggested_resolution": "refund"});
     let body = json!({"conversation_id": t.conversation, "subject": "Angry customer", "priority": "high", "ai_context": ctx});
@@ -357,19 +353,14 @@ async fn integration_endpoints_are_for_integration_tokens_only() {
     assert_eq!(c["messages"].as_array().map(Vec::len), Some(2));
 }
 
-#[tokio::test]
-async fn sla_breach_entry_is_appended_once_by_the_sweep() {
-    let t = Team::new().await;
+async fn sla_breach_entry_is_appended_once_by_the_sweep(store: Kind) {
+    let t = Team::new(store).await;
     let ticket = t.ticket(&t.alice, "urgent").await;
     let id = ticket["id"].as_str().expect("id");
     // Pretend 20 minutes passed: the sweep is a store call with a later `now`.
     let later = fyncall_server::time::now() + chrono::TimeDelta::minutes(20);
-    use fyncall_server::Store;
-    assert!(t.store.sweep_breaches(later).expect("sweep").is_some());
-    assert!(
-        t.store.sweep_breaches(later).expect("sweep").is_none(),
-        "recorded once"
-    );
+    assert!(t.sweep(later).await.is_some());
+    assert!(t.sweep(later).await.is_none(), "recorded once");
     let (_, v) = t.get(&t.alice, &format!("/tickets/{id}")).await;
     let breaches: Vec<_> = v["activity"]
         .as_array()
@@ -382,9 +373,8 @@ async fn sla_breach_entry_is_appended_once_by_the_sweep() {
     assert_eq!(breaches[0]["actor"]["kind"], "system");
 }
 
-#[tokio::test]
-async fn views_filters_search_and_keyset_paging() {
-    let t = Team::new().await;
+async fn views_filters_search_and_keyset_paging(store: Kind) {
+    let t = Team::new(store).await;
     for i in 0..7 {
         let priority = if i % 2 == 0 { "high" } else { "low" };
         let (s, _) = t
@@ -435,9 +425,8 @@ async fn views_filters_search_and_keyset_paging() {
     assert_eq!(seen.len(), 8);
 }
 
-#[tokio::test]
-async fn deactivated_agents_and_logged_out_tokens_stop_working() {
-    let t = Team::new().await;
+async fn deactivated_agents_and_logged_out_tokens_stop_working(store: Kind) {
+    let t = Team::new(store).await;
     let (s, _) = t.get(&t.bob, "/me").await;
     assert_eq!(s.as_u16(), 200);
     let r = t
@@ -483,9 +472,8 @@ async fn deactivated_agents_and_logged_out_tokens_stop_working() {
     assert_error(&r, 422, "invalid");
 }
 
-#[tokio::test]
-async fn settings_are_admin_only_and_validated() {
-    let t = Team::new().await;
+async fn settings_are_admin_only_and_validated(store: Kind) {
+    let t = Team::new(store).await;
     let (_, mut settings) = t.get(&t.alice, "/settings").await;
     assert_eq!(
         settings["sla_policy"]["urgent"]["first_response_minutes"],
@@ -512,3 +500,14 @@ async fn settings_are_admin_only_and_validated() {
         "invalid",
     );
 }
+
+crate::both_stores!(
+    create_assign_and_manage_by_role,
+    every_lifecycle_move,
+    conversation_claim_and_assign_move_open_tickets,
+    integration_endpoints_are_for_integration_tokens_only,
+    sla_breach_entry_is_appended_once_by_the_sweep,
+    views_filters_search_and_keyset_paging,
+    deactivated_agents_and_logged_out_tokens_stop_working,
+    settings_are_admin_only_and_validated
+);

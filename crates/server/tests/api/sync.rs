@@ -12,9 +12,8 @@ fn comment(ticket: &str, body: &str) -> Value {
     json!({"id": Uuid::now_v7(), "name": "comment", "args": {"id": Uuid::now_v7(), "ticket_id": ticket, "body": body}, "client_at": "2026-01-01T00:00:00.000Z"})
 }
 
-#[tokio::test]
-async fn push_in_order_duplicates_and_rejections() {
-    let t = Team::new().await;
+async fn push_in_order_duplicates_and_rejections(store: Kind) {
+    let t = Team::new(store).await;
     let ticket = t.ticket(&t.alice, "normal").await;
     let id = ticket["id"].as_str().expect("id");
     let new_id = Uuid::now_v7();
@@ -104,9 +103,8 @@ async fn push_in_order_duplicates_and_rejections() {
     );
 }
 
-#[tokio::test]
-async fn pull_pages_through_every_change() {
-    let t = Team::new().await;
+async fn pull_pages_through_every_change(store: Kind) {
+    let t = Team::new(store).await;
     let mut ids = Vec::new();
     for _ in 0..12 {
         ids.push(
@@ -150,9 +148,8 @@ async fn pull_pages_through_every_change() {
     assert_eq!(v["cursor"], cursor);
 }
 
-#[tokio::test]
-async fn stream_announces_changes_made_by_another_client() {
-    let t = Team::new().await;
+async fn stream_announces_changes_made_by_another_client(store: Kind) {
+    let t = Team::new(store).await;
     let res = t
         .http
         .get(format!("{}/sync/stream", t.url))
@@ -187,3 +184,9 @@ async fn stream_announces_changes_made_by_another_client() {
     }
     assert!(ticket["id"].is_string());
 }
+
+crate::both_stores!(
+    push_in_order_duplicates_and_rejections,
+    pull_pages_through_every_change,
+    stream_announces_changes_made_by_another_client
+);

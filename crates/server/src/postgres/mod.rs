@@ -1,0 +1,527 @@
+//! The PostgreSQL store: for teams that run several `fyncall-server`
+//! processes behind a load balancer on one database. Same tables and same
+//! answers as the SQLite store; every rule still comes from `fyncall-domain`.
+//!
+//! # Why the change sequence stays a correct pull cursor
+//!
+//! A client pulls `changes WHERE seq > cursor` and moves its cursor to the
+//! largest `seq` it received. That is only safe if no change can become
+//! visible later with a sequence number at or below one already handed out
+//! to a reader. PostgreSQL sequences do not give that: `nextval` is not
+//! ordered with commit, so a transaction holding 7 could commit after one
+//! holding 8 had been pulled, and 7 would be skipped forever.
+//!
+//! Here sequence numbers come from the single `team` row instead:
+//! `UPDATE team SET seq = seq + 1 RETURNING seq`. The update takes that row's
+//! lock, and PostgreSQL holds row locks until the transaction ends. So:
+//!
+//! 1. While transaction A holds numbers, no other transaction can take one:
+//!    B's `UPDATE team` waits for A's lock. All of A's numbers are taken
+//!    between A's first bump and A's commit, and nobody else's in between.
+//! 2. When A ends, PostgreSQL first makes A visible to new snapshots and only
+//!    then releases its locks (`CommitTransaction`: `ProcArrayEndTransaction`
+//!    before `ResourceOwnerRelease` of the locks). B's update re-reads the
+//!    row (READ COMMITTED re-checks an updated row) and gets A's last number
+//!    plus one. Any snapshot that can see B therefore sees A.
+//! 3. So the committed transactions, ordered by sequence, always form a
+//!    prefix of the sequence: if a reader sees a change with sequence `n`,
+//!    it sees every change with a smaller sequence. A cursor never passes a
+//!    change that is still to come. A rolled-back transaction gives its
+//!    numbers back (its update of `team` rolls back too), so there are no
+//!    gaps to wait for either.
+//!
+//! Pulls read in one REPEATABLE READ snapshot, so one page is one prefix.
+//! The cost is that writers of one team take turns from their first change
+//! to their commit, as the single SQLite writer does; reads never wait.
+//!
+//! # Concurrent writers and instances
+//!
+//! A mutation locks the rows it reads (`FOR UPDATE` on its ticket, or its
+//! conversation and that conversation's tickets) before it reads the team's
+//! settings and agents, so two instances changing one ticket apply one after
+//! the other, each on the other's result. Idempotency claims the mutation id
+//! first (`INSERT ... ON CONFLICT DO NOTHING` on `mutations`): a second
+//! instance with the same id waits for the first to finish and then answers
+//! `duplicate`, or applies it if the first rolled back. Deadlocks and
+//! serialization failures are retried. Every committing transaction sends
+//! `NOTIFY fyncall_changes` with its last sequence (delivered on commit), and
+//! each instance LISTENs and wakes its live streams.
+
+mod read;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use fyncall_domain::{Agent, Role, TeamSettings, Timestamp};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
+use uuid::Uuid;
+
+use crate::store::{NewAgent, StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../../../migrations/server-postgres/0001_init.sql"
+)];
+/// The advisory lock migrations run under, so two instances starting at
+/// once apply each migration once.
+const MIGRATION_LOCK: i64 = 0x0066_796e_6361_6c6c;
+/// The NOTIFY channel carrying committed sequences.
+pub(crate) const CHANNEL: &str = "fyncall_changes";
+/// Connections one instance keeps at most.
+const MAX_CONNECTIONS: usize = 16;
+/// How often a transaction that lost a deadlock or serialization race runs again.
+const RETRIES: u32 = 8;
+
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+pub(crate) fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// A PostgreSQL error as a store error; races between transactions are
+/// `Retry`, which the store runs again.
+pub(crate) fn pg_err(e: postgres::Error) -> StoreError {
+    match e.code() {
+        Some(code)
+            if *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::T_R_SERIALIZATION_FAILURE =>
+        {
+            StoreError::Retry(e.to_string())
+        }
+        _ => match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("{}: {}", db.code().code(), db.message())),
+            None => StoreError::Database(e.to_string()),
+        },
+    }
+}
+
+/// Where a database is, without its password, for messages and logs.
+pub fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// One pooled connection with the statements it has prepared.
+pub(crate) struct PgConn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+/// Statements on a client or a transaction, each prepared once per connection.
+pub(crate) struct Db<'a, C: GenericClient> {
+    c: &'a mut C,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl<C: GenericClient> Db<'_, C> {
+    fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.prepare(sql).map_err(pg_err)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+        let s = self.statement(sql)?;
+        self.c.query(&s, params).map_err(pg_err)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> StoreResult<Option<Row>> {
+        let s = self.statement(sql)?;
+        self.c.query_opt(&s, params).map_err(pg_err)
+    }
+
+    pub(crate) fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Row> {
+        let s = self.statement(sql)?;
+        self.c.query_one(&s, params).map_err(pg_err)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<u64> {
+        let s = self.statement(sql)?;
+        self.c.execute(&s, params).map_err(pg_err)
+    }
+
+    /// A statement built at run time (the ticket list); not kept.
+    pub(crate) fn query_dynamic(&mut self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+        self.c.query(sql, params).map_err(pg_err)
+    }
+}
+
+struct PoolState {
+    idle: Vec<PgConn>,
+    /// Connections handed out now.
+    out: usize,
+}
+
+struct Pool {
+    config: Config,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+/// A connection borrowed from the pool; goes back when dropped.
+pub(crate) struct Lease<'a> {
+    pool: &'a Pool,
+    conn: Option<PgConn>,
+}
+
+impl Lease<'_> {
+    fn conn(&mut self) -> StoreResult<&mut PgConn> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| db_err("connection already returned"))
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let conn = self.conn.take();
+        if let Ok(mut state) = self.pool.state.lock() {
+            state.out = state.out.saturating_sub(1);
+            if let Some(c) = conn.filter(|c| !c.client.is_closed()) {
+                state.idle.push(c);
+            }
+        }
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Pool {
+    fn get(&self) -> StoreResult<Lease<'_>> {
+        let mut state = self.state.lock().map_err(|_| db_err("pool poisoned"))?;
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    continue;
+                }
+                state.out += 1;
+                return Ok(Lease {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.out < MAX_CONNECTIONS {
+                state.out += 1;
+                drop(state);
+                // A failed connect hands its slot back through the lease's drop.
+                let mut lease = Lease {
+                    pool: self,
+                    conn: None,
+                };
+                let client = connect(&self.config)?;
+                lease.conn = Some(PgConn {
+                    client,
+                    statements: HashMap::new(),
+                });
+                return Ok(lease);
+            }
+            state = self
+                .freed
+                .wait(state)
+                .map_err(|_| db_err("pool poisoned"))?;
+        }
+    }
+}
+
+fn connect(config: &Config) -> StoreResult<Client> {
+    config.connect(NoTls).map_err(|e| {
+        db_err(format!(
+            "cannot reach PostgreSQL at {}: {e}; check --database-url and that the server is running",
+            describe(config)
+        ))
+    })
+}
+
+fn migrate(client: &mut Client) -> StoreResult<()> {
+    client
+        .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .map_err(pg_err)?;
+    let result = (|| {
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS fyncall_schema (version INTEGER NOT NULL)")
+            .map_err(pg_err)?;
+        let version: i32 = client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM fyncall_schema", &[])
+            .map_err(pg_err)?
+            .get(0);
+        let known = MIGRATIONS.len() as i32;
+        if version > known {
+            return Err(db_err(format!(
+                "the database was made by a newer fyncall-server (schema {version}, this one knows {known}): upgrade the server"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let mut tx = client.transaction().map_err(pg_err)?;
+            tx.batch_execute(sql).map_err(pg_err)?;
+            tx.execute(
+                "INSERT INTO fyncall_schema (version) VALUES ($1)",
+                &[&(i as i32 + 1)],
+            )
+            .map_err(pg_err)?;
+            tx.commit().map_err(pg_err)?;
+        }
+        Ok(())
+    })();
+    let unlocked = client
+        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .map_err(pg_err);
+    result.and(unlocked)
+}
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    fn connect_and_migrate(url: &str) -> StoreResult<PgStore> {
+        let mut config: Config = url.parse().map_err(|e| {
+            db_err(format!(
+                "{url:?} is not a PostgreSQL URL ({e}): write it as postgres://USER@HOST:PORT/DATABASE"
+            ))
+        })?;
+        config.connect_timeout(Duration::from_secs(10));
+        config.application_name("fyncall-server");
+        let mut client = connect(&config)?;
+        migrate(&mut client)?;
+        let pool = Pool {
+            config,
+            state: Mutex::new(PoolState {
+                idle: vec![PgConn {
+                    client,
+                    statements: HashMap::new(),
+                }],
+                out: 0,
+            }),
+            freed: Condvar::new(),
+        };
+        Ok(PgStore { pool })
+    }
+
+    /// Creates the team in an empty database (applying the schema) with
+    /// one admin. Refuses a database that already holds a team.
+    pub fn create(
+        url: &str,
+        admin: &NewAgent,
+        password_hash: &str,
+    ) -> StoreResult<(PgStore, Agent)> {
+        let store = PgStore::connect_and_migrate(url)?;
+        let agent = Agent {
+            id: Uuid::now_v7(),
+            name: admin.name.trim().to_owned(),
+            email: admin.email.trim().to_owned(),
+            role: Role::Admin,
+            active: true,
+        };
+        let target = store.describe();
+        let settings = serde_json::to_string(&TeamSettings::default()).map_err(db_err)?;
+        store.write(|db| {
+            let inserted = db.execute(
+                "INSERT INTO team (id, settings) VALUES (1, $1) ON CONFLICT DO NOTHING",
+                &[&settings],
+            )?;
+            if inserted == 0 {
+                return Err(db_err(format!(
+                    "the database {target} already holds a team: serve it with `fyncall-server serve --database-url ...`, or use an empty database"
+                )));
+            }
+            write::insert_agent(db, &agent, password_hash)
+        })?;
+        Ok((store, agent))
+    }
+
+    /// Opens the team in an existing database, applying newer migrations.
+    pub fn open(url: &str) -> StoreResult<PgStore> {
+        let store = PgStore::connect_and_migrate(url)?;
+        let has_team = store.read(|db| Ok(db.query_opt("SELECT id FROM team", &[])?.is_some()))?;
+        if !has_team {
+            return Err(db_err(format!(
+                "the database {} holds no team yet: create one with `fyncall-server init --database-url ...` or `fyncall-server demo --database-url ...`",
+                store.describe()
+            )));
+        }
+        Ok(store)
+    }
+
+    pub fn describe(&self) -> String {
+        describe(&self.pool.config)
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.pool.config
+    }
+
+    /// Runs `f` in one READ COMMITTED transaction; a deadlock or
+    /// serialization failure runs it again from the start.
+    pub(crate) fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut Db<'_, postgres::Transaction<'_>>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut attempt = 0;
+        loop {
+            let mut lease = self.pool.get()?;
+            let conn = lease.conn()?;
+            let result = (|| {
+                let mut tx = conn.client.transaction().map_err(pg_err)?;
+                let value = f(&mut Db {
+                    c: &mut tx,
+                    statements: &mut conn.statements,
+                })?;
+                tx.commit().map_err(pg_err)?;
+                Ok(value)
+            })();
+            match result {
+                Err(StoreError::Retry(why)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %why, "transaction lost a race; running it again");
+                    drop(lease);
+                    std::thread::sleep(Duration::from_millis(
+                        u64::from(attempt) * 3 + u64::from(Uuid::now_v7().as_bytes()[15] % 5),
+                    ));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs `f` on a connection, each statement on its own.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, Client>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut lease = self.pool.get()?;
+        let conn = lease.conn()?;
+        f(&mut Db {
+            c: &mut conn.client,
+            statements: &mut conn.statements,
+        })
+    }
+
+    /// Runs `f` in one read-only REPEATABLE READ snapshot.
+    pub(crate) fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut lease = self.pool.get()?;
+        let conn = lease.conn()?;
+        let mut tx = conn
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg_err)?;
+        let value = f(&mut Db {
+            c: &mut tx,
+            statements: &mut conn.statements,
+        })?;
+        tx.commit().map_err(pg_err)?;
+        Ok(value)
+    }
+}
+
+/// Forwards every sequence NOTIFY'd on the channel to `changes` until `stop`,
+/// reconnecting after a lost connection (and then announcing the current
+/// sequence, in case a change came while it was away).
+pub(crate) fn listen(
+    config: Config,
+    changes: tokio::sync::broadcast::Sender<i64>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let stopped = || *stop.borrow();
+    while !stopped() {
+        match listen_once(&config, &changes, &stop) {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "lost the change feed from other instances; reconnecting");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+fn listen_once(
+    config: &Config,
+    changes: &tokio::sync::broadcast::Sender<i64>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> StoreResult<()> {
+    let mut client = connect(config)?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .map_err(pg_err)?;
+    let seq: i64 = client
+        .query_one("SELECT seq FROM team WHERE id = 1", &[])
+        .map_err(pg_err)?
+        .get(0);
+    let _ = changes.send(seq);
+    loop {
+        {
+            let mut notifications = client.notifications();
+            let mut waiting = notifications.timeout_iter(Duration::from_millis(250));
+            loop {
+                if *stop.borrow() {
+                    return Ok(());
+                }
+                match postgres::fallible_iterator::FallibleIterator::next(&mut waiting) {
+                    Ok(Some(n)) => {
+                        if let Ok(seq) = n.payload().parse::<i64>() {
+                            // No receivers is fine: nobody is listening.
+                            let _ = changes.send(seq);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(pg_err(e)),
+                }
+            }
+        }
+        if client.is_closed() {
+            return Err(db_err("connection closed"));
+        }
+    }
+}
+
+// Row helpers shared by reads and writes.
+
+pub(crate) fn settings<C: GenericClient>(db: &mut Db<'_, C>) -> StoreResult<TeamSettings> {
+    let row = db.query_one("SELECT settings FROM team WHERE id = 1", &[])?;
+    serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)
+}
+
+pub(crate) fn agents<C: GenericClient>(db: &mut Db<'_, C>) -> StoreResult<Vec<Agent>> {
+    db.query("SELECT data FROM agents ORDER BY pos", &[])?
+        .iter()
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
+        .collect()
+}
+
+/// Parses the JSON in column 0 of each row.
+pub(crate) fn parse_rows<T: serde::de::DeserializeOwned>(rows: &[Row]) -> StoreResult<Vec<T>> {
+    rows.iter()
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
+        .collect()
+}
+
+pub(crate) fn iso_opt(t: Option<Timestamp>) -> Option<String> {
+    t.map(crate::time::iso)
+}

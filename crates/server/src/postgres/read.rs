@@ -1,0 +1,318 @@
+//! Reads, and the `Store` implementation that ties reads and writes together.
+
+use fyncall_domain::{Agent, Caller, Mutation, Role, TeamSettings, Ticket, Timestamp};
+use postgres::GenericClient;
+use postgres::types::ToSql;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Db, PgStore, agents, db_err, parse_rows, settings};
+use crate::error::ApiError;
+use crate::query::{Arg, Dialect, encode_cursor, list_sql};
+use crate::rows::ticket_json;
+use crate::store::{
+    Committed, Principal, PullPage, PushOutcome, Store, StoreResult, TicketPage, TicketQuery,
+};
+
+fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
+    args.iter()
+        .map(|a| -> Box<dyn ToSql + Sync> {
+            match a {
+                Arg::Int(i) => Box::new(*i),
+                Arg::Text(t) => Box::new(t.clone()),
+            }
+        })
+        .collect()
+}
+
+fn list_tickets<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    q: &TicketQuery,
+    now: Timestamp,
+) -> StoreResult<TicketPage> {
+    let settings = settings(db)?;
+    let sql = list_sql(q, now, Dialect::Postgres)?;
+    let count_args = boxed(&sql.count_args);
+    let refs: Vec<&(dyn ToSql + Sync)> = count_args.iter().map(AsRef::as_ref).collect();
+    let total: i64 = db
+        .query_dynamic(&sql.count_sql, &refs)?
+        .first()
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let page_args = boxed(&sql.page_args);
+    let refs: Vec<&(dyn ToSql + Sync)> = page_args.iter().map(AsRef::as_ref).collect();
+    let rows = db.query_dynamic(&sql.page_sql, &refs)?;
+    let has_more = rows.len() > sql.limit;
+    let mut tickets = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(sql.limit) {
+        let ticket: Ticket = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
+        tickets.push(ticket_json(&ticket, &settings, now));
+        let key = if sql.int_key {
+            Arg::Int(row.get(1))
+        } else {
+            Arg::Text(row.get(1))
+        };
+        last = Some((key, row.get::<_, String>(2)));
+    }
+    let next_cursor = if has_more {
+        last.map(|(k, id)| encode_cursor(&k, &id))
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        tickets,
+        next_cursor,
+        total,
+    })
+}
+
+fn load_ticket<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreResult<Option<Ticket>> {
+    db.query_opt("SELECT data FROM tickets WHERE id = $1", &[&id])?
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
+        .transpose()
+}
+
+fn conversation_json<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreResult<Option<Value>> {
+    let Some(row) = db.query_opt("SELECT data FROM conversations WHERE id = $1", &[&id])? else {
+        return Ok(None);
+    };
+    let mut value: Value = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
+    let messages: Vec<Value> = parse_rows(&db.query(
+        "SELECT data FROM messages WHERE conversation_id = $1 ORDER BY sent_at, pos",
+        &[&id],
+    )?)?;
+    let ticket_ids: Vec<String> = db
+        .query(
+            "SELECT id FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id",
+            &[&id],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if let Value::Object(map) = &mut value {
+        map.insert("messages".into(), Value::Array(messages));
+        map.insert("ticket_ids".into(), json!(ticket_ids));
+    }
+    Ok(Some(value))
+}
+
+fn pull<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    cursor: i64,
+    limit: u32,
+    now: Timestamp,
+) -> StoreResult<PullPage> {
+    let settings = settings(db)?;
+    let limit = limit.clamp(1, 500);
+    let rows = db.query(
+        "SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[&cursor, &(i64::from(limit) + 1)],
+    )?;
+    let has_more = rows.len() > limit as usize;
+    let mut changes = Vec::new();
+    let mut last = cursor;
+    for row in rows.iter().take(limit as usize) {
+        let seq: i64 = row.get(0);
+        let entity: &str = row.get(1);
+        let id: &str = row.get(2);
+        last = seq;
+        let stored = |db: &mut Db<'_, C>, sql: &'static str| -> StoreResult<Option<Value>> {
+            db.query_opt(sql, &[&id])?
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
+                .transpose()
+        };
+        let data = match entity {
+            "ticket" => load_ticket(db, id)?.map(|t| ticket_json(&t, &settings, now)),
+            "activity" => stored(db, "SELECT data FROM activity WHERE id = $1")?,
+            "conversation" => conversation_json(db, id)?,
+            "agent" => stored(db, "SELECT data FROM agents WHERE id = $1")?,
+            "settings" => Some(serde_json::to_value(&settings).map_err(db_err)?),
+            _ => None,
+        };
+        if let Some(data) = data {
+            changes.push(json!({"entity": entity, "id": id, "seq": seq, "data": data}));
+        }
+    }
+    Ok(PullPage {
+        changes,
+        cursor: last,
+        has_more,
+        server_time: now,
+    })
+}
+
+fn not_found_ticket(id: Uuid) -> ApiError {
+    ApiError::not_found(format!("no ticket {id} in this team"))
+}
+
+impl Store for PgStore {
+    fn login_candidate(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+        self.read(|db| {
+            db.query_opt(
+                "SELECT data, password_hash FROM agents WHERE lower(email) = lower($1)",
+                &[&email.trim()],
+            )?
+            .map(|r| {
+                Ok((
+                    serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err)?,
+                    r.get::<_, String>(1),
+                ))
+            })
+            .transpose()
+        })
+    }
+
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        match principal {
+            Principal::Agent(a) => self.token_insert(token_hash, Some(a.id), None, now),
+            Principal::Integration { name } => self.token_insert(token_hash, None, Some(name), now),
+        }
+    }
+
+    fn principal(&self, token_hash: &str) -> StoreResult<Option<Principal>> {
+        self.read(|db| {
+            let row = db.query_opt(
+                "SELECT a.data, t.integration FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
+                 WHERE t.hash = $1 AND t.revoked_at IS NULL",
+                &[&token_hash],
+            )?;
+            Ok(
+                match row.map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1))) {
+                    Some((Some(agent), _)) => {
+                        let agent: Agent = serde_json::from_str(&agent).map_err(db_err)?;
+                        agent.active.then_some(Principal::Agent(agent))
+                    }
+                    Some((None, Some(name))) => Some(Principal::Integration { name }),
+                    _ => None,
+                },
+            )
+        })
+    }
+
+    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        self.token_revoke(token_hash, now)
+    }
+
+    fn agents(&self) -> StoreResult<Vec<Agent>> {
+        self.read(agents)
+    }
+
+    fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
+        self.create_agent_row(agent, password_hash)
+    }
+
+    fn update_agent(
+        &self,
+        id: Uuid,
+        role: Option<Role>,
+        active: Option<bool>,
+    ) -> StoreResult<(Agent, i64)> {
+        self.patch_agent(id, role, active)
+    }
+
+    fn settings(&self) -> StoreResult<TeamSettings> {
+        self.read(settings)
+    }
+
+    fn put_settings(&self, new: &TeamSettings) -> StoreResult<i64> {
+        self.save_settings(new)
+    }
+
+    fn apply(
+        &self,
+        caller: Caller,
+        mutation: &Mutation,
+        mutation_id: Uuid,
+        client_at: Option<Timestamp>,
+        now: Timestamp,
+        idempotency: bool,
+    ) -> StoreResult<Result<Committed, PushOutcome>> {
+        self.apply_mutation(caller, mutation, mutation_id, client_at, now, idempotency)
+    }
+
+    fn record_rejection(
+        &self,
+        mutation_id: Uuid,
+        error: &Value,
+        now: Timestamp,
+    ) -> StoreResult<Option<PushOutcome>> {
+        self.record_rejection_row(mutation_id, error, now)
+    }
+
+    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>> {
+        self.sweep(now)
+    }
+
+    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {
+        self.read(|db| {
+            let settings = settings(db)?;
+            let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
+            Ok(ticket_json(&t, &settings, now))
+        })
+    }
+
+    fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)> {
+        self.snapshot(|db| {
+            let settings = settings(db)?;
+            let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
+            let activity = parse_rows(&db.query(
+                "SELECT data FROM activity WHERE ticket_id = $1 ORDER BY at, pos",
+                &[&id.to_string()],
+            )?)?;
+            Ok((ticket_json(&t, &settings, now), activity))
+        })
+    }
+
+    fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
+        self.snapshot(|db| list_tickets(db, query, now))
+    }
+
+    fn conversation(&self, id: Uuid) -> StoreResult<Value> {
+        self.snapshot(|db| {
+            conversation_json(db, &id.to_string())?.ok_or_else(|| {
+                ApiError::not_found(format!("no conversation {id} in this team")).into()
+            })
+        })
+    }
+
+    fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>> {
+        self.read(|db| {
+            parse_rows(&db.query(
+                "SELECT data FROM conversations ORDER BY created_at DESC, id LIMIT $1",
+                &[&i64::from(limit.clamp(1, 500))],
+            )?)
+        })
+    }
+
+    fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
+        self.snapshot(|db| pull(db, cursor, limit, now))
+    }
+
+    fn current_seq(&self) -> StoreResult<i64> {
+        self.read(|db| {
+            Ok(db
+                .query_one("SELECT seq FROM team WHERE id = 1", &[])?
+                .get(0))
+        })
+    }
+
+    fn follow_other_instances(
+        &self,
+        changes: tokio::sync::broadcast::Sender<i64>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let config = self.config().clone();
+        let spawned = std::thread::Builder::new()
+            .name("fyncall-listen".into())
+            .spawn(move || super::listen(config, changes, stop));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the change feed from other instances");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Row-shaped facts both stores write and read the same way: a ticket as the
+//! API shows it, the stored moments that drive the SLA sweep, and the
+//! searchable text of a timeline entry.
+
+use fyncall_domain::{Activity, Change, TeamSettings, Ticket, Timestamp, sla};
+use serde_json::Value;
+
+/// A ticket as API.md shows it: its fields plus `sla` computed at `now`.
+pub fn ticket_json(ticket: &Ticket, settings: &TeamSettings, now: Timestamp) -> Value {
+    let mut value = serde_json::to_value(ticket).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        let sla = sla::evaluate(ticket, &settings.sla, now);
+        map.insert(
+            "sla".into(),
+            serde_json::to_value(sla).unwrap_or(Value::Null),
+        );
+    }
+    value
+}
+
+/// The earliest moment an `sla_breached` entry falls due for this ticket.
+pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timestamp> {
+    sla::deadlines(ticket, &settings.sla)
+        .into_iter()
+        .filter(|d| match d.timer {
+            sla::TimerKind::FirstResponse => !ticket.sla_clock.first_response_breach_recorded,
+            sla::TimerKind::Resolution => !ticket.sla_clock.resolution_breach_recorded,
+        })
+        .map(|d| d.breach_at())
+        .min()
+}
+
+/// The text of a timeline entry that search looks in.
+pub fn activity_body(entry: &Activity) -> Option<&str> {
+    match &entry.change {
+        Change::Comment { body } | Change::ResolutionNote { body } => Some(body.as_str()),
+        _ => None,
+    }
+}
+
+/// How a ticket's `source` is stored in its column.
+pub fn source_text(ticket: &Ticket) -> Option<String> {
+    serde_json::to_value(ticket.source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}

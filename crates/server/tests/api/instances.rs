@@ -1,0 +1,492 @@
+//! Several `fyncall-server` processes on one PostgreSQL database, as behind
+//! a load balancer: concurrent starts, pushes through both at once, the same
+//! mutation through both, live streams across instances, and kill -9 of one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::common::*;
+
+const PASSWORD: &str = "two instances";
+
+/// `fyncall-server init` twice at once on a fresh database: one team, one
+/// refusal that says why.
+async fn init_twice_at_once(place: &Place) {
+    let runs: Vec<_> = (0..2)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+                .arg("init")
+                .args(place.args())
+                .args([
+                    "--admin-email",
+                    &format!("root{i}@example.com"),
+                    "--admin-name",
+                    "Root",
+                ])
+                .env("FYNCALL_ADMIN_PASSWORD", PASSWORD)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("init runs")
+        })
+        .collect();
+    let outputs: Vec<_> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("init ends"))
+        .collect();
+    let ok = outputs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 1, "exactly one init creates the team");
+    let refused = outputs
+        .iter()
+        .find(|o| !o.status.success())
+        .expect("one refused");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("already holds a team"), "{why}");
+}
+
+struct Two {
+    place: Place,
+    a: (Child, String),
+    b: (Child, String),
+    http: reqwest::Client,
+    /// The admin who made the team, signed in (a token works on both).
+    token: String,
+}
+
+impl Two {
+    async fn start() -> Two {
+        let place = Place::new(Kind::Postgres).await;
+        init_twice_at_once(&place).await;
+        let a = serve(&place.args());
+        let b = serve(&place.args());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        let mut token = String::new();
+        for email in ["root0@example.com", "root1@example.com"] {
+            let v: Value = http
+                .post(format!("{}/auth/login", a.1))
+                .json(&json!({"email": email, "password": PASSWORD}))
+                .send()
+                .await
+                .expect("login")
+                .json()
+                .await
+                .expect("json");
+            if let Some(t) = v["token"].as_str() {
+                token = t.to_owned();
+            }
+        }
+        assert!(!token.is_empty(), "the admin of the one team signs in");
+        Two {
+            place,
+            a,
+            b,
+            http,
+            token,
+        }
+    }
+
+    async fn call(
+        &self,
+        url: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// A conversation and `n` tickets on it, made through A.
+    async fn tickets(&self, n: usize) -> Vec<String> {
+        let integration = self
+            .call(
+                &self.a.1,
+                reqwest::Method::POST,
+                "/integrations/tokens",
+                Some(json!({"name": "chat"})),
+            )
+            .await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let conv: Value = self
+            .http
+            .post(format!("{}/integrations/conversations", self.a.1))
+            .bearer_auth(&integration)
+            .json(&json!({"customer": {"name": "C", "email": "c@example.com"}, "channel": "chat"}))
+            .send()
+            .await
+            .expect("conversation")
+            .json()
+            .await
+            .expect("json");
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let t = self
+                .call(
+                    &self.b.1,
+                    reqwest::Method::POST,
+                    "/tickets",
+                    Some(json!({"conversation_id": conv["id"], "subject": format!("Shared {i}"), "priority": "normal"})),
+                )
+                .await;
+            ids.push(t["id"].as_str().unwrap_or_else(|| panic!("{t}")).to_owned());
+        }
+        ids
+    }
+
+    /// Every change from cursor 0 through `url`, as (entity, id) → (seq, data without `sla`).
+    async fn pull_all(&self, url: &str) -> BTreeMap<(String, String), (i64, Value)> {
+        let mut out = BTreeMap::new();
+        let mut cursor = 0;
+        let mut last_seq = 0;
+        loop {
+            let v = self
+                .call(
+                    url,
+                    reqwest::Method::GET,
+                    &format!("/sync/pull?cursor={cursor}&limit=500"),
+                    None,
+                )
+                .await;
+            for c in v["changes"].as_array().expect("changes") {
+                let seq = c["seq"].as_i64().expect("seq");
+                assert!(seq > last_seq, "sequences increase: {seq} after {last_seq}");
+                last_seq = seq;
+                let mut data = c["data"].clone();
+                if let Some(map) = data.as_object_mut() {
+                    map.remove("sla");
+                }
+                let key = (
+                    c["entity"].as_str().expect("entity").to_owned(),
+                    c["id"].as_str().expect("id").to_owned(),
+                );
+                assert!(
+                    out.insert(key, (seq, data)).is_none(),
+                    "an entity once per pull"
+                );
+            }
+            cursor = v["cursor"].as_i64().expect("cursor");
+            if v["has_more"] != true {
+                break;
+            }
+        }
+        out
+    }
+
+    fn stop(mut self) {
+        for child in [&mut self.a.0, &mut self.b.0] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        drop(self.place);
+    }
+}
+
+fn comment(ticket: &str) -> (Value, Uuid) {
+    let comment_id = Uuid::now_v7();
+    (
+        json!({"id": Uuid::now_v7(), "name": "comment", "args": {"id": comment_id, "ticket_id": ticket, "body": format!("from a client {comment_id}")}}),
+        comment_id,
+    )
+}
+
+/// Reads `changed` events of a live stream and sends each cursor on.
+fn follow_stream(res: reqwest::Response) -> tokio::sync::watch::Receiver<i64> {
+    let (tx, rx) = tokio::sync::watch::channel(0);
+    tokio::spawn(async move {
+        let mut body = res.bytes_stream();
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    if let Some(c) = serde_json::from_str::<Value>(data)
+                        .ok()
+                        .and_then(|v| v["cursor"].as_i64())
+                    {
+                        tx.send_modify(|seen| *seen = (*seen).max(c));
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_pushing_through_two_instances_converge_exactly_once() {
+    let two = Two::start().await;
+    let tickets = two.tickets(4).await;
+    // An agent's live stream on B.
+    let stream = two
+        .http
+        .get(format!("{}/sync/stream", two.b.1))
+        .bearer_auth(&two.token)
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await
+        .expect("stream on B");
+    let mut seen_on_b = follow_stream(stream);
+
+    // 8 clients × 200 mutations on the 4 shared tickets: comments and
+    // priority changes, in batches of 20 that alternate between A and B.
+    // Every fifth batch goes to both instances at once (the same ids).
+    let priorities = ["low", "normal", "high", "urgent"];
+    let mut tasks = Vec::new();
+    for client in 0..8usize {
+        let mut batch_list: Vec<Vec<(Value, Option<Uuid>)>> = Vec::new();
+        let mut current = Vec::new();
+        for n in 0..200usize {
+            let ticket = &tickets[(client + n) % tickets.len()];
+            let m = if n % 4 == 3 {
+                let p = priorities[(client * 7 + n) % priorities.len()];
+                (
+                    json!({"id": Uuid::now_v7(), "name": "change_priority", "args": {"ticket_id": ticket, "priority": p}}),
+                    None,
+                )
+            } else {
+                let (m, c) = comment(ticket);
+                (m, Some(c))
+            };
+            current.push(m);
+            if current.len() == 20 {
+                batch_list.push(std::mem::take(&mut current));
+            }
+        }
+        let (http, token) = (two.http.clone(), two.token.clone());
+        let urls = [two.a.1.clone(), two.b.1.clone()];
+        tasks.push(tokio::spawn(async move {
+            let mut answers: Vec<(Uuid, String)> = Vec::new();
+            let mut comments = Vec::new();
+            for (i, batch) in batch_list.into_iter().enumerate() {
+                let body = json!({"client_id": Uuid::now_v7(), "mutations": batch.iter().map(|(m, _)| m).collect::<Vec<_>>()});
+                comments.extend(batch.iter().filter_map(|(m, c)| c.map(|c| (m["id"].as_str().map(str::to_owned), c))));
+                let targets: Vec<&String> = if i % 5 == 4 {
+                    urls.iter().collect()
+                } else {
+                    vec![&urls[(client + i) % 2]]
+                };
+                let sends = targets.into_iter().map(|url| {
+                    http.post(format!("{url}/sync/push"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                });
+                for res in futures_util::future::join_all(sends).await {
+                    let v: Value = res.expect("push").json().await.expect("json");
+                    for r in v["results"].as_array().unwrap_or_else(|| panic!("{v}")) {
+                        answers.push((
+                            Uuid::parse_str(r["id"].as_str().expect("id")).expect("uuid"),
+                            r["outcome"].as_str().expect("outcome").to_owned(),
+                        ));
+                    }
+                }
+            }
+            (answers, comments)
+        }));
+    }
+    let mut outcomes: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let mut comment_of: HashMap<String, Uuid> = HashMap::new();
+    for t in tasks {
+        let (answers, comments) = t.await.expect("client");
+        for (id, outcome) in answers {
+            outcomes.entry(id).or_default().push(outcome);
+        }
+        for (m, c) in comments {
+            comment_of.insert(m.expect("mutation id"), c);
+        }
+    }
+    assert_eq!(outcomes.len(), 8 * 200, "every mutation answered");
+    let mut applied_comments = HashSet::new();
+    for (id, answers) in &outcomes {
+        let applied = answers.iter().filter(|o| *o == "applied").count();
+        assert!(
+            applied <= 1,
+            "mutation {id} applied once, answers {answers:?}"
+        );
+        assert!(
+            answers
+                .iter()
+                .all(|o| o == "applied" || o == "duplicate" || o == "rejected"),
+            "{answers:?}"
+        );
+        if applied == 1 {
+            if let Some(c) = comment_of.get(&id.to_string()) {
+                applied_comments.insert(c.to_string());
+            }
+        }
+    }
+    // Comments never conflict: every one of them applied.
+    assert_eq!(applied_comments.len(), comment_of.len());
+
+    // Both instances pull the same changes from cursor 0, and they hold
+    // every applied comment exactly once.
+    let from_a = two.pull_all(&two.a.1).await;
+    let from_b = two.pull_all(&two.b.1).await;
+    assert_eq!(from_a, from_b, "one state through either instance");
+    let pulled_comments: HashSet<String> = from_a
+        .iter()
+        .filter(|((entity, _), (_, data))| entity == "activity" && data["kind"] == "comment")
+        .map(|((_, id), _)| id.clone())
+        .collect();
+    assert!(applied_comments.is_subset(&pulled_comments));
+    for ticket in &tickets {
+        let shown = two
+            .call(
+                &two.b.1,
+                reqwest::Method::GET,
+                &format!("/tickets/{ticket}"),
+                None,
+            )
+            .await;
+        let ids: Vec<&str> = shown["activity"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .filter(|e| e["kind"] == "comment")
+            .filter_map(|e| e["id"].as_str())
+            .collect();
+        let unique: HashSet<&str> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "no comment twice on {ticket}");
+    }
+
+    // A change made only through A reaches the live stream on B.
+    let (m, _) = comment(&tickets[0]);
+    let v = two
+        .call(
+            &two.a.1,
+            reqwest::Method::POST,
+            "/sync/push",
+            Some(json!({"client_id": Uuid::nil(), "mutations": [m]})),
+        )
+        .await;
+    let seq = v["results"][0]["seq"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{v}"));
+    tokio::time::timeout(Duration::from_secs(20), seen_on_b.wait_for(|c| *c >= seq))
+        .await
+        .expect("B's stream announces A's change")
+        .expect("stream open");
+    two.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_of_one_instance_loses_nothing_and_clients_retry_through_the_other() {
+    let mut two = Two::start().await;
+    let ticket = two.tickets(1).await.remove(0);
+    let mut all = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let muts: Vec<(Value, Uuid)> = (0..400).map(|_| comment(&ticket)).collect();
+        all.extend(muts.clone());
+        let (http, url, token) = (two.http.clone(), two.a.1.clone(), two.token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for (m, comment_id) in muts {
+                let res = http
+                    .post(format!("{url}/sync/push"))
+                    .bearer_auth(&token)
+                    .json(&json!({"client_id": Uuid::nil(), "mutations": [m]}))
+                    .send()
+                    .await;
+                let Ok(res) = res else { break };
+                let Ok(v) = res.json::<Value>().await else {
+                    break;
+                };
+                if v["results"][0]["outcome"] == "applied" {
+                    acked.push(comment_id);
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    two.a.0.kill().expect("SIGKILL");
+    let _ = two.a.0.wait();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("task"));
+    }
+    assert!(
+        !acked.is_empty(),
+        "some pushes were acknowledged before the kill"
+    );
+    assert!(acked.len() < all.len(), "the kill came mid-push");
+
+    let timeline = |shown: &Value| -> Vec<String> {
+        shown["activity"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .filter(|e| e["kind"] == "comment")
+            .filter_map(|e| e["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let shown = two
+        .call(
+            &two.b.1,
+            reqwest::Method::GET,
+            &format!("/tickets/{ticket}"),
+            None,
+        )
+        .await;
+    let ids = timeline(&shown);
+    for id in &acked {
+        let n = ids.iter().filter(|x| **x == id.to_string()).count();
+        assert_eq!(n, 1, "acknowledged comment {id} present exactly once");
+    }
+    // The clients retry everything through B.
+    for chunk in all.chunks(500) {
+        let muts: Vec<&Value> = chunk.iter().map(|(m, _)| m).collect();
+        let v = two
+            .call(
+                &two.b.1,
+                reqwest::Method::POST,
+                "/sync/push",
+                Some(json!({"client_id": Uuid::nil(), "mutations": muts})),
+            )
+            .await;
+        let results = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
+        assert!(
+            results
+                .iter()
+                .all(|r| r["outcome"] == "applied" || r["outcome"] == "duplicate"),
+            "{v}"
+        );
+    }
+    let shown = two
+        .call(
+            &two.b.1,
+            reqwest::Method::GET,
+            &format!("/tickets/{ticket}"),
+            None,
+        )
+        .await;
+    let ids = timeline(&shown);
+    assert_eq!(ids.len(), all.len(), "each mutation applied exactly once");
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), all.len());
+    two.stop();
+}
