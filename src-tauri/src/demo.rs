@@ -2,8 +2,6 @@
 //! 127.0.0.1, and a sign-in as one of its agents. The whole product with one
 //! command and no setup.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use fyncall_server::{app, demo};
 
