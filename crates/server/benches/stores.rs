@@ -228,18 +228,16 @@ async fn run(
         .timeout(Duration::from_secs(120))
         .build()
         .expect("http");
-    let team = {
+    let integration = {
         let database = database.clone();
         tokio::task::spawn_blocking(move || {
             let team = demo::create_in(&database, chrono::Utc::now()).expect("demo team");
             team.store.close().expect("close");
-            team
+            team.integration_token
         })
         .await
         .expect("joined")
     };
-    let integration = team.integration_token.clone();
-    drop(team);
     let servers: Vec<Instance> = (0..instances).map(|_| serve(&args)).collect();
     let apis: Vec<String> = servers.iter().map(|s| s.api.clone()).collect();
     println!(

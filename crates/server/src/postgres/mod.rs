@@ -294,6 +294,29 @@ pub struct PgStore {
     pool: Pool,
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a connection of the blocking client runs a small runtime of
+        // its own, which panics on a thread that is driving async tasks; the
+        // last handle to the store may well be dropped on one. So the
+        // connections are closed on a thread of their own.
+        let idle = match self.pool.state.lock() {
+            Ok(mut state) => std::mem::take(&mut state.idle),
+            Err(_) => return,
+        };
+        if idle.is_empty() {
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("fyncall-pg-close".into())
+                .spawn(move || drop(idle));
+        } else {
+            drop(idle);
+        }
+    }
+}
+
 impl PgStore {
     fn connect_and_migrate(url: &str) -> StoreResult<PgStore> {
         let mut config: Config = url.parse().map_err(|e| {

@@ -490,3 +490,31 @@ async fn kill_9_of_one_instance_loses_nothing_and_clients_retry_through_the_othe
     assert_eq!(unique.len(), all.len());
     two.stop();
 }
+
+/// The last handle to a PostgreSQL store may go on a thread that drives
+/// async tasks (a server task ending, a test's end): its connections close
+/// without taking the thread down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_dropped_on_an_async_thread_closes_its_connections_quietly() {
+    let mut team = Team::new(Kind::Postgres).await;
+    let running = team.running.take().expect("running");
+    running.shutdown().await.expect("shutdown");
+    let store = team.store.clone();
+    drop(team);
+    // Used once more off the async threads, so the pool holds a connection...
+    let used = store.clone();
+    tokio::task::spawn_blocking(move || used.pull(0, 10, fyncall_server::time::now()))
+        .await
+        .expect("joined")
+        .expect("pull");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::sync::Arc::strong_count(&store) > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server let go of its store"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...and the last handle is dropped here, on a runtime worker.
+    drop(store);
+}
