@@ -46,7 +46,15 @@ export class MockBackend implements Backend {
   counts = async () => ({ all: 7, mine: 3, sla_at_risk: 1, pending: 0, ai_escalated: 2 });
   tickets = async (q: Query) => {
     this.queries.push(q);
-    return { tickets: this.rows, next_cursor: null, total: this.rows.length };
+    // Keyset paging as the cache does it, the cursor being the next row's index.
+    const start = q.cursor ? Number(q.cursor) : 0;
+    const tickets = this.rows.slice(start, start + q.limit);
+    const end = start + tickets.length;
+    return {
+      tickets,
+      next_cursor: end < this.rows.length ? String(end) : null,
+      total: q.with_total ? this.rows.length : null,
+    };
   };
   ticket = async (): Promise<never> => { throw { code: 'not_found', message: 'no such ticket' }; };
   conversation = async (): Promise<never> => { throw { code: 'not_found', message: 'no such conversation' }; };

@@ -1,0 +1,341 @@
+//! What the tests of the real app share: the processes they start (a team
+//! server, Xvfb, a private D-Bus session with tauri-driver) and a small
+//! WebDriver client for the app's window.
+
+// Each test file uses the part it needs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "fyncall-demo";
+
+pub struct Reaper(pub Vec<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for c in self.0.iter_mut().rev() {
+            // Its descendants first (tauri-driver, WebKitWebDriver, the app).
+            for pid in descendants(c.id()) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every process below `root`, read from /proc.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces, so read after ')'.
+            let ppid = std::fs::read_to_string(e.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (_, rest) = stat.rsplit_once(')')?;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                });
+            if let Some(ppid) = ppid {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for (child, parent) in &parent_of {
+            if *parent == p && !out.contains(child) {
+                out.push(*child);
+                frontier.push(*child);
+            }
+        }
+    }
+    out.reverse();
+    out
+}
+
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_fyncall-desk"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
+}
+
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<Value>) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+pub fn serve(db: &Path, port: u16) -> Server {
+    serve_with(&bin_dir().join("fyncall-server"), db, port)
+}
+
+/// `fyncall-server` binary `bin` serving the SQLite team `db` on `port` (0: any).
+pub fn serve_with(bin: &Path, db: &Path, port: u16) -> Server {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut child = Command::new(bin)
+            .args(["serve", "--db"])
+            .arg(db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let mut line = String::new();
+        let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            return Server {
+                child,
+                url: url.to_owned(),
+            };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(Instant::now() < deadline, "server did not start: {line:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A WebDriver session on the app.
+pub struct Driver {
+    pub http: reqwest::blocking::Client,
+    pub base: String,
+}
+
+impl Driver {
+    pub fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(30));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().expect("webdriver call").json().expect("json");
+        v["value"].clone()
+    }
+
+    pub fn find(&self, css: &str) -> Option<String> {
+        let v = self.call(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let found = v
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.starts_with("element"))
+            .and_then(|(_, id)| id.as_str())
+            .map(str::to_owned);
+        if found.is_none() && v.get("error").is_none() {
+            eprintln!("unexpected find answer for {css}: {v}");
+        }
+        found
+    }
+
+    pub fn wait(&self, css: &str) -> String {
+        wait_for(css, Duration::from_secs(20), || {
+            self.find(css).map(Value::String)
+        })
+        .as_str()
+        .expect("id")
+        .to_owned()
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let id = self.wait(css);
+        let v = self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None);
+        match v.as_str() {
+            Some(t) => t.to_owned(),
+            None => format!("(no text: {v})"),
+        }
+    }
+
+    pub fn click(&self, css: &str) {
+        let id = self.wait(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        );
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.wait(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        );
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    pub fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    pub fn screenshot(&self, dir: &Path, name: &str) {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None);
+        if let Some(b64) = png.as_str() {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                let _ = std::fs::write(dir.join(format!("{name}.png")), bytes);
+            }
+        }
+    }
+
+    pub fn wait_text(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let t = self.text(css);
+            if pred(&t) {
+                return t;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}; {css} shows {t:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+pub fn api_login(url: &str, email: &str) -> (reqwest::blocking::Client, String) {
+    let http = reqwest::blocking::Client::new();
+    let v: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    (http, v["token"].as_str().expect("token").to_owned())
+}
+
+/// An X display (Xvfb) with a private D-Bus session running tauri-driver,
+/// its data folders under `run`. The processes go into `reaper`.
+pub struct Desktop {
+    pub display: String,
+    pub webdriver: String,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Desktop {
+    pub fn start(run: &Path, reaper: &mut Reaper) -> Desktop {
+        let display = format!(":{}", 90 + (std::process::id() % 9));
+        reaper.0.push(
+            Command::new("Xvfb")
+                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb starts"),
+        );
+        wait_for("Xvfb", Duration::from_secs(10), || {
+            Command::new("xdpyinfo")
+                .args(["-display", &display])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .ok()
+                .filter(|s| s.success())
+                .map(|_| Value::Null)
+        });
+        for d in ["data", "cache", "config"] {
+            std::fs::create_dir_all(run.join(d)).expect("xdg");
+        }
+        let driver_port = 4444 + (std::process::id() % 500) as u16;
+        reaper.0.push(
+            Command::new("dbus-run-session")
+                .args(["--", "tauri-driver", "--port", &driver_port.to_string()])
+                .env("DISPLAY", &display)
+                .env("XDG_DATA_HOME", run.join("data"))
+                .env("XDG_CACHE_HOME", run.join("cache"))
+                .env("XDG_CONFIG_HOME", run.join("config"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tauri-driver starts (scripts/setup installs it)"),
+        );
+        let http = reqwest::blocking::Client::new();
+        let webdriver = format!("http://127.0.0.1:{driver_port}");
+        wait_for("tauri-driver", Duration::from_secs(20), || {
+            http.get(format!("{webdriver}/status"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| Value::Null)
+        });
+        Desktop {
+            display,
+            webdriver,
+            http,
+        }
+    }
+
+    /// Launches `app` with `args` in a new WebDriver session.
+    pub fn launch(&self, app: &str, args: &[String]) -> Driver {
+        let session: Value = self
+            .http
+            .post(format!("{}/session", self.webdriver))
+            .timeout(Duration::from_secs(60))
+            .json(&json!({"capabilities": {"alwaysMatch": {"tauri:options": {
+                "application": app, "args": args}}}}))
+            .send()
+            .expect("session")
+            .json()
+            .expect("json");
+        let sid = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {session}"))
+            .to_owned();
+        Driver {
+            http: self.http.clone(),
+            base: format!("{}/session/{sid}", self.webdriver),
+        }
+    }
+}
+
+impl Driver {
+    /// Ends the session, which closes the app.
+    pub fn quit(&self) {
+        let _ = self
+            .http
+            .delete(&self.base)
+            .timeout(Duration::from_secs(30))
+            .send();
+    }
+}

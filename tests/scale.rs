@@ -1,0 +1,294 @@
+//! Fyncall Desk at scale: the release app on a team of
+//! FYNCALL_SCALE_TICKETS tickets (default 100,000), against a real
+//! `fyncall-server` process. Prints figures, never asserts a time:
+//!
+//! - sign-in to the first rendered view, and to the end of the first sync;
+//! - click-to-render of each view change (click to that view's rows and
+//!   count on screen, timed inside the window);
+//! - memory (RSS) of the app and of its web content after each view;
+//! - cold start: launch to the first rendered view, on the full cache.
+//!
+//! `scripts/bench` runs it: FYNCALL_DESK_BIN (the app from `scripts/build
+//! --release`), FYNCALL_SERVER_BIN (a release `fyncall-server`).
+
+mod desk;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use desk::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const VIEWS: [&str; 5] = ["all", "mine", "sla_at_risk", "pending", "ai_escalated"];
+const CLIENTS: usize = 8;
+
+/// RSS in MiB of `pid` and of every process below it, by name.
+fn memory(pid: u32) -> Vec<(String, f64)> {
+    std::iter::once(pid)
+        .chain(descendants(pid))
+        .filter_map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+            let name = status
+                .lines()
+                .next()?
+                .strip_prefix("Name:")?
+                .trim()
+                .to_owned();
+            let kib: f64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some((name, kib / 1024.0))
+        })
+        .collect()
+}
+
+fn show_memory(pid: u32) -> String {
+    let parts = memory(pid);
+    let total: f64 = parts.iter().map(|(_, m)| m).sum();
+    let each: Vec<String> = parts.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
+    format!("{total:.0} MiB ({})", each.join(", "))
+}
+
+/// The app's own process under tauri-driver's session.
+fn app_pid(root: u32) -> u32 {
+    let found = wait_for("the app's process", Duration::from_secs(30), || {
+        descendants(root)
+            .into_iter()
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "fyncall-desk")
+            })
+            .map(Value::from)
+    });
+    found.as_u64().expect("pid") as u32
+}
+
+/// Seeds `tickets` tickets (five per conversation) through the API, as
+/// `CLIENTS` agents pushing at once.
+fn seed(url: &str, tickets: usize) {
+    let (admin, admin_token) = api_login(url, "admin@demo.fyncall.test");
+    let v: Value = admin
+        .post(format!("{url}/api/v1/integrations/tokens"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"name": "scale seeding"}))
+        .send()
+        .expect("token")
+        .json()
+        .expect("json");
+    let integration = v["token"].as_str().expect("integration token").to_owned();
+    let emails = [
+        "alice@demo.fyncall.test",
+        "ben@demo.fyncall.test",
+        "chloe@demo.fyncall.test",
+        "admin@demo.fyncall.test",
+    ];
+    std::thread::scope(|s| {
+        for k in 0..CLIENTS {
+            let (url, integration) = (url.to_owned(), integration.clone());
+            s.spawn(move || {
+                let (http, token) = api_login(&url, emails[k % 4]);
+                let mut batch = Vec::new();
+                // Client k makes conversations k, k+8, ... and their five tickets.
+                for c in (k..tickets.div_ceil(5)).step_by(CLIENTS) {
+                    let v: Value = http
+                        .post(format!("{url}/api/v1/integrations/conversations"))
+                        .bearer_auth(&integration)
+                        .json(&json!({"customer": {"name": format!("Customer {c}"),
+                            "email": format!("c{c}@example.com")}, "channel": "chat"}))
+                        .send()
+                        .expect("conversation")
+                        .json()
+                        .expect("json");
+                    let conversation = v["id"].as_str().expect("id").to_owned();
+                    for i in (c * 5)..(c * 5 + 5).min(tickets) {
+                        let priority = ["low", "normal", "high", "urgent"][i % 4];
+                        let category = ["billing", "shipping", "product", "technical", "other"][i % 5];
+                        batch.push(json!({
+                            "id": Uuid::now_v7(), "name": "create_ticket", "client_at": chrono::Utc::now(),
+                            "args": {"id": Uuid::now_v7(), "conversation_id": conversation,
+                                "subject": format!("Scale ticket {i}: parcel stuck in transit"),
+                                "priority": priority, "category": category,
+                                "assignee_id": null}
+                        }));
+                    }
+                    if batch.len() >= 500 {
+                        push(&http, &url, &token, std::mem::take(&mut batch));
+                    }
+                }
+                push(&http, &url, &token, batch);
+            });
+        }
+    });
+}
+
+fn push(http: &reqwest::blocking::Client, url: &str, token: &str, mutations: Vec<Value>) {
+    if mutations.is_empty() {
+        return;
+    }
+    let v: Value = http
+        .post(format!("{url}/api/v1/sync/push"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(120))
+        .json(&json!({"client_id": Uuid::now_v7(), "mutations": mutations}))
+        .send()
+        .expect("push")
+        .json()
+        .expect("json");
+    let results = v["results"].as_array().expect("results");
+    assert!(
+        results.iter().all(|r| r["outcome"] == "applied"),
+        "refused: {v}"
+    );
+}
+
+/// Clicks a view's link and times, inside the window, until that view's
+/// rows and count are on screen.
+fn click_to_render(d: &Driver, view: &str, expected: u64) -> f64 {
+    let v = d.call(
+        reqwest::Method::POST,
+        "/execute/async",
+        Some(json!({"script": r#"
+            const [view, expected, done] = arguments;
+            const start = performance.now();
+            document.querySelector(`a[data-view=${view}]`).click();
+            const ready = () => {
+                const list = document.querySelector('[data-testid=ticket-list]');
+                const total = document.querySelector('[data-testid=total]');
+                return list && list.dataset.view === view && total && total.textContent === String(expected)
+                    && (expected === 0 || list.querySelector('tbody tr'));
+            };
+            const poll = () => ready() ? requestAnimationFrame(() => done(performance.now() - start))
+                : (performance.now() - start > 20000 ? done(-1) : requestAnimationFrame(poll));
+            poll();
+        "#, "args": [view, expected]})),
+    );
+    let ms = v.as_f64().unwrap_or(-1.0);
+    assert!(
+        ms >= 0.0,
+        "view {view} did not show {expected} tickets: {v}"
+    );
+    ms
+}
+
+#[test]
+#[ignore = "a benchmark: scripts/bench runs it on the release app"]
+fn the_release_app_on_a_large_team() {
+    let app = std::env::var("FYNCALL_DESK_BIN")
+        .expect("FYNCALL_DESK_BIN: the app built by scripts/build --release");
+    let server_bin = std::env::var("FYNCALL_SERVER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| bin_dir().join("fyncall-server"));
+    let tickets: usize = std::env::var("FYNCALL_SCALE_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/scale");
+    std::fs::create_dir_all(&artifacts).expect("artifacts");
+    let run = tempfile::tempdir().expect("dir");
+    let mut reaper = Reaper(Vec::new());
+
+    let db = run.path().join("team.db");
+    let out = Command::new(&server_bin)
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .expect("demo");
+    assert!(out.status.success(), "{out:?}");
+    let server = serve_with(&server_bin, &db, 0);
+    let url = server.url.clone();
+    reaper.0.push(server.child);
+    let started = Instant::now();
+    seed(&url, tickets);
+    println!(
+        "team: demo + {tickets} tickets, seeded through the API in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (api, token) = api_login(&url, "alice@demo.fyncall.test");
+    let totals: Vec<u64> = VIEWS
+        .iter()
+        .map(|view| {
+            let v: Value = api
+                .get(format!("{url}/api/v1/tickets?view={view}&limit=1"))
+                .bearer_auth(&token)
+                .send()
+                .expect("list")
+                .json()
+                .expect("json");
+            v["total"].as_u64().expect("total")
+        })
+        .collect();
+
+    let desktop = Desktop::start(run.path(), &mut reaper);
+    let root = reaper.0.last().expect("tauri-driver").id();
+    let home = run.path().join("home");
+    let args = ["--home".to_owned(), home.display().to_string()];
+    let d = desktop.launch(&app, &args);
+    d.type_into("input[name=server]", &url);
+    d.type_into("input[name=email]", "alice@demo.fyncall.test");
+    d.type_into("input[name=password]", PASSWORD);
+    let signed_in = Instant::now();
+    d.click("button[type=submit]");
+    d.wait("[data-testid=ticket-list] tbody tr");
+    let first_view = signed_in.elapsed();
+    // The first sync is done when All Tickets counts the whole team.
+    let all = totals[0].to_string();
+    let deadline = Duration::from_secs(600);
+    wait_for("the first sync", deadline, || {
+        d.find("[data-count=all]")
+            .map(|_| d.text("[data-count=all]"))
+            .filter(|t| *t == all)
+            .map(Value::from)
+    });
+    println!(
+        "sign-in: first rendered view after {:.2} s; first sync of {} tickets done after {:.1} s",
+        first_view.as_secs_f64(),
+        totals[0],
+        signed_in.elapsed().as_secs_f64()
+    );
+    let pid = app_pid(root);
+    println!("memory after the first sync: {}", show_memory(pid));
+
+    // Each view: click-to-render, then memory, then a screenshot.
+    for round in 0..2 {
+        for (view, total) in VIEWS.iter().zip(&totals) {
+            let ms = click_to_render(&d, view, *total);
+            std::thread::sleep(Duration::from_millis(300));
+            if round == 0 {
+                println!(
+                    "view {view:<13} {total:>7} tickets: click-to-render {ms:.0} ms; memory {}",
+                    show_memory(pid)
+                );
+                d.screenshot(&artifacts, &format!("view-{view}"));
+            } else {
+                println!("view {view:<13} again: click-to-render {ms:.0} ms");
+            }
+        }
+    }
+
+    // Cold start on the full cache: launch to the first rendered view.
+    d.quit();
+    wait_for("the app to close", Duration::from_secs(30), || {
+        (!Path::new(&format!("/proc/{pid}")).exists()).then_some(Value::Null)
+    });
+    let launched = Instant::now();
+    let d = desktop.launch(&app, &args);
+    d.wait("[data-testid=ticket-list] tbody tr");
+    let cold = launched.elapsed();
+    let pid = app_pid(root);
+    println!(
+        "cold start (release, {} tickets in the cache): first rendered view after {:.2} s; memory {}",
+        totals[0],
+        cold.as_secs_f64(),
+        show_memory(pid)
+    );
+    d.screenshot(&artifacts, "cold-start");
+    d.quit();
+    println!("screenshots in {}", artifacts.display());
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { render, waitFor } from '@testing-library/svelte';
+import TicketList from './TicketList.svelte';
+import { MockBackend, alice, row } from '../mock-backend';
+
+const many = (n: number) => Array.from({ length: n }, (_, i) => row(1000 + i, `Ticket ${i}`));
+
+function props(backend: MockBackend, refresh = 0, view: 'all' | 'mine' = 'all') {
+  return {
+    backend, view, title: 'All Tickets', serverNow: Date.now(), agents: new Map([[alice.id, alice]]),
+    refresh, onOpen: () => {}, searchFocus: 0,
+  };
+}
+
+const shown = (c: HTMLElement) => c.querySelectorAll('[data-testid=ticket-list] tbody tr').length;
+
+describe('the ticket list', () => {
+  it('loads a view once, a page at a time, and says which view it shows', async () => {
+    const backend = new MockBackend(null, many(250));
+    const { container } = render(TicketList, props(backend));
+    await waitFor(() => expect(shown(container)).toBe(100));
+    expect(container.querySelector('[data-testid=ticket-list]')?.getAttribute('data-view')).toBe('all');
+    expect(container.querySelector('[data-testid=total]')?.textContent).toBe('250');
+    // Rendering the rows is no reason to ask again.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(backend.queries).toHaveLength(1);
+    expect(backend.queries[0]).toMatchObject({ limit: 100, cursor: null, with_total: true });
+  });
+
+  it('keeps every row shown when a live change re-reads the list', async () => {
+    const backend = new MockBackend(null, many(250));
+    const { container, rerender } = render(TicketList, props(backend));
+    await waitFor(() => expect(shown(container)).toBe(100));
+    (container.querySelector('button') as HTMLButtonElement | null)?.click();
+    await waitFor(() => expect(shown(container)).toBe(200));
+    const before = backend.queries.length;
+    await rerender(props(backend, 1));
+    await waitFor(() => expect(backend.queries.length).toBeGreaterThan(before));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(shown(container)).toBe(200);
+    // The re-read asked for as many rows as were shown.
+    const reread = backend.queries.slice(before);
+    expect(reread.reduce((n, q) => n + q.limit, 0)).toBe(200);
+  });
+
+  it('starts a new view from its first page', async () => {
+    const backend = new MockBackend(null, many(250));
+    const { container, rerender } = render(TicketList, props(backend));
+    await waitFor(() => expect(shown(container)).toBe(100));
+    (container.querySelector('button') as HTMLButtonElement | null)?.click();
+    await waitFor(() => expect(shown(container)).toBe(200));
+    await rerender(props(backend, 0, 'mine'));
+    await waitFor(() =>
+      expect(container.querySelector('[data-testid=ticket-list]')?.getAttribute('data-view')).toBe('mine'));
+    expect(shown(container)).toBe(100);
+    expect(backend.queries.at(-1)).toMatchObject({ view: 'mine', limit: 100, cursor: null });
+  });
+});
