@@ -32,7 +32,7 @@ pub async fn start(desk: &Desk, email: &str) -> IpcResult<String> {
     // Keep it serving for the app's lifetime.
     std::mem::forget(running.stop);
     tracing::info!(%url, "demo server ready");
-    desk.sign_in(&url, email, demo::DEMO_PASSWORD).await?;
     desk.mark_demo();
+    desk.sign_in(&url, email, demo::DEMO_PASSWORD).await?;
     Ok(url)
 }

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::error::{IpcCode, IpcError, IpcResult};
+use crate::keyring::Keyring;
 
 /// Who is signed in, for the window.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -24,6 +25,9 @@ pub struct SessionInfo {
     pub agent: Agent,
     /// Running against the built-in demo server.
     pub demo: bool,
+    /// The sign-in token is in the OS keyring; otherwise in a file only
+    /// this user can read, which the window says.
+    pub token_in_keyring: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -94,19 +98,95 @@ fn internal(message: impl Into<String>) -> IpcError {
     IpcError::new(IpcCode::Internal, message)
 }
 
+/// The keyring entry of a sign-in.
+fn account(server: &str, agent: Uuid) -> String {
+    format!("{server} {agent}")
+}
+
+/// Saves the sign-in: the token in the OS keyring where there is one, else
+/// in the 0600 file with the rest. A demo's throwaway token stays out of the
+/// keyring. Blocking (D-Bus, disk).
+fn keep(home: &Path, mut s: Session, demo: bool) -> IpcResult<Session> {
+    let keyring = if demo {
+        Err(crate::keyring::KeyringError::Unavailable(
+            "a demo sign-in is not worth a keyring entry".into(),
+        ))
+    } else {
+        Keyring::session()
+    };
+    let stored = keyring.and_then(|k| {
+        k.store(
+            &account(&s.server, s.agent.id),
+            &format!("Fyncall Desk sign-in ({})", s.server),
+            &s.token,
+        )
+    });
+    let file = match stored {
+        Ok(()) => Session {
+            token: String::new(),
+            token_in_keyring: true,
+            ..s.clone()
+        },
+        Err(e) => {
+            tracing::info!(reason = %e, "keeping the sign-in token in a file only this user can read");
+            s.token_in_keyring = false;
+            s.clone()
+        }
+    };
+    session::save(home, &file)?;
+    s.token_in_keyring = file.token_in_keyring;
+    Ok(s)
+}
+
+/// The saved sign-in with its token, fetched from the keyring when it is
+/// kept there; `None` when there is none, or its token is gone. Blocking.
+fn recall(home: &Path) -> IpcResult<Option<Session>> {
+    let Some(mut s) = session::load(home)? else {
+        return Ok(None);
+    };
+    if !s.token_in_keyring {
+        return Ok(Some(s));
+    }
+    match Keyring::session().and_then(|k| k.get(&account(&s.server, s.agent.id))) {
+        Ok(Some(token)) => {
+            s.token = token;
+            Ok(Some(s))
+        }
+        Ok(None) => {
+            tracing::warn!("the sign-in's token is no longer in the OS keyring; sign in again");
+            session::clear(home)?;
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the sign-in's token from the OS keyring; sign in again");
+            Ok(None)
+        }
+    }
+}
+
+/// Forgets the sign-in, its keyring entry included. Blocking.
+fn forget(home: &Path, s: Option<&Session>) -> IpcResult<()> {
+    if let Some(s) = s.filter(|s| s.token_in_keyring) {
+        if let Err(e) = Keyring::session().and_then(|k| k.delete(&account(&s.server, s.agent.id))) {
+            tracing::warn!(error = %e, "could not remove the token from the OS keyring");
+        }
+    }
+    Ok(session::clear(home)?)
+}
+
 impl Desk {
     /// Opens the cache in `home`; resumes syncing if a sign-in is saved.
     pub fn open(app: AppHandle, home: &Path) -> IpcResult<Desk> {
         std::fs::create_dir_all(home)
             .map_err(|e| internal(format!("cannot create {}: {e}", home.display())))?;
         let mut cache = Cache::open(&home.join("cache.sqlite"))?;
-        let mut saved = session::load(home)?;
+        let mut saved = recall(home)?;
         if let Some(s) = &saved {
             // The cache acts for the saved sign-in (a new or replaced cache
             // file learns who that is here).
             if let Err(e) = cache.sign_in(&s.server, s.agent.id) {
                 tracing::warn!(error = %e, "the saved sign-in does not fit this cache; sign in again");
-                session::clear(home)?;
+                forget(home, Some(s))?;
                 saved = None;
             }
         }
@@ -217,6 +297,7 @@ impl Desk {
             server: s.server,
             agent: s.agent,
             demo,
+            token_in_keyring: s.token_in_keyring,
         }))
     }
 
@@ -236,8 +317,13 @@ impl Desk {
             server,
             token,
             agent,
+            token_in_keyring: false,
         };
-        session::save(&self.home, &s)?;
+        let home = self.home.clone();
+        let demo = self.demo.lock().map(|d| *d).unwrap_or(false);
+        let s = tauri::async_runtime::spawn_blocking(move || keep(&home, s, demo))
+            .await
+            .map_err(|e| internal(format!("saving the sign-in failed: {e}")))??;
         self.start_engine(&s)?;
         self.session()?
             .ok_or_else(|| internal("the sign-in was not saved"))
@@ -251,12 +337,22 @@ impl Desk {
 
     pub async fn sign_out(&self) -> IpcResult<()> {
         self.stop_engine();
-        if let Some(s) = session::load(&self.home)? {
+        let home = self.home.clone();
+        let saved = tauri::async_runtime::spawn_blocking(move || recall(&home))
+            .await
+            .map_err(|e| internal(format!("reading the sign-in failed: {e}")))??;
+        if let Some(s) = &saved {
             if let Ok(client) = Client::new(&s.server) {
                 let _ = client.with_token(&s.token).logout().await;
             }
         }
-        session::clear(&self.home)?;
+        let home = self.home.clone();
+        tauri::async_runtime::spawn_blocking(move || forget(&home, saved.as_ref()))
+            .await
+            .map_err(|e| internal(format!("forgetting the sign-in failed: {e}")))??;
+        if let Ok(mut d) = self.demo.lock() {
+            *d = false;
+        }
         let info = self.status().await?;
         let _ = self.app.emit("sync-status", info);
         Ok(())

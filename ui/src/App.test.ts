@@ -16,7 +16,7 @@ describe('the app against a mock backend', () => {
   });
 
   it('shows the views with counts, rows with pending marks, and ticket text as text', async () => {
-    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false }, [
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: false }, [
       row(1001, '<img src=x onerror=alert(1)>'),
       row(1002, 'Refund not received', { pending: true }),
     ]);
@@ -28,6 +28,8 @@ describe('the app against a mock backend', () => {
     expect(container.querySelectorAll('[data-testid=ticket-list] .pending-mark')).toHaveLength(1);
     expect(container.querySelector('[data-testid=pending]')?.textContent).toContain('2 pending');
     expect(screen.getByText('Sync problems')).toBeTruthy();
+    // No OS keyring behind this sign-in: the window says where it is kept.
+    expect(container.querySelector('[data-testid=token-note]')?.textContent).toContain('private file');
     // The first view is My Tickets; "g" then "a" jumps to All Tickets.
     expect(backend.queries.at(-1)?.view).toBe('mine');
     await fireEvent.keyDown(window, { key: 'g' });

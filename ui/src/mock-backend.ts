@@ -38,7 +38,7 @@ export class MockBackend implements Backend {
   signIn = async (server: string, email: string, password: string) => {
     this.signIns.push([server, email, password]);
     if (password !== 'right') throw { code: 'unauthorized', message: 'wrong email or password' };
-    this.signedIn = { server, agent: alice, demo: false };
+    this.signedIn = { server, agent: alice, demo: false, token_in_keyring: false };
     return this.signedIn;
   };
   signOut = async () => { this.signedIn = null; };

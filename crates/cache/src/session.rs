@@ -1,5 +1,7 @@
 //! The sign-in kept between runs: server, token and agent, in a file only
-//! the user can read (0600) in the app's data folder.
+//! the user can read (0600) in the app's data folder. The desktop app keeps
+//! the token itself in the OS keyring where there is one (the file then
+//! says so and holds no token).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,12 @@ use crate::error::{CacheError, Result};
 pub struct Session {
     /// The server's base URL, e.g. `http://127.0.0.1:8470`.
     pub server: String,
+    /// Empty when the token is kept in the OS keyring instead.
     pub token: String,
     pub agent: Agent,
+    /// The token is in the OS keyring, not in this file.
+    #[serde(default)]
+    pub token_in_keyring: bool,
 }
 
 fn file(home: &Path) -> PathBuf {

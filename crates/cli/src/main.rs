@@ -246,9 +246,15 @@ struct Ctx {
 
 impl Ctx {
     fn session(&self) -> Result<Session, Failure> {
-        session::load(&self.home)?.ok_or_else(|| {
+        let s = session::load(&self.home)?.ok_or_else(|| {
             Failure::other("not signed in: run `fyncall login --server URL --email EMAIL` first")
-        })
+        })?;
+        if s.token_in_keyring {
+            return Err(Failure::other(
+                "this sign-in belongs to Fyncall Desk (its token is in the OS keyring): run `fyncall login --server URL --email EMAIL` with a --home of its own",
+            ));
+        }
+        Ok(s)
     }
 
     fn engine(&self, cache: Cache) -> Result<Engine, Failure> {
@@ -633,6 +639,7 @@ async fn login(ctx: &Ctx, server: &str, email: &str) -> Outcome {
             server: client.server().to_owned(),
             token: token.clone(),
             agent: agent.clone(),
+            token_in_keyring: false,
         },
     )?;
     let engine = Engine::new(client.with_token(&token), Arc::new(Mutex::new(cache)));

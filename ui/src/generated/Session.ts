@@ -5,4 +5,12 @@ export type Session = {
 /**
  * The server's base URL, e.g. `http://127.0.0.1:8470`.
  */
-server: string, token: string, agent: Agent, };
+server: string, 
+/**
+ * Empty when the token is kept in the OS keyring instead.
+ */
+token: string, agent: Agent, 
+/**
+ * The token is in the OS keyring, not in this file.
+ */
+token_in_keyring: boolean, };

@@ -8,4 +8,9 @@ export type SessionInfo = { server: string, agent: Agent,
 /**
  * Running against the built-in demo server.
  */
-demo: boolean, };
+demo: boolean, 
+/**
+ * The sign-in token is in the OS keyring; otherwise in a file only
+ * this user can read, which the window says.
+ */
+token_in_keyring: boolean, };
