@@ -48,6 +48,7 @@ pub use views::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0001_init.sql"),
     include_str!("../../../migrations/cache/0002_ui_settings.sql"),
+    include_str!("../../../migrations/cache/0003_at_risk_index.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first

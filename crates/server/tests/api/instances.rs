@@ -250,6 +250,55 @@ async fn clients_pushing_through_two_instances_converge_exactly_once() {
         .expect("stream on B");
     let mut seen_on_b = follow_stream(stream);
 
+    // A client pulling as it goes, small pages from its own cursor,
+    // alternating between the instances while the pushes run: the cursor
+    // is only correct if no change ever shows up below it later.
+    let (done, mut finished) = tokio::sync::watch::channel(false);
+    let puller = {
+        let (http, token) = (two.http.clone(), two.token.clone());
+        let urls = [two.a.1.clone(), two.b.1.clone()];
+        tokio::spawn(async move {
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut cursor = 0i64;
+            let mut turn = 0usize;
+            let mut last_round = false;
+            loop {
+                let stop = *finished.borrow_and_update();
+                let v: Value = http
+                    .get(format!(
+                        "{}/sync/pull?cursor={cursor}&limit=50",
+                        urls[turn % 2]
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("pull")
+                    .json()
+                    .await
+                    .expect("json");
+                turn += 1;
+                for c in v["changes"].as_array().expect("changes") {
+                    if c["entity"] == "activity" {
+                        seen.insert(c["id"].as_str().expect("id").to_owned());
+                    }
+                }
+                cursor = v["cursor"].as_i64().expect("cursor");
+                if v["has_more"] == true {
+                    continue;
+                }
+                // Caught up: after the pushes end, one more full catch-up.
+                if last_round {
+                    return seen;
+                }
+                if stop {
+                    last_round = true;
+                    continue;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
     // 8 clients × 200 mutations on the 4 shared tickets: comments and
     // priority changes, in batches of 20 that alternate between A and B.
     // Every fifth batch goes to both instances at once (the same ids).
@@ -340,6 +389,19 @@ async fn clients_pushing_through_two_instances_converge_exactly_once() {
     }
     // Comments never conflict: every one of them applied.
     assert_eq!(applied_comments.len(), comment_of.len());
+    // The client that pulled as it went saw every one of them.
+    done.send(true).expect("puller runs");
+    let pulled_as_it_went = puller.await.expect("puller");
+    let missed: Vec<&String> = applied_comments
+        .iter()
+        .filter(|c| !pulled_as_it_went.contains(*c))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "a cursor passed {} comments that became visible later: {:?}",
+        missed.len(),
+        missed.iter().take(5).collect::<Vec<_>>()
+    );
 
     // Both instances pull the same changes from cursor 0, and they hold
     // every applied comment exactly once.
