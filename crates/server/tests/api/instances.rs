@@ -194,12 +194,18 @@ impl Two {
         out
     }
 
-    fn stop(mut self) {
+    /// Stops both processes (also done when a failing test drops it).
+    fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Two {
+    fn drop(&mut self) {
         for child in [&mut self.a.0, &mut self.b.0] {
             let _ = child.kill();
             let _ = child.wait();
         }
-        drop(self.place);
     }
 }
 
