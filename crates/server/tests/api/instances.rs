@@ -51,6 +51,8 @@ async fn init_twice_at_once(place: &Place) {
 }
 
 struct Two {
+    /// The database, kept as long as the processes serve it.
+    #[allow(dead_code)]
     place: Place,
     a: (Child, String),
     b: (Child, String),
