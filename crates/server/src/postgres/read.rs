@@ -1,5 +1,7 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
+use std::collections::HashMap;
+
 use fyncall_domain::{Agent, Caller, Mutation, Role, TeamSettings, Ticket, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
@@ -97,6 +99,26 @@ fn conversation_json<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreRes
     Ok(Some(value))
 }
 
+/// The rows of `ids` from a table with `id` and JSON `data` columns, by id.
+fn by_ids<C: GenericClient, T: serde::de::DeserializeOwned>(
+    db: &mut Db<'_, C>,
+    sql: &'static str,
+    ids: &[String],
+) -> StoreResult<HashMap<String, T>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    db.query(sql, &[&ids])?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get::<_, String>(0),
+                serde_json::from_str(r.get::<_, &str>(1)).map_err(db_err)?,
+            ))
+        })
+        .collect()
+}
+
 fn pull<C: GenericClient>(
     db: &mut Db<'_, C>,
     cursor: i64,
@@ -110,23 +132,40 @@ fn pull<C: GenericClient>(
         &[&cursor, &(i64::from(limit) + 1)],
     )?;
     let has_more = rows.len() > limit as usize;
-    let mut changes = Vec::new();
+    let page: Vec<(i64, String, String)> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // Tickets and activity, most of any page, are read in one query each.
+    let ids_of = |kind: &str| -> Vec<String> {
+        page.iter()
+            .filter(|(_, entity, _)| entity == kind)
+            .map(|(_, _, id)| id.clone())
+            .collect()
+    };
+    let tickets: HashMap<String, Ticket> = by_ids(
+        db,
+        "SELECT id, data FROM tickets WHERE id = ANY($1)",
+        &ids_of("ticket"),
+    )?;
+    let activity: HashMap<String, Value> = by_ids(
+        db,
+        "SELECT id, data FROM activity WHERE id = ANY($1)",
+        &ids_of("activity"),
+    )?;
+    let mut changes = Vec::with_capacity(page.len());
     let mut last = cursor;
-    for row in rows.iter().take(limit as usize) {
-        let seq: i64 = row.get(0);
-        let entity: &str = row.get(1);
-        let id: &str = row.get(2);
-        last = seq;
-        let stored = |db: &mut Db<'_, C>, sql: &'static str| -> StoreResult<Option<Value>> {
-            db.query_opt(sql, &[&id])?
-                .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
-                .transpose()
-        };
-        let data = match entity {
-            "ticket" => load_ticket(db, id)?.map(|t| ticket_json(&t, &settings, now)),
-            "activity" => stored(db, "SELECT data FROM activity WHERE id = $1")?,
+    for (seq, entity, id) in &page {
+        last = *seq;
+        let data = match entity.as_str() {
+            "ticket" => tickets.get(id).map(|t| ticket_json(t, &settings, now)),
+            "activity" => activity.get(id).cloned(),
             "conversation" => conversation_json(db, id)?,
-            "agent" => stored(db, "SELECT data FROM agents WHERE id = $1")?,
+            "agent" => db
+                .query_opt("SELECT data FROM agents WHERE id = $1", &[id])?
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
+                .transpose()?,
             "settings" => Some(serde_json::to_value(&settings).map_err(db_err)?),
             _ => None,
         };
