@@ -86,17 +86,22 @@ fn the_real_app_end_to_end() {
     }
 
     // Open my first ticket; change priority, comment, resolve with a note, reopen.
+    // The list names the view its rows belong to: until My Tickets has
+    // loaded, the rows on screen are still the last view's.
     d.click("a[data-view=mine]");
-    d.wait("[data-testid=ticket-list] tbody tr");
+    d.wait("[data-testid=ticket-list][data-view=mine] tbody tr");
     let tid = d
         .script(
-            "return document.querySelector('[data-testid=ticket-list] tbody tr').dataset.ticket;",
+            "return document.querySelector('[data-testid=ticket-list][data-view=mine] tbody tr').dataset.ticket;",
             json!([]),
         )
         .as_str()
         .expect("ticket id")
         .to_owned();
-    d.click("[data-testid=ticket-list] tbody tr td.subject");
+    // That very ticket, wherever a live change has moved its row since.
+    d.click(&format!(
+        "[data-testid=ticket-list] tbody tr[data-ticket='{tid}'] td.subject"
+    ));
     let subject = d.wait_text("[data-testid=ticket-subject]", "the ticket page", |t| {
         t.starts_with('#')
     });
@@ -288,7 +293,7 @@ fn the_real_app_end_to_end() {
     reaper.0[0].kill().expect("stop server");
     let _ = reaper.0[0].wait();
     d.click("a[data-view=mine]");
-    d.click("[data-testid=ticket-list] tbody tr td.subject");
+    d.click("[data-testid=ticket-list][data-view=mine] tbody tr td.subject");
     d.type_into("textarea[aria-label=Comment]", "Typed while offline");
     d.click("form button[type=submit]");
     d.wait_text("[data-testid=timeline]", "offline comment", |t| {
