@@ -385,27 +385,7 @@ impl PgStore {
             // once must not leave the team with none.
             let rows = db.query("SELECT data FROM agents ORDER BY pos FOR UPDATE", &[])?;
             let all: Vec<Agent> = parse_rows(&rows)?;
-            let Some(mut agent) = all.iter().find(|a| a.id == id).cloned() else {
-                return Err(ApiError::not_found(format!("no agent {id} in this team")).into());
-            };
-            if let Some(role) = role {
-                agent.role = role;
-            }
-            if let Some(active) = active {
-                agent.active = active;
-            }
-            let admins_left = all
-                .iter()
-                .map(|a| if a.id == id { &agent } else { a })
-                .filter(|a| a.active && a.role == Role::Admin)
-                .count();
-            if admins_left == 0 {
-                return Err(ApiError::invalid(
-                    "role",
-                    "the team needs at least one active admin: make someone else admin first",
-                )
-                .into());
-            }
+            let agent = crate::rows::patched_agent(&all, id, role, active)?;
             db.execute(
                 "UPDATE agents SET data = $2 WHERE id = $1",
                 &[
