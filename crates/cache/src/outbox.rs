@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use fyncall_domain::{Mutation, Timestamp};
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -28,17 +28,8 @@ pub struct OutboxEntry {
     pub acked_seq: Option<i64>,
 }
 
-/// One result of `POST /sync/push` (API.md).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct PushResult {
-    pub id: Uuid,
-    pub outcome: String,
-    #[serde(default)]
-    pub seq: Option<i64>,
-    #[serde(default)]
-    pub error: Option<Value>,
-}
+/// One result of `POST /sync/push`: the wire type, defined once in the domain.
+pub use fyncall_domain::wire::PushResult;
 
 /// A change the server refused, kept with its reason and the text typed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,8 +111,12 @@ impl Cache {
                     continue;
                 };
                 let mutation: Mutation = serde_json::from_str(&json)?;
+                if r.error_code() == Some("unavailable") {
+                    // The server's store could not take it now: it stays queued.
+                    continue;
+                }
                 b.changes.queue = true;
-                let refused = r.outcome == "rejected" || r.error.is_some();
+                let refused = r.refused();
                 match (refused, r.seq) {
                     (false, Some(seq)) if seq > cursor => {
                         tx.execute(

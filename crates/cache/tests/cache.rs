@@ -351,7 +351,7 @@ fn a_pending_change_stays_on_top_until_a_pull_passes_its_sequence() {
         .record_push(
             &[PushResult {
                 id: mutation_id,
-                outcome: "applied".into(),
+                outcome: fyncall_domain::wire::Outcome::Applied,
                 seq: Some(cursor + 5),
                 error: None,
             }],
@@ -421,14 +421,14 @@ fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
             &[
                 PushResult {
                     id: resolve,
-                    outcome: "rejected".into(),
+                    outcome: fyncall_domain::wire::Outcome::Rejected,
                     seq: None,
                     error: Some(json!({"code": "forbidden",
                         "message": "only the assignee or an admin can change this ticket"})),
                 },
                 PushResult {
                     id: comment,
-                    outcome: "applied".into(),
+                    outcome: fyncall_domain::wire::Outcome::Applied,
                     seq: Some(10_000),
                     error: None,
                 },
@@ -467,7 +467,7 @@ fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
         .record_push(
             &[PushResult {
                 id: retried.mutation_id.expect("queued"),
-                outcome: "rejected".into(),
+                outcome: fyncall_domain::wire::Outcome::Rejected,
                 seq: None,
                 error: Some(json!({"code": "forbidden", "message": "still no"})),
             }],
@@ -524,7 +524,7 @@ fn a_ticket_created_offline_is_visible_then_replaced_by_the_servers() {
         .iter()
         .map(|e| PushResult {
             id: e.id,
-            outcome: "rejected".into(),
+            outcome: fyncall_domain::wire::Outcome::Rejected,
             seq: None,
             error: Some(json!({"code": "forbidden", "message": "no"})),
         })

@@ -12,6 +12,7 @@
 //! - [`views`]: which views a ticket belongs to and in what order.
 //! - [`mutation`]: every change, and [`apply`], the one function that applies them.
 //! - [`refusal`]: why a change was refused, as a value.
+//! - [`text`]: what typed text may hold, and which ids a client may choose.
 
 pub mod activity;
 pub mod agent;
@@ -23,6 +24,7 @@ pub mod refusal;
 pub mod settings;
 pub mod sla;
 pub mod state;
+pub mod text;
 pub mod ticket;
 pub mod views;
 pub mod wire;

@@ -24,6 +24,7 @@ use crate::permissions;
 use crate::refusal::Refusal;
 use crate::sla;
 use crate::state::State;
+use crate::text::{check_client_id, clean_text};
 use crate::ticket::{
     AiContext, FieldVersions, Priority, SlaClock, Source, Status, Ticket, clean_body,
     clean_description, clean_subject,
@@ -334,6 +335,9 @@ pub fn apply(
     mutation: &Mutation,
     stamp: &Stamp,
 ) -> Result<Applied, Refusal> {
+    if let Some((field, id)) = mutation.client_made_id() {
+        check_client_id(field, id)?;
+    }
     let mut tx = Tx {
         applied: Applied {
             state: state.clone(),
@@ -411,6 +415,26 @@ fn breach_entry(
 }
 
 impl Mutation {
+    /// The id of what this mutation creates, chosen by whoever sends it
+    /// (RULES.md "Text and ids").
+    pub fn client_made_id(&self) -> Option<(&'static str, Uuid)> {
+        match self {
+            Mutation::CreateTicket(m) => Some(("id", m.id)),
+            Mutation::Comment(m) => Some(("id", m.id)),
+            Mutation::Reply(m) => Some(("id", m.id)),
+            Mutation::OpenConversation(m) => Some(("id", m.id)),
+            Mutation::PostMessage(m) => Some(("id", m.id)),
+            Mutation::AiEscalation(m) => Some(("id", m.id)),
+            Mutation::EditTicket(_)
+            | Mutation::ChangeStatus(_)
+            | Mutation::ChangePriority(_)
+            | Mutation::Assign(_)
+            | Mutation::ClaimConversation(_)
+            | Mutation::AssignConversation(_)
+            | Mutation::AiEnrich(_) => None,
+        }
+    }
+
     fn is_integration_only(&self) -> bool {
         matches!(
             self,
@@ -952,19 +976,24 @@ impl Tx {
                 Default::default(),
             ));
         }
-        if m.customer.name.trim().is_empty() {
+        let customer = Customer {
+            name: clean_text("customer.name", &m.customer.name)?,
+            email: clean_text("customer.email", &m.customer.email)?,
+        };
+        let channel = clean_text("channel", &m.channel)?;
+        if customer.name.trim().is_empty() {
             return Err(Refusal::invalid(
                 "customer.name",
                 "the customer's name cannot be empty",
             ));
         }
-        if !m.customer.email.contains('@') {
+        if !customer.email.contains('@') {
             return Err(Refusal::invalid(
                 "customer.email",
                 "the customer's email must be an address like name@example.com",
             ));
         }
-        if m.channel.trim().is_empty() {
+        if channel.trim().is_empty() {
             return Err(Refusal::invalid(
                 "channel",
                 "name the channel (for example chat or email)",
@@ -972,8 +1001,8 @@ impl Tx {
         }
         let conversation = Conversation {
             id: m.id,
-            customer: m.customer.clone(),
-            channel: m.channel.trim().to_owned(),
+            customer,
+            channel: channel.trim().to_owned(),
             assignee_id: None,
             created_at: self.at(),
         };

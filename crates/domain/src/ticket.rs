@@ -150,6 +150,14 @@ pub struct AiContext {
 
 impl AiContext {
     pub fn validate(&self) -> Result<(), Refusal> {
+        crate::text::clean_text("ai_context.intent", &self.intent)?;
+        crate::text::clean_text(
+            "ai_context.suggested_resolution",
+            &self.suggested_resolution,
+        )?;
+        for action in &self.actions_taken {
+            crate::text::clean_text("ai_context.actions_taken", action)?;
+        }
         if !(0.0..=1.0).contains(&self.confidence) {
             return Err(Refusal::invalid(
                 "ai_context.confidence",
@@ -252,7 +260,8 @@ pub const TEXT_MAX_CHARS: usize = 20_000;
 
 /// The subject as stored: trimmed, 1..=200 characters.
 pub fn clean_subject(subject: &str) -> Result<String, Refusal> {
-    let trimmed = subject.trim();
+    let text = crate::text::clean_text("subject", subject)?;
+    let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(Refusal::invalid(
             "subject",
@@ -276,6 +285,7 @@ pub fn clean_description(description: Option<&str>) -> Result<Option<String>, Re
     let Some(text) = description else {
         return Ok(None);
     };
+    let text = crate::text::clean_text("description", text)?;
     let chars = text.chars().count();
     if chars > TEXT_MAX_CHARS {
         return Err(Refusal::invalid(
@@ -286,12 +296,13 @@ pub fn clean_description(description: Option<&str>) -> Result<Option<String>, Re
     if text.trim().is_empty() {
         Ok(None)
     } else {
-        Ok(Some(text.to_owned()))
+        Ok(Some(text))
     }
 }
 
 /// A comment, note or message body: 1..=20,000 characters, not blank.
 pub fn clean_body(field: &str, body: &str) -> Result<String, Refusal> {
+    let body = crate::text::clean_text(field, body)?;
     if body.trim().is_empty() {
         return Err(Refusal::invalid(
             field,
@@ -305,5 +316,5 @@ pub fn clean_body(field: &str, body: &str) -> Result<String, Refusal> {
             format!("the {field} is {chars} characters; the limit is {TEXT_MAX_CHARS}: split it"),
         ));
     }
-    Ok(body.to_owned())
+    Ok(body)
 }

@@ -1,6 +1,6 @@
 //! Small serde helpers for the shapes of API.md.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// For fields where "absent" and `null` mean different things: absent is
 /// `None` (leave unchanged, with `#[serde(default)]`), `null` is `Some(None)`
@@ -59,6 +59,58 @@ pub mod millis_opt {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
         Option::<Timestamp>::deserialize(d)
     }
+}
+
+/// What the server did with one pushed mutation (API.md "Sync").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied now; its effect shows in pull at `seq`.
+    Applied,
+    /// Seen before: the first answer, repeated; nothing changed now.
+    Duplicate,
+    /// Refused; `error` says why. Nothing of it was written.
+    Rejected,
+}
+
+/// One result of `POST /sync/push`, in the order the mutations were sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct PushResult {
+    pub id: uuid::Uuid,
+    pub outcome: Outcome,
+    /// The change sequence at which an applied mutation shows in pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    /// Why it was refused: `{code, message, fields?, current?}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub error: Option<serde_json::Value>,
+}
+
+impl PushResult {
+    /// Refused now, or refused the first time and answered as a duplicate.
+    pub fn refused(&self) -> bool {
+        self.outcome == Outcome::Rejected || self.error.is_some()
+    }
+
+    /// The refusal's code (`invalid`, `unavailable`, ...), if refused.
+    pub fn error_code(&self) -> Option<&str> {
+        self.error
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(serde_json::Value::as_str)
+    }
+}
+
+/// The answer to `POST /sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushAnswer {
+    pub results: Vec<PushResult>,
+    /// The store the answer came from (API.md "Sync"); absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_id: Option<uuid::Uuid>,
 }
 
 #[cfg(test)]

@@ -61,9 +61,8 @@ impl AppState {
         let now = crate::time::now();
         let id = Uuid::now_v7();
         let committed = self
-            .blocking(move |s| s.apply(caller, &mutation, id, None, now, false))
-            .await?
-            .map_err(|_| ApiError::internal())?;
+            .blocking(move |s| s.apply(caller, &mutation, id, now))
+            .await?;
         self.announce(committed.seq);
         Ok(committed)
     }

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     TooLarge,
     Invalid,
     RateLimited,
+    Unavailable,
     Internal,
 }
 
@@ -34,6 +35,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +78,13 @@ impl ApiError {
         let mut e = Self::new(ErrorCode::Invalid, message.clone());
         e.fields.insert(field.to_owned(), message);
         e
+    }
+    /// The store cannot be reached or did not commit; nothing was written.
+    pub fn unavailable() -> Self {
+        Self::new(
+            ErrorCode::Unavailable,
+            "the server's database did not answer; nothing was written: try again in a moment",
+        )
     }
     pub fn internal() -> Self {
         Self::new(

@@ -14,6 +14,7 @@ pub mod rows;
 pub mod sqlite;
 pub mod store;
 pub mod time;
+pub mod write;
 
 pub use app::{Running, start};
 pub use open::Database;

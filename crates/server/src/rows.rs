@@ -38,6 +38,15 @@ pub fn activity_body(entry: &Activity) -> Option<&str> {
     }
 }
 
+/// How a pushed mutation's outcome is stored in `mutations.outcome`.
+pub fn outcome_text(outcome: fyncall_domain::wire::Outcome) -> &'static str {
+    match outcome {
+        fyncall_domain::wire::Outcome::Applied => "applied",
+        fyncall_domain::wire::Outcome::Duplicate => "duplicate",
+        fyncall_domain::wire::Outcome::Rejected => "rejected",
+    }
+}
+
 /// How a ticket's `source` is stored in its column.
 pub fn source_text(ticket: &Ticket) -> Option<String> {
     serde_json::to_value(ticket.source)

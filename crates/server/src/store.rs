@@ -2,12 +2,16 @@
 //! stand in for the embedded SQLite one. Every method is one transaction;
 //! every rule is asked of `fyncall-domain`, never written here.
 
-use fyncall_domain::{Agent, Caller, Message, Mutation, Refusal, Role, TeamSettings, Timestamp};
+use fyncall_domain::wire::PushResult;
+use fyncall_domain::{
+    Agent, Caller, Message, Mutation, Refusal, Role, Stamp, TeamSettings, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::write::{self, Pushed, Steps};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,17 +58,6 @@ pub struct Committed {
     pub conversations: Vec<Uuid>,
     pub messages: Vec<Message>,
     pub activity: Vec<Value>,
-}
-
-/// A push result for one mutation id.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PushOutcome {
-    pub id: Uuid,
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seq: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
 }
 
 /// Filters, order and page of `GET /tickets`.
@@ -136,27 +129,58 @@ pub trait Store: Send + Sync + 'static {
     fn settings(&self) -> StoreResult<TeamSettings>;
     fn put_settings(&self, settings: &TeamSettings) -> StoreResult<i64>;
 
-    // Changes
-    /// Applies one mutation in one transaction. With `idempotency`, a
-    /// mutation id seen before is not applied again: `Ok(Err(first))`.
+    // Changes: the one write path (`crate::write`) over this store's steps.
+    /// Runs `work` in one write transaction, committed (durably) before
+    /// this returns; a race between transactions runs it again.
+    fn transact(&self, work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>) -> StoreResult<()>;
+
+    /// Applies a push in one transaction, a savepoint per mutation; the
+    /// results in order and the last sequence written.
+    fn push(
+        &self,
+        caller: Caller,
+        batch: &[Pushed],
+        clock: &dyn Fn() -> Timestamp,
+    ) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
+        let mut out = (Vec::new(), None);
+        self.transact(&mut |steps| {
+            out = write::push(steps, caller, batch, clock)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Applies one mutation of the ticket API in one transaction (not
+    /// recorded for idempotency: `mutation_id` is the server's own).
     fn apply(
         &self,
         caller: Caller,
         mutation: &Mutation,
         mutation_id: Uuid,
-        client_at: Option<Timestamp>,
         now: Timestamp,
-        idempotency: bool,
-    ) -> StoreResult<Result<Committed, PushOutcome>>;
-    /// Records a refused pushed mutation so a repeat answers the same.
-    fn record_rejection(
-        &self,
-        mutation_id: Uuid,
-        error: &Value,
-        now: Timestamp,
-    ) -> StoreResult<Option<PushOutcome>>;
+    ) -> StoreResult<Committed> {
+        let stamp = Stamp {
+            mutation_id,
+            at: now,
+            client_at: None,
+        };
+        let mut out = None;
+        self.transact(&mut |steps| {
+            out = Some(write::apply(steps, caller, mutation, &stamp)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| StoreError::Database("the write ended without a result".into()))
+    }
+
     /// Appends `sla_breached` entries due by `now`; returns the new sequence if any.
-    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>>;
+    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>> {
+        let mut out = None;
+        self.transact(&mut |steps| {
+            out = write::sweep(steps, now)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
 
     // Reads
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value>;

@@ -57,9 +57,13 @@ async fn push_all(client: &Client, entries: Vec<OutboxEntry>) {
     for batch in entries.chunks(1000) {
         let results = client.push(Uuid::now_v7(), batch).await.expect("push");
         assert!(
-            results.iter().all(|r| r.outcome == "applied"),
+            results
+                .iter()
+                .all(|r| r.outcome == fyncall_domain::wire::Outcome::Applied),
             "refused: {:?}",
-            results.iter().find(|r| r.outcome != "applied")
+            results
+                .iter()
+                .find(|r| r.outcome != fyncall_domain::wire::Outcome::Applied)
         );
     }
 }

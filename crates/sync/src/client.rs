@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
 use fyncall_cache::{OutboxEntry, PullPage, PushResult};
+use fyncall_domain::wire::PushAnswer;
 use fyncall_domain::{Agent, Timestamp};
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
@@ -35,9 +36,19 @@ struct LoginAnswer {
     agent: Agent,
 }
 
-#[derive(Deserialize)]
-struct PushAnswer {
-    results: Vec<PushResult>,
+/// An outbox entry as a pushed mutation: `{id, name, args, client_at}`.
+fn wire_mutation(e: &OutboxEntry) -> Value {
+    let mut m = serde_json::to_value(&e.mutation).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut m {
+        map.insert("id".into(), json!(e.id));
+        map.insert("client_at".into(), json!(e.client_at));
+    }
+    m
+}
+
+/// The bytes an entry takes in a push body.
+pub(crate) fn wire_size(e: &OutboxEntry) -> usize {
+    serde_json::to_vec(&wire_mutation(e)).map_or(0, |v| v.len())
 }
 
 impl Client {
@@ -121,17 +132,7 @@ impl Client {
 
     /// Pushes mutations in order (at most 1,000).
     pub async fn push(&self, client_id: Uuid, entries: &[OutboxEntry]) -> Result<Vec<PushResult>> {
-        let mutations: Vec<Value> = entries
-            .iter()
-            .map(|e| {
-                let mut m = serde_json::to_value(&e.mutation).unwrap_or(Value::Null);
-                if let Value::Object(map) = &mut m {
-                    map.insert("id".into(), json!(e.id));
-                    map.insert("client_at".into(), json!(e.client_at));
-                }
-                m
-            })
-            .collect();
+        let mutations: Vec<Value> = entries.iter().map(wire_mutation).collect();
         let req = self
             .request(reqwest::Method::POST, "/sync/push")
             .timeout(Duration::from_secs(60))

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::StreamExt;
-use fyncall_cache::{Cache, CacheError, ChangeSet};
+use fyncall_cache::{Cache, CacheError, ChangeSet, OutboxEntry, PushResult};
 use fyncall_domain::Timestamp;
+use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -31,6 +32,12 @@ pub use error::{Result, SyncError};
 pub const PAGE: u32 = 500;
 /// Push batch size (the server's maximum).
 pub const PUSH_BATCH: usize = 1000;
+/// Most bytes of mutations in one push: well under the server's 1 MiB body
+/// limit, so the envelope and JSON escaping always fit.
+pub const PUSH_BYTES: usize = 512 * 1024;
+/// A single mutation larger than this can never be pushed (the server takes
+/// bodies up to 1 MiB): it becomes a sync problem instead of blocking the queue.
+pub const MUTATION_MAX_BYTES: usize = 1024 * 1024 - 4 * 1024;
 /// Most pulled rows stored in one transaction while catching up.
 pub const CATCH_UP_ROWS: usize = 5000;
 /// Reconnect when the stream is silent this long (heartbeats come every 15 s).
@@ -168,6 +175,30 @@ impl Engine {
         let _ = self.events.send(SyncEvent::Status(status));
     }
 
+    /// Moves a mutation too large for any push to the sync problems, with a
+    /// message that says what to do; the text typed is kept there.
+    async fn too_large(&self, entry: &OutboxEntry) -> Result<()> {
+        let bytes = client::wire_size(entry);
+        let result = PushResult {
+            id: entry.id,
+            outcome: Outcome::Rejected,
+            seq: None,
+            error: Some(serde_json::json!({
+                "code": "too_large",
+                "message": format!(
+                    "this change is {} KiB, more than the server takes in one request (1 MiB): copy its text, shorten it or split it, and make it again",
+                    bytes / 1024
+                ),
+            })),
+        };
+        let now = Utc::now();
+        let changes = self
+            .with_cache(move |c| c.record_push(&[result], now))
+            .await?;
+        self.changed(changes);
+        Ok(())
+    }
+
     fn changed(&self, changes: ChangeSet) {
         if !changes.is_empty() {
             let _ = self.events.send(SyncEvent::Changed(Arc::new(changes)));
@@ -193,22 +224,44 @@ impl Engine {
         let client = self.client()?;
         let mut report = Report::default();
         let client_id = self.with_cache(|c| c.client_id()).await?;
+        // Batches are cut by count and by bytes; a 413 halves the count, and a
+        // mutation no batch can carry becomes a sync problem, so the queue
+        // never stalls on one item.
+        let mut limit = PUSH_BATCH;
         loop {
-            let batch = self.with_cache(|c| c.to_push(PUSH_BATCH)).await?;
-            if batch.is_empty() {
+            let queued = self.with_cache(move |c| c.to_push(limit)).await?;
+            if queued.is_empty() {
                 break;
             }
-            let results = client.push(client_id, &batch).await?;
+            let batch = cut_by_bytes(queued, PUSH_BYTES);
+            if let [only] = batch.as_slice() {
+                if client::wire_size(only) > MUTATION_MAX_BYTES {
+                    report.pushed += 1;
+                    report.rejected += 1;
+                    self.too_large(only).await?;
+                    continue;
+                }
+            }
+            let results = match client.push(client_id, &batch).await {
+                Err(SyncError::Refused { code, .. }) if code == "too_large" || code == "413" => {
+                    if let [only] = batch.as_slice() {
+                        report.pushed += 1;
+                        report.rejected += 1;
+                        self.too_large(only).await?;
+                    } else {
+                        limit = (batch.len() / 2).max(1);
+                    }
+                    continue;
+                }
+                other => other?,
+            };
             if results.is_empty() {
                 return Err(SyncError::Server(
                     "the server answered a push with no results".into(),
                 ));
             }
             report.pushed += results.len();
-            report.rejected += results
-                .iter()
-                .filter(|r| r.outcome == "rejected" || r.error.is_some())
-                .count();
+            report.rejected += results.iter().filter(|r| r.refused()).count();
             let now = Utc::now();
             let changes = self
                 .with_cache(move |c| c.record_push(&results, now))
@@ -380,6 +433,22 @@ impl Backoff {
         let fraction = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
         step / 2 + step / 2 * fraction / 1000
     }
+}
+
+/// The longest prefix of `queued` whose wire size fits in `budget` bytes;
+/// always at least the first entry, which the caller checks on its own.
+fn cut_by_bytes(mut queued: Vec<OutboxEntry>, budget: usize) -> Vec<OutboxEntry> {
+    let mut used = 0;
+    let mut keep = 0;
+    for entry in &queued {
+        used += client::wire_size(entry) + 1;
+        if keep > 0 && used > budget {
+            break;
+        }
+        keep += 1;
+    }
+    queued.truncate(keep);
+    queued
 }
 
 #[cfg(test)]

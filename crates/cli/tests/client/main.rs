@@ -5,4 +5,5 @@ mod common;
 mod converge;
 mod crash;
 mod offline;
+mod queue;
 mod rejections;

@@ -6,6 +6,12 @@ use fyncall_domain::mutation::*;
 use fyncall_domain::*;
 use uuid::Uuid;
 
+/// A UUID v4 a client could have made (RULES.md "Text and ids"), the same
+/// for the same `n` in every run.
+pub fn client_id(n: u128) -> Uuid {
+    uuid::Builder::from_random_bytes(n.to_be_bytes()).into_uuid()
+}
+
 pub const ADMIN: Uuid = Uuid::from_u128(0xA0);
 pub const ALICE: Uuid = Uuid::from_u128(0xA1);
 pub const BOB: Uuid = Uuid::from_u128(0xA2);
@@ -83,7 +89,8 @@ impl World {
 
     pub fn fresh_id(&mut self) -> Uuid {
         self.next_id += 1;
-        Uuid::from_u128(0x1000_0000 + self.next_id)
+        // A v4 id, as a client would make, yet the same in every run.
+        client_id(0x1000_0000 + self.next_id)
     }
 
     /// Applies a mutation; on success the world moves to the new state.

@@ -54,7 +54,7 @@ fn create_validates_fields() {
     let mut bad = |subject: &str, category: Option<&str>, conversation_id: Uuid| {
         n += 1;
         Mutation::CreateTicket(CreateTicket {
-            id: Uuid::from_u128(n),
+            id: client_id(n),
             conversation_id,
             subject: subject.into(),
             priority: Priority::Low,
@@ -93,7 +93,7 @@ fn create_validates_fields() {
     let r = world
         .apply(
             Caller::Agent(ALICE),
-            bad("ok", None, Uuid::from_u128(999)),
+            bad("ok", None, client_id(999)),
             min(0),
         )
         .expect_err("every ticket traces back to a conversation");
@@ -256,7 +256,7 @@ fn comment_any_agent() {
         .apply(
             Caller::Integration,
             Mutation::Comment(Comment {
-                id: Uuid::from_u128(5),
+                id: client_id(5),
                 ticket_id: id,
                 body: "x".into(),
             }),
@@ -372,21 +372,13 @@ fn escalation(id: Uuid, conversation_id: Uuid) -> Mutation {
 fn ai_escalation_integration_only_unassigned_unless_conversation_has_assignee() {
     let mut world = World::new();
     let r = world
-        .apply(
-            Caller::Agent(ADMIN),
-            escalation(Uuid::from_u128(1), CONV),
-            min(0),
-        )
+        .apply(Caller::Agent(ADMIN), escalation(client_id(1), CONV), min(0))
         .expect_err("agents cannot escalate");
     assert_eq!(r.code, RefusalCode::Forbidden);
     let applied = world
-        .apply(
-            Caller::Integration,
-            escalation(Uuid::from_u128(1), CONV),
-            min(0),
-        )
+        .apply(Caller::Integration, escalation(client_id(1), CONV), min(0))
         .expect("integration escalates");
-    let t = &applied.state.tickets[&Uuid::from_u128(1)];
+    let t = &applied.state.tickets[&client_id(1)];
     assert_eq!(
         (t.source, t.assignee_id, t.created_by),
         (Source::Ai, None, None)
@@ -402,23 +394,15 @@ fn ai_escalation_integration_only_unassigned_unless_conversation_has_assignee() 
         )
         .expect("claim");
     let applied = world
-        .apply(
-            Caller::Integration,
-            escalation(Uuid::from_u128(2), CONV2),
-            min(2),
-        )
+        .apply(Caller::Integration, escalation(client_id(2), CONV2), min(2))
         .expect("escalate");
     assert_eq!(
-        applied.state.tickets[&Uuid::from_u128(2)].assignee_id,
+        applied.state.tickets[&client_id(2)].assignee_id,
         Some(ALICE),
         "follows the conversation's assignee"
     );
     let r = world
-        .apply(
-            Caller::Integration,
-            escalation(Uuid::from_u128(2), CONV2),
-            min(3),
-        )
+        .apply(Caller::Integration, escalation(client_id(2), CONV2), min(3))
         .expect_err("same id twice");
     assert_eq!(r.code, RefusalCode::Conflict);
 }

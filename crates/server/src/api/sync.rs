@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use fyncall_domain::text::check_client_id;
 use fyncall_domain::{Caller, Mutation, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ use uuid::Uuid;
 use crate::app::{ApiJson, AppState};
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ErrorCode};
-use crate::store::PushOutcome;
+use crate::write;
 
 /// Most mutations in one push.
 pub const MAX_PUSH: usize = 1000;
@@ -32,18 +33,15 @@ pub struct PushBody {
 }
 
 #[derive(Deserialize)]
-struct Pushed {
+struct PushedHead {
     id: Uuid,
     #[serde(default)]
     client_at: Option<Timestamp>,
 }
 
-fn error_value(e: &ApiError) -> Value {
-    json!({"code": e.code, "message": e.message, "fields": e.fields, "current": e.current})
-}
-
 #[utoipa::path(post, path = "/api/v1/sync/push", request_body = PushBody, tag = "sync",
-    responses((status = 200, description = "{results: [{id, outcome, seq?, error?}]}"), (status = 413)))]
+    responses((status = 200, description = "{results: [{id, outcome, seq?, error?}], database_id}"),
+        (status = 400), (status = 401), (status = 413), (status = 503)))]
 pub async fn push(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -59,77 +57,48 @@ pub async fn push(
         ));
     }
     // Every mutation needs its id before anything is applied, so a bad push writes nothing.
-    let mut parsed = Vec::with_capacity(body.mutations.len());
+    let mut batch = Vec::with_capacity(body.mutations.len());
     for (i, raw) in body.mutations.into_iter().enumerate() {
-        let head: Pushed = serde_json::from_value(raw.clone()).map_err(|_| {
+        let head: PushedHead = serde_json::from_value(raw.clone()).map_err(|_| {
             ApiError::bad_request(format!(
                 "mutation {i} needs an `id` (UUID) and an optional `client_at` time"
             ))
         })?;
-        let mutation = serde_json::from_value::<Mutation>(
-            json!({"name": raw.get("name"), "args": raw.get("args")}),
-        );
-        parsed.push((head, mutation));
+        let mutation = check_client_id("id", head.id)
+            .map_err(ApiError::from)
+            .and_then(|()| {
+                serde_json::from_value::<Mutation>(
+                    json!({"name": raw.get("name"), "args": raw.get("args")}),
+                )
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "mutation {} is not one this server knows: {e}",
+                        head.id
+                    ))
+                })
+            });
+        batch.push(write::Pushed {
+            id: head.id,
+            mutation,
+            client_at: head.client_at,
+        });
     }
     let _ = body.client_id;
-    let mut results = Vec::with_capacity(parsed.len());
-    let mut last_seq = None;
-    for (head, mutation) in parsed {
-        let now = crate::time::now();
-        let outcome = match mutation {
-            Err(e) => {
-                let err = ApiError::bad_request(format!(
-                    "mutation {} is not one this server knows: {e}",
-                    head.id
-                ));
-                rejected(&state, head.id, &err, now).await?
+    let caller = Caller::Agent(agent.id);
+    let (results, last_seq) = state
+        .blocking(move |s| s.push(caller, &batch, &crate::time::now))
+        .await
+        .map_err(|e| {
+            // The push's one transaction did not commit: nothing of it was
+            // written, and every mutation in it stays queued on the client.
+            if e.code == ErrorCode::Internal {
+                ApiError::unavailable()
+            } else {
+                e
             }
-            Ok(m) => {
-                let id = head.id;
-                let client_at = head.client_at;
-                let caller = Caller::Agent(agent.id);
-                match state
-                    .blocking(move |s| s.apply(caller, &m, id, client_at, now, true))
-                    .await
-                {
-                    Ok(Ok(committed)) => {
-                        last_seq = committed.seq.or(last_seq);
-                        PushOutcome {
-                            id,
-                            outcome: "applied".into(),
-                            seq: committed.seq,
-                            error: None,
-                        }
-                    }
-                    Ok(Err(first)) => first,
-                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                    Err(e) => rejected(&state, id, &e, now).await?,
-                }
-            }
-        };
-        results.push(outcome);
-    }
+        })?;
     state.announce(last_seq);
     Ok(Json(json!({"results": results})))
-}
-
-async fn rejected(
-    state: &AppState,
-    id: Uuid,
-    error: &ApiError,
-    now: Timestamp,
-) -> Result<PushOutcome, ApiError> {
-    let value = error_value(error);
-    let stored = value.clone();
-    let first = state
-        .blocking(move |s| s.record_rejection(id, &stored, now))
-        .await?;
-    Ok(first.unwrap_or(PushOutcome {
-        id,
-        outcome: "rejected".into(),
-        seq: None,
-        error: Some(value),
-    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync",

@@ -163,6 +163,11 @@ impl<C: GenericClient> Db<'_, C> {
         self.c.execute(&s, params).map_err(pg_err)
     }
 
+    /// SQL with no parameters and no result (savepoints).
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> StoreResult<()> {
+        self.c.batch_execute(sql).map_err(pg_err)
+    }
+
     /// A statement built at run time (the ticket list); not kept.
     pub(crate) fn query_dynamic(&mut self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
         self.c.query(sql, params).map_err(pg_err)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use fyncall_domain::{Agent, Caller, Mutation, Role, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use serde_json::{Value, json};
@@ -12,9 +12,7 @@ use super::{Db, PgStore, agents, db_err, parse_rows, settings};
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::rows::ticket_json;
-use crate::store::{
-    Committed, Principal, PullPage, PushOutcome, Store, StoreResult, TicketPage, TicketQuery,
-};
+use crate::store::{Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery};
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
     args.iter()
@@ -263,29 +261,11 @@ impl Store for PgStore {
         self.save_settings(new)
     }
 
-    fn apply(
+    fn transact(
         &self,
-        caller: Caller,
-        mutation: &Mutation,
-        mutation_id: Uuid,
-        client_at: Option<Timestamp>,
-        now: Timestamp,
-        idempotency: bool,
-    ) -> StoreResult<Result<Committed, PushOutcome>> {
-        self.apply_mutation(caller, mutation, mutation_id, client_at, now, idempotency)
-    }
-
-    fn record_rejection(
-        &self,
-        mutation_id: Uuid,
-        error: &Value,
-        now: Timestamp,
-    ) -> StoreResult<Option<PushOutcome>> {
-        self.record_rejection_row(mutation_id, error, now)
-    }
-
-    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>> {
-        self.sweep(now)
+        work: &mut dyn FnMut(&mut dyn crate::write::Steps) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        PgStore::transact(self, work)
     }
 
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {

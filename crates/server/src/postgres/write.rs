@@ -1,10 +1,11 @@
-//! Writes: each public operation is one transaction that locks what it reads
-//! before deciding (see the module above for the locking order and why the
+//! Writes: the steps of the one write path (`crate::write`) on PostgreSQL,
+//! and the few writes outside it (agents, settings, tokens). Each public
+//! operation is one transaction that locks what it reads before deciding (see the module above for the locking order and why the
 //! change sequence stays gap-safe).
 
+use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
-    Activity, Agent, Caller, Conversation, Message, Mutation, Role, Stamp, State, TeamSettings,
-    Ticket, Timestamp, sla,
+    Activity, Agent, Conversation, Message, Role, TeamSettings, Ticket, Timestamp, sla,
 };
 use postgres::Transaction;
 use serde_json::Value;
@@ -12,9 +13,10 @@ use uuid::Uuid;
 
 use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings};
 use crate::error::{ApiError, ErrorCode};
-use crate::rows::{activity_body, next_breach_at, source_text};
-use crate::store::{Committed, PushOutcome, StoreResult};
+use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
+use crate::store::StoreResult;
 use crate::time::iso;
+use crate::write::Steps;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
@@ -90,7 +92,7 @@ fn save_ticket(
     bump(db, "ticket", &ticket.id.to_string())
 }
 
-fn insert_activity(db: &mut Tx<'_, '_>, entry: &Activity) -> StoreResult<i64> {
+fn insert_activity(db: &mut Tx<'_, '_>, entry: &Activity) -> StoreResult<Option<i64>> {
     let inserted = db.execute(
         "INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO NOTHING",
@@ -104,19 +106,12 @@ fn insert_activity(db: &mut Tx<'_, '_>, entry: &Activity) -> StoreResult<i64> {
         ],
     )?;
     if inserted == 0 {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "a timeline entry with id {} already exists: use a new id",
-                entry.id
-            ),
-        )
-        .into());
+        return Ok(None);
     }
-    bump(db, "activity", &entry.id.to_string())
+    bump(db, "activity", &entry.id.to_string()).map(Some)
 }
 
-fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<()> {
+fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
     let inserted = db.execute(
         "INSERT INTO messages (id, conversation_id, sent_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
         &[
@@ -126,17 +121,7 @@ fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<()> {
             &serde_json::to_string(message).map_err(db_err)?,
         ],
     )?;
-    if inserted == 0 {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "a message with id {} already exists: use a new id",
-                message.id
-            ),
-        )
-        .into());
-    }
-    Ok(())
+    Ok(inserted == 1)
 }
 
 fn save_conversation(db: &mut Tx<'_, '_>, c: &Conversation) -> StoreResult<i64> {
@@ -153,84 +138,117 @@ fn save_conversation(db: &mut Tx<'_, '_>, c: &Conversation) -> StoreResult<i64> 
     bump(db, "conversation", &c.id.to_string())
 }
 
-/// Locks and loads what a mutation may read. Rows first, then the settings
-/// and agents, so a policy change that committed while this waited is seen.
-fn load_state(db: &mut Tx<'_, '_>, mutation: &Mutation) -> StoreResult<State> {
-    let scope = mutation.scope();
-    let mut state = State::default();
-    if let Some(id) = scope.conversation {
+/// The write path's steps ([`crate::write::Steps`]) on an open transaction.
+/// Rows are locked as they are read (`FOR UPDATE`), so two instances
+/// changing one ticket apply one after the other, each on the other's result.
+impl Steps for Tx<'_, '_> {
+    fn batch(&mut self, sql: &str) -> StoreResult<()> {
+        self.batch_execute(sql)
+    }
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self)
+    }
+
+    fn agents(&mut self) -> StoreResult<Vec<Agent>> {
+        agents(self)
+    }
+
+    fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        self.query_opt(
+            "SELECT data FROM tickets WHERE id = $1 FOR UPDATE",
+            &[&id.to_string()],
+        )?
+        .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err))
+        .transpose()
+    }
+
+    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
         let id = id.to_string();
-        if let Some(row) = db.query_opt(
+        let Some(row) = self.query_opt(
             "SELECT data FROM conversations WHERE id = $1 FOR UPDATE",
             &[&id],
-        )? {
-            let c: Conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-            state.conversations.insert(c.id, c);
-            let rows = db.query(
-                "SELECT data FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id FOR UPDATE",
-                &[&id],
-            )?;
-            for t in parse_rows::<Ticket>(&rows)? {
-                state.tickets.insert(t.id, t);
-            }
-        }
+        )?
+        else {
+            return Ok(None);
+        };
+        let c: Conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
+        let rows = self.query(
+            "SELECT data FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id FOR UPDATE",
+            &[&id],
+        )?;
+        Ok(Some((c, parse_rows(&rows)?)))
     }
-    if let Some(id) = scope.ticket {
-        if !state.tickets.contains_key(&id) {
-            if let Some(row) = db.query_opt(
-                "SELECT data FROM tickets WHERE id = $1 FOR UPDATE",
+
+    /// Several instances sweep at once; each takes rows no other sweep
+    /// holds (`SKIP LOCKED`) and reads them after locking, so an entry is
+    /// never written twice.
+    fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>> {
+        let rows = self.query(
+            "SELECT data FROM tickets WHERE next_breach_at <= $1 ORDER BY next_breach_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&iso(now), &i64::from(limit)],
+        )?;
+        parse_rows(&rows)
+    }
+
+    fn save_ticket(&mut self, ticket: &mut Ticket, settings: &TeamSettings) -> StoreResult<i64> {
+        save_ticket(self, ticket, settings)
+    }
+
+    fn save_conversation(&mut self, c: &Conversation) -> StoreResult<i64> {
+        save_conversation(self, c)
+    }
+
+    fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
+        insert_message(self, message)
+    }
+
+    fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {
+        insert_activity(self, entry)
+    }
+
+    /// A second instance with the same id waits for the first to finish,
+    /// then sees its answer, or claims it if the first rolled back.
+    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let claimed = self.execute(
+            "INSERT INTO mutations (id, outcome, at) VALUES ($1, 'applying', $2) ON CONFLICT (id) DO NOTHING",
+            &[&id.to_string(), &iso(now)],
+        )?;
+        Ok(claimed == 1)
+    }
+
+    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
+        Ok(self
+            .query_opt(
+                "SELECT outcome, seq, error FROM mutations WHERE id = $1",
                 &[&id.to_string()],
-            )? {
-                let t: Ticket = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-                state.tickets.insert(t.id, t);
-            }
-        }
+            )?
+            .map(|r| (r.get(0), r.get(1), r.get(2))))
     }
-    state.settings = settings(db)?;
-    for agent in agents(db)? {
-        state.agents.insert(agent.id, agent);
+
+    fn record_outcome(
+        &mut self,
+        id: Uuid,
+        outcome: Outcome,
+        seq: Option<i64>,
+        error: Option<&Value>,
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE mutations SET outcome = $2, seq = $3, error = $4 WHERE id = $1",
+            &[
+                &id.to_string(),
+                &outcome_text(outcome),
+                &seq,
+                &error.map(|e| e.to_string()),
+            ],
+        )?;
+        Ok(())
     }
-    Ok(state)
-}
 
-fn seen_before(db: &mut Tx<'_, '_>, id: Uuid) -> StoreResult<Option<PushOutcome>> {
-    let row = db.query_opt(
-        "SELECT outcome, seq, error FROM mutations WHERE id = $1",
-        &[&id.to_string()],
-    )?;
-    Ok(row.map(|r| {
-        let outcome: String = r.get(0);
-        let error: Option<String> = r.get(2);
-        PushOutcome {
-            id,
-            outcome: "duplicate".into(),
-            seq: r.get(1),
-            error: error
-                .and_then(|e| serde_json::from_str(&e).ok())
-                .or_else(|| (outcome == "rejected").then(|| Value::String("rejected".into()))),
-        }
-    }))
-}
-
-/// Claims a pushed mutation's id for this transaction. `false` means another
-/// transaction already answered it (having waited for it to finish).
-fn claim(
-    db: &mut Tx<'_, '_>,
-    id: Uuid,
-    outcome: &str,
-    error: Option<&Value>,
-    now: Timestamp,
-) -> StoreResult<bool> {
-    let claimed = db.execute(
-        "INSERT INTO mutations (id, outcome, error, at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        &[&id.to_string(), &outcome, &error.map(|e| e.to_string()), &iso(now)],
-    )?;
-    Ok(claimed == 1)
-}
-
-fn duplicate(db: &mut Tx<'_, '_>, id: Uuid) -> StoreResult<PushOutcome> {
-    seen_before(db, id)?
-        .ok_or_else(|| db_err(format!("mutation {id} was claimed but has no answer")))
+    /// Delivered on commit, to every instance's LISTEN.
+    fn notify(&mut self, seq: i64) -> StoreResult<()> {
+        notify(self, Some(seq))
+    }
 }
 
 pub(super) fn insert_agent(
@@ -260,113 +278,20 @@ pub(super) fn insert_agent(
 }
 
 impl PgStore {
-    pub(crate) fn apply_mutation(
+    /// Runs `work` in one transaction; a race runs it again from the start.
+    ///
+    /// The team row is locked first. A push holds its transaction open
+    /// across many mutations, and each bump of the sequence takes the team
+    /// row anyway; taking it before any ticket row means every writer locks
+    /// in one order (team, then rows), so two pushes never deadlock on a
+    /// ticket one holds and the team row the other holds.
+    pub(crate) fn transact(
         &self,
-        caller: Caller,
-        mutation: &Mutation,
-        mutation_id: Uuid,
-        client_at: Option<Timestamp>,
-        now: Timestamp,
-        idempotency: bool,
-    ) -> StoreResult<Result<Committed, PushOutcome>> {
+        work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         self.write(|db| {
-            if idempotency && !claim(db, mutation_id, "applying", None, now)? {
-                return Ok(Err(duplicate(db, mutation_id)?));
-            }
-            let state = load_state(db, mutation)?;
-            let stamp = Stamp {
-                mutation_id,
-                at: now,
-                client_at,
-            };
-            // A refusal returns here: the transaction rolls back, the claim with it.
-            let mut applied = fyncall_domain::apply(&state, caller, mutation, &stamp)?;
-            let mut seq = None;
-            for id in &applied.tickets {
-                if let Some(ticket) = applied.state.tickets.get_mut(id) {
-                    seq = Some(save_ticket(db, ticket, &applied.state.settings)?);
-                }
-            }
-            let mut conversations = applied.conversations.clone();
-            for message in &applied.messages {
-                insert_message(db, message)?;
-                conversations.insert(message.conversation_id);
-            }
-            for id in &conversations {
-                if let Some(c) = applied.state.conversations.get(id) {
-                    seq = Some(save_conversation(db, c)?);
-                }
-            }
-            for entry in &applied.activity {
-                seq = Some(insert_activity(db, entry)?);
-            }
-            notify(db, seq)?;
-            if idempotency {
-                db.execute(
-                    "UPDATE mutations SET outcome = 'applied', seq = $2 WHERE id = $1",
-                    &[&mutation_id.to_string(), &seq],
-                )?;
-            }
-            Ok(Ok(Committed {
-                seq,
-                tickets: applied.tickets.iter().copied().collect(),
-                conversations: conversations.into_iter().collect(),
-                messages: applied.messages.clone(),
-                activity: applied
-                    .activity
-                    .iter()
-                    .filter_map(|a| serde_json::to_value(a).ok())
-                    .collect(),
-            }))
-        })
-    }
-
-    pub(crate) fn record_rejection_row(
-        &self,
-        mutation_id: Uuid,
-        error: &Value,
-        now: Timestamp,
-    ) -> StoreResult<Option<PushOutcome>> {
-        self.write(|db| {
-            if claim(db, mutation_id, "rejected", Some(error), now)? {
-                Ok(None)
-            } else {
-                Ok(Some(duplicate(db, mutation_id)?))
-            }
-        })
-    }
-
-    /// Appends `sla_breached` entries due by `now`. Several instances sweep
-    /// at once; each takes rows no other sweep holds (`SKIP LOCKED`), and
-    /// reads them after locking, so an entry is never written twice.
-    pub(crate) fn sweep(&self, now: Timestamp) -> StoreResult<Option<i64>> {
-        self.write(|db| {
-            let rows = db.query(
-                "SELECT data FROM tickets WHERE next_breach_at <= $1 ORDER BY next_breach_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-                &[&iso(now)],
-            )?;
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            let settings = settings(db)?;
-            let mut seq = None;
-            for ticket in parse_rows::<Ticket>(&rows)? {
-                match fyncall_domain::observe_breaches(&ticket, &settings, now) {
-                    Some((mut ticket, entries)) => {
-                        save_ticket(db, &mut ticket, &settings)?;
-                        for e in &entries {
-                            seq = Some(insert_activity(db, e)?);
-                        }
-                    }
-                    None => {
-                        // Not yet past due at millisecond precision: recompute the moment.
-                        let mut ticket = ticket;
-                        save_ticket(db, &mut ticket, &settings)?;
-                    }
-                }
-            }
-            notify(db, seq)?;
-            Ok(seq)
+            db.execute("SELECT 1 FROM team WHERE id = 1 FOR UPDATE", &[])?;
+            work(db)
         })
     }
 

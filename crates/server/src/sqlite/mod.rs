@@ -2,6 +2,18 @@
 //! behind a mutex (SQLite has one writer at a time anyway, and holding it in
 //! process keeps the change sequence in commit order), and a few reader
 //! connections so reads never wait for writes.
+//!
+//! # Durable answers
+//!
+//! The writer runs `synchronous=FULL`: in WAL mode SQLite then syncs the
+//! WAL file to disk at every commit, before `COMMIT` returns. Every write
+//! path commits before it returns to the API, and the API answers only
+//! after that (a push is one transaction, `crate::write`), so a client
+//! never hears `applied` for a change a power cut could take back; with
+//! `NORMAL` the last commits before a power cut could be lost while the
+//! client had already dropped them. One push is one commit, so the cost is
+//! one sync per push, not per mutation. [`SqliteStore::durability`] reads
+//! the settings back for the test that holds this.
 
 mod read;
 mod write;
@@ -32,7 +44,7 @@ pub(crate) fn db_err(e: impl std::fmt::Display) -> StoreError {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
@@ -176,6 +188,20 @@ impl SqliteStore {
             }
         }
         result
+    }
+
+    /// The writer's `journal_mode` and `synchronous` as SQLite reports them
+    /// (`("wal", 2)` is WAL with a sync at every commit).
+    pub fn durability(&self) -> StoreResult<(String, i64)> {
+        self.write(|c| {
+            let mode: String = c
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .map_err(db_err)?;
+            let sync: i64 = c
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .map_err(db_err)?;
+            Ok((mode, sync))
+        })
     }
 
     /// Flushes the WAL into the main file; called on clean shutdown.

@@ -1,6 +1,6 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use fyncall_domain::{Agent, Caller, Mutation, Role, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -8,9 +8,7 @@ use uuid::Uuid;
 use super::{SqliteStore, agents, db_err, load_ticket, principal_row, settings, ticket_json};
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
-use crate::store::{
-    Committed, Principal, PullPage, PushOutcome, Store, StoreResult, TicketPage, TicketQuery,
-};
+use crate::store::{Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery};
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
     args.iter()
@@ -225,29 +223,11 @@ impl Store for SqliteStore {
         self.save_settings(new)
     }
 
-    fn apply(
+    fn transact(
         &self,
-        caller: Caller,
-        mutation: &Mutation,
-        mutation_id: Uuid,
-        client_at: Option<Timestamp>,
-        now: Timestamp,
-        idempotency: bool,
-    ) -> StoreResult<Result<Committed, PushOutcome>> {
-        self.apply_mutation(caller, mutation, mutation_id, client_at, now, idempotency)
-    }
-
-    fn record_rejection(
-        &self,
-        mutation_id: Uuid,
-        error: &Value,
-        now: Timestamp,
-    ) -> StoreResult<Option<PushOutcome>> {
-        self.record_rejection_row(mutation_id, error, now)
-    }
-
-    fn sweep_breaches(&self, now: Timestamp) -> StoreResult<Option<i64>> {
-        self.sweep(now)
+        work: &mut dyn FnMut(&mut dyn crate::write::Steps) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        SqliteStore::transact(self, work)
     }
 
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {

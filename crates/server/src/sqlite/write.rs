@@ -1,23 +1,26 @@
-//! Writes: each public operation is one transaction. The change log row of
-//! every entity written is updated in the same transaction, so a pull never
-//! sees a change without its sequence nor a sequence without its change.
+//! Writes: the steps of the one write path (`crate::write`) on SQLite, and
+//! the few writes outside it (agents, settings, tokens). Each public
+//! operation is one transaction. The change log row of every entity written
+//! is updated in the same transaction, so a pull never sees a change without
+//! its sequence nor a sequence without its change.
 
+use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
-    Activity, Agent, Caller, Message, Mutation, Role, Stamp, State, TeamSettings, Ticket,
-    Timestamp, sla,
+    Activity, Agent, Conversation, Message, Role, TeamSettings, Ticket, Timestamp, sla,
 };
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text, settings};
 use crate::error::ApiError;
-use crate::rows::{activity_body, next_breach_at, source_text};
-use crate::store::{Committed, PushOutcome, StoreResult};
+use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
+use crate::store::StoreResult;
 use crate::time::iso;
+use crate::write::Steps;
 
 /// Gives the next change sequence to an entity's change-log row.
-pub(super) fn bump(tx: &Transaction<'_>, entity: &str, id: &str) -> StoreResult<i64> {
+pub(super) fn bump(tx: &Connection, entity: &str, id: &str) -> StoreResult<i64> {
     let seq: i64 = tx
         .query_row(
             "UPDATE team SET seq = seq + 1 WHERE id = 1 RETURNING seq",
@@ -35,7 +38,7 @@ pub(super) fn bump(tx: &Transaction<'_>, entity: &str, id: &str) -> StoreResult<
 }
 
 pub(super) fn save_ticket(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ticket: &mut Ticket,
     settings: &TeamSettings,
 ) -> StoreResult<i64> {
@@ -83,246 +86,194 @@ pub(super) fn save_ticket(
     bump(tx, "ticket", &ticket.id.to_string())
 }
 
-fn insert_activity(tx: &Transaction<'_>, entry: &Activity) -> StoreResult<i64> {
-    let body = activity_body(entry);
+fn insert_activity(tx: &Connection, entry: &Activity) -> StoreResult<Option<i64>> {
+    let data = serde_json::to_string(entry).map_err(db_err)?;
     let inserted = tx
-        .execute(
+        .prepare_cached(
             "INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (id) DO NOTHING",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 entry.id.to_string(),
                 entry.ticket_id.to_string(),
                 iso(entry.at),
                 entry.change.kind(),
-                body,
-                serde_json::to_string(entry).map_err(db_err)?,
-            ],
-        )
+                activity_body(entry),
+                data,
+            ])
+        })
         .map_err(db_err)?;
     if inserted == 0 {
-        return Err(ApiError::new(
-            crate::error::ErrorCode::Conflict,
-            format!(
-                "a timeline entry with id {} already exists: use a new id",
-                entry.id
-            ),
-        )
-        .into());
+        return Ok(None);
     }
-    bump(tx, "activity", &entry.id.to_string())
+    bump(tx, "activity", &entry.id.to_string()).map(Some)
 }
 
-fn insert_message(tx: &Transaction<'_>, message: &Message) -> StoreResult<()> {
-    let inserted = tx
-        .execute(
-            "INSERT INTO messages (id, conversation_id, sent_at, data) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-            params![
-                message.id.to_string(),
-                message.conversation_id.to_string(),
-                iso(message.sent_at),
-                serde_json::to_string(message).map_err(db_err)?,
-            ],
-        )
-        .map_err(db_err)?;
-    if inserted == 0 {
-        return Err(ApiError::new(
-            crate::error::ErrorCode::Conflict,
-            format!(
-                "a message with id {} already exists: use a new id",
-                message.id
-            ),
-        )
-        .into());
-    }
-    Ok(())
+/// The write path's steps ([`crate::write::Steps`]) on the writer's open transaction.
+pub(super) struct SqliteSteps<'c> {
+    pub(super) conn: &'c Connection,
 }
 
-fn load_state(tx: &Transaction<'_>, mutation: &Mutation) -> StoreResult<State> {
-    let mut state = State {
-        settings: settings(tx)?,
-        ..State::default()
-    };
-    for agent in agents(tx)? {
-        state.agents.insert(agent.id, agent);
+impl Steps for SqliteSteps<'_> {
+    fn batch(&mut self, sql: &str) -> StoreResult<()> {
+        self.conn.execute_batch(sql).map_err(db_err)
     }
-    let scope = mutation.scope();
-    if let Some(id) = scope.ticket {
-        if let Some(t) = load_ticket(tx, id)? {
-            state.tickets.insert(t.id, t);
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self.conn)
+    }
+
+    fn agents(&mut self) -> StoreResult<Vec<Agent>> {
+        agents(self.conn)
+    }
+
+    // SQLite has one writer at a time: what this transaction reads stays
+    // as it is until it commits, with no row locks needed.
+    fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        load_ticket(self.conn, id)
+    }
+
+    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM conversations WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let c: Conversation = serde_json::from_str(&json).map_err(db_err)?;
+        Ok(Some((c, load_tickets_of(self.conn, id)?)))
+    }
+
+    fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT data FROM tickets WHERE next_breach_at <= ?1 ORDER BY next_breach_at LIMIT ?2",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![iso(now), limit], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
         }
+        Ok(out)
     }
-    if let Some(id) = scope.conversation {
-        let json: Option<String> = rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT data FROM conversations WHERE id = ?1",
-            params![id.to_string()],
-            |r| r.get(0),
-        ))
-        .map_err(db_err)?;
-        if let Some(json) = json {
-            let c: fyncall_domain::Conversation = serde_json::from_str(&json).map_err(db_err)?;
-            state.conversations.insert(c.id, c);
-            for t in load_tickets_of(tx, id)? {
-                state.tickets.insert(t.id, t);
-            }
-        }
+
+    fn save_ticket(&mut self, ticket: &mut Ticket, settings: &TeamSettings) -> StoreResult<i64> {
+        save_ticket(self.conn, ticket, settings)
     }
-    Ok(state)
-}
 
-fn record_outcome(
-    tx: &Transaction<'_>,
-    id: Uuid,
-    outcome: &str,
-    seq: Option<i64>,
-    error: Option<&Value>,
-    now: Timestamp,
-) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO mutations (id, outcome, seq, error, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            id.to_string(),
-            outcome,
-            seq,
-            error.map(|e| e.to_string()),
-            now_text(now)
-        ],
-    )
-    .map_err(db_err)?;
-    Ok(())
-}
+    fn save_conversation(&mut self, c: &Conversation) -> StoreResult<i64> {
+        let data = serde_json::to_string(c).map_err(db_err)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conversations (id, assignee_id, created_at, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, data = excluded.data",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    c.id.to_string(),
+                    c.assignee_id.map(|a| a.to_string()),
+                    iso(c.created_at),
+                    data
+                ])
+            })
+            .map_err(db_err)?;
+        bump(self.conn, "conversation", &c.id.to_string())
+    }
 
-fn seen_before(tx: &Transaction<'_>, id: Uuid) -> StoreResult<Option<PushOutcome>> {
-    let row: Option<(String, Option<i64>, Option<String>)> =
-        rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT outcome, seq, error FROM mutations WHERE id = ?1",
-            params![id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        ))
-        .map_err(db_err)?;
-    Ok(row.map(|(outcome, seq, error)| PushOutcome {
-        id,
-        outcome: "duplicate".into(),
-        seq,
-        error: error
-            .and_then(|e| serde_json::from_str(&e).ok())
-            .or_else(|| (outcome == "rejected").then(|| Value::String("rejected".into()))),
-    }))
+    fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
+        let data = serde_json::to_string(message).map_err(db_err)?;
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages (id, conversation_id, sent_at, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    message.id.to_string(),
+                    message.conversation_id.to_string(),
+                    iso(message.sent_at),
+                    data,
+                ])
+            })
+            .map_err(db_err)?;
+        Ok(inserted == 1)
+    }
+
+    fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {
+        insert_activity(self.conn, entry)
+    }
+
+    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let claimed = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO mutations (id, outcome, at) VALUES (?1, 'applying', ?2) ON CONFLICT (id) DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![id.to_string(), now_text(now)]))
+            .map_err(db_err)?;
+        Ok(claimed == 1)
+    }
+
+    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
+        self.conn
+            .query_row(
+                "SELECT outcome, seq, error FROM mutations WHERE id = ?1",
+                params![id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    fn record_outcome(
+        &mut self,
+        id: Uuid,
+        outcome: Outcome,
+        seq: Option<i64>,
+        error: Option<&Value>,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("UPDATE mutations SET outcome = ?2, seq = ?3, error = ?4 WHERE id = ?1")
+            .and_then(|mut st| {
+                st.execute(params![
+                    id.to_string(),
+                    outcome_text(outcome),
+                    seq,
+                    error.map(|e| e.to_string())
+                ])
+            })
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn notify(&mut self, _seq: i64) -> StoreResult<()> {
+        // One process serves an SQLite store: the API announces the change itself.
+        Ok(())
+    }
 }
 
 impl SqliteStore {
-    pub(crate) fn apply_mutation(
+    /// Runs `work` in one transaction on the writer connection.
+    pub(crate) fn transact(
         &self,
-        caller: Caller,
-        mutation: &Mutation,
-        mutation_id: Uuid,
-        client_at: Option<Timestamp>,
-        now: Timestamp,
-        idempotency: bool,
-    ) -> StoreResult<Result<Committed, PushOutcome>> {
+        work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         self.write(|conn| {
             let tx = conn.transaction().map_err(db_err)?;
-            if idempotency {
-                if let Some(first) = seen_before(&tx, mutation_id)? {
-                    return Ok(Err(first));
-                }
-            }
-            let state = load_state(&tx, mutation)?;
-            let stamp = Stamp { mutation_id, at: now, client_at };
-            // A refusal returns here: the transaction rolls back, nothing is written.
-            let mut applied = fyncall_domain::apply(&state, caller, mutation, &stamp)?;
-            let mut seq = None;
-            for id in &applied.tickets {
-                if let Some(ticket) = applied.state.tickets.get_mut(id) {
-                    seq = Some(save_ticket(&tx, ticket, &applied.state.settings)?);
-                }
-            }
-            let mut conversations = applied.conversations.clone();
-            for message in &applied.messages {
-                insert_message(&tx, message)?;
-                conversations.insert(message.conversation_id);
-            }
-            for id in &conversations {
-                if let Some(c) = applied.state.conversations.get(id) {
-                    tx.execute(
-                        "INSERT INTO conversations (id, assignee_id, created_at, data) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, data = excluded.data",
-                        params![
-                            c.id.to_string(),
-                            c.assignee_id.map(|a| a.to_string()),
-                            iso(c.created_at),
-                            serde_json::to_string(c).map_err(db_err)?
-                        ],
-                    )
-                    .map_err(db_err)?;
-                    seq = Some(bump(&tx, "conversation", &c.id.to_string())?);
-                }
-            }
-            for entry in &applied.activity {
-                seq = Some(insert_activity(&tx, entry)?);
-            }
-            if idempotency {
-                record_outcome(&tx, mutation_id, "applied", seq, None, now)?;
-            }
-            tx.commit().map_err(db_err)?;
-            Ok(Ok(Committed {
-                seq,
-                tickets: applied.tickets.iter().copied().collect(),
-                conversations: conversations.into_iter().collect(),
-                messages: applied.messages,
-                activity: applied.activity.iter().filter_map(|a| serde_json::to_value(a).ok()).collect(),
-            }))
-        })
-    }
-
-    pub(crate) fn record_rejection_row(
-        &self,
-        mutation_id: Uuid,
-        error: &Value,
-        now: Timestamp,
-    ) -> StoreResult<Option<PushOutcome>> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(db_err)?;
-            if let Some(first) = seen_before(&tx, mutation_id)? {
-                return Ok(Some(first));
-            }
-            record_outcome(&tx, mutation_id, "rejected", None, Some(error), now)?;
-            tx.commit().map_err(db_err)?;
-            Ok(None)
-        })
-    }
-
-    pub(crate) fn sweep(&self, now: Timestamp) -> StoreResult<Option<i64>> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(db_err)?;
-            let settings = settings(&tx)?;
-            let due: Vec<String> = {
-                let mut stmt = tx
-                    .prepare_cached("SELECT data FROM tickets WHERE next_breach_at <= ?1 LIMIT 500")
-                    .map_err(db_err)?;
-                let rows = stmt
-                    .query_map(params![iso(now)], |r| r.get(0))
-                    .map_err(db_err)?;
-                rows.collect::<Result<_, _>>().map_err(db_err)?
-            };
-            let mut seq = None;
-            for json in due {
-                let ticket: Ticket = serde_json::from_str(&json).map_err(db_err)?;
-                match fyncall_domain::observe_breaches(&ticket, &settings, now) {
-                    Some((mut ticket, entries)) => {
-                        save_ticket(&tx, &mut ticket, &settings)?;
-                        for e in &entries {
-                            seq = Some(insert_activity(&tx, e)?);
-                        }
-                    }
-                    None => {
-                        // Not yet past due at millisecond precision: recompute the moment.
-                        let mut ticket = ticket;
-                        save_ticket(&tx, &mut ticket, &settings)?;
-                    }
-                }
-            }
-            tx.commit().map_err(db_err)?;
-            Ok(seq)
+            work(&mut SqliteSteps { conn: &tx })?;
+            tx.commit().map_err(db_err)
         })
     }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod crash;
+mod durable;
 mod errors;
 mod fuzz;
 mod instances;

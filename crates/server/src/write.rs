@@ -1,0 +1,338 @@
+//! The one write path of both stores: applying mutations (a push, or one
+//! call of the ticket API), the SLA sweep, and loading what a mutation reads.
+//! SQLite and PostgreSQL only implement [`Steps`], the few statements these
+//! need; every decision is made here, once, with the rules of
+//! `fyncall-domain`.
+//!
+//! # One push, one transaction, one savepoint per mutation
+//!
+//! A push runs in ONE transaction, so its answer waits for one durable
+//! commit (one fsync on SQLite with `synchronous=FULL`, one commit in
+//! PostgreSQL) instead of one per mutation. Each mutation runs inside a
+//! savepoint of its own: a refusal or a store error while applying it rolls
+//! back to that savepoint only, records the refusal, and the next mutation
+//! goes on. So one bad mutation never fails the push, and nothing of a
+//! refused mutation is written. A race between transactions (`Retry`) or a
+//! store that cannot be reached ends the whole transaction: nothing of the
+//! push is written, and the client sends it again.
+//!
+//! # The sweep
+//!
+//! The sweep appends `sla_breached` entries for up to [`SWEEP_BATCH`] due
+//! tickets in one transaction, each ticket in a savepoint of its own: one
+//! ticket that cannot be written is logged and never holds back the others.
+//! A breach entry's id is derived from its ticket and timer (UUID v5), and
+//! clients may only choose v7/v4 ids, so the entry's primary key is the
+//! store's guarantee of at most one `sla_breached` per (ticket, timer).
+
+use fyncall_domain::wire::{Outcome, PushResult};
+use fyncall_domain::{
+    Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, State, TeamSettings, Ticket,
+    Timestamp,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::store::{Committed, StoreError, StoreResult};
+
+/// Most due tickets one sweep transaction takes.
+pub const SWEEP_BATCH: u32 = 500;
+
+/// The statements the write path needs, inside one open transaction.
+pub trait Steps {
+    /// Runs SQL with no parameters and no result (savepoints).
+    fn batch(&mut self, sql: &str) -> StoreResult<()>;
+    fn settings(&mut self) -> StoreResult<TeamSettings>;
+    fn agents(&mut self) -> StoreResult<Vec<Agent>>;
+    /// A ticket, locked until commit where the store has row locks.
+    fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>>;
+    /// A conversation and its tickets, oldest first, locked until commit.
+    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>>;
+    /// Due tickets (`next_breach_at <= now`), locked; ones another sweep
+    /// holds are skipped.
+    fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>>;
+    /// Writes a ticket (giving it a number if it has none); its change sequence.
+    fn save_ticket(&mut self, ticket: &mut Ticket, settings: &TeamSettings) -> StoreResult<i64>;
+    fn save_conversation(&mut self, conversation: &Conversation) -> StoreResult<i64>;
+    /// `false` when a message with that id exists already.
+    fn insert_message(&mut self, message: &Message) -> StoreResult<bool>;
+    /// The entry's change sequence; `None` when an entry with that id exists already.
+    fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>>;
+    /// Takes a pushed mutation's id for this transaction: `false` when it
+    /// was answered before (another transaction's claim is waited for).
+    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
+    /// The stored answer of a claimed mutation: outcome, seq and error.
+    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<StoredOutcome>>;
+    /// Stores the answer of a claimed mutation.
+    fn record_outcome(
+        &mut self,
+        id: Uuid,
+        outcome: Outcome,
+        seq: Option<i64>,
+        error: Option<&Value>,
+    ) -> StoreResult<()>;
+    /// Wakes the live streams of other server processes once this commits.
+    fn notify(&mut self, seq: i64) -> StoreResult<()>;
+}
+
+/// A stored answer: outcome (`applying`, `applied`, `rejected`), seq, error JSON.
+pub type StoredOutcome = (String, Option<i64>, Option<String>);
+
+/// One mutation of a push, as read off the wire.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub id: Uuid,
+    /// `Err` when the body did not name a mutation this server knows.
+    pub mutation: Result<Mutation, ApiError>,
+    pub client_at: Option<Timestamp>,
+}
+
+/// Runs `f` inside a savepoint: on `Err` only what `f` wrote is undone. A
+/// race (`Retry`) is passed up as it is, for the whole transaction to run
+/// again; so is a failure to roll back, which means the store is gone.
+fn in_savepoint<T>(
+    steps: &mut dyn Steps,
+    f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
+) -> StoreResult<Result<T, StoreError>> {
+    steps.batch("SAVEPOINT fyncall_step")?;
+    match f(steps) {
+        Ok(value) => {
+            steps.batch("RELEASE SAVEPOINT fyncall_step")?;
+            Ok(Ok(value))
+        }
+        Err(StoreError::Retry(why)) => Err(StoreError::Retry(why)),
+        Err(e) => {
+            steps.batch("ROLLBACK TO SAVEPOINT fyncall_step")?;
+            steps.batch("RELEASE SAVEPOINT fyncall_step")?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// Loads what `mutation` may read, locking rows first and the team's
+/// settings and agents after, so a policy change that committed while this
+/// waited is seen.
+pub fn load_state(steps: &mut dyn Steps, mutation: &Mutation) -> StoreResult<State> {
+    let scope = mutation.scope();
+    let mut state = State::default();
+    if let Some(id) = scope.conversation {
+        if let Some((c, tickets)) = steps.lock_conversation(id)? {
+            state.conversations.insert(c.id, c);
+            for t in tickets {
+                state.tickets.insert(t.id, t);
+            }
+        }
+    }
+    if let Some(id) = scope.ticket {
+        if !state.tickets.contains_key(&id) {
+            if let Some(t) = steps.lock_ticket(id)? {
+                state.tickets.insert(t.id, t);
+            }
+        }
+    }
+    state.settings = steps.settings()?;
+    for agent in steps.agents()? {
+        state.agents.insert(agent.id, agent);
+    }
+    Ok(state)
+}
+
+fn exists(what: &str, id: Uuid) -> StoreError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("a {what} with id {id} already exists: use a new id"),
+    )
+    .into()
+}
+
+/// Applies one mutation through the rules and writes its effect. A refusal
+/// is an `Err` and writes nothing of its own (the caller's savepoint or
+/// transaction rolls back).
+pub fn apply(
+    steps: &mut dyn Steps,
+    caller: Caller,
+    mutation: &Mutation,
+    stamp: &Stamp,
+) -> StoreResult<Committed> {
+    let state = load_state(steps, mutation)?;
+    let mut applied = fyncall_domain::apply(&state, caller, mutation, stamp)?;
+    let mut seq = None;
+    for id in &applied.tickets {
+        if let Some(ticket) = applied.state.tickets.get_mut(id) {
+            seq = Some(steps.save_ticket(ticket, &applied.state.settings)?);
+        }
+    }
+    let mut conversations = applied.conversations.clone();
+    for message in &applied.messages {
+        if !steps.insert_message(message)? {
+            return Err(exists("message", message.id));
+        }
+        conversations.insert(message.conversation_id);
+    }
+    for id in &conversations {
+        if let Some(c) = applied.state.conversations.get(id) {
+            seq = Some(steps.save_conversation(c)?);
+        }
+    }
+    for entry in &applied.activity {
+        match steps.insert_activity(entry)? {
+            Some(s) => seq = Some(s),
+            None => return Err(exists("timeline entry", entry.id)),
+        }
+    }
+    if let Some(seq) = seq {
+        steps.notify(seq)?;
+    }
+    Ok(Committed {
+        seq,
+        tickets: applied.tickets.iter().copied().collect(),
+        conversations: conversations.into_iter().collect(),
+        messages: applied.messages,
+        activity: applied
+            .activity
+            .iter()
+            .filter_map(|a| serde_json::to_value(a).ok())
+            .collect(),
+    })
+}
+
+/// The error of a refused pushed mutation, as stored and answered.
+pub fn error_value(e: &ApiError) -> Value {
+    json!({"code": e.code, "message": e.message, "fields": e.fields, "current": e.current})
+}
+
+/// A store error while applying one mutation, as that mutation's refusal.
+fn store_refusal(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Refused(r) => r.into(),
+        StoreError::Api(a) => a,
+        StoreError::Database(why) | StoreError::Retry(why) => {
+            tracing::error!(error = %why, "a pushed mutation could not be stored; refused");
+            ApiError::new(
+                ErrorCode::Internal,
+                "the server could not store this change; it was not applied: send it again, and if it fails again, tell your admin",
+            )
+        }
+    }
+}
+
+fn duplicate(steps: &mut dyn Steps, id: Uuid) -> StoreResult<PushResult> {
+    let (outcome, seq, error) = steps.mutation_outcome(id)?.ok_or_else(|| {
+        StoreError::Database(format!("mutation {id} was claimed but has no answer"))
+    })?;
+    let error = error
+        .and_then(|e| serde_json::from_str(&e).ok())
+        .or_else(|| (outcome == "rejected").then(|| Value::String("rejected".into())));
+    Ok(PushResult {
+        id,
+        outcome: Outcome::Duplicate,
+        seq,
+        error,
+    })
+}
+
+/// Applies a push, in order, in the caller's one transaction. `clock` gives
+/// the moment each mutation is applied (the time that counts for SLA).
+pub fn push(
+    steps: &mut dyn Steps,
+    caller: Caller,
+    batch: &[Pushed],
+    clock: &dyn Fn() -> Timestamp,
+) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
+    let mut results = Vec::with_capacity(batch.len());
+    let mut last_seq = None;
+    for pushed in batch {
+        let now = clock();
+        let attempt = in_savepoint(steps, |steps| {
+            if !steps.claim_mutation(pushed.id, now)? {
+                return Ok(None);
+            }
+            let mutation = pushed
+                .mutation
+                .as_ref()
+                .map_err(|e| StoreError::Api(e.clone()))?;
+            let stamp = Stamp {
+                mutation_id: pushed.id,
+                at: now,
+                client_at: pushed.client_at,
+            };
+            let committed = apply(steps, caller, mutation, &stamp)?;
+            steps.record_outcome(pushed.id, Outcome::Applied, committed.seq, None)?;
+            Ok(Some(committed.seq))
+        })?;
+        let result = match attempt {
+            Ok(Some(seq)) => {
+                last_seq = seq.or(last_seq);
+                PushResult {
+                    id: pushed.id,
+                    outcome: Outcome::Applied,
+                    seq,
+                    error: None,
+                }
+            }
+            Ok(None) => duplicate(steps, pushed.id)?,
+            Err(e) => {
+                let error = error_value(&store_refusal(e));
+                // The claim rolled back with the rest: claim again to record the refusal.
+                if steps.claim_mutation(pushed.id, now)? {
+                    steps.record_outcome(pushed.id, Outcome::Rejected, None, Some(&error))?;
+                    PushResult {
+                        id: pushed.id,
+                        outcome: Outcome::Rejected,
+                        seq: None,
+                        error: Some(error),
+                    }
+                } else {
+                    duplicate(steps, pushed.id)?
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok((results, last_seq))
+}
+
+/// Appends `sla_breached` entries due by `now`; the last sequence written, if any.
+pub fn sweep(steps: &mut dyn Steps, now: Timestamp) -> StoreResult<Option<i64>> {
+    let due = steps.lock_due_tickets(now, SWEEP_BATCH)?;
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let settings = steps.settings()?;
+    let mut seq = None;
+    for ticket in due {
+        let id = ticket.id;
+        let written = in_savepoint(steps, |steps| {
+            let mut last = None;
+            match fyncall_domain::observe_breaches(&ticket, &settings, now) {
+                Some((mut ticket, entries)) => {
+                    last = Some(steps.save_ticket(&mut ticket, &settings)?);
+                    for e in &entries {
+                        // An entry already there is the one this would write.
+                        if let Some(s) = steps.insert_activity(e)? {
+                            last = Some(s);
+                        }
+                    }
+                }
+                None => {
+                    // Not yet past due at millisecond precision: recompute the moment.
+                    let mut ticket = ticket;
+                    steps.save_ticket(&mut ticket, &settings)?;
+                }
+            }
+            Ok(last)
+        })?;
+        match written {
+            Ok(Some(s)) => seq = Some(s),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(ticket = %id, error = %e, "the SLA sweep could not write this ticket; the others go on");
+            }
+        }
+    }
+    if let Some(seq) = seq {
+        steps.notify(seq)?;
+    }
+    Ok(seq)
+}
