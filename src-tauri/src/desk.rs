@@ -53,6 +53,9 @@ pub struct StatusInfo {
     /// Server clock minus local clock (for countdowns).
     #[ts(type = "number")]
     pub clock_offset_ms: i64,
+    /// A message to show once (the server was restored from a backup, and
+    /// how many changes were sent again); carried by one status only.
+    pub notice: Option<String>,
 }
 
 /// The `cache-changed` event: what to re-read.
@@ -365,6 +368,7 @@ impl Desk {
                 connection: fyncall_sync::Connection::SignedOut,
                 error: None,
                 last_sync_at: None,
+                notice: None,
             },
         };
         let cache = self.cache.clone();
@@ -433,5 +437,6 @@ fn status_info(cache: &SharedCache, s: &SyncStatus) -> IpcResult<StatusInfo> {
         pending: info.pending,
         problems: info.problems,
         clock_offset_ms: info.clock_offset_ms,
+        notice: s.notice.clone(),
     })
 }

@@ -23,6 +23,7 @@ mod events;
 pub mod notify;
 mod outbox;
 mod pull;
+mod restore;
 mod rows;
 pub mod session;
 mod views;
@@ -49,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0001_init.sql"),
     include_str!("../../../migrations/cache/0002_ui_settings.sql"),
     include_str!("../../../migrations/cache/0003_at_risk_index.sql"),
+    include_str!("../../../migrations/cache/0004_sent_journal.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first
@@ -165,20 +167,14 @@ impl Cache {
                 )));
             }
             let tx = self.conn.transaction()?;
-            for table in [
-                "settings",
-                "agents",
-                "conversations",
-                "messages",
-                "tickets",
-                "ticket_search",
-                "activity",
-                "notification_ledger",
-            ] {
+            for table in restore::SERVER_TABLES
+                .iter()
+                .chain(&["notification_ledger", "sent"])
+            {
                 tx.execute(&format!("DELETE FROM {table}"), [])?;
             }
             tx.execute(
-                "DELETE FROM meta WHERE key IN ('cursor', 'last_sync_at', 'clock_offset_ms')",
+                "DELETE FROM meta WHERE key IN ('cursor', 'last_sync_at', 'clock_offset_ms', 'database_id')",
                 [],
             )?;
             tx.commit()?;

@@ -28,6 +28,7 @@ pub struct OutboxEntry {
     pub acked_seq: Option<i64>,
 }
 
+use fyncall_domain::wire::Outcome;
 /// One result of `POST /sync/push`: the wire type, defined once in the domain.
 pub use fyncall_domain::wire::PushResult;
 
@@ -117,6 +118,10 @@ impl Cache {
                 }
                 b.changes.queue = true;
                 let refused = r.refused();
+                if !refused {
+                    crate::restore::journal(&tx, r.id, now)?;
+                }
+                crate::restore::count_resent(&tx, r.id, r.outcome == Outcome::Applied)?;
                 match (refused, r.seq) {
                     (false, Some(seq)) if seq > cursor => {
                         tx.execute(
@@ -162,6 +167,7 @@ impl Cache {
                 tx.execute("DELETE FROM outbox WHERE id = ?1", [r.id.to_string()])?;
                 reach(&tx, &mutation, &mut tickets, &mut conversations)?;
             }
+            crate::restore::prune(&tx, now)?;
             rebase(&mut b, tickets, conversations)?;
             b.finish()?
         };

@@ -32,6 +32,9 @@ pub struct PullPage {
     pub cursor: i64,
     pub has_more: bool,
     pub server_time: fyncall_domain::Timestamp,
+    /// The store that answered (API.md "Sync"); absent from older servers.
+    #[serde(default)]
+    pub database_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]

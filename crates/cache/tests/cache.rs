@@ -614,3 +614,105 @@ fn signing_in_as_someone_else_keeps_unsent_changes_safe() {
     assert_eq!(cache.me().expect("me"), Some(ALICE));
     assert_eq!(cache.outbox().expect("outbox").len(), 1);
 }
+
+#[test]
+fn another_database_starts_the_cache_over_and_queues_every_change_again_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 10, 0);
+    let first = Uuid::new_v4();
+    let other = Uuid::new_v4();
+    assert!(
+        !cache.must_heal(Some(first)).expect("first"),
+        "a first id is remembered"
+    );
+    assert!(!cache.must_heal(Some(first)).expect("same"));
+    assert!(!cache.must_heal(None).expect("older server"));
+    let cursor = cache.cursor().expect("cursor");
+
+    // Two changes sent and pulled past (gone from the outbox), one sent and
+    // not yet pulled, one not sent at all.
+    let mut ids = Vec::new();
+    for body in ["one", "two", "three", "four"] {
+        let acted = cache
+            .act(comment_on(ticket_id(0), body), now())
+            .expect("act");
+        ids.push(acted.mutation_id.expect("queued"));
+    }
+    let applied = |id, seq| PushResult {
+        id,
+        outcome: fyncall_domain::wire::Outcome::Applied,
+        seq: Some(seq),
+        error: None,
+    };
+    cache
+        .record_push(
+            &[
+                applied(ids[0], cursor + 1),
+                applied(ids[1], cursor + 2),
+                applied(ids[2], cursor + 9),
+            ],
+            now(),
+        )
+        .expect("push");
+    cache.apply_pull(&page(vec![], cursor + 2)).expect("pull");
+    assert_eq!(
+        cache.outbox().expect("outbox").len(),
+        2,
+        "the first two are done"
+    );
+
+    assert!(
+        cache.must_heal(Some(other)).expect("other"),
+        "another database"
+    );
+    let (queued, changes) = cache.heal(Some(other)).expect("heal");
+    assert!(changes.bulk && changes.queue);
+    assert_eq!(queued, 4);
+    let outbox: Vec<Uuid> = cache
+        .outbox()
+        .expect("outbox")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(outbox, ids, "every change again, in the order made");
+    assert_eq!(
+        cache.info().expect("info").pending,
+        4,
+        "all to be sent again"
+    );
+    assert_eq!(
+        cache.cursor().expect("cursor"),
+        0,
+        "the team is downloaded again"
+    );
+    assert!(!cache.must_heal(Some(other)).expect("healed"));
+    assert_eq!(
+        cache.take_restore_notice().expect("notice"),
+        None,
+        "not before they are answered"
+    );
+
+    // The restored store knew the first one; the others apply again.
+    let duplicate = PushResult {
+        id: ids[0],
+        outcome: fyncall_domain::wire::Outcome::Duplicate,
+        seq: Some(cursor + 1),
+        error: None,
+    };
+    cache
+        .record_push(
+            &[
+                duplicate,
+                applied(ids[1], 5),
+                applied(ids[2], 6),
+                applied(ids[3], 7),
+            ],
+            now(),
+        )
+        .expect("push");
+    assert_eq!(
+        cache.take_restore_notice().expect("notice").as_deref(),
+        Some("The server was restored from a backup; 3 of your changes were sent again.")
+    );
+    assert_eq!(cache.take_restore_notice().expect("again"), None, "once");
+}

@@ -555,7 +555,10 @@ async fn act(ctx: &Ctx, mut cache: Cache, m: Mutation, target: Target, what: &st
     } else {
         let engine = ctx.engine(cache)?;
         match engine.sync_once().await {
-            Ok(_) => {
+            Ok(report) => {
+                if let Some(notice) = report.notice.filter(|_| !ctx.json) {
+                    println!("{notice}");
+                }
                 let problem = engine
                     .with_cache(move |c| {
                         Ok(c.problems()?.into_iter().find(|p| p.id == mutation_id))
@@ -655,7 +658,12 @@ async fn login(ctx: &Ctx, server: &str, email: &str) -> Outcome {
         server
     );
     match synced {
-        Ok(r) => println!("Synced: {} changes pulled, cursor {}.", r.pulled, r.cursor),
+        Ok(r) => {
+            if let Some(notice) = &r.notice {
+                println!("{notice}");
+            }
+            println!("Synced: {} changes pulled, cursor {}.", r.pulled, r.cursor)
+        }
         Err(e) => println!("Not synced yet: {e}"),
     }
     Ok(())
@@ -731,8 +739,11 @@ async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
             return ctx.print(&serde_json::json!({
                 "pushed": report.pushed, "rejected": report.rejected,
                 "pulled": report.pulled, "cursor": report.cursor, "pending": info.pending,
-                "problems": info.problems,
+                "problems": info.problems, "resent": report.resent, "notice": report.notice,
             }));
+        }
+        if let Some(notice) = &report.notice {
+            println!("{notice}");
         }
         println!(
             "Synced: pushed {} ({} refused), pulled {} changes, cursor {}.",

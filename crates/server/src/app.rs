@@ -33,6 +33,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Turns true when the server is shutting down; live streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// The store's identity, sent with every sign-in and sync answer.
+    pub database_id: Uuid,
 }
 
 impl AppState {
@@ -179,7 +181,15 @@ pub async fn start(store: Arc<dyn Store>, listener: TcpListener) -> std::io::Res
     let addr = listener.local_addr()?;
     let (stop, shutdown) = watch::channel(false);
     let (changes, _) = broadcast::channel(256);
+    let database_id = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.database_id())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    };
     let state = AppState {
+        database_id,
         store,
         changes,
         limiter: Arc::new(LoginLimiter::default()),

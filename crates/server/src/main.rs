@@ -49,6 +49,34 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Copy a live SQLite store consistently (the server may keep serving).
+    /// PostgreSQL stores use pg_dump.
+    Backup {
+        /// The team's SQLite file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of an SQLite store (stop the server first). The
+    /// restored store gets a new database id: every client notices, downloads
+    /// the team again and sends again the changes the backup does not hold.
+    Restore {
+        /// The team's SQLite file to replace.
+        #[arg(long)]
+        db: PathBuf,
+        /// A file made by `fyncall-server backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Give a PostgreSQL store restored with pg_restore its new database id,
+    /// so every client notices and heals.
+    Restored {
+        /// The restored database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+        #[arg(long, env = "FYNCALL_DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+    },
 }
 
 /// Where the team lives: an SQLite file, or PostgreSQL shared by several
@@ -153,6 +181,29 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("created demo team database {place}");
             print!("{described}");
+        }
+        Command::Backup { db, to } => {
+            let shown = to.display().to_string();
+            blocking(move || {
+                fyncall_server::SqliteStore::backup(&db, &to).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await?;
+            println!("backed up to {shown}");
+        }
+        Command::Restore { db, from } => {
+            let shown = db.display().to_string();
+            let id = blocking(move || {
+                fyncall_server::SqliteStore::restore(&db, &from).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await?;
+            println!("restored {shown}; its new database id is {id}");
+        }
+        Command::Restored { database_url } => {
+            let id = blocking(move || {
+                fyncall_server::PgStore::restored(&database_url).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await?;
+            println!("the restored database's new id is {id}");
         }
         Command::Serve { db, listen } => {
             let database = db.database()?;

@@ -41,6 +41,14 @@ impl From<ApiError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The `team.database_id` column as an id.
+pub fn parse_database_id(stored: Option<String>) -> StoreResult<Uuid> {
+    stored
+        .as_deref()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| StoreError::Database("the team has no database id".into()))
+}
+
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -190,6 +198,8 @@ pub trait Store: Send + Sync + 'static {
     fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>>;
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;
+    /// The store's identity: new at creation and at every restore.
+    fn database_id(&self) -> StoreResult<Uuid>;
 
     // Life cycle
     /// Sends the sequence of every change committed by other server

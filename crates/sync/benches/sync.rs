@@ -55,7 +55,11 @@ fn create(i: usize, conversation: Uuid) -> OutboxEntry {
 
 async fn push_all(client: &Client, entries: Vec<OutboxEntry>) {
     for batch in entries.chunks(1000) {
-        let results = client.push(Uuid::now_v7(), batch).await.expect("push");
+        let results = client
+            .push(Uuid::now_v7(), batch)
+            .await
+            .expect("push")
+            .results;
         assert!(
             results
                 .iter()

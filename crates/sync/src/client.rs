@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
-use fyncall_cache::{OutboxEntry, PullPage, PushResult};
+use fyncall_cache::{OutboxEntry, PullPage};
 use fyncall_domain::wire::PushAnswer;
 use fyncall_domain::{Agent, Timestamp};
 use reqwest::{Response, StatusCode};
@@ -131,14 +131,13 @@ impl Client {
     }
 
     /// Pushes mutations in order (at most 1,000).
-    pub async fn push(&self, client_id: Uuid, entries: &[OutboxEntry]) -> Result<Vec<PushResult>> {
+    pub async fn push(&self, client_id: Uuid, entries: &[OutboxEntry]) -> Result<PushAnswer> {
         let mutations: Vec<Value> = entries.iter().map(wire_mutation).collect();
         let req = self
             .request(reqwest::Method::POST, "/sync/push")
             .timeout(Duration::from_secs(60))
             .json(&json!({"client_id": client_id, "mutations": mutations}));
-        let answer: PushAnswer = read(self.send(req).await?).await?;
-        Ok(answer.results)
+        read(self.send(req).await?).await
     }
 
     /// One page of changes after `cursor`.

@@ -60,6 +60,10 @@ pub struct SyncStatus {
     /// Why the last attempt failed, in words for the agent.
     pub error: Option<String>,
     pub last_sync_at: Option<Timestamp>,
+    /// Something the agent should read once, e.g. that the server was
+    /// restored from a backup and how many changes were sent again. Carried
+    /// by one status only.
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +80,18 @@ pub struct Report {
     pub pulled: usize,
     pub cursor: i64,
     pub round_trip: Option<Duration>,
+    /// Set once, by the sync that finished healing from a restored server.
+    pub notice: Option<String>,
+    /// Changes queued again because the server's database was restored or replaced.
+    pub resent: u64,
+}
+
+/// How one pass of push and pull ended.
+enum Pass {
+    Done,
+    /// The server's database was restored or replaced: the cache started
+    /// over; run the pass again.
+    Healed,
 }
 
 pub struct Engine {
@@ -101,6 +117,7 @@ impl Engine {
             connection: Connection::Offline,
             error: None,
             last_sync_at: None,
+            notice: None,
         });
         Engine {
             client: Mutex::new(client),
@@ -161,10 +178,20 @@ impl Engine {
     }
 
     fn set_status(&self, connection: Connection, error: Option<String>) {
+        self.set_status_with(connection, error, None);
+    }
+
+    fn set_status_with(
+        &self,
+        connection: Connection,
+        error: Option<String>,
+        notice: Option<String>,
+    ) {
         let last = self.status.borrow().last_sync_at;
         let status = SyncStatus {
             connection,
             error,
+            notice,
             last_sync_at: if connection == Connection::Online {
                 Some(Utc::now())
             } else {
@@ -211,7 +238,7 @@ impl Engine {
         self.set_status(Connection::Syncing, None);
         let outcome = self.push_then_pull().await;
         match &outcome {
-            Ok(_) => self.set_status(Connection::Online, None),
+            Ok(report) => self.set_status_with(Connection::Online, None, report.notice.clone()),
             Err(SyncError::Unauthorized(m)) => {
                 self.set_status(Connection::SignedOut, Some(m.clone()))
             }
@@ -221,8 +248,33 @@ impl Engine {
     }
 
     async fn push_then_pull(&self) -> Result<Report> {
-        let client = self.client()?;
         let mut report = Report::default();
+        // Twice at most: a server restored again while this one heals waits
+        // for the next sync.
+        for _ in 0..3 {
+            match self.pass(&mut report).await? {
+                Pass::Done => break,
+                Pass::Healed => continue,
+            }
+        }
+        report.notice = self.with_cache(|c| c.take_restore_notice()).await?;
+        Ok(report)
+    }
+
+    /// Starts the cache over after an answer from another database.
+    async fn heal(&self, seen: Option<uuid::Uuid>, report: &mut Report) -> Result<Pass> {
+        let (resent, changes) = self.with_cache(move |c| c.heal(seen)).await?;
+        tracing::warn!(
+            resent,
+            "the server's database was restored or replaced; downloading the team again and sending this client's changes again"
+        );
+        report.resent += resent;
+        self.changed(changes);
+        Ok(Pass::Healed)
+    }
+
+    async fn pass(&self, report: &mut Report) -> Result<Pass> {
+        let client = self.client()?;
         let client_id = self.with_cache(|c| c.client_id()).await?;
         // Batches are cut by count and by bytes; a 413 halves the count, and a
         // mutation no batch can carry becomes a sync problem, so the queue
@@ -242,7 +294,7 @@ impl Engine {
                     continue;
                 }
             }
-            let results = match client.push(client_id, &batch).await {
+            let answer = match client.push(client_id, &batch).await {
                 Err(SyncError::Refused { code, .. }) if code == "too_large" || code == "413" => {
                     if let [only] = batch.as_slice() {
                         report.pushed += 1;
@@ -255,6 +307,11 @@ impl Engine {
                 }
                 other => other?,
             };
+            let seen = answer.database_id;
+            if self.with_cache(move |c| c.must_heal(seen)).await? {
+                return self.heal(seen, report).await;
+            }
+            let results = answer.results;
             if results.is_empty() {
                 return Err(SyncError::Server(
                     "the server answered a push with no results".into(),
@@ -273,7 +330,15 @@ impl Engine {
         let cursor = self.with_cache(|c| c.cursor()).await?;
         let mut next = Some(client.pull(cursor, PAGE).await?);
         let mut held: Vec<fyncall_cache::PullPage> = Vec::new();
+        let mut asked = cursor;
         while let Some(pulled) = next.take() {
+            // Another database answered, or this one is behind the cursor it
+            // gave out: start over before storing anything of it.
+            let seen = pulled.page.database_id;
+            if pulled.page.cursor < asked || self.with_cache(move |c| c.must_heal(seen)).await? {
+                return self.heal(seen, report).await;
+            }
+            asked = pulled.page.cursor;
             report.pulled += pulled.page.changes.len();
             report.round_trip = Some(
                 report
@@ -317,7 +382,7 @@ impl Engine {
                 );
             }
         }
-        Ok(report)
+        Ok(Pass::Done)
     }
 
     /// Stays in sync until `stop` turns true: the live stream, pushes on

@@ -8,4 +8,9 @@ export type StatusInfo = { connection: ConnectionState, error: string | null, la
 /**
  * Server clock minus local clock (for countdowns).
  */
-clock_offset_ms: number, };
+clock_offset_ms: number, 
+/**
+ * A message to show once (the server was restored from a backup, and
+ * how many changes were sent again); carried by one status only.
+ */
+notice: string | null, };

@@ -7,3 +7,4 @@ mod crash;
 mod offline;
 mod queue;
 mod rejections;
+mod restore;

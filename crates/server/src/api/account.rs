@@ -41,7 +41,7 @@ pub struct LoginBody {
 
 /// Signs in; answers a bearer token and the agent.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, tag = "auth",
-    responses((status = 200, description = "{token, agent}"), (status = 401), (status = 429)))]
+    responses((status = 200, description = "{token, agent, database_id}"), (status = 401), (status = 429)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -80,7 +80,9 @@ pub async fn login(
         .blocking(move |s| s.insert_token(&hash, &principal, now))
         .await?;
     tracing::info!(agent = %agent.id, "signed in");
-    Ok(Json(json!({"token": token, "agent": agent})))
+    Ok(Json(
+        json!({"token": token, "agent": agent, "database_id": state.database_id}),
+    ))
 }
 
 /// Revokes the caller's token.

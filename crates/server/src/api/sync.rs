@@ -98,7 +98,9 @@ pub async fn push(
             }
         })?;
     state.announce(last_seq);
-    Ok(Json(json!({"results": results})))
+    Ok(Json(
+        json!({"results": results, "database_id": state.database_id}),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync",
@@ -126,16 +128,22 @@ pub async fn pull(
             .ok_or_else(|| ApiError::bad_request("limit must be 1 to 500"))?,
     };
     let now = crate::time::now();
-    let page = state.blocking(move |s| s.pull(cursor, limit, now)).await?;
-    Ok(Json(
-        serde_json::to_value(page).map_err(|_| ApiError::internal())?,
-    ))
+    let mut page = state.blocking(move |s| s.pull(cursor, limit, now)).await?;
+    if page.changes.is_empty() {
+        // A cursor past the last change was given out by another or a
+        // restored database: answer this one's, so the client notices.
+        let current = state.blocking(|s| s.current_seq()).await?;
+        page.cursor = page.cursor.min(current);
+    }
+    let mut body = serde_json::to_value(page).map_err(|_| ApiError::internal())?;
+    body["database_id"] = json!(state.database_id);
+    Ok(Json(body))
 }
 
-fn changed(seq: i64) -> Event {
+fn changed(seq: i64, database_id: Uuid) -> Event {
     Event::default()
         .event("changed")
-        .data(json!({"cursor": seq}).to_string())
+        .data(json!({"cursor": seq, "database_id": database_id}).to_string())
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync",
@@ -148,13 +156,14 @@ pub async fn stream(
     let rx = state.changes.subscribe();
     let current = state.blocking(|s| s.current_seq()).await?;
     let shutdown = state.shutdown.clone();
+    let database_id = state.database_id;
     // `last` is the newest cursor sent: a sequence announced twice (by this
     // instance and by the database's feed from all instances) goes out once.
     let events = futures_util::stream::unfold(
         (Some(current), current, rx, shutdown),
-        |(first, last, mut rx, mut shutdown)| async move {
+        move |(first, last, mut rx, mut shutdown)| async move {
             if let Some(seq) = first {
-                return Some((Ok(changed(seq)), (None, last, rx, shutdown)));
+                return Some((Ok(changed(seq, database_id)), (None, last, rx, shutdown)));
             }
             loop {
                 let msg = tokio::select! {
@@ -163,7 +172,9 @@ pub async fn stream(
                 };
                 match msg {
                     Some(Ok(seq)) if seq <= last => continue,
-                    Some(Ok(seq)) => return Some((Ok(changed(seq)), (None, seq, rx, shutdown))),
+                    Some(Ok(seq)) => {
+                        return Some((Ok(changed(seq, database_id)), (None, seq, rx, shutdown)));
+                    }
                     // A slow stream skips ahead: the next event carries the latest cursor.
                     Some(Err(RecvError::Lagged(_))) => continue,
                     Some(Err(RecvError::Closed)) | None => return None,

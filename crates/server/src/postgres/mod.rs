@@ -62,9 +62,10 @@ use uuid::Uuid;
 
 use crate::store::{NewAgent, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../../migrations/server-postgres/0001_init.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server-postgres/0001_init.sql"),
+    include_str!("../../../../migrations/server-postgres/0002_database_id.sql"),
+];
 /// The advisory lock migrations run under, so two instances starting at
 /// once apply each migration once.
 const MIGRATION_LOCK: i64 = 0x0066_796e_6361_6c6c;
@@ -366,8 +367,8 @@ impl PgStore {
         let settings = serde_json::to_string(&TeamSettings::default()).map_err(db_err)?;
         store.write(|db| {
             let inserted = db.execute(
-                "INSERT INTO team (id, settings) VALUES (1, $1) ON CONFLICT DO NOTHING",
-                &[&settings],
+                "INSERT INTO team (id, settings, database_id) VALUES (1, $1, $2) ON CONFLICT DO NOTHING",
+                &[&settings, &Uuid::new_v4().to_string()],
             )?;
             if inserted == 0 {
                 return Err(db_err(format!(
@@ -389,7 +390,29 @@ impl PgStore {
                 store.describe()
             )));
         }
+        // A store made before database ids gets its own now.
+        let id = Uuid::new_v4().to_string();
+        store.write(|db| {
+            db.execute(
+                "UPDATE team SET database_id = $1 WHERE id = 1 AND database_id IS NULL",
+                &[&id],
+            )
+        })?;
         Ok(store)
+    }
+
+    /// Gives a store restored with `pg_restore` a new database id, so every
+    /// client notices and heals (API.md "Operations").
+    pub fn restored(url: &str) -> StoreResult<Uuid> {
+        let store = PgStore::open(url)?;
+        let id = Uuid::new_v4();
+        store.write(|db| {
+            db.execute(
+                "UPDATE team SET database_id = $1 WHERE id = 1",
+                &[&id.to_string()],
+            )
+        })?;
+        Ok(id)
     }
 
     pub fn describe(&self) -> String {

@@ -12,7 +12,9 @@ use super::{Db, PgStore, agents, db_err, parse_rows, settings};
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::rows::ticket_json;
-use crate::store::{Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery};
+use crate::store::{
+    Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
+};
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
     args.iter()
@@ -311,6 +313,15 @@ impl Store for PgStore {
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
         self.snapshot(|db| pull(db, cursor, limit, now))
+    }
+
+    fn database_id(&self) -> StoreResult<Uuid> {
+        self.read(|db| {
+            let id: Option<String> = db
+                .query_one("SELECT database_id FROM team WHERE id = 1", &[])?
+                .get(0);
+            parse_database_id(id)
+        })
     }
 
     fn current_seq(&self) -> StoreResult<i64> {

@@ -29,7 +29,10 @@ pub(crate) use crate::rows::ticket_json;
 use crate::store::{NewAgent, Principal, StoreError, StoreResult};
 use crate::time::iso;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/server/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/0001_init.sql"),
+    include_str!("../../../../migrations/server/0002_database_id.sql"),
+];
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -94,8 +97,8 @@ impl SqliteStore {
         migrate(&mut conn)?;
         let settings = serde_json::to_string(&TeamSettings::default()).map_err(db_err)?;
         conn.execute(
-            "INSERT INTO team (id, settings) VALUES (1, ?1)",
-            params![settings],
+            "INSERT INTO team (id, settings, database_id) VALUES (1, ?1, ?2)",
+            params![settings, Uuid::new_v4().to_string()],
         )
         .map_err(db_err)?;
         drop(conn);
@@ -135,6 +138,13 @@ impl SqliteStore {
                 path.display()
             )));
         }
+        // A store made before database ids gets its own now.
+        writer
+            .execute(
+                "UPDATE team SET database_id = ?1 WHERE id = 1 AND database_id IS NULL",
+                params![Uuid::new_v4().to_string()],
+            )
+            .map_err(db_err)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -202,6 +212,78 @@ impl SqliteStore {
                 .map_err(db_err)?;
             Ok((mode, sync))
         })
+    }
+
+    /// A consistent copy of the live store at `path` into `to` (`VACUUM
+    /// INTO`: one read transaction, so a running server's writers go on
+    /// meanwhile). Refuses to overwrite.
+    pub fn backup(path: &Path, to: &Path) -> StoreResult<()> {
+        if !path.exists() {
+            return Err(db_err(format!("no team database at {}", path.display())));
+        }
+        if to.exists() {
+            return Err(db_err(format!(
+                "{} already exists: name a new file for the backup",
+                to.display()
+            )));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| db_err(format!("{} is not a UTF-8 path", to.display())))?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db_err)?;
+        conn.execute("VACUUM INTO ?1", params![target])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Puts the backup `from` in place of the store at `path` (the server
+    /// must be stopped) and gives it a new database id, so every client
+    /// notices and heals. The file is copied beside `path` first and moved
+    /// over it in one rename, so a crash leaves either the old or the new.
+    pub fn restore(path: &Path, from: &Path) -> StoreResult<Uuid> {
+        let checked = SqliteStore::open(from).map_err(|e| {
+            db_err(format!(
+                "{} is not a backup this server can restore: {e}",
+                from.display()
+            ))
+        })?;
+        drop(checked);
+        let staging = path.with_extension("restoring");
+        std::fs::copy(from, &staging).map_err(|e| {
+            db_err(format!(
+                "cannot copy {} to {}: {e}",
+                from.display(),
+                staging.display()
+            ))
+        })?;
+        let id = Uuid::new_v4();
+        {
+            let conn = Connection::open(&staging).map_err(db_err)?;
+            conn.pragma_update(None, "journal_mode", "DELETE")
+                .map_err(db_err)?;
+            conn.execute(
+                "UPDATE team SET database_id = ?1 WHERE id = 1",
+                params![id.to_string()],
+            )
+            .map_err(db_err)?;
+        }
+        for stale in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{stale}", path.display()));
+            if side.exists() {
+                std::fs::remove_file(&side)
+                    .map_err(|e| db_err(format!("cannot remove {}: {e}", side.display())))?;
+            }
+        }
+        std::fs::rename(&staging, path).map_err(|e| {
+            db_err(format!(
+                "cannot move the restored copy into {}: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(id)
     }
 
     /// Flushes the WAL into the main file; called on clean shutdown.

@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::{SqliteStore, agents, db_err, load_ticket, principal_row, settings, ticket_json};
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
-use crate::store::{Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery};
+use crate::store::{
+    Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
+};
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
     args.iter()
@@ -290,6 +292,17 @@ impl Store for SqliteStore {
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
         self.read(|c| pull(c, cursor, limit, now))
+    }
+
+    fn database_id(&self) -> StoreResult<Uuid> {
+        self.read(|c| {
+            let id: Option<String> = c
+                .query_row("SELECT database_id FROM team WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db_err)?;
+            parse_database_id(id)
+        })
     }
 
     fn current_seq(&self) -> StoreResult<i64> {

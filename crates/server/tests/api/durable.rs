@@ -237,7 +237,61 @@ async fn one_push_is_one_transaction_with_a_savepoint_per_mutation(kind: Kind) {
     );
 }
 
+async fn every_sync_answer_names_the_database_and_a_restore_renames_it(kind: Kind) {
+    let t = Team::new(kind).await;
+    let (_, login) = t
+        .post(
+            "",
+            "/auth/login",
+            json!({"email": "alice@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let id = login["database_id"]
+        .as_str()
+        .expect("login carries database_id")
+        .to_owned();
+    let ticket = t.ticket(&t.alice, "low").await;
+    let (_, pushed) = t
+        .post(&t.alice, "/sync/push", push_body(json!([
+            {"id": Uuid::now_v7(), "name": "comment", "args": {"id": Uuid::now_v7(), "ticket_id": ticket["id"], "body": "hi"}}
+        ])))
+        .await;
+    assert_eq!(pushed["database_id"], json!(id));
+    let (_, pulled) = t.get(&t.alice, "/sync/pull?cursor=0").await;
+    assert_eq!(pulled["database_id"], json!(id));
+    let current = pulled["cursor"].as_i64().expect("cursor");
+    // A cursor this database never gave out gets this database's back.
+    let (_, ahead) = t
+        .get(&t.alice, &format!("/sync/pull?cursor={}", current + 1000))
+        .await;
+    assert_eq!(ahead["cursor"].as_i64(), Some(current), "{ahead}");
+
+    // A restore gives the store a new id, with its data.
+    let renamed = match &t.place.database {
+        fyncall_server::Database::Sqlite(path) => {
+            let copy = t.place.dir.path().join("copy.db");
+            fyncall_server::SqliteStore::backup(path, &copy).expect("backup of a live store");
+            let restored = t.place.dir.path().join("restored.db");
+            std::fs::copy(path, &restored).expect("a store to restore over");
+            fyncall_server::SqliteStore::restore(&restored, &copy).expect("restore");
+            let store = fyncall_server::SqliteStore::open(&restored).expect("open");
+            let n = fyncall_server::Store::current_seq(&store).expect("seq");
+            assert_eq!(n, current, "the backup holds every change made before it");
+            fyncall_server::Store::database_id(&store).expect("id")
+        }
+        fyncall_server::Database::Postgres(url) => {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || fyncall_server::PgStore::restored(&url))
+                .await
+                .expect("joined")
+                .expect("restored")
+        }
+    };
+    assert_ne!(renamed.to_string(), id, "a new id");
+}
+
 crate::both_stores!(
+    every_sync_answer_names_the_database_and_a_restore_renames_it,
     control_characters_are_refused_never_a_500,
     forged_ids_are_refused_and_the_sweep_goes_on,
     one_push_is_one_transaction_with_a_savepoint_per_mutation

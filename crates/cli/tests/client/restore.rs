@@ -1,0 +1,140 @@
+//! A server restored from a backup: both clients notice on their own,
+//! download the team again, and send again what the backup does not hold;
+//! nothing typed is lost, nothing is doubled, and the agent is told once.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn server_cmd(args: &[&str]) {
+    let out = Command::new(server_bin())
+        .args(args)
+        .output()
+        .expect("fyncall-server runs");
+    assert!(
+        out.status.success(),
+        "fyncall-server {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Comment bodies with `prefix` on the server, and how often each is there.
+fn on_server(server: &Server, prefix: &str) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for a in server.api(ADMIN).all_activity() {
+        if let Some(body) = a["data"]["body"].as_str().filter(|b| b.starts_with(prefix)) {
+            *seen.entry(body.to_owned()).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Every ticket of the team as `fyncall` holds it: id → (version, status, comments).
+fn cache_view(home: &std::path::Path) -> BTreeMap<String, (i64, String, usize)> {
+    let mut out = BTreeMap::new();
+    for t in tickets(home, "all") {
+        let id = t["id"].as_str().expect("id").to_owned();
+        let shown = json_of(home, &["show", &id]);
+        let comments = shown["activity"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|e| e["kind"] == "comment").count());
+        out.insert(
+            id,
+            (
+                t["version"].as_i64().expect("version"),
+                t["status"].as_str().expect("status").to_owned(),
+                comments,
+            ),
+        );
+    }
+    out
+}
+
+fn server_view(server: &Server) -> BTreeMap<String, (i64, String, usize)> {
+    let api = server.api(ADMIN);
+    let mut out = BTreeMap::new();
+    let list = api.get("/tickets?view=all&limit=500");
+    for t in list["tickets"].as_array().expect("tickets") {
+        let id = t["id"].as_str().expect("id").to_owned();
+        let shown: Value = api.get(&format!("/tickets/{id}"));
+        let comments = shown["activity"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|e| e["kind"] == "comment").count());
+        out.insert(
+            id,
+            (
+                t["version"].as_i64().expect("version"),
+                t["status"].as_str().expect("status").to_owned(),
+                comments,
+            ),
+        );
+    }
+    out
+}
+
+#[test]
+fn a_restored_server_heals_both_clients_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = Server::demo(dir.path());
+    let a = dir.path().join("alice");
+    let b = dir.path().join("ben");
+    login(&a, &server, ALICE);
+    login(&b, &server, BEN);
+    let ticket = workable(&a)[0]["id"].as_str().expect("id").to_owned();
+
+    for i in 0..3 {
+        expect(&a, &["comment", &ticket, &format!("kept {i}")], 0);
+    }
+    let backup = dir.path().join("backup.db");
+    let db = server.db.display().to_string();
+    server_cmd(&["backup", "--db", &db, "--to", &backup.display().to_string()]);
+
+    // After the backup: acknowledged, pulled past, gone from A's outbox.
+    for i in 0..5 {
+        expect(&a, &["comment", &ticket, &format!("after backup {i}")], 0);
+    }
+    expect(&a, &["sync"], 0);
+    assert_eq!(json_of(&a, &["pending"]).as_array().map(Vec::len), Some(0));
+    expect(&b, &["sync"], 0);
+
+    server.stop();
+    server_cmd(&[
+        "restore",
+        "--db",
+        &db,
+        "--from",
+        &backup.display().to_string(),
+    ]);
+    let port = server.port;
+    let server = Server::start(&server.db.clone(), port);
+    assert_eq!(
+        on_server(&server, "after backup").len(),
+        0,
+        "the backup predates them"
+    );
+
+    let out = expect(&a, &["sync"], 0);
+    assert!(
+        out.contains("The server was restored from a backup; 5 of your changes were sent again."),
+        "A is told once, with the count: {out}"
+    );
+    let again = expect(&a, &["sync"], 0);
+    assert!(!again.contains("restored"), "told once only: {again}");
+    expect(&b, &["sync"], 0);
+
+    let kept = on_server(&server, "kept");
+    let after = on_server(&server, "after backup");
+    assert_eq!(kept.len(), 3);
+    assert_eq!(after.len(), 5, "every change of A's is back: {after:?}");
+    assert!(
+        kept.values().chain(after.values()).all(|n| *n == 1),
+        "nothing doubled: {kept:?} {after:?}"
+    );
+    assert_eq!(json_of(&a, &["problems"]).as_array().map(Vec::len), Some(0));
+    let truth = server_view(&server);
+    assert_eq!(cache_view(&b), truth, "B's cache equals the server's");
+    assert_eq!(cache_view(&a), truth, "so does A's");
+}
