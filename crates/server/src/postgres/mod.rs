@@ -51,7 +51,6 @@ mod read;
 mod write;
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use fyncall_domain::{Agent, Role, TeamSettings, Timestamp};
@@ -72,7 +71,7 @@ const MIGRATION_LOCK: i64 = 0x0066_796e_6361_6c6c;
 /// The NOTIFY channel carrying committed sequences.
 pub(crate) const CHANNEL: &str = "fyncall_changes";
 /// Connections one instance keeps at most.
-const MAX_CONNECTIONS: usize = 16;
+const MAX_CONNECTIONS: u32 = 16;
 /// How often a transaction that lost a deadlock or serialization race runs again.
 const RETRIES: u32 = 8;
 
@@ -175,81 +174,32 @@ impl<C: GenericClient> Db<'_, C> {
     }
 }
 
-struct PoolState {
-    idle: Vec<PgConn>,
-    /// Connections handed out now.
-    out: usize,
-}
-
-struct Pool {
+/// Makes and checks the pool's connections (r2d2 does the pooling).
+pub(crate) struct Manager {
     config: Config,
-    state: Mutex<PoolState>,
-    freed: Condvar,
 }
 
-/// A connection borrowed from the pool; goes back when dropped.
-pub(crate) struct Lease<'a> {
-    pool: &'a Pool,
-    conn: Option<PgConn>,
-}
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
 
-impl Lease<'_> {
-    fn conn(&mut self) -> StoreResult<&mut PgConn> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| db_err("connection already returned"))
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn {
+            client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
     }
 }
 
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        let conn = self.conn.take();
-        if let Ok(mut state) = self.pool.state.lock() {
-            state.out = state.out.saturating_sub(1);
-            if let Some(c) = conn.filter(|c| !c.client.is_closed()) {
-                state.idle.push(c);
-            }
-        }
-        self.pool.freed.notify_one();
-    }
-}
-
-impl Pool {
-    fn get(&self) -> StoreResult<Lease<'_>> {
-        let mut state = self.state.lock().map_err(|_| db_err("pool poisoned"))?;
-        loop {
-            if let Some(conn) = state.idle.pop() {
-                if conn.client.is_closed() {
-                    continue;
-                }
-                state.out += 1;
-                return Ok(Lease {
-                    pool: self,
-                    conn: Some(conn),
-                });
-            }
-            if state.out < MAX_CONNECTIONS {
-                state.out += 1;
-                drop(state);
-                // A failed connect hands its slot back through the lease's drop.
-                let mut lease = Lease {
-                    pool: self,
-                    conn: None,
-                };
-                let client = connect(&self.config)?;
-                lease.conn = Some(PgConn {
-                    client,
-                    statements: HashMap::new(),
-                });
-                return Ok(lease);
-            }
-            state = self
-                .freed
-                .wait(state)
-                .map_err(|_| db_err("pool poisoned"))?;
-        }
-    }
-}
+type Pool = r2d2::Pool<Manager>;
 
 fn connect(config: &Config) -> StoreResult<Client> {
     config.connect(NoTls).map_err(|e| {
@@ -297,28 +247,26 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
 }
 
 pub struct PgStore {
-    pool: Pool,
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+    config: Config,
 }
 
 impl Drop for PgStore {
     fn drop(&mut self) {
         // Closing a connection of the blocking client runs a small runtime of
         // its own, which panics on a thread that is driving async tasks; the
-        // last handle to the store may well be dropped on one. So the
-        // connections are closed on a thread of their own.
-        let idle = match self.pool.state.lock() {
-            Ok(mut state) => std::mem::take(&mut state.idle),
-            Err(_) => return,
-        };
-        if idle.is_empty() {
+        // last handle to the store may well be dropped on one. So the pool,
+        // and its connections with it, go on a thread of their own.
+        let Some(pool) = self.pool.take() else {
             return;
-        }
+        };
         if tokio::runtime::Handle::try_current().is_ok() {
             let _ = std::thread::Builder::new()
                 .name("fyncall-pg-close".into())
-                .spawn(move || drop(idle));
+                .spawn(move || drop(pool));
         } else {
-            drop(idle);
+            drop(pool);
         }
     }
 }
@@ -334,18 +282,27 @@ impl PgStore {
         config.application_name("fyncall-server");
         let mut client = connect(&config)?;
         migrate(&mut client)?;
-        let pool = Pool {
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(MAX_CONNECTIONS)
+            .min_idle(Some(1))
+            // A connection is checked when it comes back (`has_broken`), not
+            // with a round trip each time it is taken.
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager {
+                config: config.clone(),
+            })
+            .map_err(|e| {
+                db_err(format!(
+                    "cannot reach PostgreSQL at {}: {e}; check --database-url and that the server is running",
+                    describe(&config)
+                ))
+            })?;
+        Ok(PgStore {
+            pool: Some(pool),
             config,
-            state: Mutex::new(PoolState {
-                idle: vec![PgConn {
-                    client,
-                    statements: HashMap::new(),
-                }],
-                out: 0,
-            }),
-            freed: Condvar::new(),
-        };
-        Ok(PgStore { pool })
+        })
     }
 
     /// Creates the team in an empty database (applying the schema) with
@@ -416,11 +373,25 @@ impl PgStore {
     }
 
     pub fn describe(&self) -> String {
-        describe(&self.pool.config)
+        describe(&self.config)
     }
 
     pub(crate) fn config(&self) -> &Config {
-        &self.pool.config
+        &self.config
+    }
+
+    /// A connection from the pool; `unavailable` when none comes in time.
+    fn lease(&self) -> StoreResult<r2d2::PooledConnection<Manager>> {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| db_err("the store is closing"))?;
+        pool.get().map_err(|e| {
+            db_err(format!(
+                "no connection to PostgreSQL at {}: {e}",
+                describe(&self.config)
+            ))
+        })
     }
 
     /// Runs `f` in one READ COMMITTED transaction; a deadlock or
@@ -431,8 +402,8 @@ impl PgStore {
     ) -> StoreResult<T> {
         let mut attempt = 0;
         loop {
-            let mut lease = self.pool.get()?;
-            let conn = lease.conn()?;
+            let mut lease = self.lease()?;
+            let conn = &mut *lease;
             let result = (|| {
                 let mut tx = conn.client.transaction().map_err(pg_err)?;
                 let value = f(&mut Db {
@@ -461,8 +432,8 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Db<'_, Client>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut lease = self.pool.get()?;
-        let conn = lease.conn()?;
+        let mut lease = self.lease()?;
+        let conn = &mut *lease;
         f(&mut Db {
             c: &mut conn.client,
             statements: &mut conn.statements,
@@ -474,8 +445,8 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut lease = self.pool.get()?;
-        let conn = lease.conn()?;
+        let mut lease = self.lease()?;
+        let conn = &mut *lease;
         let mut tx = conn
             .client
             .build_transaction()
