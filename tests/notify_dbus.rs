@@ -42,8 +42,10 @@ fn ticket_at_risk() -> (Ticket, Timestamp) {
         .conversations
         .insert(conversation.id, conversation.clone());
     let created = Utc::now();
+    // Ids as a client makes them (RULES.md "Text and ids"): v4 here.
+    let ticket_id = uuid::Builder::from_random_bytes(3u128.to_be_bytes()).into_uuid();
     let m = Mutation::CreateTicket(CreateTicket {
-        id: Uuid::from_u128(3),
+        id: ticket_id,
         conversation_id: conversation.id,
         subject: "Refund not received".into(),
         priority: Priority::High,
@@ -52,12 +54,12 @@ fn ticket_at_risk() -> (Ticket, Timestamp) {
         assignee_id: None,
     });
     let stamp = Stamp {
-        mutation_id: Uuid::from_u128(4),
+        mutation_id: uuid::Builder::from_random_bytes(4u128.to_be_bytes()).into_uuid(),
         at: created,
         client_at: None,
     };
     let applied = apply(&state, Caller::Agent(agent.id), &m, &stamp).expect("created");
-    let mut t = applied.state.tickets[&Uuid::from_u128(3)].clone();
+    let mut t = applied.state.tickets[&ticket_id].clone();
     t.number = Some(1042);
     let first = sla::deadlines(&t, &SlaPolicy::default())
         .into_iter()
