@@ -10,6 +10,7 @@ use crate::ticket::{Priority, Source, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     Agent,
@@ -21,6 +22,7 @@ pub enum ActorKind {
 /// Who made a change, as the timeline shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActorRef {
     pub kind: ActorKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +52,7 @@ impl ActorRef {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignReason {
     Manual,
@@ -60,6 +63,7 @@ pub enum AssignReason {
 /// What an entry records: its `kind` and `data` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Change {
     Created {
@@ -95,6 +99,7 @@ pub enum Change {
         timer: TimerKind,
         #[serde(with = "crate::wire::millis")]
         #[cfg_attr(feature = "ts", ts(type = "string"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         due_at: Timestamp,
     },
 }
@@ -121,11 +126,13 @@ impl Change {
 /// made the change, kept for the audit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     pub id: Uuid,
     pub ticket_id: Uuid,
     #[serde(with = "crate::wire::millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     #[serde(
         with = "crate::wire::millis_opt",
@@ -133,6 +140,7 @@ pub struct Activity {
         skip_serializing_if = "Option::is_none"
     )]
     #[cfg_attr(feature = "ts", ts(type = "string", optional))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub client_at: Option<Timestamp>,
     pub actor: ActorRef,
     #[serde(flatten)]

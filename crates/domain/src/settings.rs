@@ -8,6 +8,7 @@ use crate::ticket::{DEFAULT_CATEGORIES, Priority};
 /// The two targets of one priority, in minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Targets {
     pub first_response_minutes: u32,
     pub resolution_minutes: u32,
@@ -16,6 +17,7 @@ pub struct Targets {
 /// Targets per priority, as `sla_policy` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriorityTargets {
     pub urgent: Targets,
     pub high: Targets,
@@ -26,6 +28,7 @@ pub struct PriorityTargets {
 /// The team's SLA policy: targets per priority and one at-risk fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaPolicy {
     #[serde(rename = "sla_policy")]
     pub targets: PriorityTargets,
@@ -98,6 +101,7 @@ impl SlaPolicy {
 /// Everything an admin sets for the team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamSettings {
     #[serde(flatten)]
     pub sla: SlaPolicy,

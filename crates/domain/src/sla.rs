@@ -31,6 +31,7 @@ use crate::ticket::{Status, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimerKind {
     FirstResponse,
@@ -57,6 +58,7 @@ impl TimerKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimerState {
     OnTrack,
@@ -79,6 +81,7 @@ impl TimerState {
 /// The ticket's SLA indicator, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Indicator {
     OnTrack,
@@ -89,12 +92,14 @@ pub enum Indicator {
 /// One timer at one moment, as API.md's `timer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timer {
     pub state: TimerState,
     pub target_minutes: u32,
     /// `None` while paused.
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Timestamp>,
     /// Negative once breached; for a stopped timer, what was left when it stopped.
     pub remaining_seconds: i64,
@@ -102,15 +107,18 @@ pub struct Timer {
     /// countdown can change state without knowing the policy); else `None`.
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub at_risk_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub stopped_at: Option<Timestamp>,
 }
 
 /// Both timers and the indicator at one moment, as API.md's `sla`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sla {
     pub indicator: Indicator,
     pub first_response: Timer,
@@ -121,15 +129,18 @@ pub struct Sla {
 /// move, so they can be stored and indexed ("now" becomes a range bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deadline {
     pub timer: TimerKind,
     pub target_minutes: u32,
     #[serde(with = "crate::wire::millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     /// The first moment the timer is at risk.
     #[serde(with = "crate::wire::millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at_risk_at: Timestamp,
 }
 
@@ -144,15 +155,18 @@ impl Deadline {
 /// stores and indexes for the SLA views and the alert scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Moments {
     /// Earliest due time among running timers (SLA urgency sort key).
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Timestamp>,
     /// Earliest at-risk moment among running timers: the ticket belongs to
     /// SLA At Risk exactly while `at_risk_at <= now`.
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub at_risk_at: Option<Timestamp>,
 }
 

@@ -10,6 +10,7 @@ use crate::refusal::Refusal;
 /// [`crate::lifecycle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
@@ -61,6 +62,7 @@ impl Status {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -110,6 +112,7 @@ pub const DEFAULT_CATEGORIES: [&str; 5] = ["billing", "shipping", "product", "te
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Manual,
@@ -118,6 +121,7 @@ pub enum Source {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     AiEscalation,
@@ -127,6 +131,7 @@ pub enum Trigger {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
     Satisfied,
@@ -138,6 +143,7 @@ pub enum Sentiment {
 /// Why the AI escalated, what it understood and what it already tried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AiContext {
     pub trigger: Trigger,
     pub intent: String,
@@ -179,11 +185,13 @@ impl AiContext {
 /// timers from the same facts; see [`crate::sla`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaClock {
     /// When the first-response timer stopped: the first agent response, or
     /// the first resolve when no agent responded before it.
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub first_response_stopped_at: Option<Timestamp>,
     /// The first-response target in force when it stopped: a stopped timer
     /// keeps its outcome through later priority or policy changes.
@@ -195,6 +203,7 @@ pub struct SlaClock {
     /// exactly while the status is waiting, resolved or closed.
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolution_halted_at: Option<Timestamp>,
     /// The resolution target in force when the ticket was resolved.
     pub resolution_target_minutes: Option<u32>,
@@ -207,6 +216,7 @@ pub struct SlaClock {
 /// moment by [`crate::sla::evaluate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticket {
     pub id: Uuid,
     /// Given by the server; `None` until the server has seen the ticket.
@@ -223,18 +233,23 @@ pub struct Ticket {
     pub created_by: Option<Uuid>,
     #[serde(with = "crate::wire::millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "crate::wire::millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub first_response_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<Timestamp>,
     #[serde(default, with = "crate::wire::millis_opt")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     pub ai_context: Option<AiContext>,
     /// Bumped by every change; edits name it as `base_version`.
@@ -247,6 +262,7 @@ pub struct Ticket {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldVersions {
     pub subject: i64,
     pub description: i64,

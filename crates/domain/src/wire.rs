@@ -64,6 +64,7 @@ pub mod millis_opt {
 /// What the server did with one pushed mutation (API.md "Sync").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Applied now; its effect shows in pull at `seq`.
@@ -77,6 +78,7 @@ pub enum Outcome {
 /// One result of `POST /sync/push`, in the order the mutations were sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
     pub id: uuid::Uuid,
     pub outcome: Outcome,
@@ -86,6 +88,7 @@ pub struct PushResult {
     /// Why it was refused: `{code, message, fields?, current?}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub error: Option<serde_json::Value>,
 }
 
@@ -106,6 +109,7 @@ impl PushResult {
 
 /// The answer to `POST /sync/push`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushAnswer {
     pub results: Vec<PushResult>,
     /// The store the answer came from (API.md "Sync"); absent from older servers.

@@ -8,7 +8,7 @@ use fyncall_domain::{Refusal, RefusalCode};
 use serde::Serialize;
 
 /// The closed set of error codes of API.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -41,7 +41,7 @@ impl ErrorCode {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::schemas::{LoginAnswer, TokenAnswer};
 use crate::app::{ApiJson, AppState, Id};
 use crate::auth::{self, AgentAuth, Auth};
 use crate::error::ApiError;
@@ -41,7 +42,7 @@ pub struct LoginBody {
 
 /// Signs in; answers a bearer token and the agent.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, tag = "auth",
-    responses((status = 200, description = "{token, agent, database_id}"), (status = 401), (status = 429)))]
+    responses((status = 200, body = LoginAnswer)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -94,12 +95,12 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusC
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "agents", responses((status = 200)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "agents", responses((status = 200, body = Agent)))]
 pub async fn me(AgentAuth(agent, _): AgentAuth) -> Json<Agent> {
     Json(agent)
 }
 
-#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200)))]
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = Vec<Agent>)))]
 pub async fn list_agents(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -142,7 +143,7 @@ pub fn check_new_agent(new: &NewAgent) -> Result<(), ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/agents", request_body = NewAgentBody, tag = "agents",
-    responses((status = 201), (status = 403), (status = 409), (status = 422)))]
+    responses((status = 201, body = Agent)))]
 pub async fn create_agent(
     State(state): State<AppState>,
     AgentAuth(actor, _): AgentAuth,
@@ -182,7 +183,7 @@ pub struct AgentPatch {
 }
 
 #[utoipa::path(patch, path = "/api/v1/agents/{id}", request_body = AgentPatch, tag = "agents",
-    params(("id" = Uuid, Path)), responses((status = 200), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = Agent)))]
 pub async fn update_agent(
     State(state): State<AppState>,
     AgentAuth(actor, _): AgentAuth,
@@ -198,7 +199,7 @@ pub async fn update_agent(
     Ok(Json(agent))
 }
 
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200)))]
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = TeamSettings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -206,8 +207,8 @@ pub async fn get_settings(
     Ok(Json(state.blocking(|s| s.settings()).await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/settings", tag = "settings",
-    responses((status = 200), (status = 403), (status = 422)))]
+#[utoipa::path(put, path = "/api/v1/settings", request_body = TeamSettings, tag = "settings",
+    responses((status = 200, body = TeamSettings)))]
 pub async fn put_settings(
     State(state): State<AppState>,
     AgentAuth(actor, _): AgentAuth,
@@ -227,7 +228,7 @@ pub struct TokenBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/tokens", request_body = TokenBody, tag = "integrations",
-    responses((status = 201, description = "{token}"), (status = 403)))]
+    responses((status = 201, body = TokenAnswer)))]
 pub async fn create_integration_token(
     State(state): State<AppState>,
     AgentAuth(actor, _): AgentAuth,

@@ -14,16 +14,19 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::schemas::ConversationBody;
 use crate::app::{ApiJson, AppState, Id};
 use crate::auth::{AgentAuth, IntegrationAuth};
 use crate::error::ApiError;
+#[allow(unused_imports)]
+use fyncall_domain::{Conversation, Message};
 
 async fn conversation_after(state: &AppState, id: Uuid) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.blocking(move |s| s.conversation(id)).await?))
 }
 
 /// The newest conversations (without messages); an addition to API.md.
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", responses((status = 200)))]
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", responses((status = 200, body = Vec<Conversation>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -37,7 +40,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 404)))]
+    responses((status = 200, body = ConversationBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -47,7 +50,7 @@ pub async fn get_one(
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 404)))]
+    responses((status = 200, body = ConversationBody)))]
 pub async fn claim(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -70,7 +73,7 @@ pub struct AssignBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", request_body = AssignBody, tag = "conversations",
-    params(("id" = Uuid, Path)), responses((status = 200), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = ConversationBody)))]
 pub async fn assign(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -103,7 +106,7 @@ fn message_of(committed: crate::store::Committed) -> Result<Json<Value>, ApiErro
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = ReplyBody, tag = "conversations",
-    params(("id" = Uuid, Path)), responses((status = 201), (status = 404), (status = 422)))]
+    params(("id" = Uuid, Path)), responses((status = 201, body = Message)))]
 pub async fn reply(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -128,7 +131,7 @@ pub struct OpenBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/conversations", request_body = OpenBody, tag = "integrations",
-    responses((status = 201), (status = 409), (status = 422)))]
+    responses((status = 201, body = ConversationBody)))]
 pub async fn open(
     State(state): State<AppState>,
     _: IntegrationAuth,
@@ -154,7 +157,7 @@ pub struct MessageBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/conversations/{id}/messages", request_body = MessageBody,
-    tag = "integrations", params(("id" = Uuid, Path)), responses((status = 201), (status = 404), (status = 422)))]
+    tag = "integrations", params(("id" = Uuid, Path)), responses((status = 201, body = Message)))]
 pub async fn post_message(
     State(state): State<AppState>,
     _: IntegrationAuth,

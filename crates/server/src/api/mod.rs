@@ -3,6 +3,7 @@
 pub mod account;
 mod conversations;
 pub mod openapi;
+mod schemas;
 pub use account::check_new_agent;
 mod sync;
 mod tickets;

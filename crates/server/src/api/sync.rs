@@ -17,10 +17,12 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::schemas::PullBody;
 use crate::app::{ApiJson, AppState};
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ErrorCode};
 use crate::write;
+use fyncall_domain::wire::PushAnswer;
 
 /// Most mutations in one push.
 pub const MAX_PUSH: usize = 1000;
@@ -28,7 +30,7 @@ pub const MAX_PUSH: usize = 1000;
 #[derive(Deserialize, ToSchema)]
 pub struct PushBody {
     pub client_id: Option<Uuid>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::schemas::PushedMutation>)]
     pub mutations: Vec<Value>,
 }
 
@@ -40,8 +42,7 @@ struct PushedHead {
 }
 
 #[utoipa::path(post, path = "/api/v1/sync/push", request_body = PushBody, tag = "sync",
-    responses((status = 200, description = "{results: [{id, outcome, seq?, error?}], database_id}"),
-        (status = 400), (status = 401), (status = 413), (status = 503)))]
+    responses((status = 200, body = PushAnswer)))]
 pub async fn push(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -105,7 +106,7 @@ pub async fn push(
 
 #[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync",
     params(("cursor" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "{changes, cursor, has_more, server_time}")))]
+    responses((status = 200, body = PullBody)))]
 pub async fn pull(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -147,7 +148,7 @@ fn changed(seq: i64, database_id: Uuid) -> Event {
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync",
-    responses((status = 200, description = "text/event-stream of `changed` events")))]
+    responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}")))]
 pub async fn stream(
     State(state): State<AppState>,
     _: AgentAuth,

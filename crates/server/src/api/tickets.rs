@@ -16,10 +16,13 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::schemas::{TicketBody, TicketDetail, TicketList};
 use crate::app::{ApiJson, AppState, Id};
 use crate::auth::{AgentAuth, IntegrationAuth};
 use crate::error::ApiError;
 use crate::store::TicketQuery;
+#[allow(unused_imports)]
+use fyncall_domain::Activity;
 
 fn list_of<T>(
     raw: Option<&String>,
@@ -123,7 +126,7 @@ pub fn ticket_query(
            ("assignee_id" = Option<String>, Query), ("category" = Option<String>, Query), ("q" = Option<String>, Query),
            ("sort" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<u32>, Query),
            ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "{tickets, next_cursor, total}")))]
+    responses((status = 200, body = TicketList)))]
 pub async fn list(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -138,7 +141,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200, description = "{ticket, activity}"), (status = 404)))]
+    responses((status = 200, body = TicketDetail)))]
 pub async fn get_one(
     State(state): State<AppState>,
     _: AgentAuth,
@@ -169,7 +172,7 @@ pub struct CreateBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateBody, tag = "tickets",
-    responses((status = 201), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 201, body = TicketBody)))]
 pub async fn create(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -202,7 +205,7 @@ pub struct EditBody {
 }
 
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = EditBody, tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 403), (status = 409), (status = 422)))]
+    responses((status = 200, body = TicketBody)))]
 pub async fn edit(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -228,7 +231,7 @@ pub struct StatusBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/status", request_body = StatusBody, tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 403), (status = 409)))]
+    responses((status = 200, body = TicketBody)))]
 pub async fn change_status(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -251,7 +254,7 @@ pub struct PriorityBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/priority", request_body = PriorityBody, tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 403)))]
+    responses((status = 200, body = TicketBody)))]
 pub async fn change_priority(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -273,7 +276,7 @@ pub struct AssignBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", request_body = AssignBody, tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200), (status = 403), (status = 422)))]
+    responses((status = 200, body = TicketBody)))]
 pub async fn assign(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -295,7 +298,7 @@ pub struct CommentBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", request_body = CommentBody, tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 201, description = "the timeline entry"), (status = 422)))]
+    responses((status = 201, body = Activity)))]
 pub async fn comment(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
@@ -331,7 +334,7 @@ pub struct EscalationBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/escalations", request_body = EscalationBody, tag = "integrations",
-    responses((status = 201), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 201, body = TicketBody)))]
 pub async fn escalate(
     State(state): State<AppState>,
     _: IntegrationAuth,
@@ -358,7 +361,7 @@ pub struct EnrichBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/tickets/{id}/ai-context", request_body = EnrichBody, tag = "integrations",
-    params(("id" = Uuid, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = TicketBody)))]
 pub async fn enrich(
     State(state): State<AppState>,
     _: IntegrationAuth,

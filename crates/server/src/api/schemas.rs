@@ -1,0 +1,121 @@
+//! The shapes of the answers the server builds as JSON (a ticket with its
+//! SLA computed now, a conversation with its messages, a pull page), as
+//! types for the OpenAPI document. Each is made of the domain's own types,
+//! so the document follows them; the fuzzing in `scripts/fuzz-api` checks
+//! every answer against these schemas.
+
+#![allow(dead_code)] // Described for the document; the handlers build the same shapes as JSON.
+
+use fyncall_domain::{Activity, Agent, Conversation, Message, Sla, Ticket};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A ticket as answered: the stored ticket and its SLA at the time of the answer.
+#[derive(Serialize, ToSchema)]
+pub struct TicketBody {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    pub sla: Sla,
+}
+
+/// `GET /tickets/{id}`: the ticket and its timeline, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct TicketDetail {
+    pub ticket: TicketBody,
+    pub activity: Vec<Activity>,
+}
+
+/// `GET /tickets`: one page of a view.
+#[derive(Serialize, ToSchema)]
+pub struct TicketList {
+    pub tickets: Vec<TicketBody>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+/// A conversation as answered: with its messages, oldest first, and its tickets.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationBody {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    pub ticket_ids: Vec<Uuid>,
+}
+
+/// `POST /auth/login`.
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    pub token: String,
+    pub agent: Agent,
+    pub database_id: Uuid,
+}
+
+/// `POST /integrations/tokens`: the token, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct TokenAnswer {
+    pub token: String,
+}
+
+/// What one pulled change is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Ticket,
+    Activity,
+    Conversation,
+    Agent,
+    Settings,
+}
+
+/// One change of a pull: the entity's current state (`data`: a ticket as
+/// answered, a timeline entry, a conversation with its messages, an agent,
+/// or the team settings).
+#[derive(Serialize, ToSchema)]
+pub struct PulledChange {
+    pub entity: Entity,
+    pub id: String,
+    pub seq: i64,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// `GET /sync/pull`.
+#[derive(Serialize, ToSchema)]
+pub struct PullBody {
+    pub changes: Vec<PulledChange>,
+    pub cursor: i64,
+    pub has_more: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: fyncall_domain::Timestamp,
+    pub database_id: Uuid,
+}
+
+/// One mutation of a push (API.md "Sync"): `name` and `args` mirror the
+/// ticket endpoints, `args` carrying the ids from their paths.
+#[derive(Serialize, ToSchema)]
+pub struct PushedMutation {
+    /// The mutation's own id: UUID v7 (v4 accepted); a repeat is answered `duplicate`.
+    pub id: Uuid,
+    pub name: MutationName,
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+    /// When the client made it, kept beside the server's time for the audit.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub client_at: Option<fyncall_domain::Timestamp>,
+}
+
+/// The mutations an agent may push.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationName {
+    CreateTicket,
+    EditTicket,
+    ChangeStatus,
+    ChangePriority,
+    Assign,
+    Comment,
+    ClaimConversation,
+    AssignConversation,
+    Reply,
+}
