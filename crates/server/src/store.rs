@@ -142,20 +142,34 @@ pub trait Store: Send + Sync + 'static {
     /// this returns; a race between transactions runs it again.
     fn transact(&self, work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>) -> StoreResult<()>;
 
-    /// Applies a push in one transaction, a savepoint per mutation; the
-    /// results in order and the last sequence written.
+    /// Applies a push in one transaction (see `mutations_per_transaction`),
+    /// a savepoint per mutation; the results in order and the last sequence
+    /// written.
     fn push(
         &self,
         caller: Caller,
         batch: &[Pushed],
         clock: &dyn Fn() -> Timestamp,
     ) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
-        let mut out = (Vec::new(), None);
-        self.transact(&mut |steps| {
-            out = write::push(steps, caller, batch, clock)?;
-            Ok(())
-        })?;
-        Ok(out)
+        let mut results = Vec::with_capacity(batch.len());
+        let mut last_seq = None;
+        for part in batch.chunks(self.mutations_per_transaction().max(1)) {
+            let mut out = (Vec::new(), None);
+            self.transact(&mut |steps| {
+                out = write::push(steps, caller, part, clock)?;
+                Ok(())
+            })?;
+            results.extend(out.0);
+            last_seq = out.1.or(last_seq);
+        }
+        Ok((results, last_seq))
+    }
+
+    /// Most mutations of a push applied in one transaction (one savepoint
+    /// each); a larger push takes several transactions, all committed
+    /// before the answer.
+    fn mutations_per_transaction(&self) -> usize {
+        usize::MAX
     }
 
     /// Applies one mutation of the ticket API in one transaction (not
@@ -174,7 +188,12 @@ pub trait Store: Send + Sync + 'static {
         };
         let mut out = None;
         self.transact(&mut |steps| {
-            out = Some(write::apply(steps, caller, mutation, &stamp)?);
+            let committed =
+                write::apply(steps, caller, mutation, &stamp, &mut write::Team::default())?;
+            if let Some(seq) = committed.seq {
+                steps.notify(seq)?;
+            }
+            out = Some(committed);
             Ok(())
         })?;
         out.ok_or_else(|| StoreError::Database("the write ended without a result".into()))

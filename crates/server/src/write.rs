@@ -41,8 +41,12 @@ pub const SWEEP_BATCH: u32 = 500;
 
 /// The statements the write path needs, inside one open transaction.
 pub trait Steps {
-    /// Runs SQL with no parameters and no result (savepoints).
-    fn batch(&mut self, sql: &str) -> StoreResult<()>;
+    /// Opens a savepoint inside the transaction.
+    fn savepoint(&mut self) -> StoreResult<()>;
+    /// Keeps what was written since the last savepoint.
+    fn release_savepoint(&mut self) -> StoreResult<()>;
+    /// Undoes what was written since the last savepoint (which stays open).
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()>;
     fn settings(&mut self) -> StoreResult<TeamSettings>;
     fn agents(&mut self) -> StoreResult<Vec<Agent>>;
     /// A ticket, locked until commit where the store has row locks.
@@ -95,25 +99,48 @@ fn in_savepoint<T>(
     steps: &mut dyn Steps,
     f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
 ) -> StoreResult<Result<T, StoreError>> {
-    steps.batch("SAVEPOINT fyncall_step")?;
+    steps.savepoint()?;
     match f(steps) {
         Ok(value) => {
-            steps.batch("RELEASE SAVEPOINT fyncall_step")?;
+            steps.release_savepoint()?;
             Ok(Ok(value))
         }
         Err(StoreError::Retry(why)) => Err(StoreError::Retry(why)),
         Err(e) => {
-            steps.batch("ROLLBACK TO SAVEPOINT fyncall_step")?;
-            steps.batch("RELEASE SAVEPOINT fyncall_step")?;
+            steps.rollback_to_savepoint()?;
+            steps.release_savepoint()?;
             Ok(Err(e))
         }
+    }
+}
+
+/// The team's settings and agents, read once per write transaction: they
+/// cannot change under it, since every change to them takes the team row
+/// (the sequence) that a write transaction holds until it commits.
+#[derive(Default)]
+pub struct Team {
+    loaded: Option<(TeamSettings, Vec<Agent>)>,
+}
+
+impl Team {
+    fn get(&mut self, steps: &mut dyn Steps) -> StoreResult<&(TeamSettings, Vec<Agent>)> {
+        if self.loaded.is_none() {
+            self.loaded = Some((steps.settings()?, steps.agents()?));
+        }
+        self.loaded
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("team not loaded".into()))
     }
 }
 
 /// Loads what `mutation` may read, locking rows first and the team's
 /// settings and agents after, so a policy change that committed while this
 /// waited is seen.
-pub fn load_state(steps: &mut dyn Steps, mutation: &Mutation) -> StoreResult<State> {
+pub fn load_state(
+    steps: &mut dyn Steps,
+    mutation: &Mutation,
+    team: &mut Team,
+) -> StoreResult<State> {
     let scope = mutation.scope();
     let mut state = State::default();
     if let Some(id) = scope.conversation {
@@ -131,9 +158,10 @@ pub fn load_state(steps: &mut dyn Steps, mutation: &Mutation) -> StoreResult<Sta
             }
         }
     }
-    state.settings = steps.settings()?;
-    for agent in steps.agents()? {
-        state.agents.insert(agent.id, agent);
+    let (settings, agents) = team.get(steps)?;
+    state.settings = settings.clone();
+    for agent in agents {
+        state.agents.insert(agent.id, agent.clone());
     }
     Ok(state)
 }
@@ -148,14 +176,15 @@ fn exists(what: &str, id: Uuid) -> StoreError {
 
 /// Applies one mutation through the rules and writes its effect. A refusal
 /// is an `Err` and writes nothing of its own (the caller's savepoint or
-/// transaction rolls back).
+/// transaction rolls back). The caller notifies once for all it applied.
 pub fn apply(
     steps: &mut dyn Steps,
     caller: Caller,
     mutation: &Mutation,
     stamp: &Stamp,
+    team: &mut Team,
 ) -> StoreResult<Committed> {
-    let state = load_state(steps, mutation)?;
+    let state = load_state(steps, mutation, team)?;
     let mut applied = fyncall_domain::apply(&state, caller, mutation, stamp)?;
     let mut seq = None;
     for id in &applied.tickets {
@@ -180,9 +209,6 @@ pub fn apply(
             Some(s) => seq = Some(s),
             None => return Err(exists("timeline entry", entry.id)),
         }
-    }
-    if let Some(seq) = seq {
-        steps.notify(seq)?;
     }
     Ok(Committed {
         seq,
@@ -242,6 +268,7 @@ pub fn push(
 ) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
     let mut results = Vec::with_capacity(batch.len());
     let mut last_seq = None;
+    let mut team = Team::default();
     for pushed in batch {
         let now = clock();
         let attempt = in_savepoint(steps, |steps| {
@@ -257,7 +284,7 @@ pub fn push(
                 at: now,
                 client_at: pushed.client_at,
             };
-            let committed = apply(steps, caller, mutation, &stamp)?;
+            let committed = apply(steps, caller, mutation, &stamp, &mut team)?;
             steps.record_outcome(pushed.id, Outcome::Applied, committed.seq, None)?;
             Ok(Some(committed.seq))
         })?;
@@ -289,6 +316,9 @@ pub fn push(
             }
         };
         results.push(result);
+    }
+    if let Some(seq) = last_seq {
+        steps.notify(seq)?;
     }
     Ok((results, last_seq))
 }

@@ -129,6 +129,9 @@ fn parse_role(text: &str) -> Result<Role, ApiError> {
 
 /// Checks a new agent's fields; shared by the API and `init`.
 pub fn check_new_agent(new: &NewAgent) -> Result<(), ApiError> {
+    // RULES.md "Text and ids": no control characters in names.
+    fyncall_domain::text::clean_text("name", &new.name)?;
+    fyncall_domain::text::clean_text("email", &new.email)?;
     if new.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "the name cannot be empty"));
     }
@@ -235,7 +238,7 @@ pub async fn create_integration_token(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     permissions::check_admin(&actor, "make integration tokens")?;
-    let name = body.name.trim().to_owned();
+    let name = fyncall_domain::text::clean_text("name", body.name.trim())?;
     if name.is_empty() {
         return Err(ApiError::invalid(
             "name",

@@ -11,9 +11,12 @@
 //! ordered with commit, so a transaction holding 7 could commit after one
 //! holding 8 had been pulled, and 7 would be skipped forever.
 //!
-//! Here sequence numbers come from the single `team` row instead:
-//! `UPDATE team SET seq = seq + 1 RETURNING seq`. The update takes that row's
-//! lock, and PostgreSQL holds row locks until the transaction ends. So:
+//! Here sequence numbers come from the single `team` row instead. A write
+//! transaction takes that row's lock first (`SELECT ... FOR UPDATE`, or the
+//! `UPDATE team SET seq = seq + 1` of the few writes outside the write
+//! path), and PostgreSQL holds row locks until the transaction ends; the
+//! write path hands out the numbers after the one it read and writes the
+//! last back once before committing (`write.rs`, `Counters`). So:
 //!
 //! 1. While transaction A holds numbers, no other transaction can take one:
 //!    B's `UPDATE team` waits for A's lock. All of A's numbers are taken

@@ -270,6 +270,15 @@ impl Store for PgStore {
         PgStore::transact(self, work)
     }
 
+    /// PostgreSQL keeps up to 64 subtransactions per transaction in shared
+    /// memory (`PGPROC_MAX_CACHED_SUBXIDS`); past that every other session's
+    /// snapshot must look them up on disk, and a row changed by many of them
+    /// (a ticket a queue comments on 500 times) grows a chain of versions
+    /// each later read walks. So a push commits every 64 mutations.
+    fn mutations_per_transaction(&self) -> usize {
+        64
+    }
+
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {
         self.read(|db| {
             let settings = settings(db)?;

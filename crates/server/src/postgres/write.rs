@@ -20,8 +20,9 @@ use crate::write::Steps;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-/// Gives the next change sequence to an entity's change-log row. The first
-/// call in a transaction takes the team row's lock until commit.
+/// Gives the next change sequence to an entity's change-log row, for the
+/// writes outside the write path (agents, settings). The first call in a
+/// transaction takes the team row's lock until commit.
 fn bump(db: &mut Tx<'_, '_>, entity: &str, id: &str) -> StoreResult<i64> {
     let seq: i64 = db
         .query_one(
@@ -29,12 +30,72 @@ fn bump(db: &mut Tx<'_, '_>, entity: &str, id: &str) -> StoreResult<i64> {
             &[],
         )?
         .get(0);
+    record_change(db, seq, entity, id)?;
+    Ok(seq)
+}
+
+fn record_change(db: &mut Tx<'_, '_>, seq: i64, entity: &str, id: &str) -> StoreResult<()> {
     db.execute(
         "INSERT INTO changes (seq, entity, entity_id) VALUES ($1, $2, $3)
          ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq",
         &[&seq, &entity, &id],
     )?;
-    Ok(seq)
+    Ok(())
+}
+
+/// The team's change sequence and next ticket number, held in memory for
+/// one write transaction that locked the team row first: nobody else can
+/// take a number until it commits, so it hands them out itself and writes
+/// the last ones back once, before committing. (Updating the team row once
+/// per change instead makes PostgreSQL walk an ever longer chain of row
+/// versions, one per savepoint: a push of 500 mutations slowed to a crawl.)
+/// A savepoint rolled back gives its numbers back, so there are no gaps.
+struct Counters {
+    seq: i64,
+    next_number: i64,
+    at_start: (i64, i64),
+    saved: Vec<(i64, i64)>,
+}
+
+impl Counters {
+    fn lock(db: &mut Tx<'_, '_>) -> StoreResult<Counters> {
+        let row = db.query_one(
+            "SELECT seq, next_number FROM team WHERE id = 1 FOR UPDATE",
+            &[],
+        )?;
+        let now = (row.get(0), row.get(1));
+        Ok(Counters {
+            seq: now.0,
+            next_number: now.1,
+            at_start: now,
+            saved: Vec::new(),
+        })
+    }
+
+    fn write_back(&self, db: &mut Tx<'_, '_>) -> StoreResult<()> {
+        if (self.seq, self.next_number) != self.at_start {
+            db.execute(
+                "UPDATE team SET seq = $1, next_number = $2 WHERE id = 1",
+                &[&self.seq, &self.next_number],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The write path's steps on an open transaction that holds the team row.
+struct PgSteps<'s, 'a, 'b> {
+    db: &'s mut Tx<'a, 'b>,
+    counters: Counters,
+}
+
+impl PgSteps<'_, '_, '_> {
+    fn bump(&mut self, entity: &str, id: &str) -> StoreResult<i64> {
+        self.counters.seq += 1;
+        let seq = self.counters.seq;
+        record_change(self.db, seq, entity, id)?;
+        Ok(seq)
+    }
 }
 
 /// Wakes the live streams of every instance once this transaction commits.
@@ -46,19 +107,15 @@ fn notify(db: &mut Tx<'_, '_>, seq: Option<i64>) -> StoreResult<()> {
 }
 
 fn save_ticket(
-    db: &mut Tx<'_, '_>,
+    steps: &mut PgSteps<'_, '_, '_>,
     ticket: &mut Ticket,
     settings: &TeamSettings,
 ) -> StoreResult<i64> {
     if ticket.number.is_none() {
-        let number: i64 = db
-            .query_one(
-                "UPDATE team SET next_number = next_number + 1 WHERE id = 1 RETURNING next_number - 1",
-                &[],
-            )?
-            .get(0);
-        ticket.number = Some(number);
+        ticket.number = Some(steps.counters.next_number);
+        steps.counters.next_number += 1;
     }
+    let db = &mut *steps.db;
     let moments = sla::moments(ticket, &settings.sla);
     let data = serde_json::to_string(ticket).map_err(db_err)?;
     db.execute(
@@ -89,11 +146,11 @@ fn save_ticket(
             &data,
         ],
     )?;
-    bump(db, "ticket", &ticket.id.to_string())
+    steps.bump("ticket", &ticket.id.to_string())
 }
 
-fn insert_activity(db: &mut Tx<'_, '_>, entry: &Activity) -> StoreResult<Option<i64>> {
-    let inserted = db.execute(
+fn insert_activity(steps: &mut PgSteps<'_, '_, '_>, entry: &Activity) -> StoreResult<Option<i64>> {
+    let inserted = steps.db.execute(
         "INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO NOTHING",
         &[
@@ -108,7 +165,7 @@ fn insert_activity(db: &mut Tx<'_, '_>, entry: &Activity) -> StoreResult<Option<
     if inserted == 0 {
         return Ok(None);
     }
-    bump(db, "activity", &entry.id.to_string()).map(Some)
+    steps.bump("activity", &entry.id.to_string()).map(Some)
 }
 
 fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
@@ -124,8 +181,8 @@ fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
     Ok(inserted == 1)
 }
 
-fn save_conversation(db: &mut Tx<'_, '_>, c: &Conversation) -> StoreResult<i64> {
-    db.execute(
+fn save_conversation(steps: &mut PgSteps<'_, '_, '_>, c: &Conversation) -> StoreResult<i64> {
+    steps.db.execute(
         "INSERT INTO conversations (id, assignee_id, created_at, data) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, data = excluded.data",
         &[
@@ -135,37 +192,58 @@ fn save_conversation(db: &mut Tx<'_, '_>, c: &Conversation) -> StoreResult<i64> 
             &serde_json::to_string(c).map_err(db_err)?,
         ],
     )?;
-    bump(db, "conversation", &c.id.to_string())
+    steps.bump("conversation", &c.id.to_string())
 }
 
 /// The write path's steps ([`crate::write::Steps`]) on an open transaction.
 /// Rows are locked as they are read (`FOR UPDATE`), so two instances
 /// changing one ticket apply one after the other, each on the other's result.
-impl Steps for Tx<'_, '_> {
-    fn batch(&mut self, sql: &str) -> StoreResult<()> {
-        self.batch_execute(sql)
+impl Steps for PgSteps<'_, '_, '_> {
+    fn savepoint(&mut self) -> StoreResult<()> {
+        self.db.batch_execute("SAVEPOINT fyncall_step")?;
+        self.counters
+            .saved
+            .push((self.counters.seq, self.counters.next_number));
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> StoreResult<()> {
+        self.db.batch_execute("RELEASE SAVEPOINT fyncall_step")?;
+        self.counters.saved.pop();
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.db
+            .batch_execute("ROLLBACK TO SAVEPOINT fyncall_step")?;
+        if let Some((seq, number)) = self.counters.saved.last().copied() {
+            self.counters.seq = seq;
+            self.counters.next_number = number;
+        }
+        Ok(())
     }
 
     fn settings(&mut self) -> StoreResult<TeamSettings> {
-        settings(self)
+        settings(self.db)
     }
 
     fn agents(&mut self) -> StoreResult<Vec<Agent>> {
-        agents(self)
+        agents(self.db)
     }
 
     fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>> {
-        self.query_opt(
-            "SELECT data FROM tickets WHERE id = $1 FOR UPDATE",
-            &[&id.to_string()],
-        )?
-        .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err))
-        .transpose()
+        self.db
+            .query_opt(
+                "SELECT data FROM tickets WHERE id = $1 FOR UPDATE",
+                &[&id.to_string()],
+            )?
+            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err))
+            .transpose()
     }
 
     fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
         let id = id.to_string();
-        let Some(row) = self.query_opt(
+        let Some(row) = self.db.query_opt(
             "SELECT data FROM conversations WHERE id = $1 FOR UPDATE",
             &[&id],
         )?
@@ -173,7 +251,7 @@ impl Steps for Tx<'_, '_> {
             return Ok(None);
         };
         let c: Conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-        let rows = self.query(
+        let rows = self.db.query(
             "SELECT data FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id FOR UPDATE",
             &[&id],
         )?;
@@ -184,7 +262,7 @@ impl Steps for Tx<'_, '_> {
     /// holds (`SKIP LOCKED`) and reads them after locking, so an entry is
     /// never written twice.
     fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>> {
-        let rows = self.query(
+        let rows = self.db.query(
             "SELECT data FROM tickets WHERE next_breach_at <= $1 ORDER BY next_breach_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&iso(now), &i64::from(limit)],
         )?;
@@ -200,7 +278,7 @@ impl Steps for Tx<'_, '_> {
     }
 
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
-        insert_message(self, message)
+        insert_message(self.db, message)
     }
 
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {
@@ -210,7 +288,7 @@ impl Steps for Tx<'_, '_> {
     /// A second instance with the same id waits for the first to finish,
     /// then sees its answer, or claims it if the first rolled back.
     fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let claimed = self.execute(
+        let claimed = self.db.execute(
             "INSERT INTO mutations (id, outcome, at) VALUES ($1, 'applying', $2) ON CONFLICT (id) DO NOTHING",
             &[&id.to_string(), &iso(now)],
         )?;
@@ -219,6 +297,7 @@ impl Steps for Tx<'_, '_> {
 
     fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
         Ok(self
+            .db
             .query_opt(
                 "SELECT outcome, seq, error FROM mutations WHERE id = $1",
                 &[&id.to_string()],
@@ -233,7 +312,7 @@ impl Steps for Tx<'_, '_> {
         seq: Option<i64>,
         error: Option<&Value>,
     ) -> StoreResult<()> {
-        self.execute(
+        self.db.execute(
             "UPDATE mutations SET outcome = $2, seq = $3, error = $4 WHERE id = $1",
             &[
                 &id.to_string(),
@@ -247,7 +326,7 @@ impl Steps for Tx<'_, '_> {
 
     /// Delivered on commit, to every instance's LISTEN.
     fn notify(&mut self, seq: i64) -> StoreResult<()> {
-        notify(self, Some(seq))
+        notify(self.db, Some(seq))
     }
 }
 
@@ -290,8 +369,10 @@ impl PgStore {
         work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>,
     ) -> StoreResult<()> {
         self.write(|db| {
-            db.execute("SELECT 1 FROM team WHERE id = 1 FOR UPDATE", &[])?;
-            work(db)
+            let counters = Counters::lock(db)?;
+            let mut steps = PgSteps { db, counters };
+            work(&mut steps)?;
+            steps.counters.write_back(steps.db)
         })
     }
 

@@ -300,7 +300,8 @@ impl SqliteStore {
 
 pub(crate) fn settings(conn: &Connection) -> StoreResult<TeamSettings> {
     let json: String = conn
-        .query_row("SELECT settings FROM team WHERE id = 1", [], |r| r.get(0))
+        .prepare_cached("SELECT settings FROM team WHERE id = 1")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .map_err(db_err)?;
     serde_json::from_str(&json).map_err(db_err)
 }
@@ -321,12 +322,11 @@ pub(crate) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
 
 pub(crate) fn load_ticket(conn: &Connection, id: Uuid) -> StoreResult<Option<Ticket>> {
     let json: Option<String> = conn
-        .query_row(
-            "SELECT data FROM tickets WHERE id = ?1",
-            params![id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()
+        .prepare_cached("SELECT data FROM tickets WHERE id = ?1")
+        .and_then(|mut st| {
+            st.query_row(params![id.to_string()], |r| r.get(0))
+                .optional()
+        })
         .map_err(db_err)?;
     json.map(|j| serde_json::from_str(&j).map_err(db_err))
         .transpose()

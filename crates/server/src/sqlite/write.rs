@@ -22,17 +22,14 @@ use crate::write::Steps;
 /// Gives the next change sequence to an entity's change-log row.
 pub(super) fn bump(tx: &Connection, entity: &str, id: &str) -> StoreResult<i64> {
     let seq: i64 = tx
-        .query_row(
-            "UPDATE team SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached("UPDATE team SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .map_err(db_err)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO changes (seq, entity, entity_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq",
-        params![seq, entity, id],
     )
+    .and_then(|mut st| st.execute(params![seq, entity, id]))
     .map_err(db_err)?;
     Ok(seq)
 }
@@ -44,17 +41,16 @@ pub(super) fn save_ticket(
 ) -> StoreResult<i64> {
     if ticket.number.is_none() {
         let number: i64 = tx
-            .query_row(
+            .prepare_cached(
                 "UPDATE team SET next_number = next_number + 1 WHERE id = 1 RETURNING next_number - 1",
-                [],
-                |r| r.get(0),
             )
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
             .map_err(db_err)?;
         ticket.number = Some(number);
     }
     let moments = sla::moments(ticket, &settings.sla);
     let data = serde_json::to_string(ticket).map_err(db_err)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
                               category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
@@ -63,7 +59,8 @@ pub(super) fn save_ticket(
              priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
              category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
              at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data",
-        params![
+    )
+    .and_then(|mut st| st.execute(params![
             ticket.id.to_string(),
             ticket.number,
             ticket.conversation_id.to_string(),
@@ -80,8 +77,7 @@ pub(super) fn save_ticket(
             moments.at_risk_at.map(iso),
             next_breach_at(ticket, settings).map(iso),
             data,
-        ],
-    )
+        ]))
     .map_err(db_err)?;
     bump(tx, "ticket", &ticket.id.to_string())
 }
@@ -116,8 +112,23 @@ pub(super) struct SqliteSteps<'c> {
 }
 
 impl Steps for SqliteSteps<'_> {
-    fn batch(&mut self, sql: &str) -> StoreResult<()> {
-        self.conn.execute_batch(sql).map_err(db_err)
+    fn savepoint(&mut self) -> StoreResult<()> {
+        self.conn
+            .execute_batch("SAVEPOINT fyncall_step")
+            .map_err(db_err)
+    }
+
+    fn release_savepoint(&mut self) -> StoreResult<()> {
+        self.conn
+            .execute_batch("RELEASE SAVEPOINT fyncall_step")
+            .map_err(db_err)
+    }
+
+    /// The team row's counters roll back with the rest: no gaps.
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.conn
+            .execute_batch("ROLLBACK TO SAVEPOINT fyncall_step")
+            .map_err(db_err)
     }
 
     fn settings(&mut self) -> StoreResult<TeamSettings> {
