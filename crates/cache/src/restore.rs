@@ -183,9 +183,14 @@ impl Cache {
             [],
         )?;
         tx.commit()?;
-        let changes = if n == 1 { "change was" } else { "changes were" };
-        Ok(Some(format!(
-            "The server was restored from a backup; {n} of your {changes} sent again."
-        )))
+        Ok(Some(match n {
+            0 => "The server was restored from a backup; it already had every change of yours."
+                .to_owned(),
+            1 => "The server was restored from a backup; 1 of your changes was sent again."
+                .to_owned(),
+            n => format!(
+                "The server was restored from a backup; {n} of your changes were sent again."
+            ),
+        }))
     }
 }
