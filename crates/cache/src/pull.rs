@@ -7,7 +7,6 @@ use fyncall_domain::{
 };
 use rusqlite::{Connection, params};
 use serde::Deserialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{CacheError, Result};
@@ -15,27 +14,9 @@ use crate::events::ChangeSet;
 use crate::rows::{Batch, reach};
 use crate::{Cache, from_millis, set_meta};
 
-/// One change of a pull page (API.md `GET /sync/pull`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct PulledChange {
-    pub entity: String,
-    pub id: String,
-    #[serde(default)]
-    pub seq: Option<i64>,
-    pub data: Value,
-}
-
-/// A page of `GET /sync/pull`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PullPage {
-    pub changes: Vec<PulledChange>,
-    pub cursor: i64,
-    pub has_more: bool,
-    pub server_time: fyncall_domain::Timestamp,
-    /// The store that answered (API.md "Sync"); absent from older servers.
-    #[serde(default)]
-    pub database_id: Option<Uuid>,
-}
+use fyncall_domain::wire::Entity;
+/// A page of `GET /sync/pull` and its changes: the wire types, defined once in the domain.
+pub use fyncall_domain::wire::{PullPage, PulledChange};
 
 #[derive(Deserialize)]
 struct PulledConversation {
@@ -83,11 +64,11 @@ impl Cache {
                 let bad = |e: serde_json::Error| {
                     CacheError::Invalid(format!(
                         "the server sent a {} this client cannot read ({e}): update Fyncall Desk",
-                        change.entity
+                        change.entity.as_str()
                     ))
                 };
-                match change.entity.as_str() {
-                    "settings" => {
+                match change.entity {
+                    Entity::Settings => {
                         let s = TeamSettings::deserialize(data).map_err(bad)?;
                         tx.execute(
                             "INSERT INTO settings (id, data) VALUES (1, ?1)
@@ -98,7 +79,7 @@ impl Cache {
                         b.settings = s;
                         b.changes.team = true;
                     }
-                    "agent" => {
+                    Entity::Agent => {
                         let a = Agent::deserialize(data).map_err(bad)?;
                         tx.execute(
                             "INSERT INTO agents (id, name, data) VALUES (?1, ?2, ?3)
@@ -108,7 +89,7 @@ impl Cache {
                         b.set_agent_name(&a)?;
                         b.changes.team = true;
                     }
-                    "conversation" => {
+                    Entity::Conversation => {
                         let c = PulledConversation::deserialize(data).map_err(bad)?;
                         if b.server_conversation(&c.conversation)? {
                             conversations.insert(c.conversation.id);
@@ -117,13 +98,13 @@ impl Cache {
                             b.message(m, false)?;
                         }
                     }
-                    "ticket" => {
+                    Entity::Ticket => {
                         let t = Ticket::deserialize(data).map_err(bad)?;
                         if b.server_ticket(&t)? {
                             tickets.insert(t.id);
                         }
                     }
-                    "activity" => {
+                    Entity::Activity => {
                         let a = Activity::deserialize(data).map_err(bad)?;
                         b.activity(&a, false)?;
                         if !b.bulk {
@@ -131,7 +112,7 @@ impl Cache {
                         }
                     }
                     // Something a newer server knows: its rows come again after an update.
-                    _ => {}
+                    Entity::Unknown => {}
                 }
             }
             set_meta(&tx, "cursor", &last.cursor.max(0).to_string())?;

@@ -117,6 +117,79 @@ pub struct PushAnswer {
     pub database_id: Option<uuid::Uuid>,
 }
 
+/// What a pulled change is the state of (API.md "Sync").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Ticket,
+    Activity,
+    Conversation,
+    Agent,
+    Settings,
+    /// Something a newer server knows; a client skips it until it is updated.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Entity {
+    /// The wire and storage spelling (`ticket`, `activity`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Ticket => "ticket",
+            Entity::Activity => "activity",
+            Entity::Conversation => "conversation",
+            Entity::Agent => "agent",
+            Entity::Settings => "settings",
+            Entity::Unknown => "unknown",
+        }
+    }
+}
+
+impl From<&str> for Entity {
+    fn from(text: &str) -> Entity {
+        match text {
+            "ticket" => Entity::Ticket,
+            "activity" => Entity::Activity,
+            "conversation" => Entity::Conversation,
+            "agent" => Entity::Agent,
+            "settings" => Entity::Settings,
+            _ => Entity::Unknown,
+        }
+    }
+}
+
+/// One change of a pull: the current state of one entity (`data`: a ticket
+/// with its SLA at the time of the answer, a timeline entry, a conversation
+/// with its messages, an agent, or the team settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PulledChange {
+    pub entity: Entity,
+    pub id: String,
+    #[serde(default)]
+    pub seq: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: serde_json::Value,
+}
+
+/// A page of `GET /sync/pull`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullPage {
+    pub changes: Vec<PulledChange>,
+    /// The cursor to ask from next: the last change's sequence, or the
+    /// store's own when asked from past it.
+    pub cursor: i64,
+    pub has_more: bool,
+    #[serde(with = "millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub server_time: crate::Timestamp,
+    /// The store that answered; absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_id: Option<uuid::Uuid>,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};

@@ -96,14 +96,7 @@ pub struct TicketPage {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PullPage {
-    pub changes: Vec<Value>,
-    pub cursor: i64,
-    pub has_more: bool,
-    #[serde(with = "fyncall_domain::wire::millis")]
-    pub server_time: Timestamp,
-}
+pub use fyncall_domain::wire::{Entity, PullPage, PulledChange};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewAgent {

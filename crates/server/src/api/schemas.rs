@@ -57,40 +57,6 @@ pub struct TokenAnswer {
     pub token: String,
 }
 
-/// What one pulled change is.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Entity {
-    Ticket,
-    Activity,
-    Conversation,
-    Agent,
-    Settings,
-}
-
-/// One change of a pull: the entity's current state (`data`: a ticket as
-/// answered, a timeline entry, a conversation with its messages, an agent,
-/// or the team settings).
-#[derive(Serialize, ToSchema)]
-pub struct PulledChange {
-    pub entity: Entity,
-    pub id: String,
-    pub seq: i64,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-/// `GET /sync/pull`.
-#[derive(Serialize, ToSchema)]
-pub struct PullBody {
-    pub changes: Vec<PulledChange>,
-    pub cursor: i64,
-    pub has_more: bool,
-    #[schema(value_type = String, format = DateTime)]
-    pub server_time: fyncall_domain::Timestamp,
-    pub database_id: Uuid,
-}
-
 /// One mutation of a push (API.md "Sync"): `name` and `args` mirror the
 /// ticket endpoints, `args` carrying the ids from their paths.
 #[derive(Serialize, ToSchema)]

@@ -17,11 +17,11 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::schemas::PullBody;
 use crate::app::{ApiJson, AppState};
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ErrorCode};
 use crate::write;
+use fyncall_domain::wire::PullPage;
 use fyncall_domain::wire::PushAnswer;
 
 /// Most mutations in one push.
@@ -47,7 +47,7 @@ pub async fn push(
     State(state): State<AppState>,
     AgentAuth(agent, _): AgentAuth,
     ApiJson(body): ApiJson<PushBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PushAnswer>, ApiError> {
     if body.mutations.len() > MAX_PUSH {
         return Err(ApiError::new(
             ErrorCode::TooLarge,
@@ -99,19 +99,20 @@ pub async fn push(
             }
         })?;
     state.announce(last_seq);
-    Ok(Json(
-        json!({"results": results, "database_id": state.database_id}),
-    ))
+    Ok(Json(PushAnswer {
+        results,
+        database_id: Some(state.database_id),
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync",
     params(("cursor" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, body = PullBody)))]
+    responses((status = 200, body = PullPage)))]
 pub async fn pull(
     State(state): State<AppState>,
     _: AgentAuth,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PullPage>, ApiError> {
     let cursor = match params.get("cursor") {
         None => 0,
         Some(c) => c
@@ -136,9 +137,8 @@ pub async fn pull(
         let current = state.blocking(|s| s.current_seq()).await?;
         page.cursor = page.cursor.min(current);
     }
-    let mut body = serde_json::to_value(page).map_err(|_| ApiError::internal())?;
-    body["database_id"] = json!(state.database_id);
-    Ok(Json(body))
+    page.database_id = Some(state.database_id);
+    Ok(Json(page))
 }
 
 fn changed(seq: i64, database_id: Uuid) -> Event {

@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::rows::ticket_json;
 use crate::store::{
-    Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
+    Entity, Principal, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery,
+    parse_database_id,
 };
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
@@ -170,7 +171,12 @@ fn pull<C: GenericClient>(
             _ => None,
         };
         if let Some(data) = data {
-            changes.push(json!({"entity": entity, "id": id, "seq": seq, "data": data}));
+            changes.push(PulledChange {
+                entity: Entity::from(entity.as_str()),
+                id: id.to_string(),
+                seq: Some(*seq),
+                data,
+            });
         }
     }
     Ok(PullPage {
@@ -178,6 +184,7 @@ fn pull<C: GenericClient>(
         cursor: last,
         has_more,
         server_time: now,
+        database_id: None,
     })
 }
 

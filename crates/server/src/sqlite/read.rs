@@ -9,7 +9,8 @@ use super::{SqliteStore, agents, db_err, load_ticket, principal_row, settings, t
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::store::{
-    Principal, PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
+    Entity, Principal, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery,
+    parse_database_id,
 };
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
@@ -153,7 +154,12 @@ fn pull(conn: &Connection, cursor: i64, limit: u32, now: Timestamp) -> StoreResu
             _ => None,
         };
         if let Some(data) = data {
-            changes.push(json!({"entity": entity, "id": id, "seq": seq, "data": data}));
+            changes.push(PulledChange {
+                entity: Entity::from(entity.as_str()),
+                id: id.to_string(),
+                seq: Some(seq),
+                data,
+            });
         }
     }
     Ok(PullPage {
@@ -161,6 +167,7 @@ fn pull(conn: &Connection, cursor: i64, limit: u32, now: Timestamp) -> StoreResu
         cursor: last,
         has_more,
         server_time: now,
+        database_id: None,
     })
 }
 
