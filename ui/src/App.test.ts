@@ -39,4 +39,19 @@ describe('the app against a mock backend', () => {
     await fireEvent.click(screen.getByText('Priority', { selector: 'th' }));
     await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['priority', 'asc']));
   });
+
+  it('shows the restore notice the sync engine sends once, until dismissed', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
+    const { container } = render(App, { backend });
+    await waitFor(() => expect(backend.statusHandler).not.toBeNull());
+    const status = { connection: 'online' as const, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0 };
+    const text = 'The server was restored from a backup; 5 of your changes were sent again.';
+    backend.statusHandler?.({ ...status, notice: text });
+    expect((await screen.findByRole('status')).textContent).toContain(text);
+    // Later statuses carry no notice: it stays until the agent dismisses it.
+    backend.statusHandler?.({ ...status, notice: null });
+    await waitFor(() => expect(container.querySelector('[data-testid=notice]')?.textContent).toContain(text));
+    await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
+    await waitFor(() => expect(container.querySelector('[data-testid=notice]')).toBeNull());
+  });
 });

@@ -3,6 +3,7 @@ import type { Backend } from './backend';
 import type { Agent } from './generated/Agent';
 import type { Query } from './generated/Query';
 import type { SessionInfo } from './generated/SessionInfo';
+import type { StatusInfo } from './generated/StatusInfo';
 import type { TicketRow } from './generated/TicketRow';
 
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
@@ -28,6 +29,8 @@ export class MockBackend implements Backend {
   rows: TicketRow[];
   queries: Query[] = [];
   signIns: [string, string, string][] = [];
+  /** The app's `sync-status` listener, for a test to send statuses through. */
+  statusHandler: ((status: StatusInfo) => void) | null = null;
 
   constructor(session: SessionInfo | null, rows: TicketRow[] = []) {
     this.signedIn = session;
@@ -68,7 +71,10 @@ export class MockBackend implements Backend {
   discardProblem = async () => {};
   syncNow = async () => {};
   onCacheChanged = async () => () => {};
-  onSyncStatus = async () => () => {};
+  onSyncStatus = async (handler: (status: StatusInfo) => void) => {
+    this.statusHandler = handler;
+    return () => {};
+  };
   onOpenTicket = async () => () => {};
   preferences = async () => ({});
   setPreference = async () => {};
