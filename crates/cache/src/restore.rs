@@ -12,7 +12,7 @@
 //! them is answered, the cache holds one notice for the window: "The server
 //! was restored from a backup; N of your changes were sent again."
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -62,12 +62,9 @@ pub(crate) fn prune(conn: &Connection, now: chrono::DateTime<chrono::Utc>) -> Re
 /// Counts a queued-again change the server applied (not a duplicate).
 pub(crate) fn count_resent(conn: &Connection, id: Uuid, applied: bool) -> Result<()> {
     let resent: Option<i64> = conn
-        .query_row(
-            "SELECT resent FROM outbox WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .ok();
+        .prepare_cached("SELECT resent FROM outbox WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
     if resent == Some(1) && applied {
         let n: i64 = meta(conn, "restore_resent")?
             .and_then(|v| v.parse().ok())

@@ -204,7 +204,9 @@ impl Engine {
 
     /// Moves a mutation too large for any push to the sync problems, with a
     /// message that says what to do; the text typed is kept there.
-    async fn too_large(&self, entry: &OutboxEntry) -> Result<()> {
+    async fn too_large(&self, entry: &OutboxEntry, report: &mut Report) -> Result<()> {
+        report.pushed += 1;
+        report.rejected += 1;
         let bytes = client::wire_size(entry);
         let result = PushResult {
             id: entry.id,
@@ -288,18 +290,14 @@ impl Engine {
             let batch = cut_by_bytes(queued, PUSH_BYTES);
             if let [only] = batch.as_slice() {
                 if client::wire_size(only) > MUTATION_MAX_BYTES {
-                    report.pushed += 1;
-                    report.rejected += 1;
-                    self.too_large(only).await?;
+                    self.too_large(only, report).await?;
                     continue;
                 }
             }
             let answer = match client.push(client_id, &batch).await {
                 Err(SyncError::Refused { code, .. }) if code == "too_large" || code == "413" => {
                     if let [only] = batch.as_slice() {
-                        report.pushed += 1;
-                        report.rejected += 1;
-                        self.too_large(only).await?;
+                        self.too_large(only, report).await?;
                     } else {
                         limit = (batch.len() / 2).max(1);
                     }

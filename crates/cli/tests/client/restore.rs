@@ -32,47 +32,47 @@ fn on_server(server: &Server, prefix: &str) -> BTreeMap<String, usize> {
     seen
 }
 
-/// Every ticket of the team as `fyncall` holds it: id → (version, status, comments).
-fn cache_view(home: &std::path::Path) -> BTreeMap<String, (i64, String, usize)> {
-    let mut out = BTreeMap::new();
-    for t in tickets(home, "all") {
-        let id = t["id"].as_str().expect("id").to_owned();
-        let shown = json_of(home, &["show", &id]);
-        let comments = shown["activity"]
-            .as_array()
-            .map_or(0, |a| a.iter().filter(|e| e["kind"] == "comment").count());
-        out.insert(
-            id,
-            (
-                t["version"].as_i64().expect("version"),
-                t["status"].as_str().expect("status").to_owned(),
-                comments,
-            ),
-        );
-    }
-    out
+/// A ticket as compared: version, status and how many comments its timeline has.
+type Seen = (i64, String, usize);
+
+fn seen(ticket: &Value, timeline: &Value) -> (String, Seen) {
+    let comments = timeline
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|e| e["kind"] == "comment").count());
+    (
+        ticket["id"].as_str().expect("id").to_owned(),
+        (
+            ticket["version"].as_i64().expect("version"),
+            ticket["status"].as_str().expect("status").to_owned(),
+            comments,
+        ),
+    )
 }
 
-fn server_view(server: &Server) -> BTreeMap<String, (i64, String, usize)> {
+/// Every ticket of the team as `fyncall` holds it.
+fn cache_view(home: &std::path::Path) -> BTreeMap<String, Seen> {
+    tickets(home, "all")
+        .iter()
+        .map(|t| {
+            let id = t["id"].as_str().expect("id");
+            seen(t, &json_of(home, &["show", id])["activity"])
+        })
+        .collect()
+}
+
+/// Every ticket of the team as the server holds it.
+fn server_view(server: &Server) -> BTreeMap<String, Seen> {
     let api = server.api(ADMIN);
-    let mut out = BTreeMap::new();
     let list = api.get("/tickets?view=all&limit=500");
-    for t in list["tickets"].as_array().expect("tickets") {
-        let id = t["id"].as_str().expect("id").to_owned();
-        let shown: Value = api.get(&format!("/tickets/{id}"));
-        let comments = shown["activity"]
-            .as_array()
-            .map_or(0, |a| a.iter().filter(|e| e["kind"] == "comment").count());
-        out.insert(
-            id,
-            (
-                t["version"].as_i64().expect("version"),
-                t["status"].as_str().expect("status").to_owned(),
-                comments,
-            ),
-        );
-    }
-    out
+    list["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .map(|t| {
+            let id = t["id"].as_str().expect("id");
+            seen(t, &api.get(&format!("/tickets/{id}"))["activity"])
+        })
+        .collect()
 }
 
 /// How the server's database goes back in time.
