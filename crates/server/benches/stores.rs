@@ -59,7 +59,7 @@ fn serve(args: &[String]) -> Instance {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
         .arg("serve")
         .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--max-request-rate", "0"])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

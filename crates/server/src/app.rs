@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::LoginLimiter;
 use crate::error::{ApiError, ErrorCode};
+use crate::limits::{Config, SessionKey, Streams};
 use crate::store::{Committed, Store, StoreResult};
 
 /// Largest request body.
@@ -31,6 +32,10 @@ pub struct AppState {
     /// Carries the change sequence after every committed change batch.
     pub changes: broadcast::Sender<i64>,
     pub limiter: Arc<LoginLimiter>,
+    /// At most one argon2 computation per CPU at a time.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    pub streams: Arc<Streams>,
+    pub config: Arc<Config>,
     /// Turns true when the server is shutting down; live streams end.
     pub shutdown: watch::Receiver<bool>,
     /// The store's identity, sent with every sign-in and sync answer.
@@ -144,17 +149,82 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see /api/v1/openapi.json")
 }
 
+/// A request that failed in the tower layers (timeout, overload) as an API error.
+async fn layer_error(error: tower::BoxError) -> ApiError {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the server took too long to answer; if it was a change, it may still apply: sync, then try again",
+        )
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
+        let mut e = ApiError::new(
+            ErrorCode::Unavailable,
+            "the server is serving as many requests as it can: try again in a moment",
+        );
+        e.retry_after = Some(1);
+        e
+    } else {
+        tracing::error!(%error, "request failed in a layer");
+        ApiError::internal()
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = crate::api::routes();
-    Router::new()
+    use axum::error_handling::HandleErrorLayer;
+    use tower::ServiceBuilder;
+    let config = state.config.clone();
+    // Every route but the live stream answers within the request timeout.
+    let timed = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(layer_error))
+        .timeout(config.request_timeout);
+    let api = crate::api::routes()
+        .layer(timed)
+        .merge(crate::api::stream_routes());
+    let mut app = Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(middleware::from_fn(log_requests))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::internal().into_response()
-        }))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    if config.max_request_rate > 0 {
+        let period = Duration::from_nanos(1_000_000_000 / u64::from(config.max_request_rate));
+        let governor = tower_governor::governor::GovernorConfigBuilder::default()
+            .key_extractor(SessionKey {
+                trusted: Arc::new(config.trusted_proxies.clone()),
+            })
+            .period(period)
+            .burst_size(config.request_burst.max(1))
+            .finish();
+        if let Some(governor) = governor {
+            let governor = Arc::new(governor);
+            let limiter = governor.limiter().clone();
+            let mut stop = state.shutdown.clone();
+            // Forget idle keys each minute, so the rate table stays small.
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => limiter.retain_recent(),
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            });
+            app = app.layer(
+                tower_governor::GovernorLayer::new(governor)
+                    .error_handler(crate::limits::rate_refused),
+            );
+        }
+    }
+    app.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(layer_error))
+            .load_shed()
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                config.max_concurrent_requests.max(1),
+            )),
+    )
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+        ApiError::internal().into_response()
+    }))
+    .with_state(state)
 }
 
 /// A running server.
@@ -175,10 +245,64 @@ impl Running {
     }
 }
 
-/// Serves the API on `listener` until told to stop. Also runs the SLA
-/// breach sweep every second.
+/// Serves the API on `listener` with the default limits until told to stop.
 pub async fn start(store: Arc<dyn Store>, listener: TcpListener) -> std::io::Result<Running> {
+    start_with(store, listener, Config::default()).await
+}
+
+/// The TLS settings of `serve --tls-cert/--tls-key`: TLS 1.2 and 1.3 with
+/// rustls's safe defaults, HTTP/1.1.
+async fn tls_config(
+    files: &crate::limits::TlsFiles,
+) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let named = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        std::io::Error::other(format!(
+            "cannot read the TLS {what} {}: {e}",
+            path.display()
+        ))
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| named("certificate", &files.cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| named("certificate", &files.cert, &e))?;
+    if certs.is_empty() {
+        return Err(named(
+            "certificate",
+            &files.cert,
+            &"no CERTIFICATE block in it",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| named("key", &files.key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            std::io::Error::other(format!("the TLS certificate and key do not fit: {e}"))
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
+}
+
+/// Serves the API on `listener` until told to stop, with these limits (and
+/// TLS when `config.tls` names the files). Also runs the SLA breach sweep
+/// every second and prunes old sessions and idempotency records hourly.
+pub async fn start_with(
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    config: Config,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let tls = match &config.tls {
+        Some(files) => Some(tls_config(files).await?),
+        None => None,
+    };
     let (stop, shutdown) = watch::channel(false);
     let (changes, _) = broadcast::channel(256);
     let database_id = {
@@ -193,22 +317,88 @@ pub async fn start(store: Arc<dyn Store>, listener: TcpListener) -> std::io::Res
         store,
         changes,
         limiter: Arc::new(LoginLimiter::default()),
+        hashing: Arc::new(tokio::sync::Semaphore::new(crate::auth::hashing_permits())),
+        streams: Streams::new(config.streams_per_session, config.max_streams),
+        config: Arc::new(config),
         shutdown: shutdown.clone(),
     };
     state
         .store
         .follow_other_instances(state.changes.clone(), shutdown.clone());
     tokio::spawn(sweep_breaches(state.clone()));
+    tokio::spawn(prune(state.clone()));
+    let idle = state.config.idle_timeout;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
     let mut stopped = shutdown.clone();
+    let on_stop = handle.clone();
+    tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        // Live streams end on the same signal; requests in flight get this long.
+        on_stop.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let listener = listener.into_std()?;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+        match tls {
+            Some(tls) => {
+                let mut server = axum_server::from_tcp_rustls(listener, tls)?
+                    .handle(handle)
+                    .http1_only();
+                limit_connections(server.http_builder(), idle);
+                server.serve(app).await
+            }
+            None => {
+                let mut server = axum_server::from_tcp(listener)?.handle(handle).http1_only();
+                limit_connections(server.http_builder(), idle);
+                server.serve(app).await
+            }
+        }
     });
     Ok(Running { addr, stop, task })
+}
+
+/// A connection that sends no request (or a request's head too slowly) for
+/// `idle` is closed. HTTP/1.1 only: it needs no protocol sniffing before
+/// the timer starts, and live streams are plain long responses.
+fn limit_connections(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    idle: Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(idle)
+        .keep_alive(true);
+}
+
+/// Deletes ended sessions and old idempotency records, at start and hourly.
+///
+/// A mutation id is remembered `remember_mutations` (400 days by default):
+/// a client sends a change again only while it has not heard the answer,
+/// and it tries at every sync, so an id matters only as long as a device
+/// can stay offline holding an unanswered push. Sessions are kept
+/// `session_idle` past their end, then deleted.
+async fn prune(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        let now = crate::time::now();
+        let tokens_before = now - state.config.session_idle;
+        let mutations_before = now - state.config.remember_mutations;
+        match state
+            .blocking(move |s| s.prune(tokens_before, mutations_before))
+            .await
+        {
+            Ok((0, 0)) => {}
+            Ok((tokens, mutations)) => {
+                tracing::info!(tokens, mutations, "pruned old sessions and mutation ids")
+            }
+            Err(e) => tracing::warn!(error = %e, "pruning failed; trying again in an hour"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Appends `sla_breached` entries within a second of each breach, with or

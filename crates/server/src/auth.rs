@@ -1,10 +1,12 @@
-//! Sign-in and bearer tokens: argon2id password hashes, opaque random tokens
-//! (256 bits) stored only as SHA-256 hashes, and a per-address limit on
-//! failed sign-ins.
+//! Sign-in and bearer tokens: argon2id password hashes computed at most one
+//! per CPU at a time, opaque random tokens (256 bits) stored only as SHA-256
+//! hashes, sessions that end after days unused, and limits on failed
+//! sign-ins per address and per account.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -46,14 +48,48 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
 }
 
+/// Shortest and longest password a person may choose (ASVS 2.1.1, 2.1.2).
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=1000;
+
 pub fn check_new_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < 8 {
+    let n = password.chars().count();
+    if n < *PASSWORD_CHARS.start() {
         return Err(ApiError::invalid(
             "password",
-            "the password needs at least 8 characters",
+            format!(
+                "the password needs at least {} characters: a few words strung together make a good one",
+                PASSWORD_CHARS.start()
+            ),
+        ));
+    }
+    if n > *PASSWORD_CHARS.end() {
+        return Err(ApiError::invalid(
+            "password",
+            format!(
+                "the password can be at most {} characters",
+                PASSWORD_CHARS.end()
+            ),
         ));
     }
     Ok(())
+}
+
+/// Runs argon2 work (hash or verify) off the async workers, at most one per
+/// CPU at a time, so a flood of sign-ins queues here instead of taking the
+/// threads that serve everything else.
+pub async fn hashing<T: Send + 'static>(
+    permits: &tokio::sync::Semaphore,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = permits.acquire().await.map_err(|_| ApiError::internal())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::internal())
+}
+
+/// How many argon2 computations run at once: the CPU count.
+pub fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 /// A new opaque token: `fyn_` and 64 hex digits of OS randomness.
@@ -72,58 +108,235 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Failed sign-ins per address in a sliding window.
+/// At most `max` failed sign-ins within `span`.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub max: usize,
+    pub span: Duration,
+}
+
+/// Keys a limiter remembers at most per kind; past it the stalest key is
+/// forgotten, so a flood of addresses cannot grow memory without bound.
+const MAX_KEYS: usize = 100_000;
+
+/// Recent failures per key, oldest first.
+struct Failures<K> {
+    by_key: HashMap<K, VecDeque<Instant>>,
+}
+
+impl<K: Hash + Eq + Clone> Failures<K> {
+    fn new() -> Self {
+        Failures {
+            by_key: HashMap::new(),
+        }
+    }
+
+    /// Seconds until `key` may try again, if it is over `window` now.
+    fn blocked(&mut self, key: &K, window: Window, now: Instant) -> Option<u64> {
+        let list = self.by_key.get_mut(key)?;
+        while list
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window.span)
+        {
+            list.pop_front();
+        }
+        if list.is_empty() {
+            self.by_key.remove(key);
+            return None;
+        }
+        (list.len() >= window.max).then(|| {
+            let oldest = list.front().copied().unwrap_or(now);
+            let left = window.span.saturating_sub(now.duration_since(oldest));
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        })
+    }
+
+    fn add(&mut self, key: &K, window: Window, now: Instant) {
+        if !self.by_key.contains_key(key) && self.by_key.len() >= MAX_KEYS {
+            self.by_key.retain(|_, list| {
+                list.back()
+                    .is_some_and(|t| now.duration_since(*t) < window.span)
+            });
+            if self.by_key.len() >= MAX_KEYS {
+                let stalest = self
+                    .by_key
+                    .iter()
+                    .min_by_key(|(_, list)| list.back().copied())
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = stalest {
+                    self.by_key.remove(&k);
+                }
+            }
+        }
+        self.by_key.entry(key.clone()).or_default().push_back(now);
+    }
+
+    fn take_back(&mut self, key: &K, at: Instant) {
+        if let Some(list) = self.by_key.get_mut(key) {
+            if let Some(i) = list.iter().rposition(|t| *t == at) {
+                list.remove(i);
+            }
+            if list.is_empty() {
+                self.by_key.remove(key);
+            }
+        }
+    }
+}
+
+/// The address a limit counts: an IPv4 address, or an IPv6 address's /64
+/// (one host usually holds a whole /64).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                IpAddr::V6(octets.into())
+            }
+        },
+    }
+}
+
+struct Limits {
+    addresses: Failures<IpAddr>,
+    accounts: Failures<String>,
+}
+
+/// Failed sign-ins per address and per account, in sliding windows. Every
+/// attempt counts as a failure from before its password is checked until
+/// it succeeds, so parallel guesses cannot outrun the count.
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
-    pub max_failures: usize,
-    pub window: Duration,
+    limits: Mutex<Limits>,
+    pub per_address: Window,
+    pub per_account: Window,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
         LoginLimiter {
-            failures: Mutex::new(HashMap::new()),
-            max_failures: 5,
-            window: Duration::from_secs(60),
+            limits: Mutex::new(Limits {
+                addresses: Failures::new(),
+                accounts: Failures::new(),
+            }),
+            per_address: Window {
+                max: 5,
+                span: Duration::from_secs(60),
+            },
+            per_account: Window {
+                max: 10,
+                span: Duration::from_secs(15 * 60),
+            },
+        }
+    }
+}
+
+/// A sign-in attempt counted as a failure until `succeeded` is called.
+#[must_use]
+pub struct Attempt {
+    limiter: Arc<LoginLimiter>,
+    address: IpAddr,
+    account: String,
+    at: Instant,
+}
+
+impl Attempt {
+    /// Takes this attempt's count back: the password was right.
+    pub fn succeeded(self) {
+        if let Ok(mut limits) = self.limiter.limits.lock() {
+            limits.addresses.take_back(&self.address, self.at);
+            limits.accounts.take_back(&self.account, self.at);
         }
     }
 }
 
 impl LoginLimiter {
-    pub fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
-        let mut map = self.failures.lock().map_err(|_| ApiError::internal())?;
+    /// Counts an attempt from `ip` at `email`, or refuses it (429 with
+    /// `Retry-After`) when either is over its limit.
+    pub fn begin(self: &Arc<Self>, ip: IpAddr, email: &str) -> Result<Attempt, ApiError> {
+        let address = address_key(ip);
+        let account = email.trim().to_lowercase();
         let now = Instant::now();
-        let list = map.entry(ip).or_default();
-        list.retain(|t| now.duration_since(*t) < self.window);
-        if list.len() >= self.max_failures {
-            return Err(ApiError::new(
-                crate::error::ErrorCode::RateLimited,
-                "too many failed sign-ins from this address: wait a minute, then try again",
+        let mut limits = self.limits.lock().map_err(|_| ApiError::internal())?;
+        if let Some(wait) = limits.addresses.blocked(&address, self.per_address, now) {
+            return Err(ApiError::rate_limited(
+                format!("too many failed sign-ins from this address: try again in {wait} s"),
+                wait,
             ));
         }
-        Ok(())
+        if let Some(wait) = limits.accounts.blocked(&account, self.per_account, now) {
+            return Err(ApiError::rate_limited(
+                format!(
+                    "too many failed sign-ins for this account: try again in {} min, or ask an admin",
+                    wait.div_ceil(60)
+                ),
+                wait,
+            ));
+        }
+        limits.addresses.add(&address, self.per_address, now);
+        limits.accounts.add(&account, self.per_account, now);
+        Ok(Attempt {
+            limiter: self.clone(),
+            address,
+            account,
+            at: now,
+        })
     }
 
-    pub fn failed(&self, ip: IpAddr) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.entry(ip).or_default().push(Instant::now());
-        }
-    }
-
-    pub fn succeeded(&self, ip: IpAddr) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&ip);
-        }
+    /// Keys remembered now (addresses, accounts), for tests of the bound.
+    pub fn remembered(&self) -> (usize, usize) {
+        self.limits
+            .lock()
+            .map(|l| (l.addresses.by_key.len(), l.accounts.by_key.len()))
+            .unwrap_or_default()
     }
 }
+
+/// How stale `last_used_at` may get before a request writes it again: a
+/// write per request would cost more than the minute of precision it buys.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// The bearer token of a request, and who it belongs to.
 pub struct Auth {
     pub principal: Principal,
     pub token_hash: String,
+    /// The session's public id.
+    pub session: uuid::Uuid,
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+impl Auth {
+    /// The live session behind `token_hash`, noting its use.
+    pub async fn of(state: &AppState, token_hash: String) -> Result<Option<Auth>, ApiError> {
+        let now = crate::time::now();
+        let idle_since = now - state.config.session_idle;
+        let lookup = token_hash.clone();
+        let Some(session) = state
+            .blocking(move |s| s.principal(&lookup, idle_since))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if now - session.last_used_at >= TOUCH_EVERY {
+            let hash = token_hash.clone();
+            let store = state.store.clone();
+            // Not awaited: a lost touch only shortens the session by a minute.
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.touch_token(&hash, now) {
+                    tracing::warn!(error = %e, "could not note a session's use");
+                }
+            });
+        }
+        Ok(Some(Auth {
+            principal: session.principal,
+            token_hash,
+            session: session.id,
+        }))
+    }
+}
+
+/// The bearer token of a request.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -146,24 +359,17 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let hash = token_hash(token);
-        let lookup = hash.clone();
-        let principal = state
-            .blocking(move |s| s.principal(&lookup))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("this sign-in is no longer valid: sign in again")
-            })?;
-        Ok(Auth {
-            principal,
-            token_hash: hash,
+        let hash = token_hash(bearer(parts)?);
+        Auth::of(state, hash).await?.ok_or_else(|| {
+            ApiError::unauthorized(
+                "this sign-in has ended (signed out, expired or revoked): sign in again",
+            )
         })
     }
 }
 
-/// A signed-in agent (integration tokens are refused).
-pub struct AgentAuth(pub Agent, pub String);
+/// A signed-in agent (integration tokens are refused), with the session.
+pub struct AgentAuth(pub Agent, pub String, pub uuid::Uuid);
 
 impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
@@ -174,7 +380,7 @@ impl FromRequestParts<AppState> for AgentAuth {
     ) -> Result<Self, Self::Rejection> {
         let auth = Auth::from_request_parts(parts, state).await?;
         match auth.principal {
-            Principal::Agent(agent) => Ok(AgentAuth(agent, auth.token_hash)),
+            Principal::Agent(agent) => Ok(AgentAuth(agent, auth.token_hash, auth.session)),
             Principal::Integration { .. } => Err(ApiError::forbidden(
                 "integration tokens can only call /api/v1/integrations/*",
             )),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::open::Database;
-use crate::store::{NewAgent, Principal, Store, StoreError, StoreResult};
+use crate::store::{NewAgent, NewToken, Principal, Store, StoreError, StoreResult};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "fyncall-demo";
@@ -184,13 +184,15 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
         agents.push(agent);
     }
     let token = auth::new_token().map_err(StoreError::Api)?;
-    store.insert_token(
-        &auth::token_hash(&token),
-        &Principal::Integration {
+    store.insert_token(&NewToken {
+        hash: &auth::token_hash(&token),
+        id: Uuid::new_v4(),
+        principal: &Principal::Integration {
             name: "demo chat platform".into(),
         },
         now,
-    )?;
+        user_agent: None,
+    })?;
 
     let mut s = Seeder {
         store: store.as_ref(),

@@ -50,6 +50,10 @@ pub struct ApiError {
     /// With `conflict`: the server's current text of the conflicting fields.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub current: BTreeMap<String, Option<String>>,
+    /// With `rate_limited`: seconds until a retry can succeed (the
+    /// `Retry-After` header).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -59,7 +63,14 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             current: BTreeMap::new(),
+            retry_after: None,
         }
+    }
+    /// `rate_limited`, retry after `seconds` (at least 1).
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        let mut e = Self::new(ErrorCode::RateLimited, message);
+        e.retry_after = Some(seconds.max(1));
+        e
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
@@ -108,6 +119,7 @@ impl From<Refusal> for ApiError {
             message: r.message,
             fields: r.fields,
             current: r.current,
+            retry_after: None,
         }
     }
 }
@@ -132,7 +144,15 @@ struct Envelope<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.code.status(), axum::Json(Envelope { error: &self })).into_response()
+        let mut response =
+            (self.code.status(), axum::Json(Envelope { error: &self })).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod limits;
 pub mod open;
 pub mod postgres;
 pub mod query;
@@ -16,7 +17,8 @@ pub mod store;
 pub mod time;
 pub mod write;
 
-pub use app::{Running, start};
+pub use app::{Running, start, start_with};
+pub use limits::Config;
 pub use open::Database;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -43,6 +43,8 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create a fresh database with a demo team and print its sign-ins.
     Demo {
@@ -77,6 +79,78 @@ enum Command {
         #[arg(long, env = "FYNCALL_DATABASE_URL", hide_env_values = true)]
         database_url: String,
     },
+}
+
+/// How `serve` protects itself (API.md "Auth", "Operations").
+#[derive(Args)]
+struct LimitArgs {
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    /// Without it the server speaks plain HTTP: put a TLS proxy in front.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+    /// An agent's session ends after this many days unused (fractions allowed).
+    #[arg(long, default_value_t = 30.0, value_parser = positive_days)]
+    session_days: f64,
+    /// Requests per second one session may make (bursts of twice as many); 0 turns it off.
+    #[arg(long, default_value_t = 100)]
+    max_request_rate: u32,
+    /// A proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client.
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<ipnet::IpNet>,
+    /// Seconds a request may take before it is answered 503 (live streams excepted).
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout_secs: u64,
+    /// Requests served at once; past it the server answers 503 at once.
+    #[arg(long, default_value_t = 1024)]
+    max_concurrent_requests: usize,
+    /// Live streams open at once across all sessions (each session: at most 8).
+    #[arg(long, default_value_t = 4096)]
+    max_streams: usize,
+    /// Days a pushed mutation id is remembered, so a change sent again is applied once.
+    #[arg(long, default_value_t = 400)]
+    remember_mutations_days: i64,
+}
+
+fn positive_days(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(d) if d > 0.0 && d <= 3650.0 => Ok(d),
+        _ => Err(format!(
+            "{text:?} is not a number of days between 0 and 3650"
+        )),
+    }
+}
+
+impl LimitArgs {
+    fn config(self) -> anyhow::Result<fyncall_server::Config> {
+        if self.remember_mutations_days < 1 {
+            anyhow::bail!("--remember-mutations-days must be at least 1");
+        }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(fyncall_server::limits::TlsFiles { cert, key }),
+            _ => None,
+        };
+        Ok(fyncall_server::Config {
+            session_idle: chrono::TimeDelta::milliseconds(
+                (self.session_days * 86_400_000.0) as i64,
+            ),
+            max_request_rate: self.max_request_rate,
+            request_burst: self.max_request_rate.saturating_mul(2),
+            trusted_proxies: self.trusted_proxy,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_concurrent_requests: self.max_concurrent_requests.max(1),
+            streams_per_session: 8,
+            max_streams: self.max_streams.max(1),
+            remember_mutations: chrono::TimeDelta::days(self.remember_mutations_days),
+            tls,
+        })
+    }
 }
 
 /// Where the team lives: an SQLite file, or PostgreSQL shared by several
@@ -205,7 +279,13 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("the restored database's new id is {id}");
         }
-        Command::Serve { db, listen } => {
+        Command::Serve { db, listen, limits } => {
+            let config = limits.config()?;
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             let database = db.database()?;
             let place = database.describe();
             let store =
@@ -215,8 +295,8 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| {
                     format!("cannot listen on {listen}: is another server using it?")
                 })?;
-            let running = fyncall_server::start(store.clone(), listener).await?;
-            println!("listening on http://{}", running.addr);
+            let running = fyncall_server::start_with(store.clone(), listener, config).await?;
+            println!("listening on {scheme}://{}", running.addr);
             std::io::stdout().flush()?;
             tracing::info!(addr = %running.addr, db = %place, "serving");
             wait_for_signal().await;

@@ -56,6 +56,57 @@ pub enum Principal {
     Integration { name: String },
 }
 
+/// A new bearer token: only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub hash: &'a str,
+    /// The public id a session is listed and ended by.
+    pub id: Uuid,
+    pub principal: &'a Principal,
+    pub now: Timestamp,
+    /// The client that signed in (its `User-Agent`), for the sessions list.
+    pub user_agent: Option<&'a str>,
+}
+
+/// A live token: who it is and when it was last used.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub principal: Principal,
+    pub last_used_at: Timestamp,
+}
+
+/// One live session of an agent, as `GET /me/sessions` lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub hash: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub user_agent: Option<String>,
+}
+
+/// An integration token, without its secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IntegrationToken {
+    pub id: Uuid,
+    pub name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_used_at: Timestamp,
+}
+
+/// Which of an agent's sessions to end.
+#[derive(Debug, Clone)]
+pub enum Ending<'a> {
+    /// The one with this public id.
+    One(Uuid),
+    /// Every one but the token with this hash (the caller's own).
+    AllBut(&'a str),
+    All,
+}
+
 /// The outcome of one applied mutation.
 #[derive(Debug, Clone)]
 pub struct Committed {
@@ -109,14 +160,37 @@ pub struct NewAgent {
 pub trait Store: Send + Sync + 'static {
     // Auth
     fn login_candidate(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
-    fn insert_token(
+    fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()>;
+    /// The live token with this hash: not revoked, its agent active, and
+    /// (for an agent's session) used since `idle_since`.
+    fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>>;
+    /// Notes that a token was used at `now`.
+    fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    /// An agent's live sessions (used since `idle_since`), newest first.
+    fn sessions(&self, agent: Uuid, idle_since: Timestamp) -> StoreResult<Vec<SessionRow>>;
+    /// Ends sessions of `agent`; how many ended.
+    fn end_sessions(&self, agent: Uuid, which: Ending<'_>, now: Timestamp) -> StoreResult<u64>;
+    /// Sets an agent's password hash and ends every session but `keep`'s,
+    /// in one transaction.
+    fn set_password(
         &self,
-        token_hash: &str,
-        principal: &Principal,
+        agent: Uuid,
+        password_hash: &str,
+        keep: &str,
         now: Timestamp,
     ) -> StoreResult<()>;
-    fn principal(&self, token_hash: &str) -> StoreResult<Option<Principal>>;
-    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
+    /// Revokes an integration token; false when there is no live one with this id.
+    fn revoke_integration_token(&self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
+    /// Deletes tokens that ended (revoked, or agent sessions unused) before
+    /// `tokens_before`, and idempotency records older than
+    /// `mutations_before`; how many of each.
+    fn prune(
+        &self,
+        tokens_before: Timestamp,
+        mutations_before: Timestamp,
+    ) -> StoreResult<(u64, u64)>;
 
     // Agents and settings
     fn agents(&self) -> StoreResult<Vec<Agent>>;

@@ -14,3 +14,8 @@ pub fn now() -> Timestamp {
 pub fn iso(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// A stored RFC 3339 time back as a timestamp.
+pub fn parse(text: &str) -> Result<Timestamp, chrono::ParseError> {
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
+}

@@ -87,7 +87,12 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let server = app::start(team.store.clone(), listener)
+    // A load test: the per-session request rate is off.
+    let unlimited = fyncall_server::Config {
+        max_request_rate: 0,
+        ..Default::default()
+    };
+    let server = app::start_with(team.store.clone(), listener, unlimited)
         .await
         .expect("start");
     let url = format!("http://{}", server.addr);

@@ -53,7 +53,7 @@ pub async fn get_one(
     responses((status = 200, body = ConversationBody)))]
 pub async fn claim(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     state
@@ -76,7 +76,7 @@ pub struct AssignBody {
     params(("id" = Uuid, Path)), responses((status = 200, body = ConversationBody)))]
 pub async fn assign(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<AssignBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -109,7 +109,7 @@ fn message_of(committed: crate::store::Committed) -> Result<Json<Value>, ApiErro
     params(("id" = Uuid, Path)), responses((status = 201, body = Message)))]
 pub async fn reply(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<ReplyBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

@@ -9,7 +9,7 @@ mod sync;
 mod tickets;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 
 use crate::app::AppState;
 
@@ -18,6 +18,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
         .route("/me", get(account::me))
+        .route("/me/sessions", get(account::my_sessions))
+        .route("/me/sessions/{id}", delete(account::end_my_session))
+        .route("/me/password", post(account::change_password))
+        .route("/agents/{id}/sessions", delete(account::end_agent_sessions))
         .route(
             "/agents",
             get(account::list_agents).post(account::create_agent),
@@ -29,7 +33,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/integrations/tokens",
-            post(account::create_integration_token),
+            post(account::create_integration_token).get(account::list_integration_tokens),
+        )
+        .route(
+            "/integrations/tokens/{id}",
+            delete(account::revoke_integration_token),
         )
         .route("/conversations", get(conversations::list))
         .route("/conversations/{id}", get(conversations::get_one))
@@ -54,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/comments", post(tickets::comment))
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
-        .route("/sync/stream", get(sync::stream))
         .route("/openapi.json", get(openapi::document))
+}
+
+/// The routes that answer for as long as they are open (no request timeout).
+pub fn stream_routes() -> Router<AppState> {
+    Router::new().route("/sync/stream", get(sync::stream))
 }

@@ -36,6 +36,12 @@ use super::{account, conversations, sync, tickets};
         account::get_settings,
         account::put_settings,
         account::create_integration_token,
+        account::list_integration_tokens,
+        account::revoke_integration_token,
+        account::my_sessions,
+        account::end_my_session,
+        account::change_password,
+        account::end_agent_sessions,
         conversations::list,
         conversations::get_one,
         conversations::claim,
@@ -106,6 +112,16 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<(u16, &'stati
             429,
             "too many failed sign-ins; `Retry-After` says when to try again",
         ));
+    } else if path == "/api/v1/me/password" {
+        out.push((
+            429,
+            "too many wrong passwords for this account; `Retry-After` says when to try again",
+        ));
+    } else {
+        out.push((
+            429,
+            "too many requests for this sign-in (or live streams open); `Retry-After` says when to try again",
+        ));
     }
     if has_path_id || integration || (has_body && method != "put" && path != "/api/v1/auth/login") {
         out.push((404, "no such ticket, conversation or agent in this team"));
@@ -126,12 +142,10 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<(u16, &'stati
         ));
         out.push((422, "a field breaks a rule; `fields` names each"));
     }
-    if path == "/api/v1/sync/push" {
-        out.push((
-            503,
-            "the store did not answer; nothing was written: send it again",
-        ));
-    }
+    out.push((
+        503,
+        "the store did not answer, the server is at its limit of requests served at once, or the answer took too long",
+    ));
     out
 }
 

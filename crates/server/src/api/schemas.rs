@@ -48,12 +48,16 @@ pub struct ConversationBody {
 pub struct LoginAnswer {
     pub token: String,
     pub agent: Agent,
+    /// When the session ends if it is not used before.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: fyncall_domain::Timestamp,
     pub database_id: Uuid,
 }
 
 /// `POST /integrations/tokens`: the token, shown once.
 #[derive(Serialize, ToSchema)]
 pub struct TokenAnswer {
+    pub id: Uuid,
     pub token: String,
 }
 

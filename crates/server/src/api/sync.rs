@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::{ApiJson, AppState};
-use crate::auth::AgentAuth;
+use crate::auth::{AgentAuth, Auth};
 use crate::error::{ApiError, ErrorCode};
 use crate::write;
 use fyncall_domain::wire::PullPage;
@@ -45,7 +45,7 @@ struct PushedHead {
     responses((status = 200, body = PushAnswer)))]
 pub async fn push(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     ApiJson(body): ApiJson<PushBody>,
 ) -> Result<Json<PushAnswer>, ApiError> {
     if body.mutations.len() > MAX_PUSH {
@@ -141,6 +141,21 @@ pub async fn pull(
     Ok(Json(page))
 }
 
+/// How often a live stream checks that its session still stands, so an
+/// ended session's streams close within 5 s.
+const SESSION_CHECK: Duration = Duration::from_secs(3);
+
+/// A live stream's state: whose it is, what it sent, and its place in the caps.
+struct Live {
+    state: AppState,
+    token_hash: String,
+    rx: tokio::sync::broadcast::Receiver<i64>,
+    last: i64,
+    first: Option<i64>,
+    check: tokio::time::Interval,
+    _slot: crate::limits::StreamSlot,
+}
+
 fn changed(seq: i64, database_id: Uuid) -> Event {
     Event::default()
         .event("changed")
@@ -151,38 +166,62 @@ fn changed(seq: i64, database_id: Uuid) -> Event {
     responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}")))]
 pub async fn stream(
     State(state): State<AppState>,
-    _: AgentAuth,
+    AgentAuth(_agent, token_hash, ..): AgentAuth,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let slot = state.streams.open(&token_hash)?;
     // Subscribe before reading the sequence so no change falls between.
     let rx = state.changes.subscribe();
     let current = state.blocking(|s| s.current_seq()).await?;
-    let shutdown = state.shutdown.clone();
     let database_id = state.database_id;
+    let live = Live {
+        state,
+        token_hash,
+        rx,
+        last: current,
+        first: Some(current),
+        check: tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK),
+        _slot: slot,
+    };
     // `last` is the newest cursor sent: a sequence announced twice (by this
     // instance and by the database's feed from all instances) goes out once.
-    let events = futures_util::stream::unfold(
-        (Some(current), current, rx, shutdown),
-        move |(first, last, mut rx, mut shutdown)| async move {
-            if let Some(seq) = first {
-                return Some((Ok(changed(seq, database_id)), (None, last, rx, shutdown)));
+    let events = futures_util::stream::unfold(live, move |mut live| async move {
+        if let Some(seq) = live.first.take() {
+            return Some((Ok(changed(seq, database_id)), live));
+        }
+        let mut shutdown = live.state.shutdown.clone();
+        loop {
+            enum Next {
+                Stop,
+                Check,
+                Msg(Result<i64, RecvError>),
             }
-            loop {
-                let msg = tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => None,
-                    msg = rx.recv() => Some(msg),
-                };
-                match msg {
-                    Some(Ok(seq)) if seq <= last => continue,
-                    Some(Ok(seq)) => {
-                        return Some((Ok(changed(seq, database_id)), (None, seq, rx, shutdown)));
-                    }
-                    // A slow stream skips ahead: the next event carries the latest cursor.
-                    Some(Err(RecvError::Lagged(_))) => continue,
-                    Some(Err(RecvError::Closed)) | None => return None,
+            let next = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => Next::Stop,
+                _ = live.check.tick() => Next::Check,
+                msg = live.rx.recv() => Next::Msg(msg),
+            };
+            let msg = match next {
+                Next::Stop => None,
+                // An ended session (logout, expiry, password change,
+                // deactivation, an admin) closes its streams.
+                Next::Check => match Auth::of(&live.state, live.token_hash.clone()).await {
+                    Ok(Some(_)) | Err(_) => continue,
+                    Ok(None) => None,
+                },
+                Next::Msg(msg) => Some(msg),
+            };
+            match msg {
+                Some(Ok(seq)) if seq <= live.last => continue,
+                Some(Ok(seq)) => {
+                    live.last = seq;
+                    return Some((Ok(changed(seq, database_id)), live));
                 }
+                // A slow stream skips ahead: the next event carries the latest cursor.
+                Some(Err(RecvError::Lagged(_))) => continue,
+                Some(Err(RecvError::Closed)) | None => return None,
             }
-        },
-    );
+        }
+    });
     Ok(Sse::new(events).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))

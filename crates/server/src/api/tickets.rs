@@ -129,7 +129,7 @@ pub fn ticket_query(
     responses((status = 200, body = TicketList)))]
 pub async fn list(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let query = ticket_query(&params, agent.id)?;
@@ -175,7 +175,7 @@ pub struct CreateBody {
     responses((status = 201, body = TicketBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     ApiJson(b): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = b.id.unwrap_or_else(Uuid::now_v7);
@@ -208,7 +208,7 @@ pub struct EditBody {
     responses((status = 200, body = TicketBody)))]
 pub async fn edit(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<EditBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -234,7 +234,7 @@ pub struct StatusBody {
     responses((status = 200, body = TicketBody)))]
 pub async fn change_status(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -257,7 +257,7 @@ pub struct PriorityBody {
     responses((status = 200, body = TicketBody)))]
 pub async fn change_priority(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<PriorityBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -279,7 +279,7 @@ pub struct AssignBody {
     responses((status = 200, body = TicketBody)))]
 pub async fn assign(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<AssignBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -301,7 +301,7 @@ pub struct CommentBody {
     responses((status = 201, body = Activity)))]
 pub async fn comment(
     State(state): State<AppState>,
-    AgentAuth(agent, _): AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Id(ticket_id): Id,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

@@ -51,6 +51,7 @@
 //! each instance LISTENs and wakes its live streams.
 
 mod read;
+mod sessions;
 mod write;
 
 use std::collections::HashMap;
@@ -59,7 +60,7 @@ use std::time::Duration;
 use fyncall_domain::{Agent, Role, TeamSettings, Timestamp};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
+use postgres::{Client, Config, GenericClient, Row, Statement};
 use uuid::Uuid;
 
 use crate::store::{NewAgent, StoreError, StoreResult};
@@ -67,6 +68,7 @@ use crate::store::{NewAgent, StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server-postgres/0001_init.sql"),
     include_str!("../../../../migrations/server-postgres/0002_database_id.sql"),
+    include_str!("../../../../migrations/server-postgres/0003_sessions.sql"),
 ];
 /// The advisory lock migrations run under, so two instances starting at
 /// once apply each migration once.
@@ -188,7 +190,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: self.config.connect(NoTls)?,
+            client: self.config.connect(tls())?,
             statements: HashMap::new(),
         })
     }
@@ -204,8 +206,46 @@ impl r2d2::ManageConnection for Manager {
 
 type Pool = r2d2::Pool<Manager>;
 
+/// TLS to PostgreSQL: used when the URL asks for it (`sslmode=require`) or
+/// the server offers it (`prefer`, the default). The server's certificate
+/// is checked against the OS store, plus the CA file `FYNCALL_DATABASE_CA`
+/// names (for a private CA or a self-signed server).
+fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (added, _) = roots.add_parsable_certificates(native.certs);
+        if let Some(path) = std::env::var_os("FYNCALL_DATABASE_CA") {
+            use rustls::pki_types::{CertificateDer, pem::PemObject};
+            match CertificateDer::pem_file_iter(&path)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+            {
+                Ok(certs) => {
+                    roots.add_parsable_certificates(certs);
+                }
+                Err(e) => {
+                    tracing::error!(file = ?path, error = %e, "cannot read FYNCALL_DATABASE_CA")
+                }
+            }
+        }
+        tracing::debug!(added, "trusted certificates for PostgreSQL");
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+    });
+    tokio_postgres_rustls::MakeRustlsConnect::new(config.clone())
+}
+
 fn connect(config: &Config) -> StoreResult<Client> {
-    config.connect(NoTls).map_err(|e| {
+    config.connect(tls()).map_err(|e| {
         db_err(format!(
             "cannot reach PostgreSQL at {}: {e}; check --database-url and that the server is running",
             describe(config)

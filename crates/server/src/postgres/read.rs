@@ -13,8 +13,8 @@ use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::rows::ticket_json;
 use crate::store::{
-    Entity, Principal, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery,
-    parse_database_id,
+    Ending, Entity, IntegrationToken, NewToken, PullPage, PulledChange, Session, SessionRow, Store,
+    StoreResult, TicketPage, TicketQuery, parse_database_id,
 };
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
@@ -209,40 +209,54 @@ impl Store for PgStore {
         })
     }
 
-    fn insert_token(
-        &self,
-        token_hash: &str,
-        principal: &Principal,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        match principal {
-            Principal::Agent(a) => self.token_insert(token_hash, Some(a.id), None, now),
-            Principal::Integration { name } => self.token_insert(token_hash, None, Some(name), now),
-        }
+    fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()> {
+        self.token_insert(token)
     }
 
-    fn principal(&self, token_hash: &str) -> StoreResult<Option<Principal>> {
-        self.read(|db| {
-            let row = db.query_opt(
-                "SELECT a.data, t.integration FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
-                 WHERE t.hash = $1 AND t.revoked_at IS NULL",
-                &[&token_hash],
-            )?;
-            Ok(
-                match row.map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1))) {
-                    Some((Some(agent), _)) => {
-                        let agent: Agent = serde_json::from_str(&agent).map_err(db_err)?;
-                        agent.active.then_some(Principal::Agent(agent))
-                    }
-                    Some((None, Some(name))) => Some(Principal::Integration { name }),
-                    _ => None,
-                },
-            )
-        })
+    fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>> {
+        self.token_session(token_hash, idle_since)
+    }
+
+    fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        self.token_touch(token_hash, now)
     }
 
     fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
         self.token_revoke(token_hash, now)
+    }
+
+    fn sessions(&self, agent: Uuid, idle_since: Timestamp) -> StoreResult<Vec<SessionRow>> {
+        self.agent_sessions(agent, idle_since)
+    }
+
+    fn end_sessions(&self, agent: Uuid, which: Ending<'_>, now: Timestamp) -> StoreResult<u64> {
+        self.agent_end_sessions(agent, which, now)
+    }
+
+    fn set_password(
+        &self,
+        agent: Uuid,
+        password_hash: &str,
+        keep: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.agent_set_password(agent, password_hash, keep, now)
+    }
+
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
+        self.integration_token_rows()
+    }
+
+    fn revoke_integration_token(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        self.integration_token_revoke(id, now)
+    }
+
+    fn prune(
+        &self,
+        tokens_before: Timestamp,
+        mutations_before: Timestamp,
+    ) -> StoreResult<(u64, u64)> {
+        self.prune_rows(tokens_before, mutations_before)
     }
 
     fn agents(&self) -> StoreResult<Vec<Agent>> {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings};
 use crate::error::{ApiError, ErrorCode};
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
-use crate::store::StoreResult;
+use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
 
@@ -399,6 +399,10 @@ impl PgStore {
                     &serde_json::to_string(&agent).map_err(db_err)?,
                 ],
             )?;
+            if active == Some(false) {
+                // Deactivating ends every session; reactivating revives none.
+                super::sessions::end_sessions(db, id, &Ending::All, crate::time::now())?;
+            }
             let seq = bump(db, "agent", &id.to_string())?;
             notify(db, Some(seq))?;
             Ok((agent, seq))
@@ -430,32 +434,6 @@ impl PgStore {
             let seq = bump(db, "settings", &Uuid::nil().to_string())?;
             notify(db, Some(seq))?;
             Ok(seq)
-        })
-    }
-
-    pub(crate) fn token_insert(
-        &self,
-        hash: &str,
-        agent_id: Option<Uuid>,
-        integration: Option<&str>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.write(|db| {
-            db.execute(
-                "INSERT INTO tokens (hash, agent_id, integration, created_at) VALUES ($1, $2, $3, $4)",
-                &[&hash, &agent_id.map(|a| a.to_string()), &integration, &iso(now)],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(crate) fn token_revoke(&self, hash: &str, now: Timestamp) -> StoreResult<()> {
-        self.write(|db| {
-            db.execute(
-                "UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL",
-                &[&hash, &iso(now)],
-            )?;
-            Ok(())
         })
     }
 }

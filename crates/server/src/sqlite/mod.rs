@@ -16,6 +16,7 @@
 //! the settings back for the test that holds this.
 
 mod read;
+mod sessions;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -26,12 +27,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
 pub(crate) use crate::rows::ticket_json;
-use crate::store::{NewAgent, Principal, StoreError, StoreResult};
+use crate::store::{NewAgent, StoreError, StoreResult};
 use crate::time::iso;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0001_init.sql"),
     include_str!("../../../../migrations/server/0002_database_id.sql"),
+    include_str!("../../../../migrations/server/0003_sessions.sql"),
 ];
 const READERS: usize = 4;
 
@@ -171,10 +173,17 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| db_err("writer lock poisoned"))?;
+        // A panic in an earlier write poisons the lock but leaves the
+        // connection sound: roll back what it left open and carry on, so one
+        // panic does not fail every later write.
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| {
+            self.writer.clear_poison();
+            poisoned.into_inner()
+        });
+        if !conn.is_autocommit() {
+            tracing::warn!("rolling back a write transaction an earlier panic left open");
+            conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
         f(&mut conn)
     }
 
@@ -356,26 +365,47 @@ pub(crate) fn load_tickets_of(
     Ok(out)
 }
 
-pub(crate) fn principal_row(conn: &Connection, hash: &str) -> StoreResult<Option<Principal>> {
-    let row: Option<(Option<String>, Option<String>)> = conn
-        .query_row(
-            "SELECT a.data, t.integration FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
-             WHERE t.hash = ?1 AND t.revoked_at IS NULL",
-            params![hash],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(db_err)?;
-    Ok(match row {
-        Some((Some(agent), _)) => {
-            let agent: Agent = serde_json::from_str(&agent).map_err(db_err)?;
-            agent.active.then_some(Principal::Agent(agent))
-        }
-        Some((None, Some(name))) => Some(Principal::Integration { name }),
-        _ => None,
-    })
-}
-
 pub(crate) fn now_text(now: Timestamp) -> String {
     iso(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic while holding the writer (here inside an open transaction)
+    /// rolls back what it began, and the next write goes through.
+    #[test]
+    fn a_panic_holding_the_writer_does_not_fail_later_writes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let admin = NewAgent {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            role: Role::Admin,
+            password: "a long password".into(),
+        };
+        let (store, _) = SqliteStore::create(
+            &dir.path().join("team.db"),
+            &admin,
+            "hash",
+            crate::time::now(),
+        )
+        .expect("team");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.write(|conn| -> StoreResult<()> {
+                conn.execute_batch("BEGIN; UPDATE team SET next_number = 99999")
+                    .expect("update");
+                panic!("a bug in the middle of a write");
+            });
+        }));
+        assert!(panicked.is_err());
+        let next: i64 = store
+            .write(|conn| {
+                conn.query_row("SELECT next_number FROM team", [], |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .expect("the next write works");
+        assert_ne!(next, 99999, "the half-done write was rolled back");
+        crate::store::Store::put_settings(&store, &TeamSettings::default()).expect("a real write");
+    }
 }

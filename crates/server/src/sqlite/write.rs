@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text, settings};
 use crate::error::ApiError;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
-use crate::store::StoreResult;
+use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
 
@@ -328,6 +328,10 @@ impl SqliteStore {
                 ],
             )
             .map_err(db_err)?;
+            if active == Some(false) {
+                // Deactivating ends every session; reactivating revives none.
+                super::sessions::end_sessions(&tx, id, &Ending::All, crate::time::now())?;
+            }
             let seq = bump(&tx, "agent", &id.to_string())?;
             tx.commit().map_err(db_err)?;
             Ok((agent, seq))
@@ -357,34 +361,6 @@ impl SqliteStore {
             let seq = bump(&tx, "settings", &Uuid::nil().to_string())?;
             tx.commit().map_err(db_err)?;
             Ok(seq)
-        })
-    }
-
-    pub(crate) fn token_insert(
-        &self,
-        hash: &str,
-        agent_id: Option<Uuid>,
-        integration: Option<&str>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.write(|conn| {
-            conn.execute(
-                "INSERT INTO tokens (hash, agent_id, integration, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![hash, agent_id.map(|a| a.to_string()), integration, iso(now)],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-    }
-
-    pub(crate) fn token_revoke(&self, hash: &str, now: Timestamp) -> StoreResult<()> {
-        self.write(|conn| {
-            conn.execute(
-                "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
-                params![hash, iso(now)],
-            )
-            .map_err(db_err)?;
-            Ok(())
         })
     }
 }

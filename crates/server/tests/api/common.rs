@@ -112,6 +112,11 @@ pub const PASSWORD: &str = "correct horse";
 
 impl Team {
     pub async fn new(kind: Kind) -> Team {
+        Team::with_config(kind, fyncall_server::Config::default()).await
+    }
+
+    /// A team whose server runs with these limits.
+    pub async fn with_config(kind: Kind, config: fyncall_server::Config) -> Team {
         let place = Place::new(kind).await;
         let admin = NewAgent {
             name: "Ada Admin".into(),
@@ -130,7 +135,7 @@ impl Team {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let running = fyncall_server::start(store.clone(), listener)
+        let running = fyncall_server::start_with(store.clone(), listener, config)
             .await
             .expect("start");
         let url = format!("http://{}/api/v1", running.addr);

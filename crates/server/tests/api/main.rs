@@ -7,4 +7,6 @@ mod errors;
 mod fuzz;
 mod instances;
 mod permissions;
+mod security;
 mod sync;
+mod transport;

@@ -1,0 +1,655 @@
+//! Safe on a real network (API.md "Auth", "Operations"; OWASP ASVS level 2
+//! V2 authentication, V3 sessions, V9 communications, V11/V13 limits):
+//! each promise shown over real HTTP against a real server.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::common::{Kind, PASSWORD, Team, assert_error};
+
+/// A client whose connections leave from `ip` (any 127.x address is this machine).
+fn client_from(ip: &str) -> reqwest::Client {
+    let ip: IpAddr = ip.parse().expect("an address");
+    reqwest::Client::builder()
+        .local_address(ip)
+        .build()
+        .expect("client")
+}
+
+async fn login_as(
+    http: &reqwest::Client,
+    team: &Team,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Option<u64>, Value) {
+    let res = http
+        .post(format!("{}/auth/login", team.url))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("reaches the server");
+    let status = res.status();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, retry, body)
+}
+
+/// ASVS 2.2.1: 20 parallel wrong guesses from one address get at most 5
+/// evaluated; the rest, and then the right password, get 429 + Retry-After.
+async fn parallel_guesses_from_one_address_are_cut_at_five(kind: Kind) {
+    let team = Team::new(kind).await;
+    let http = client_from("127.0.0.5");
+    let guesses = (0..20).map(|i| {
+        let http = http.clone();
+        let team = &team;
+        async move {
+            login_as(
+                &http,
+                team,
+                "alice@example.com",
+                &format!("wrong guess {i}"),
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let evaluated = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(evaluated <= 5, "{evaluated} guesses were evaluated");
+    assert_eq!(evaluated + refused.len(), 20, "{answers:?}");
+    for (_, retry, body) in &refused {
+        let retry = retry.expect("Retry-After on every 429");
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        assert_eq!(body["error"]["code"], "rate_limited");
+    }
+    let (status, retry, _) = login_as(&http, &team, "alice@example.com", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password waits too"
+    );
+    assert!(retry.is_some());
+    // Another address is not held back by this one.
+    let (status, _, _) = login_as(
+        &client_from("127.0.0.6"),
+        &team,
+        "alice@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// ASVS 2.2.1: 10 failures for one account from any addresses, and the 11th
+/// attempt is refused, even from a fourth address and with the right password.
+async fn one_account_is_limited_across_addresses(kind: Kind) {
+    let team = Team::new(kind).await;
+    let addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+    for i in 0..10 {
+        let http = client_from(addresses[i % 3]);
+        let (status, _, body) =
+            login_as(&http, &team, "bob@example.com", "not bob's password").await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {}: {body}",
+            i + 1
+        );
+    }
+    let (status, retry, body) = login_as(
+        &client_from("127.0.0.2"),
+        &team,
+        "bob@example.com",
+        "not bob's password",
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        retry.is_some_and(|r| r > 60),
+        "the account window is 15 minutes: {retry:?}"
+    );
+    let (status, _, _) = login_as(
+        &client_from("127.0.0.7"),
+        &team,
+        "BOB@example.com ",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account key ignores case and spaces"
+    );
+    // Other accounts sign in as usual.
+    let (status, _, _) = login_as(
+        &client_from("127.0.0.3"),
+        &team,
+        "alice@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// ASVS 2.2.1, 11.1.4: a flood of sign-ins (200, from 40 addresses, for
+/// unknown accounts so every one is hashed) does not stop other requests:
+/// reads keep answering while it runs. The slowest read is printed.
+async fn a_sign_in_flood_leaves_reads_answering(kind: Kind) {
+    let team = Team::new(kind).await;
+    let flood = {
+        let url = team.url.clone();
+        tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for a in 0..40 {
+                let http = client_from(&format!("127.0.1.{}", a + 1));
+                for n in 0..5 {
+                    let http = http.clone();
+                    let url = url.clone();
+                    tasks.push(tokio::spawn(async move {
+                        http.post(format!("{url}/auth/login"))
+                            .json(&json!({"email": format!("nobody{a}.{n}@example.com"), "password": "a long wrong password"}))
+                            .send()
+                            .await
+                            .map(|r| r.status())
+                    }));
+                }
+            }
+            let mut statuses = Vec::new();
+            for t in tasks {
+                statuses.push(t.await.expect("joined").expect("answered"));
+            }
+            statuses
+        })
+    };
+    let mut reads = 0;
+    let mut slowest = Duration::ZERO;
+    while !flood.is_finished() {
+        let started = Instant::now();
+        let (status, body) = team.get(&team.alice, "/tickets?view=all").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        slowest = slowest.max(started.elapsed());
+        reads += 1;
+        // An agent's pace, well under the per-session request rate.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let statuses = flood.await.expect("flood");
+    assert_eq!(statuses.len(), 200);
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        "every sign-in of the flood was evaluated and refused: {statuses:?}"
+    );
+    assert!(reads >= 3, "reads went on during the flood ({reads})");
+    println!("{kind:?}: {reads} reads during a 200-sign-in flood; slowest {slowest:?}");
+}
+
+/// Opens a live stream with `token`; the response, its status checked.
+async fn open_stream(team: &Team, token: &str) -> reqwest::Response {
+    let res = team
+        .http
+        .get(format!("{}/sync/stream", team.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("stream answers");
+    assert_eq!(res.status(), StatusCode::OK);
+    res
+}
+
+/// Reads `stream` until it ends; fails if it is still open after 5 s.
+async fn ends_within_five_seconds(stream: reqwest::Response, what: &str) {
+    let mut body = stream.bytes_stream();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the live stream stayed open after {what}");
+}
+
+async fn sign_in(team: &Team, email: &str, password: &str) -> String {
+    let (s, v) = team
+        .post(
+            "",
+            "/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+/// ASVS 3.3.1, 3.3.3, 3.3.4: sessions are listed (this one marked), and
+/// each way a session ends (ending it from another device, logout, a
+/// password change, deactivation, an admin) makes its token 401 at once
+/// and closes its live streams within 5 s.
+async fn every_ended_session_stops_at_once(kind: Kind) {
+    let team = Team::new(kind).await;
+    let email = "alice@example.com";
+
+    // Listed, with this device marked and an expiry 30 days out.
+    let other = sign_in(&team, email, PASSWORD).await;
+    let (s, list) = team.get(&team.alice, "/me/sessions").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let list = list.as_array().expect("a list").clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    let other_id = list
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .expect("the other session")
+        .to_owned();
+    assert!(
+        list.iter()
+            .all(|s| s.get("expires_at").is_some() && s.get("user_agent").is_some())
+    );
+
+    // Ended from this device.
+    let stream = open_stream(&team, &other).await;
+    let (s, _) = team
+        .call(
+            &team.alice,
+            Method::DELETE,
+            &format!("/me/sessions/{other_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_error(&team.get(&other, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "the session was ended from another device").await;
+    assert_error(
+        &team
+            .call(
+                &team.bob,
+                Method::DELETE,
+                &format!("/me/sessions/{other_id}"),
+                None,
+            )
+            .await,
+        404,
+        "not_found",
+    );
+
+    // Logout.
+    let token = sign_in(&team, email, PASSWORD).await;
+    let stream = open_stream(&team, &token).await;
+    let (s, _) = team.post(&token, "/auth/logout", json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_error(&team.get(&token, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "logout").await;
+
+    // A password change ends every other session, keeps this one.
+    let other = sign_in(&team, email, PASSWORD).await;
+    let stream = open_stream(&team, &other).await;
+    let new_password = "a much longer passphrase";
+    assert_error(
+        &team
+            .post(
+                &team.alice,
+                "/me/password",
+                json!({"current_password": "not it at all", "new_password": new_password}),
+            )
+            .await,
+        422,
+        "invalid",
+    );
+    assert_error(
+        &team
+            .post(
+                &team.alice,
+                "/me/password",
+                json!({"current_password": PASSWORD, "new_password": "too short"}),
+            )
+            .await,
+        422,
+        "invalid",
+    );
+    let (s, v) = team
+        .post(
+            &team.alice,
+            "/me/password",
+            json!({"current_password": PASSWORD, "new_password": new_password}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert_error(&team.get(&other, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "a password change").await;
+    assert_eq!(
+        team.get(&team.alice, "/me").await.0,
+        StatusCode::OK,
+        "the changing session stays"
+    );
+    assert_error(
+        &team
+            .post(
+                "",
+                "/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await,
+        401,
+        "unauthorized",
+    );
+    let fresh = sign_in(&team, email, new_password).await;
+
+    // An admin ends every session of an agent; only an admin may.
+    let stream = open_stream(&team, &fresh).await;
+    let path = format!("/agents/{}/sessions", team.alice_id);
+    assert_error(
+        &team.call(&team.bob, Method::DELETE, &path, None).await,
+        403,
+        "forbidden",
+    );
+    let (s, _) = team.call(&team.admin, Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_error(&team.get(&team.alice, "/me").await, 401, "unauthorized");
+    assert_error(&team.get(&fresh, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "an admin ended the sessions").await;
+
+    // Deactivation ends them; reactivation does not bring them back.
+    let token = sign_in(&team, email, new_password).await;
+    let stream = open_stream(&team, &token).await;
+    let agent = format!("/agents/{}", team.alice_id);
+    let (s, v) = team
+        .call(
+            &team.admin,
+            Method::PATCH,
+            &agent,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_error(&team.get(&token, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "deactivation").await;
+    let (s, _) = team
+        .call(
+            &team.admin,
+            Method::PATCH,
+            &agent,
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_error(&team.get(&token, "/me").await, 401, "unauthorized");
+    sign_in(&team, email, new_password).await;
+}
+
+/// ASVS 3.3.2: a session unused for `--session-days` ends (here 2 s), and
+/// its stream closes; one in use stays.
+async fn an_unused_session_expires(kind: Kind) {
+    let config = fyncall_server::Config {
+        session_idle: chrono::TimeDelta::seconds(2),
+        ..Default::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let token = sign_in(&team, "bob@example.com", PASSWORD).await;
+    let (s, v) = team
+        .post(
+            "",
+            "/auth/login",
+            json!({"email": "alice@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let expires: chrono::DateTime<chrono::Utc> = v["expires_at"]
+        .as_str()
+        .expect("expires_at")
+        .parse()
+        .expect("a time");
+    assert!(expires > chrono::Utc::now(), "{v}");
+    let stream = open_stream(&team, &token).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_error(&team.get(&token, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "the session expired").await;
+}
+
+/// Integration tokens are listed without their secret, and a revoked one
+/// stops at once.
+async fn integration_tokens_are_listed_and_revoked(kind: Kind) {
+    let team = Team::new(kind).await;
+    let (s, made) = team
+        .post(
+            &team.admin,
+            "/integrations/tokens",
+            json!({"name": "helpdesk widget"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let token = made["token"].as_str().expect("token").to_owned();
+    let id = made["id"].as_str().expect("id").to_owned();
+    let (s, list) = team.get(&team.admin, "/integrations/tokens").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let mine = list
+        .as_array()
+        .and_then(|l| l.iter().find(|t| t["id"] == id.as_str()))
+        .expect("listed")
+        .clone();
+    assert_eq!(mine["name"], "helpdesk widget");
+    assert!(mine.get("created_at").is_some() && mine.get("last_used_at").is_some());
+    assert!(
+        !list.to_string().contains(&token),
+        "the secret is never shown again"
+    );
+    assert_error(
+        &team.get(&team.alice, "/integrations/tokens").await,
+        403,
+        "forbidden",
+    );
+
+    let open = |token: String| {
+        let team = &team;
+        async move {
+            team.post(&token, "/integrations/conversations", json!({"customer": {"name": "Dana", "email": "dana@example.com"}, "channel": "chat"}))
+                .await
+        }
+    };
+    assert_eq!(open(token.clone()).await.0, StatusCode::CREATED);
+    let (s, _) = team
+        .call(
+            &team.admin,
+            Method::DELETE,
+            &format!("/integrations/tokens/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_error(&open(token).await, 401, "unauthorized");
+    assert_error(
+        &team
+            .call(
+                &team.admin,
+                Method::DELETE,
+                &format!("/integrations/tokens/{id}"),
+                None,
+            )
+            .await,
+        404,
+        "not_found",
+    );
+}
+
+/// ASVS 11.1.4: at most 8 live streams per session; the 9th is 429.
+async fn the_ninth_stream_of_a_session_is_refused(kind: Kind) {
+    let team = Team::new(kind).await;
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        open.push(open_stream(&team, &team.alice).await);
+    }
+    let ninth = team
+        .http
+        .get(format!("{}/sync/stream", team.url))
+        .bearer_auth(&team.alice)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(ninth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(ninth.headers().get("retry-after").is_some());
+    // Another session has its own eight; a closed stream frees its place.
+    drop(open_stream(&team, &team.bob).await);
+    drop(open.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let res = team
+            .http
+            .get(format!("{}/sync/stream", team.url))
+            .bearer_auth(&team.alice)
+            .send()
+            .await
+            .expect("answers");
+        if res.status() == StatusCode::OK {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a closed stream gives its place back");
+}
+
+/// ASVS 11.1.4: a session over its request rate gets 429 with Retry-After;
+/// another session is not slowed by it.
+async fn a_session_over_its_request_rate_gets_429(kind: Kind) {
+    let config = fyncall_server::Config {
+        max_request_rate: 5,
+        request_burst: 10,
+        ..Default::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let mut limited = None;
+    for _ in 0..40 {
+        let res = team
+            .http
+            .get(format!("{}/me", team.url))
+            .bearer_auth(&team.alice)
+            .send()
+            .await
+            .expect("answers");
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("a 429 within 40 quick requests");
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert_eq!(team.get(&team.bob, "/me").await.0, StatusCode::OK);
+}
+
+/// Only a trusted proxy's X-Forwarded-For names the client: from anyone
+/// else it is ignored, so it cannot dodge the per-address limit.
+async fn forwarded_addresses_count_only_from_a_trusted_proxy(kind: Kind) {
+    let guess = |team: &Team, forwarded: String| {
+        let http = team.http.clone();
+        let url = team.url.clone();
+        async move {
+            http.post(format!("{url}/auth/login"))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"email": "nobody@example.com", "password": "wrong password"}))
+                .send()
+                .await
+                .expect("answers")
+                .status()
+        }
+    };
+    let untrusted = Team::new(kind).await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(guess(&untrusted, format!("203.0.113.{i}")).await);
+    }
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+
+    let config = fyncall_server::Config {
+        trusted_proxies: vec!["127.0.0.0/8".parse().expect("cidr")],
+        ..Default::default()
+    };
+    let behind_proxy = Team::with_config(kind, config).await;
+    for i in 0..6 {
+        let status = guess(&behind_proxy, format!("198.51.100.9, 203.0.113.{i}")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "client {i} is its own address"
+        );
+    }
+}
+
+/// ASVS 2.1.1, 2.1.2: passwords of 12 to 1,000 characters.
+async fn passwords_are_twelve_to_a_thousand_characters(kind: Kind) {
+    let team = Team::new(kind).await;
+    for (password, ok) in [
+        ("elevenchars", false),
+        ("twelve chars", true),
+        (&"x".repeat(1000)[..], true),
+        (&"x".repeat(1001)[..], false),
+    ] {
+        let n = password.len();
+        let (s, v) = team
+            .post(&team.admin, "/agents", json!({"name": format!("Len {n}"), "email": format!("len{n}@example.com"), "role": "agent", "password": password}))
+            .await;
+        if ok {
+            assert_eq!(s, StatusCode::CREATED, "{n}: {v}");
+        } else {
+            assert_error(&(s, v), 422, "invalid");
+        }
+    }
+}
+
+/// Old ended sessions and idempotency records are deleted; live ones stay.
+async fn pruning_keeps_what_is_live(kind: Kind) {
+    let team = Team::new(kind).await;
+    let ended = sign_in(&team, "bob@example.com", PASSWORD).await;
+    let (s, _) = team.post(&ended, "/auth/logout", json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let store = team.store.clone();
+    let future = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    let past = chrono::Utc::now() - chrono::TimeDelta::days(1);
+    let (tokens, _) = tokio::task::spawn_blocking(move || store.prune(future, past))
+        .await
+        .expect("joined")
+        .expect("pruned");
+    // The logged-out session and every session unused since `future`
+    // (all of them): the integration token stays.
+    assert!(tokens >= 1, "{tokens}");
+    assert_eq!(
+        team.post(
+            &team.integration,
+            "/integrations/conversations",
+            json!({"customer": {"name": "E", "email": "e@example.com"}, "channel": "chat"})
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+}
+
+both_stores!(
+    parallel_guesses_from_one_address_are_cut_at_five,
+    one_account_is_limited_across_addresses,
+    a_sign_in_flood_leaves_reads_answering,
+    every_ended_session_stops_at_once,
+    an_unused_session_expires,
+    integration_tokens_are_listed_and_revoked,
+    the_ninth_stream_of_a_session_is_refused,
+    a_session_over_its_request_rate_gets_429,
+    forwarded_addresses_count_only_from_a_trusted_proxy,
+    passwords_are_twelve_to_a_thousand_characters,
+    pruning_keeps_what_is_live,
+);
