@@ -25,8 +25,16 @@ pub async fn sign_in(
     server: String,
     email: String,
     password: String,
+    allow_http: Option<bool>,
+    ca_file: Option<String>,
 ) -> IpcResult<SessionInfo> {
-    desk.sign_in(&server, &email, &password).await
+    let transport = fyncall_sync::Transport {
+        ca_file: ca_file
+            .filter(|p| !p.trim().is_empty())
+            .map(std::path::PathBuf::from),
+        allow_http: allow_http.unwrap_or(false),
+    };
+    desk.sign_in(&server, &email, &password, transport).await
 }
 
 #[tauri::command]

@@ -33,6 +33,7 @@ pub async fn start(desk: &Desk, email: &str) -> IpcResult<String> {
     std::mem::forget(running.stop);
     tracing::info!(%url, "demo server ready");
     desk.mark_demo();
-    desk.sign_in(&url, email, demo::DEMO_PASSWORD).await?;
+    desk.sign_in(&url, email, demo::DEMO_PASSWORD, Default::default())
+        .await?;
     Ok(url)
 }

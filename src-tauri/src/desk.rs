@@ -8,7 +8,7 @@ use chrono::Utc;
 use fyncall_cache::session::{self, Session};
 use fyncall_cache::{Acted, Cache, ChangeSet};
 use fyncall_domain::{Agent, Mutation, Timestamp};
-use fyncall_sync::{Client, Engine, SharedCache, SyncEvent, SyncStatus};
+use fyncall_sync::{Client, Engine, SharedCache, SyncEvent, SyncStatus, Transport};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::{broadcast, watch};
@@ -247,7 +247,7 @@ impl Desk {
 
     fn start_engine(&self, s: &Session) -> IpcResult<()> {
         self.stop_engine();
-        let client = Client::new(&s.server)?.with_token(&s.token);
+        let client = Client::for_session(s)?;
         let engine = Arc::new(Engine::new(client, self.cache.clone()));
         let (stop, stopped) = watch::channel(false);
         let mut events = engine.subscribe();
@@ -309,8 +309,9 @@ impl Desk {
         server: &str,
         email: &str,
         password: &str,
+        transport: Transport,
     ) -> IpcResult<SessionInfo> {
-        let client = Client::new(server)?;
+        let client = Client::connect(server, &transport)?;
         let (token, agent) = client.login(email, password).await?;
         let server = client.server().to_owned();
         let id = agent.id;
@@ -321,6 +322,8 @@ impl Desk {
             token,
             agent,
             token_in_keyring: false,
+            ca_file: transport.ca_file.map(|p| p.display().to_string()),
+            allow_http: transport.allow_http,
         };
         let home = self.home.clone();
         let demo = self.demo.lock().map(|d| *d).unwrap_or(false);
@@ -345,8 +348,8 @@ impl Desk {
             .await
             .map_err(|e| internal(format!("reading the sign-in failed: {e}")))??;
         if let Some(s) = &saved {
-            if let Ok(client) = Client::new(&s.server) {
-                let _ = client.with_token(&s.token).logout().await;
+            if let Ok(client) = Client::for_session(s) {
+                let _ = client.logout().await;
             }
         }
         let home = self.home.clone();

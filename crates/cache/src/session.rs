@@ -22,6 +22,14 @@ pub struct Session {
     /// The token is in the OS keyring, not in this file.
     #[serde(default)]
     pub token_in_keyring: bool,
+    /// A certificate authority (PEM file) trusted besides the OS store, for
+    /// a server with a certificate of the team's own.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Plain `http://` to a server outside this machine was allowed at
+    /// sign-in (the traffic, token included, can be read on the way).
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 fn file(home: &Path) -> PathBuf {

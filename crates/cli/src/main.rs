@@ -20,7 +20,7 @@ use fyncall_domain::mutation::{
     Reply,
 };
 use fyncall_domain::{Mutation, Order, Priority, SortField, Status, View};
-use fyncall_sync::{Client, Engine, SyncError, SyncEvent};
+use fyncall_sync::{Client, Engine, SyncError, SyncEvent, Transport};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -51,6 +51,22 @@ enum Command {
         server: String,
         #[arg(long)]
         email: String,
+        /// A certificate authority (PEM) to trust besides the OS store, for a
+        /// server with a certificate of the team's own.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Allow plain http:// to a server outside this machine (anyone on
+        /// the way can read the password and the tickets).
+        #[arg(long)]
+        allow_http: bool,
+    },
+    /// Change your password (current and new from FYNCALL_PASSWORD and
+    /// FYNCALL_NEW_PASSWORD, or prompts); every other session ends.
+    Password,
+    /// Your sessions on the server (this one marked), or end them.
+    Sessions {
+        #[command(subcommand)]
+        action: Option<SessionAction>,
     },
     /// Sign out (the cache and its queued changes stay).
     Logout,
@@ -146,6 +162,14 @@ enum Command {
         #[command(subcommand)]
         action: Option<ProblemAction>,
     },
+}
+
+#[derive(Subcommand)]
+enum SessionAction {
+    /// End one session by its id.
+    End { id: String },
+    /// End every session but this one ("sign out other devices").
+    EndOthers,
 }
 
 #[derive(Subcommand)]
@@ -259,7 +283,7 @@ impl Ctx {
 
     fn engine(&self, cache: Cache) -> Result<Engine, Failure> {
         let s = self.session()?;
-        let client = Client::new(&s.server)?.with_token(&s.token);
+        let client = Client::for_session(&s)?;
         Ok(Engine::new(client, Arc::new(Mutex::new(cache))))
     }
 
@@ -278,7 +302,20 @@ async fn run(cli: Cli) -> Outcome {
         offline: cli.offline,
     };
     match cli.command {
-        Command::Login { server, email } => login(&ctx, &server, &email).await,
+        Command::Login {
+            server,
+            email,
+            ca,
+            allow_http,
+        } => {
+            let transport = Transport {
+                ca_file: ca,
+                allow_http,
+            };
+            login(&ctx, &server, &email, transport).await
+        }
+        Command::Password => change_password(&ctx).await,
+        Command::Sessions { action } => sessions(&ctx, action).await,
         Command::Logout => logout(&ctx).await,
         Command::Info => info(&ctx).await,
         Command::Sync { watch } => sync(&ctx, watch).await,
@@ -621,18 +658,22 @@ fn show_target(ctx: &Ctx, cache: &Cache, target: &Target) -> Outcome {
     }
 }
 
-async fn login(ctx: &Ctx, server: &str, email: &str) -> Outcome {
-    let password = match std::env::var("FYNCALL_PASSWORD") {
-        Ok(p) => p,
-        Err(_) if std::io::stdin().is_terminal() => rpassword::prompt_password("Password: ")
-            .map_err(|e| Failure::other(format!("cannot read the password: {e}")))?,
-        Err(_) => {
-            return Err(Failure::other(
-                "no password: set FYNCALL_PASSWORD or run on a terminal to be asked",
-            ));
-        }
-    };
-    let client = Client::new(server)?;
+/// A password from `var`, or a prompt on a terminal.
+fn password_from(var: &str, prompt: &str) -> Result<String, Failure> {
+    match std::env::var(var) {
+        Ok(p) => Ok(p),
+        Err(_) if std::io::stdin().is_terminal() => rpassword::prompt_password(prompt)
+            .map_err(|e| Failure::other(format!("cannot read the password: {e}"))),
+        Err(_) => Err(Failure::other(format!(
+            "no password: set {var} or run on a terminal to be asked"
+        ))),
+    }
+}
+
+async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Outcome {
+    // The address is checked before the password is asked for.
+    let client = Client::connect(server, &transport)?;
+    let password = password_from("FYNCALL_PASSWORD", "Password: ")?;
     let (token, agent) = client.login(email, &password).await?;
     let mut cache = open_cache(&ctx.home)?;
     cache.sign_in(client.server(), agent.id)?;
@@ -643,6 +684,12 @@ async fn login(ctx: &Ctx, server: &str, email: &str) -> Outcome {
             token: token.clone(),
             agent: agent.clone(),
             token_in_keyring: false,
+            ca_file: transport
+                .ca_file
+                .as_ref()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .map(|p| p.display().to_string()),
+            allow_http: transport.allow_http,
         },
     )?;
     let engine = Engine::new(client.with_token(&token), Arc::new(Mutex::new(cache)));
@@ -674,7 +721,7 @@ async fn logout(ctx: &Ctx) -> Outcome {
         println!("Not signed in.");
         return Ok(());
     };
-    let told = Client::new(&s.server)?.with_token(&s.token).logout().await;
+    let told = Client::for_session(&s)?.logout().await;
     session::clear(&ctx.home)?;
     match told {
         Ok(()) | Err(SyncError::Unauthorized(_)) => println!("Signed out."),
@@ -688,11 +735,7 @@ async fn info(ctx: &Ctx) -> Outcome {
     let info = cache.info()?;
     let s = session::load(&ctx.home)?;
     let online = match &s {
-        Some(s) => Client::new(&s.server)?
-            .with_token(&s.token)
-            .me()
-            .await
-            .map(|_| ()),
+        Some(s) => Client::for_session(s)?.me().await.map(|_| ()),
         None => Err(SyncError::Unauthorized("not signed in".into())),
     };
     if ctx.json {
@@ -726,6 +769,60 @@ async fn info(ctx: &Ctx) -> Outcome {
     println!("Pending:    {}", info.pending);
     println!("Problems:   {}", info.problems);
     println!("Cache:      {}", cache.path().display());
+    Ok(())
+}
+
+async fn change_password(ctx: &Ctx) -> Outcome {
+    let s = ctx.session()?;
+    let current = password_from("FYNCALL_PASSWORD", "Current password: ")?;
+    let new = password_from(
+        "FYNCALL_NEW_PASSWORD",
+        "New password (12 characters or more): ",
+    )?;
+    if std::env::var("FYNCALL_NEW_PASSWORD").is_err() {
+        let again = password_from("FYNCALL_NEW_PASSWORD", "New password again: ")?;
+        if again != new {
+            return Err(Failure::other(
+                "the two new passwords differ: nothing changed",
+            ));
+        }
+    }
+    Client::for_session(&s)?
+        .change_password(&current, &new)
+        .await?;
+    println!("Password changed; every other session of yours has ended.");
+    Ok(())
+}
+
+async fn sessions(ctx: &Ctx, action: Option<SessionAction>) -> Outcome {
+    let s = ctx.session()?;
+    let client = Client::for_session(&s)?;
+    match action {
+        Some(SessionAction::End { id }) => {
+            client.end_session(parse_uuid(&id, "session")?).await?;
+            println!("Session {id} ended.");
+        }
+        Some(SessionAction::EndOthers) => {
+            let n = client.end_other_sessions().await?;
+            println!("{n} other session(s) ended; this one stays.");
+        }
+        None => {
+            let list = client.sessions().await?;
+            if ctx.json {
+                return ctx.print(&list);
+            }
+            for session in list {
+                println!(
+                    "{} {}  last used {}  ends {}  {}",
+                    if session.current { "*" } else { " " },
+                    session.id,
+                    session.last_used_at.format("%Y-%m-%d %H:%M"),
+                    session.expires_at.format("%Y-%m-%d"),
+                    session.user_agent.as_deref().unwrap_or("(unknown client)")
+                );
+            }
+        }
+    }
     Ok(())
 }
 

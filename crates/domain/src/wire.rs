@@ -221,3 +221,28 @@ mod tests {
         assert_eq!(other.sent_at, at);
     }
 }
+
+/// One of an agent's live sessions (`GET /me/sessions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct SessionInfo {
+    pub id: uuid::Uuid,
+    #[serde(with = "millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: crate::Timestamp,
+    #[serde(with = "millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub last_used_at: crate::Timestamp,
+    /// When it ends if it is not used before.
+    #[serde(with = "millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: crate::Timestamp,
+    /// The client that signed in, as it names itself.
+    pub user_agent: Option<String>,
+    /// This is the session making the request.
+    pub current: bool,
+}

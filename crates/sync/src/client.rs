@@ -1,11 +1,13 @@
 //! The HTTP side: API.md's auth and sync endpoints.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
+use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
-use fyncall_domain::wire::PushAnswer;
+use fyncall_domain::wire::{PushAnswer, SessionInfo};
 use fyncall_domain::{Agent, Timestamp};
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
@@ -51,17 +53,98 @@ pub(crate) fn wire_size(e: &OutboxEntry) -> usize {
     serde_json::to_vec(&wire_mutation(e)).map_or(0, |v| v.len())
 }
 
+/// How a client reaches its server: the certificates it trusts besides the
+/// OS store, and whether plain HTTP to another machine is allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// A certificate authority (PEM) to trust besides the OS store.
+    pub ca_file: Option<PathBuf>,
+    /// Allow `http://` to a host outside the loopback range.
+    pub allow_http: bool,
+}
+
+impl Transport {
+    /// The transport a saved sign-in was made with.
+    pub fn of(session: &Session) -> Transport {
+        Transport {
+            ca_file: session.ca_file.as_ref().map(PathBuf::from),
+            allow_http: session.allow_http,
+        }
+    }
+}
+
+/// Whether `host` is this machine: `localhost` or a loopback address.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
+    }
+}
+
 impl Client {
-    /// `server` is the base URL, e.g. `http://127.0.0.1:8470`.
+    /// `server` is the base URL, e.g. `https://desk.example.com` or
+    /// `http://127.0.0.1:8470`, with the OS's trusted certificates and
+    /// plain HTTP only to this machine.
     pub fn new(server: &str) -> Result<Client> {
+        Client::connect(server, &Transport::default())
+    }
+
+    /// The client of a saved sign-in, with its token and transport.
+    pub fn for_session(session: &Session) -> Result<Client> {
+        Ok(Client::connect(&session.server, &Transport::of(session))?.with_token(&session.token))
+    }
+
+    /// A client for `server` over `transport`. Refuses, before any
+    /// connection, `http://` to a host outside the loopback range unless
+    /// `transport.allow_http`: the token would cross the network readable.
+    pub fn connect(server: &str, transport: &Transport) -> Result<Client> {
         let base = server.trim().trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        let url = reqwest::Url::parse(&base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let Some(url) = url else {
             return Err(SyncError::Invalid(format!(
-                "\"{server}\" is not a server address: give it as http://HOST:PORT or https://HOST"
+                "\"{server}\" is not a server address: give it as https://HOST or http://127.0.0.1:PORT"
+            )));
+        };
+        if url.scheme() == "http" && !is_loopback(&url) && !transport.allow_http {
+            return Err(SyncError::Invalid(format!(
+                "{base} is plain HTTP to another machine: anyone on the way could read your password and tickets. \
+                 Use https://, or allow plain HTTP explicitly (--allow-http, or the box in the sign-in form) on a network you trust"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("fyncall/", env!("CARGO_PKG_VERSION")))
+            .https_only(!transport.allow_http && url.scheme() == "https");
+        if let Some(path) = &transport.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                SyncError::Invalid(format!(
+                    "cannot read the certificate authority file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                SyncError::Invalid(format!(
+                    "{} holds no PEM certificate ({e}): give the CA's certificate in PEM form",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(SyncError::Invalid(format!(
+                    "{} holds no PEM certificate: give the CA's certificate in PEM form",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| SyncError::Invalid(format!("cannot start the HTTP client: {e}")))?;
         Ok(Client {
@@ -98,10 +181,22 @@ impl Client {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response> {
-        let response = req.send().await.map_err(|e| {
-            SyncError::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
-        })?;
+        let response = req.send().await.map_err(|e| self.unreachable(&e))?;
         check(response).await
+    }
+
+    /// Why the server could not be reached, in words that say what to do.
+    fn unreachable(&self, e: &reqwest::Error) -> SyncError {
+        let cause = root_cause(e);
+        let lower = cause.to_lowercase();
+        if lower.contains("certificate") || lower.contains("unknownissuer") {
+            return SyncError::Unreachable(format!(
+                "cannot reach {}: its certificate is not trusted ({cause}). If the team uses a \
+                 certificate of its own, give its CA certificate (PEM) with --ca FILE, or in the sign-in form",
+                self.base
+            ));
+        }
+        SyncError::Unreachable(format!("cannot reach {}: {cause}", self.base))
     }
 
     /// Signs in; returns the token and the agent.
@@ -119,6 +214,47 @@ impl Client {
         let req = self
             .request(reqwest::Method::POST, "/auth/logout")
             .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// The agent's live sessions, this one marked.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        let req = self
+            .request(reqwest::Method::GET, "/me/sessions")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Ends one of the agent's sessions.
+    pub async fn end_session(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/me/sessions/{id}"))
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the agent but this one; how many ended.
+    pub async fn end_other_sessions(&self) -> Result<usize> {
+        let mut ended = 0;
+        for s in self.sessions().await?.into_iter().filter(|s| !s.current) {
+            match self.end_session(s.id).await {
+                Ok(()) => ended += 1,
+                // Ended meanwhile (expired, or from another device): fine.
+                Err(SyncError::Refused { code, .. }) if code == "not_found" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Changes the agent's password; every other session ends.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::POST, "/me/password")
+            .timeout(Duration::from_secs(30))
+            .json(&json!({"current_password": current, "new_password": new}));
         self.send(req).await?;
         Ok(())
     }

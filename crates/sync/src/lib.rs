@@ -25,7 +25,7 @@ use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
-pub use client::{Client, Pulled};
+pub use client::{Client, Pulled, Transport};
 pub use error::{Result, SyncError};
 
 /// Pull page size (the server's maximum).

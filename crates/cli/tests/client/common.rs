@@ -63,12 +63,18 @@ impl Server {
 
     /// Serves `db` on `port` (0: any free one).
     pub fn start(db: &Path, port: u16) -> Server {
+        Server::start_with(db, "127.0.0.1", port, &[])
+    }
+
+    /// Serves `db` on `host:port` with more `serve` options.
+    pub fn start_with(db: &Path, host: &str, port: u16, extra: &[&str]) -> Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let mut child = Command::new(server_bin())
                 .args(["serve", "--db"])
                 .arg(db)
-                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .args(["--listen", &format!("{host}:{port}")])
+                .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -214,6 +220,11 @@ pub fn fyncall(home: &Path, args: &[&str]) -> Output {
 /// Runs `fyncall` and expects exit code `code`.
 pub fn expect(home: &Path, args: &[&str], code: i32) -> String {
     let out = fyncall(home, args);
+    expect_output(out, args, code)
+}
+
+/// Checks a finished `fyncall`'s exit code; its stdout.
+pub fn expect_output(out: Output, args: &[&str], code: i32) -> String {
     assert_eq!(
         out.status.code(),
         Some(code),

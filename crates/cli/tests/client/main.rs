@@ -8,3 +8,4 @@ mod offline;
 mod queue;
 mod rejections;
 mod restore;
+mod signin;

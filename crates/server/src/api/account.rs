@@ -6,8 +6,9 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use fyncall_domain::wire::SessionInfo;
 use fyncall_domain::{Agent, Role, TeamSettings, permissions};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -138,23 +139,6 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusC
     let hash = auth.token_hash;
     state.blocking(move |s| s.revoke_token(&hash, now)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// One of the caller's sessions (`GET /me/sessions`).
-#[derive(Serialize, ToSchema)]
-pub struct SessionInfo {
-    pub id: Uuid,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: fyncall_domain::Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub last_used_at: fyncall_domain::Timestamp,
-    /// When it ends if it is not used before.
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: fyncall_domain::Timestamp,
-    /// The client that signed in, as it names itself.
-    pub user_agent: Option<String>,
-    /// This is the session making the request.
-    pub current: bool,
 }
 
 /// The caller's live sessions, most recently used first.

@@ -1,0 +1,190 @@
+//! Signing in on a real network (ASVS V9 communications, V3 sessions): the
+//! CLI trusts the OS certificate store plus a CA it is given, refuses plain
+//! HTTP to another machine before connecting, and manages the agent's
+//! password and sessions.
+
+use std::process::Command;
+
+use crate::common::{ALICE, PASSWORD, Server, expect, expect_output, fyncall, server_bin};
+
+fn demo_db(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("team.db");
+    let out = Command::new(server_bin())
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .expect("demo runs");
+    assert!(out.status.success());
+    db
+}
+
+/// A self-signed certificate for 127.0.0.1; (cert file, key file).
+fn certificate(dir: &std::path::Path) -> (String, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    std::fs::write(&cert, made.cert.pem()).expect("cert");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("key");
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn https_with_a_team_certificate_needs_its_ca() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = demo_db(dir.path());
+    let (cert, key) = certificate(dir.path());
+    let server = Server::start_with(
+        &db,
+        "127.0.0.1",
+        0,
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let home = dir.path().join("home");
+
+    let out = fyncall(&home, &["login", "--server", &server.url, "--email", ALICE]);
+    assert_eq!(out.status.code(), Some(3), "unreachable, not signed in");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("certificate") && err.contains("--ca"), "{err}");
+
+    expect(
+        &home,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--email",
+            ALICE,
+            "--ca",
+            &cert,
+        ],
+        0,
+    );
+    // The saved sign-in keeps trusting the CA.
+    let synced = expect(&home, &["sync"], 0);
+    assert!(!synced.is_empty());
+    let info = expect(&home, &["info"], 0);
+    assert!(info.contains("online"), "{info}");
+}
+
+#[test]
+fn plain_http_goes_only_to_this_machine_unless_allowed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = demo_db(dir.path());
+    // Any 127.x address is this machine.
+    let server = Server::start_with(&db, "127.0.0.2", 0, &[]);
+    assert!(
+        server.url.starts_with("http://127.0.0.2:"),
+        "{}",
+        server.url
+    );
+    let home = dir.path().join("home");
+    expect(
+        &home,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+
+    // Another machine over plain HTTP: refused before any connection (the
+    // address is reserved for documentation and reaches nothing).
+    let other = dir.path().join("other");
+    let args = [
+        "login",
+        "--server",
+        "http://192.0.2.1:8470",
+        "--email",
+        ALICE,
+    ];
+    let out = fyncall(&other, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "refused as input, not unreachable"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plain HTTP") && err.contains("--allow-http"),
+        "{err}"
+    );
+    assert!(!other.join("session.json").exists());
+}
+
+#[test]
+fn an_agent_lists_ends_sessions_and_changes_the_password() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::demo(dir.path());
+    let laptop = dir.path().join("laptop");
+    let desktop = dir.path().join("desktop");
+    expect(
+        &laptop,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+    expect(
+        &desktop,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+
+    let list = expect(&laptop, &["sessions"], 0);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert_eq!(
+        list.lines().filter(|l| l.starts_with('*')).count(),
+        1,
+        "{list}"
+    );
+    assert!(list.contains("fyncall/"), "the client names itself: {list}");
+
+    let ended = expect(&laptop, &["sessions", "end-others"], 0);
+    assert!(ended.contains("1 other"), "{ended}");
+    let info = expect(&desktop, &["info"], 0);
+    assert!(
+        info.contains("offline"),
+        "the desktop's session ended: {info}"
+    );
+    assert_eq!(expect(&laptop, &["sessions"], 0).lines().count(), 1);
+
+    // A new password: the other session ends, the old password stops working.
+    expect(
+        &desktop,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+    let new_password = "a new and longer passphrase";
+    let short = Command::new(env!("CARGO_BIN_EXE_fyncall"))
+        .arg("--home")
+        .arg(&laptop)
+        .arg("password")
+        .env("FYNCALL_PASSWORD", PASSWORD)
+        .env("FYNCALL_NEW_PASSWORD", "short")
+        .output()
+        .expect("runs");
+    let refused = expect_output(short, &["password"], 1);
+    assert!(refused.is_empty());
+    let out = Command::new(env!("CARGO_BIN_EXE_fyncall"))
+        .arg("--home")
+        .arg(&laptop)
+        .arg("password")
+        .env("FYNCALL_PASSWORD", PASSWORD)
+        .env("FYNCALL_NEW_PASSWORD", new_password)
+        .output()
+        .expect("runs");
+    let changed = expect_output(out, &["password"], 0);
+    assert!(changed.contains("Password changed"), "{changed}");
+    assert!(expect(&desktop, &["info"], 0).contains("offline"));
+    assert!(expect(&laptop, &["info"], 0).contains("online"));
+    let out = fyncall(
+        &desktop,
+        &["login", "--server", &server.url, "--email", ALICE],
+    );
+    assert_eq!(out.status.code(), Some(1), "the old password is refused");
+    let out = Command::new(env!("CARGO_BIN_EXE_fyncall"))
+        .arg("--home")
+        .arg(&desktop)
+        .args(["login", "--server", &server.url, "--email", ALICE])
+        .env("FYNCALL_PASSWORD", new_password)
+        .output()
+        .expect("runs");
+    expect_output(out, &["login"], 0);
+}
