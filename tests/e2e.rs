@@ -316,8 +316,47 @@ fn the_real_app_end_to_end() {
     );
     d.screenshot(&artifacts, "10-synced");
 
-    // As an admin, the same ticket's controls are open.
+    // The app's files are private from the moment they exist.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        assert_eq!(mode(&home), 0o700, "the data folder");
+        for name in [
+            "cache.sqlite",
+            "cache.sqlite-wal",
+            "cache.sqlite-shm",
+            "session.json",
+        ] {
+            let path = home.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{name}");
+            }
+        }
+    }
+
+    // Settings lists this device's session.
+    d.click("a[href='#settings']");
+    d.wait("[data-testid=sessions] [data-testid=this-device]");
+    d.screenshot(&artifacts, "10a-settings-sessions");
+
+    // Signing out can take this computer's copy of the team with it.
     d.click("[data-testid=connection] button[data-action=sign-out]");
+    d.click("input[name=remove-data]");
+    d.screenshot(&artifacts, "10b-sign-out");
+    d.click("[data-action=confirm-sign-out]");
+    d.wait("input[name=server]");
+    for name in ["cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm"] {
+        assert!(
+            !home.join(name).exists(),
+            "{name} is gone after sign-out with removal"
+        );
+    }
+
+    // As an admin, the same ticket's controls are open.
     d.type_into("input[name=server]", &url);
     d.type_into("input[name=email]", "admin@demo.fyncall.test");
     d.type_into("input[name=password]", PASSWORD);

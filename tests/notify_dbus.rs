@@ -47,7 +47,8 @@ fn ticket_at_risk() -> (Ticket, Timestamp) {
     let m = Mutation::CreateTicket(CreateTicket {
         id: ticket_id,
         conversation_id: conversation.id,
-        subject: "Refund not received".into(),
+        // Markup in a subject is shown as the characters typed.
+        subject: "Refund <b>not</b> received & late".into(),
         priority: Priority::High,
         description: None,
         category: None,
@@ -120,7 +121,10 @@ fn notices_reach_the_session_bus_with_summary_body_and_urgency() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].app_name, "Fyncall Desk");
     assert_eq!(seen[0].summary, "#1042 at risk: 12 min to first response");
-    assert_eq!(seen[0].body, "Refund not received");
+    assert_eq!(
+        seen[0].body, "Refund &lt;b&gt;not&lt;/b&gt; received &amp; late",
+        "the body escapes markup, so the characters show"
+    );
     assert!(
         seen[0].actions.contains(&"default".to_owned()),
         "clickable: {:?}",

@@ -38,8 +38,32 @@ pub async fn sign_in(
 }
 
 #[tauri::command]
-pub async fn sign_out(desk: State<'_, Desk>) -> IpcResult<()> {
-    desk.sign_out().await
+pub async fn sign_out(desk: State<'_, Desk>, remove_data: Option<bool>) -> IpcResult<()> {
+    desk.sign_out(remove_data.unwrap_or(false)).await
+}
+
+#[tauri::command]
+pub async fn sessions(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::wire::LiveSession>> {
+    desk.sessions().await
+}
+
+#[tauri::command]
+pub async fn end_session(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.end_session(id).await
+}
+
+#[tauri::command]
+pub async fn end_other_sessions(desk: State<'_, Desk>) -> IpcResult<usize> {
+    desk.end_other_sessions().await
+}
+
+#[tauri::command]
+pub async fn change_password(
+    desk: State<'_, Desk>,
+    current_password: String,
+    new_password: String,
+) -> IpcResult<()> {
+    desk.change_password(&current_password, &new_password).await
 }
 
 #[tauri::command]

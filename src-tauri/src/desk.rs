@@ -180,7 +180,7 @@ fn forget(home: &Path, s: Option<&Session>) -> IpcResult<()> {
 impl Desk {
     /// Opens the cache in `home`; resumes syncing if a sign-in is saved.
     pub fn open(app: AppHandle, home: &Path) -> IpcResult<Desk> {
-        std::fs::create_dir_all(home)
+        fyncall_cache::files::private_dir(home)
             .map_err(|e| internal(format!("cannot create {}: {e}", home.display())))?;
         let mut cache = Cache::open(&home.join("cache.sqlite"))?;
         let mut saved = recall(home)?;
@@ -313,6 +313,8 @@ impl Desk {
     ) -> IpcResult<SessionInfo> {
         let client = Client::connect(server, &transport)?;
         let (token, agent) = client.login(email, password).await?;
+        // After a sign-out that removed this computer's copy, a file again.
+        self.with_cache(|c| c.reopen()).await?;
         let server = client.server().to_owned();
         let id = agent.id;
         let bound = server.clone();
@@ -341,7 +343,38 @@ impl Desk {
         }
     }
 
-    pub async fn sign_out(&self) -> IpcResult<()> {
+    /// The signed-in agent's client (token from the keyring or the file).
+    async fn client(&self) -> IpcResult<Client> {
+        let home = self.home.clone();
+        let saved = tauri::async_runtime::spawn_blocking(move || recall(&home))
+            .await
+            .map_err(|e| internal(format!("reading the sign-in failed: {e}")))??;
+        let s = saved
+            .ok_or_else(|| IpcError::new(IpcCode::NotSignedIn, "not signed in: sign in first"))?;
+        Ok(Client::for_session(&s)?)
+    }
+
+    /// The agent's live sessions on the server, this device marked.
+    pub async fn sessions(&self) -> IpcResult<Vec<fyncall_domain::wire::LiveSession>> {
+        Ok(self.client().await?.sessions().await?)
+    }
+
+    pub async fn end_session(&self, id: Uuid) -> IpcResult<()> {
+        Ok(self.client().await?.end_session(id).await?)
+    }
+
+    /// "Sign out other devices"; how many sessions ended.
+    pub async fn end_other_sessions(&self) -> IpcResult<usize> {
+        Ok(self.client().await?.end_other_sessions().await?)
+    }
+
+    pub async fn change_password(&self, current: &str, new: &str) -> IpcResult<()> {
+        Ok(self.client().await?.change_password(current, new).await?)
+    }
+
+    /// Signs out; with `remove_data`, deletes this computer's copy of the
+    /// team's tickets too (the cache files, unsent changes included).
+    pub async fn sign_out(&self, remove_data: bool) -> IpcResult<()> {
         self.stop_engine();
         let home = self.home.clone();
         let saved = tauri::async_runtime::spawn_blocking(move || recall(&home))
@@ -356,6 +389,10 @@ impl Desk {
         tauri::async_runtime::spawn_blocking(move || forget(&home, saved.as_ref()))
             .await
             .map_err(|e| internal(format!("forgetting the sign-in failed: {e}")))??;
+        if remove_data {
+            self.with_cache(|c| c.remove_files()).await?;
+            tracing::info!("removed this computer's copy of the team's tickets");
+        }
         if let Ok(mut d) = self.demo.lock() {
             *d = false;
         }

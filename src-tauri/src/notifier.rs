@@ -59,7 +59,7 @@ pub fn show_notice(
         let mut note = notify_rust::Notification::new();
         note.appname("Fyncall Desk")
             .summary(&notice.summary)
-            .body(&notice.body)
+            .body(&escape_markup(&notice.body))
             .icon("dialog-information")
             .action("default", "Open ticket")
             .urgency(if notice.critical {
@@ -283,4 +283,21 @@ pub fn spawn(app: AppHandle, tray: Option<TrayIcon>) {
             }
         }
     });
+}
+
+/// Notification bodies may be read as markup (the `body-markup` capability):
+/// a subject with `<b>` must show those characters, not bold text.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

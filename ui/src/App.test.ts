@@ -3,6 +3,10 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import App from './App.svelte';
 import { MockBackend, alice, row } from './mock-backend';
 
+// jsdom has no modal dialogs; the app's window (WebKitGTK) does.
+HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.open = true; };
+HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) { this.open = false; };
+
 describe('the app against a mock backend', () => {
   it('asks to sign in and shows the refusal in words', async () => {
     const backend = new MockBackend(null);
@@ -53,5 +57,22 @@ describe('the app against a mock backend', () => {
     await waitFor(() => expect(container.querySelector('[data-testid=notice]')?.textContent).toContain(text));
     await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
     await waitFor(() => expect(container.querySelector('[data-testid=notice]')).toBeNull());
+  });
+
+  it("asks before signing out, and removes this computer's copy only when ticked", async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
+    const { container } = render(App, { backend });
+    const dialog = () => container.querySelector('[data-testid=sign-out-dialog]') as HTMLDialogElement;
+    await fireEvent.click(await screen.findByRole('button', { name: 'Sign out' }));
+    expect(dialog().open).toBe(true);
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(dialog().open).toBe(false);
+    expect(backend.signOuts).toEqual([]);
+    await fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
+    await fireEvent.click(screen.getByLabelText(/remove this computer's copy/));
+    expect(dialog().textContent).toContain('deleted');
+    await fireEvent.click(container.querySelector('[data-action=confirm-sign-out]') as HTMLElement);
+    await waitFor(() => expect(backend.signOuts).toEqual([true]));
+    expect(await screen.findByLabelText('Email')).toBeTruthy();
   });
 });

@@ -8,6 +8,7 @@ import type { Conversation } from './generated/Conversation';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
 import type { IpcError } from './generated/IpcError';
+import type { LiveSession } from './generated/LiveSession';
 import type { Mutation } from './generated/Mutation';
 import type { OutboxEntry } from './generated/OutboxEntry';
 import type { Page } from './generated/Page';
@@ -18,10 +19,25 @@ import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
 import type { TicketDetail } from './generated/TicketDetail';
 
+/** How to reach the server: a CA certificate file to trust besides the
+ * OS store, and plain HTTP to another machine (off unless asked for). */
+export interface SignInOptions {
+  allowHttp?: boolean;
+  caFile?: string;
+}
+
 export interface Backend {
   session(): Promise<SessionInfo | null>;
-  signIn(server: string, email: string, password: string): Promise<SessionInfo>;
-  signOut(): Promise<void>;
+  signIn(server: string, email: string, password: string, options?: SignInOptions): Promise<SessionInfo>;
+  /** With `removeData`, this computer's copy of the team's tickets goes too. */
+  signOut(removeData?: boolean): Promise<void>;
+  /** The agent's live sessions on the server, this device marked `current`. */
+  sessions(): Promise<LiveSession[]>;
+  endSession(id: string): Promise<void>;
+  /** "Sign out other devices": how many sessions ended. */
+  endOtherSessions(): Promise<number>;
+  /** Every other session of the agent ends. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
   status(): Promise<StatusInfo>;
   counts(): Promise<Counts>;
   tickets(query: Query): Promise<Page>;

@@ -1,5 +1,6 @@
 // An in-memory Backend for component tests.
-import type { Backend } from './backend';
+import type { Backend, SignInOptions } from './backend';
+import type { LiveSession } from './generated/LiveSession';
 import type { Agent } from './generated/Agent';
 import type { Query } from './generated/Query';
 import type { SessionInfo } from './generated/SessionInfo';
@@ -38,13 +39,33 @@ export class MockBackend implements Backend {
   }
 
   session = async () => this.signedIn;
-  signIn = async (server: string, email: string, password: string) => {
+  signInOptions: SignInOptions[] = [];
+  signOuts: boolean[] = [];
+  liveSessions: LiveSession[] = [
+    { id: 's1', created_at: '2026-11-30T09:00:00.000Z', last_used_at: '2026-12-01T09:00:00.000Z', expires_at: '2026-12-31T09:00:00.000Z', user_agent: 'fyncall/0.1.0', current: true },
+    { id: 's2', created_at: '2026-11-01T09:00:00.000Z', last_used_at: '2026-11-20T09:00:00.000Z', expires_at: '2026-12-20T09:00:00.000Z', user_agent: 'fyncall/0.1.0 (laptop)', current: false },
+  ];
+  passwordChanges: [string, string][] = [];
+  signIn = async (server: string, email: string, password: string, options: SignInOptions = {}) => {
     this.signIns.push([server, email, password]);
+    this.signInOptions.push(options);
     if (password !== 'right') throw { code: 'unauthorized', message: 'wrong email or password' };
     this.signedIn = { server, agent: alice, demo: false, token_in_keyring: false };
     return this.signedIn;
   };
-  signOut = async () => { this.signedIn = null; };
+  signOut = async (removeData = false) => { this.signOuts.push(removeData); this.signedIn = null; };
+  sessions = async () => this.liveSessions;
+  endSession = async (id: string) => { this.liveSessions = this.liveSessions.filter((s) => s.id !== id); };
+  endOtherSessions = async () => {
+    const before = this.liveSessions.length;
+    this.liveSessions = this.liveSessions.filter((s) => s.current);
+    return before - this.liveSessions.length;
+  };
+  changePassword = async (current: string, next: string) => {
+    if (current !== 'right') throw { code: 'refused', message: 'the current password is not right' };
+    this.passwordChanges.push([current, next]);
+    this.liveSessions = this.liveSessions.filter((s) => s.current);
+  };
   status = async () => ({ connection: 'online' as const, error: null, last_sync_at: null, pending: 2, problems: 1, clock_offset_ms: 0, notice: null });
   counts = async () => ({ all: 7, mine: 3, sla_at_risk: 1, pending: 0, ai_escalated: 2 });
   tickets = async (q: Query) => {

@@ -2,15 +2,22 @@
 // imports @tauri-apps.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { Backend } from './backend';
+import type { Backend, SignInOptions } from './backend';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { StatusInfo } from './generated/StatusInfo';
 
 export class TauriBackend implements Backend {
   session = () => invoke<Awaited<ReturnType<Backend['session']>>>('session');
-  signIn = (server: string, email: string, password: string) =>
-    invoke<Awaited<ReturnType<Backend['signIn']>>>('sign_in', { server, email, password });
-  signOut = () => invoke<void>('sign_out');
+  signIn = (server: string, email: string, password: string, options: SignInOptions = {}) =>
+    invoke<Awaited<ReturnType<Backend['signIn']>>>('sign_in', {
+      server, email, password, allowHttp: options.allowHttp ?? false, caFile: options.caFile ?? null,
+    });
+  signOut = (removeData = false) => invoke<void>('sign_out', { removeData });
+  sessions = () => invoke<Awaited<ReturnType<Backend['sessions']>>>('sessions');
+  endSession = (id: string) => invoke<void>('end_session', { id });
+  endOtherSessions = () => invoke<number>('end_other_sessions');
+  changePassword = (currentPassword: string, newPassword: string) =>
+    invoke<void>('change_password', { currentPassword, newPassword });
   status = () => invoke<Awaited<ReturnType<Backend['status']>>>('status');
   counts = () => invoke<Awaited<ReturnType<Backend['counts']>>>('counts');
   tickets = (query: Parameters<Backend['tickets']>[0]) =>

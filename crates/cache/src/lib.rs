@@ -20,6 +20,7 @@
 mod actions;
 mod error;
 mod events;
+pub mod files;
 pub mod notify;
 mod outbox;
 mod pull;
@@ -90,12 +91,26 @@ pub struct SyncInfo {
 pub struct Cache {
     conn: Connection,
     path: PathBuf,
+    /// The files were removed; this is an empty cache in memory.
+    detached: bool,
 }
 
 impl Cache {
     /// Opens (creating and upgrading as needed) the cache at `path`.
     pub fn open(path: &Path) -> Result<Cache> {
-        let mut conn = Connection::open(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            files::private_dir(dir).map_err(|e| {
+                CacheError::Invalid(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        files::ensure_private_file(path)
+            .map_err(|e| CacheError::Invalid(format!("cannot create {}: {e}", path.display())))?;
+        let conn = Connection::open(path)?;
+        Cache::on(conn, path)
+    }
+
+    /// Sets up a connection as the cache of `path`.
+    fn on(mut conn: Connection, path: &Path) -> Result<Cache> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -114,6 +129,7 @@ impl Cache {
         let cache = Cache {
             conn,
             path: path.to_path_buf(),
+            detached: false,
         };
         if cache.meta("client_id")?.is_none() {
             cache.set_meta("client_id", &Uuid::now_v7().to_string())?;
@@ -123,6 +139,33 @@ impl Cache {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Deletes this computer's copy of the team (the cache files, queued
+    /// changes included) and goes on as an empty cache in memory until
+    /// `reopen`.
+    pub fn remove_files(&mut self) -> Result<()> {
+        let memory = Cache::on(Connection::open_in_memory()?, &self.path)?;
+        let old = std::mem::replace(self, memory);
+        let path = old.path.clone();
+        old.conn.close().map_err(|(_, e)| CacheError::from(e))?;
+        files::remove_database(&path)
+            .map_err(|e| CacheError::Invalid(format!("cannot delete {}: {e}", path.display())))?;
+        self.detached = true;
+        Ok(())
+    }
+
+    /// True after `remove_files`: nothing is on disk.
+    pub fn is_detached(&self) -> bool {
+        self.detached
+    }
+
+    /// Opens the cache file again after `remove_files` (a new sign-in).
+    pub fn reopen(&mut self) -> Result<()> {
+        if self.detached {
+            *self = Cache::open(&self.path.clone())?;
+        }
+        Ok(())
     }
 
     /// The schema version of the open file.

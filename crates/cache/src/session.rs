@@ -61,14 +61,15 @@ pub fn save(home: &Path, session: &Session) -> Result<()> {
             home.display()
         ))
     };
-    std::fs::create_dir_all(home).map_err(io)?;
+    crate::files::private_dir(home).map_err(io)?;
     let tmp = home.join("session.json.tmp");
     {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp).map_err(io)?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = crate::files::private_file()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io)?;
         f.write_all(serde_json::to_string_pretty(session)?.as_bytes())
             .map_err(io)?;
         f.sync_all().map_err(io)?;

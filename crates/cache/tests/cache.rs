@@ -716,3 +716,42 @@ fn another_database_starts_the_cache_over_and_queues_every_change_again_in_order
     );
     assert_eq!(cache.take_restore_notice().expect("again"), None, "once");
 }
+
+/// The cache is private from the moment it exists (folder 0700, files
+/// 0600), and "remove this computer's copy" leaves no file behind.
+#[cfg(unix)]
+#[test]
+fn the_cache_files_are_private_and_can_be_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let path = home.join("cache.sqlite");
+    let mut cache = Cache::open(&path).expect("open");
+    cache
+        .sign_in("https://desk.example.com", Uuid::now_v7())
+        .expect("sign in");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&home), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    let wal = home.join("cache.sqlite-wal");
+    assert!(wal.exists());
+    assert_eq!(
+        mode(&wal),
+        0o600,
+        "SQLite gives its WAL the database's mode"
+    );
+
+    cache.remove_files().expect("removed");
+    assert!(cache.is_detached());
+    assert_eq!(
+        std::fs::read_dir(&home).expect("home").count(),
+        0,
+        "no file left"
+    );
+    // Still usable (empty) until the next sign-in opens a file again.
+    assert_eq!(cache.cursor().expect("cursor"), 0);
+    cache.reopen().expect("reopened");
+    assert!(path.exists());
+    assert!(!cache.is_detached());
+}

@@ -257,7 +257,7 @@ fn default_home() -> PathBuf {
 }
 
 fn open_cache(home: &Path) -> Result<Cache, Failure> {
-    std::fs::create_dir_all(home)
+    fyncall_cache::files::private_dir(home)
         .map_err(|e| Failure::other(format!("cannot create {}: {e}", home.display())))?;
     Ok(Cache::open(&home.join("cache.sqlite"))?)
 }

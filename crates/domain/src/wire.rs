@@ -226,7 +226,7 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct SessionInfo {
+pub struct LiveSession {
     pub id: uuid::Uuid,
     #[serde(with = "millis")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]

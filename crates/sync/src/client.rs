@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
 use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
-use fyncall_domain::wire::{PushAnswer, SessionInfo};
+use fyncall_domain::wire::{LiveSession, PushAnswer};
 use fyncall_domain::{Agent, Timestamp};
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
@@ -219,7 +219,7 @@ impl Client {
     }
 
     /// The agent's live sessions, this one marked.
-    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+    pub async fn sessions(&self) -> Result<Vec<LiveSession>> {
         let req = self
             .request(reqwest::Method::GET, "/me/sessions")
             .timeout(Duration::from_secs(10));

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use fyncall_domain::wire::SessionInfo;
+use fyncall_domain::wire::LiveSession;
 use fyncall_domain::{Agent, Role, TeamSettings, permissions};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -143,11 +143,11 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<StatusC
 
 /// The caller's live sessions, most recently used first.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth",
-    responses((status = 200, body = Vec<SessionInfo>)))]
+    responses((status = 200, body = Vec<LiveSession>)))]
 pub async fn my_sessions(
     State(state): State<AppState>,
     AgentAuth(agent, hash, _): AgentAuth,
-) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+) -> Result<Json<Vec<LiveSession>>, ApiError> {
     let idle = state.config.session_idle;
     let idle_since = crate::time::now() - idle;
     let rows = state
@@ -155,7 +155,7 @@ pub async fn my_sessions(
         .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| SessionInfo {
+            .map(|r| LiveSession {
                 id: r.id,
                 created_at: r.created_at,
                 last_used_at: r.last_used_at,
