@@ -13,4 +13,14 @@ token: string, agent: Agent,
 /**
  * The token is in the OS keyring, not in this file.
  */
-token_in_keyring: boolean, };
+token_in_keyring: boolean, 
+/**
+ * A certificate authority (PEM file) trusted besides the OS store, for
+ * a server with a certificate of the team's own.
+ */
+ca_file: string | null, 
+/**
+ * Plain `http://` to a server outside this machine was allowed at
+ * sign-in (the traffic, token included, can be read on the way).
+ */
+allow_http: boolean, };
