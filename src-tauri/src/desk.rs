@@ -15,7 +15,6 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::error::{IpcCode, IpcError, IpcResult};
-use crate::keyring::Keyring;
 
 /// Who is signed in, for the window.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -101,80 +100,34 @@ fn internal(message: impl Into<String>) -> IpcError {
     IpcError::new(IpcCode::Internal, message)
 }
 
-/// The keyring entry of a sign-in.
-fn account(server: &str, agent: Uuid) -> String {
-    format!("{server} {agent}")
-}
-
 /// Saves the sign-in: the token in the OS keyring where there is one, else
 /// in the 0600 file with the rest. A demo's throwaway token stays out of the
 /// keyring. Blocking (D-Bus, disk).
-fn keep(home: &Path, mut s: Session, demo: bool) -> IpcResult<Session> {
-    let keyring = if demo {
-        Err(crate::keyring::KeyringError::Unavailable(
-            "a demo sign-in is not worth a keyring entry".into(),
-        ))
+fn keep(home: &Path, s: Session, demo: bool) -> IpcResult<Session> {
+    let keep = if demo {
+        fyncall_signin::Keep::FileOnly
     } else {
-        Keyring::session()
+        fyncall_signin::Keep::KeyringOrFile
     };
-    let stored = keyring.and_then(|k| {
-        k.store(
-            &account(&s.server, s.agent.id),
-            &format!("Fyncall Desk sign-in ({})", s.server),
-            &s.token,
-        )
-    });
-    let file = match stored {
-        Ok(()) => Session {
-            token: String::new(),
-            token_in_keyring: true,
-            ..s.clone()
-        },
-        Err(e) => {
-            tracing::info!(reason = %e, "keeping the sign-in token in a file only this user can read");
-            s.token_in_keyring = false;
-            s.clone()
-        }
-    };
-    session::save(home, &file)?;
-    s.token_in_keyring = file.token_in_keyring;
-    Ok(s)
+    Ok(fyncall_signin::keep(home, s, keep)?)
 }
 
-/// The saved sign-in with its token, fetched from the keyring when it is
-/// kept there; `None` when there is none, or its token is gone. Blocking.
+/// The saved sign-in with its token; `None` when there is none, or when its
+/// keyring cannot be read now (the window then asks to sign in). Blocking.
 fn recall(home: &Path) -> IpcResult<Option<Session>> {
-    let Some(mut s) = session::load(home)? else {
-        return Ok(None);
-    };
-    if !s.token_in_keyring {
-        return Ok(Some(s));
-    }
-    match Keyring::session().and_then(|k| k.get(&account(&s.server, s.agent.id))) {
-        Ok(Some(token)) => {
-            s.token = token;
-            Ok(Some(s))
-        }
-        Ok(None) => {
-            tracing::warn!("the sign-in's token is no longer in the OS keyring; sign in again");
-            session::clear(home)?;
-            Ok(None)
-        }
-        Err(e) => {
+    match fyncall_signin::recall(home) {
+        Ok(s) => Ok(s),
+        Err(fyncall_signin::SigninError::KeyringUnreadable(e)) => {
             tracing::warn!(error = %e, "cannot read the sign-in's token from the OS keyring; sign in again");
             Ok(None)
         }
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Forgets the sign-in, its keyring entry included. Blocking.
 fn forget(home: &Path, s: Option<&Session>) -> IpcResult<()> {
-    if let Some(s) = s.filter(|s| s.token_in_keyring) {
-        if let Err(e) = Keyring::session().and_then(|k| k.delete(&account(&s.server, s.agent.id))) {
-            tracing::warn!(error = %e, "could not remove the token from the OS keyring");
-        }
-    }
-    Ok(session::clear(home)?)
+    Ok(fyncall_signin::forget(home, s)?)
 }
 
 impl Desk {

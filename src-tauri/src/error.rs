@@ -76,3 +76,12 @@ impl From<SyncError> for IpcError {
 }
 
 pub type IpcResult<T> = Result<T, IpcError>;
+
+impl From<fyncall_signin::SigninError> for IpcError {
+    fn from(e: fyncall_signin::SigninError) -> Self {
+        match e {
+            fyncall_signin::SigninError::Cache(c) => c.into(),
+            unreadable => IpcError::new(IpcCode::NotSignedIn, unreadable.to_string()),
+        }
+    }
+}

@@ -6,7 +6,6 @@ mod commands;
 mod demo;
 pub mod desk;
 pub mod error;
-pub mod keyring;
 pub mod notifier;
 
 use std::path::PathBuf;

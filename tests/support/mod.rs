@@ -3,8 +3,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
@@ -64,31 +62,14 @@ impl Service {
     fn close_notification(&self, _id: u32) {}
 }
 
-/// A private session bus; ended however the test ends.
-pub struct Daemon(pub Child);
+pub use fyncall_signin::testing::Daemon;
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `dbus-daemon --session` and returns it with its address.
-pub fn bus() -> (Daemon, String) {
-    let mut daemon = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-daemon runs (scripts/setup installs dbus)");
-    let stdout = daemon.stdout.take().expect("stdout");
-    let daemon = Daemon(daemon);
-    let mut address = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut address)
-        .expect("address");
-    (daemon, address.trim().to_owned())
+/// A private session bus (one D-Bus helper for every test: the signin
+/// crate's); with its address. Its folder lives as long as the bus.
+pub fn bus() -> ((Daemon, tempfile::TempDir), String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (daemon, address) = fyncall_signin::testing::private_bus(dir.path());
+    ((daemon, dir), address)
 }
 
 /// Serves the recording notification service on the bus at `address`.

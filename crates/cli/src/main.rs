@@ -269,20 +269,16 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn session(&self) -> Result<Session, Failure> {
-        let s = session::load(&self.home)?.ok_or_else(|| {
+    /// The saved sign-in with its token: from the OS keyring when it is
+    /// kept there (the desktop app's sign-in is shared), else the file.
+    async fn session(&self) -> Result<Session, Failure> {
+        recall(&self.home).await?.ok_or_else(|| {
             Failure::other("not signed in: run `fyncall login --server URL --email EMAIL` first")
-        })?;
-        if s.token_in_keyring {
-            return Err(Failure::other(
-                "this sign-in belongs to Fyncall Desk (its token is in the OS keyring): run `fyncall login --server URL --email EMAIL` with a --home of its own",
-            ));
-        }
-        Ok(s)
+        })
     }
 
-    fn engine(&self, cache: Cache) -> Result<Engine, Failure> {
-        let s = self.session()?;
+    async fn engine(&self, cache: Cache) -> Result<Engine, Failure> {
+        let s = self.session().await?;
         let client = Client::for_session(&s)?;
         Ok(Engine::new(client, Arc::new(Mutex::new(cache))))
     }
@@ -293,6 +289,23 @@ impl Ctx {
         println!("{text}");
         Ok(())
     }
+}
+
+/// Runs keyring and file work off the async workers (the keyring's D-Bus
+/// client blocks on a runtime of its own).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> fyncall_signin::Result<T> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure::other(format!("the sign-in store failed: {e}")))?
+        .map_err(|e| Failure::other(e.to_string()))
+}
+
+/// The saved sign-in with its token (from the OS keyring when kept there).
+async fn recall(home: &Path) -> Result<Option<Session>, Failure> {
+    let home = home.to_path_buf();
+    blocking(move || fyncall_signin::recall(&home)).await
 }
 
 async fn run(cli: Cli) -> Outcome {
@@ -590,7 +603,7 @@ async fn act(ctx: &Ctx, mut cache: Cache, m: Mutation, target: Target, what: &st
     let cache = if ctx.offline || session::load(&ctx.home)?.is_none() {
         cache
     } else {
-        let engine = ctx.engine(cache)?;
+        let engine = ctx.engine(cache).await?;
         match engine.sync_once().await {
             Ok(report) => {
                 if let Some(notice) = report.notice.filter(|_| !ctx.json) {
@@ -677,21 +690,21 @@ async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Ou
     let (token, agent) = client.login(email, &password).await?;
     let mut cache = open_cache(&ctx.home)?;
     cache.sign_in(client.server(), agent.id)?;
-    session::save(
-        &ctx.home,
-        &Session {
-            server: client.server().to_owned(),
-            token: token.clone(),
-            agent: agent.clone(),
-            token_in_keyring: false,
-            ca_file: transport
-                .ca_file
-                .as_ref()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                .map(|p| p.display().to_string()),
-            allow_http: transport.allow_http,
-        },
-    )?;
+    let home = ctx.home.clone();
+    let session = Session {
+        server: client.server().to_owned(),
+        token: token.clone(),
+        agent: agent.clone(),
+        token_in_keyring: false,
+        ca_file: transport
+            .ca_file
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.display().to_string()),
+        allow_http: transport.allow_http,
+    };
+    blocking(move || fyncall_signin::keep(&home, session, fyncall_signin::Keep::KeyringOrFile))
+        .await?;
     let engine = Engine::new(client.with_token(&token), Arc::new(Mutex::new(cache)));
     let synced = engine.sync_once().await;
     if ctx.json {
@@ -717,12 +730,25 @@ async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Ou
 }
 
 async fn logout(ctx: &Ctx) -> Outcome {
-    let Some(s) = session::load(&ctx.home)? else {
+    let saved = match recall(&ctx.home).await {
+        Ok(saved) => saved,
+        // The keyring cannot be read: forget the sign-in here all the same.
+        Err(e) => {
+            eprintln!("{}", e.message);
+            session::load(&ctx.home)?
+        }
+    };
+    let Some(s) = saved else {
         println!("Not signed in.");
         return Ok(());
     };
-    let told = Client::for_session(&s)?.logout().await;
-    session::clear(&ctx.home)?;
+    let told = match s.token.is_empty() {
+        true => Err(SyncError::Unauthorized("no token".into())),
+        false => Client::for_session(&s)?.logout().await,
+    };
+    let home = ctx.home.clone();
+    let forgotten = s.clone();
+    blocking(move || fyncall_signin::forget(&home, Some(&forgotten))).await?;
     match told {
         Ok(()) | Err(SyncError::Unauthorized(_)) => println!("Signed out."),
         Err(e) => println!("Signed out here; the server was not told ({e})."),
@@ -733,7 +759,13 @@ async fn logout(ctx: &Ctx) -> Outcome {
 async fn info(ctx: &Ctx) -> Outcome {
     let cache = open_cache(&ctx.home)?;
     let info = cache.info()?;
-    let s = session::load(&ctx.home)?;
+    let s = match recall(&ctx.home).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", e.message);
+            session::load(&ctx.home)?
+        }
+    };
     let online = match &s {
         Some(s) => Client::for_session(s)?.me().await.map(|_| ()),
         None => Err(SyncError::Unauthorized("not signed in".into())),
@@ -773,7 +805,7 @@ async fn info(ctx: &Ctx) -> Outcome {
 }
 
 async fn change_password(ctx: &Ctx) -> Outcome {
-    let s = ctx.session()?;
+    let s = ctx.session().await?;
     let current = password_from("FYNCALL_PASSWORD", "Current password: ")?;
     let new = password_from(
         "FYNCALL_NEW_PASSWORD",
@@ -795,7 +827,7 @@ async fn change_password(ctx: &Ctx) -> Outcome {
 }
 
 async fn sessions(ctx: &Ctx, action: Option<SessionAction>) -> Outcome {
-    let s = ctx.session()?;
+    let s = ctx.session().await?;
     let client = Client::for_session(&s)?;
     match action {
         Some(SessionAction::End { id }) => {
@@ -828,7 +860,7 @@ async fn sessions(ctx: &Ctx, action: Option<SessionAction>) -> Outcome {
 
 async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
     let cache = open_cache(&ctx.home)?;
-    let engine = Arc::new(ctx.engine(cache)?);
+    let engine = Arc::new(ctx.engine(cache).await?);
     if !watch {
         let report = engine.sync_once().await?;
         let info = engine.with_cache(|c| c.info()).await?;

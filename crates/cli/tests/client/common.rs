@@ -212,6 +212,11 @@ pub fn fyncall(home: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("FYNCALL_PASSWORD", PASSWORD)
         .env_remove("FYNCALL_HOME")
+        // No OS keyring: the tests never touch the keyring of whoever runs them.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/fyncall-test-bus",
+        )
         .stdin(Stdio::null())
         .output()
         .expect("fyncall runs")

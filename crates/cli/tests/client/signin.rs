@@ -188,3 +188,44 @@ fn an_agent_lists_ends_sessions_and_changes_the_password() {
         .expect("runs");
     expect_output(out, &["login"], 0);
 }
+
+/// The CLI keeps its token in the OS keyring like the desktop app, and reads
+/// a sign-in kept there (the app's included): one code path, fyncall-signin.
+#[test]
+fn the_token_lives_in_the_os_keyring_and_is_shared() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::demo(dir.path());
+    let (_bus, address) = fyncall_signin::testing::private_bus(dir.path());
+    let _keyring = fyncall_signin::testing::keyring_daemon(&address, dir.path());
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fyncall"))
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .env("FYNCALL_PASSWORD", PASSWORD)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .output()
+            .expect("runs")
+    };
+    expect_output(
+        run(&["login", "--server", &server.url, "--email", ALICE]),
+        &["login"],
+        0,
+    );
+    let file = std::fs::read_to_string(home.join("session.json")).expect("session file");
+    let saved: serde_json::Value = serde_json::from_str(&file).expect("json");
+    assert_eq!(saved["token_in_keyring"], true, "{file}");
+    assert_eq!(saved["token"], "", "no token in the file");
+    let info = expect_output(run(&["info"]), &["info"], 0);
+    assert!(
+        info.contains("online"),
+        "the token came from the keyring: {info}"
+    );
+    // Without the keyring the sign-in cannot be used, and says why.
+    let out = fyncall(&home, &["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OS keyring"));
+    expect_output(run(&["logout"]), &["logout"], 0);
+    assert!(!home.join("session.json").exists());
+}
