@@ -182,6 +182,7 @@ impl<C: GenericClient> Db<'_, C> {
 /// Makes and checks the pool's connections (r2d2 does the pooling).
 pub(crate) struct Manager {
     config: Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -190,7 +191,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: self.config.connect(tls())?,
+            client: self.config.connect(self.tls.clone())?,
             statements: HashMap::new(),
         })
     }
@@ -206,49 +207,127 @@ impl r2d2::ManageConnection for Manager {
 
 type Pool = r2d2::Pool<Manager>;
 
-/// TLS to PostgreSQL: used when the URL asks for it (`sslmode=require`) or
-/// the server offers it (`prefer`, the default). The server's certificate
-/// is checked against the OS store, plus the CA file `FYNCALL_DATABASE_CA`
-/// names (for a private CA or a self-signed server).
-fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
-    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        let (added, _) = roots.add_parsable_certificates(native.certs);
-        if let Some(path) = std::env::var_os("FYNCALL_DATABASE_CA") {
+/// Accepts the database's certificate unchecked, as libpq's `prefer` and
+/// `require` do: the connection is encrypted, and the handshake signatures
+/// are still verified, but whose certificate it is is not (a database with
+/// its packaged self-signed certificate connects). `FYNCALL_DATABASE_CA`
+/// turns checking on.
+#[derive(Debug)]
+struct Unchecked(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The TLS settings for PostgreSQL, made once: the database's certificate
+/// checked against `FYNCALL_DATABASE_CA` (and the OS store) when that names
+/// a CA file, else accepted unchecked as libpq does. An unreadable CA file
+/// is an error, never a silent fallback.
+fn tls_config() -> StoreResult<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?;
+            let Some(path) = std::env::var_os("FYNCALL_DATABASE_CA") else {
+                return Ok(builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(std::sync::Arc::new(Unchecked(provider)))
+                    .with_no_client_auth());
+            };
             use rustls::pki_types::{CertificateDer, pem::PemObject};
-            match CertificateDer::pem_file_iter(&path)
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            let certs = CertificateDer::pem_file_iter(&path)
                 .and_then(|c| c.collect::<Result<Vec<_>, _>>())
-            {
-                Ok(certs) => {
-                    roots.add_parsable_certificates(certs);
-                }
-                Err(e) => {
-                    tracing::error!(file = ?path, error = %e, "cannot read FYNCALL_DATABASE_CA")
-                }
+                .map_err(|e| {
+                    format!(
+                        "cannot read FYNCALL_DATABASE_CA {}: {e}",
+                        path.to_string_lossy()
+                    )
+                })?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(format!(
+                    "FYNCALL_DATABASE_CA {} holds no usable certificate",
+                    path.to_string_lossy()
+                ));
             }
-        }
-        tracing::debug!(added, "trusted certificates for PostgreSQL");
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-        .unwrap_or_else(|_| {
-            rustls::ClientConfig::builder()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
+            Ok(builder.with_root_certificates(roots).with_no_client_auth())
         })
-    });
-    tokio_postgres_rustls::MakeRustlsConnect::new(config.clone())
+        .clone()
+        .map_err(db_err)
+}
+
+/// TLS to PostgreSQL: used when the URL asks for it (`sslmode=require`) or
+/// the server offers it (`prefer`, the default); see `tls_config`.
+fn tls() -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?))
+}
+
+/// An error with its causes ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 fn connect(config: &Config) -> StoreResult<Client> {
-    config.connect(tls()).map_err(|e| {
+    config.connect(tls()?).map_err(|e| {
         db_err(format!(
-            "cannot reach PostgreSQL at {}: {e}; check --database-url and that the server is running",
-            describe(config)
+            "cannot reach PostgreSQL at {}: {}; check --database-url and that the server is running",
+            describe(config),
+            with_causes(&e)
         ))
     })
 }
@@ -335,6 +414,7 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager {
                 config: config.clone(),
+                tls: tls()?,
             })
             .map_err(|e| {
                 db_err(format!(

@@ -134,3 +134,93 @@ async fn a_silent_connection_is_closed() {
         .expect("the server closed the silent connection");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
+
+/// Runs `fyncall-server ARGS` with `FYNCALL_DATABASE_CA=ca`; for `serve`,
+/// the child and its first line once it printed one.
+fn server_with_ca(args: &[&str], ca: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .args(args)
+        .env("FYNCALL_DATABASE_CA", ca)
+        .env("FYNCALL_ADMIN_PASSWORD", "a long admin password")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+    (child, line)
+}
+
+/// ASVS 9.2.2: the server reaches PostgreSQL over TLS (`sslmode=require`);
+/// given `FYNCALL_DATABASE_CA` it checks the database's certificate, and a
+/// CA that did not sign it is refused.
+#[test]
+fn postgres_over_tls_checks_the_certificate_it_is_given() {
+    let ca = std::env::var("FYNCALL_TEST_POSTGRES_CA").unwrap_or_else(|_| {
+        panic!("set FYNCALL_TEST_POSTGRES_CA to the test cluster's certificate (scripts/test does)")
+    });
+    let ca = std::path::PathBuf::from(ca);
+    let url = format!("{}?sslmode=require", crate::common::postgres_database());
+    let (mut init, _) = server_with_ca(
+        &[
+            "init",
+            "--database-url",
+            &url,
+            "--admin-email",
+            "ada@example.com",
+            "--admin-name",
+            "Ada",
+        ],
+        &ca,
+    );
+    assert!(init.wait().expect("init").success(), "init over TLS");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let stranger = dir.path().join("stranger.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
+    std::fs::write(&stranger, other.cert.pem()).expect("write");
+    let (refused, _) = server_with_ca(
+        &["serve", "--database-url", &url, "--listen", "127.0.0.1:0"],
+        &stranger,
+    );
+    let out = refused.wait_with_output().expect("exits");
+    assert!(
+        !out.status.success(),
+        "a CA that did not sign the database's certificate"
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("certificate") || err.contains("unknownissuer"),
+        "{err}"
+    );
+
+    let (mut serving, line) = server_with_ca(
+        &["serve", "--database-url", &url, "--listen", "127.0.0.1:0"],
+        &ca,
+    );
+    assert!(line.starts_with("listening on "), "{line}");
+    let admin = std::env::var("FYNCALL_TEST_POSTGRES").expect("cluster");
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
+    let db = url
+        .rsplit('/')
+        .next()
+        .and_then(|d| d.split('?').next())
+        .expect("database name")
+        .to_owned();
+    let row = client
+        .query_one(
+            "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1",
+            &[&db],
+        )
+        .expect("pg_stat_ssl");
+    let (connections, all_tls): (i64, Option<bool>) = (row.get(0), row.get(1));
+    assert!(
+        connections > 0,
+        "the server holds connections to its database"
+    );
+    assert_eq!(all_tls, Some(true), "every one of them is TLS");
+    let _ = serving.kill();
+    let _ = serving.wait();
+}
