@@ -653,3 +653,81 @@ both_stores!(
     passwords_are_twelve_to_a_thousand_characters,
     pruning_keeps_what_is_live,
 );
+
+/// ASVS 11.1.4: past the cap on requests served at once the server answers
+/// 503 at once (with Retry-After) instead of queueing without end. Sign-ins
+/// hold their slot while argon2 runs, so 12 at once against a cap of 1
+/// meet it.
+async fn requests_past_the_concurrency_cap_are_shed(kind: Kind) {
+    let config = fyncall_server::Config {
+        max_concurrent_requests: 1,
+        ..Default::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let attempts = (0..12).map(|i| {
+        let http = client_from(&format!("127.0.2.{}", i + 1));
+        let team = &team;
+        async move {
+            login_as(
+                &http,
+                team,
+                &format!("nobody{i}@example.com"),
+                "a wrong password",
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let shed: Vec<_> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!shed.is_empty(), "{answers:?}");
+    for (_, retry, body) in shed {
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+        assert!(retry.is_some(), "Retry-After on a shed request");
+    }
+    assert!(
+        answers
+            .iter()
+            .any(|(s, _, _)| *s == StatusCode::UNAUTHORIZED),
+        "some were served"
+    );
+}
+
+/// A request that takes longer than the request timeout is answered 503
+/// with a sentence, not left hanging (a sign-in's argon2 outlasts 1 ms).
+async fn a_request_past_the_timeout_gets_503(kind: Kind) {
+    let team = Team::new(kind).await;
+    // A second server on the same store, with a 1 ms request timeout.
+    let config = fyncall_server::Config {
+        request_timeout: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hurried = fyncall_server::start_with(team.store.clone(), listener, config)
+        .await
+        .expect("start");
+    let res = client_from("127.0.3.1")
+        .post(format!("http://{}/api/v1/auth/login", hurried.addr))
+        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("answers");
+    let status = res.status();
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too long"))
+    );
+}
+
+both_stores!(
+    requests_past_the_concurrency_cap_are_shed,
+    a_request_past_the_timeout_gets_503,
+);
