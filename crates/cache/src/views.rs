@@ -209,28 +209,42 @@ impl Cache {
         let mut clauses = Vec::new();
         let mut args: Vec<Sql> = Vec::new();
         let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
-        match q.view {
-            View::All => clauses.push("t.open = 1".to_owned()),
-            View::Mine => {
-                clauses.push("t.assignee_id = ? AND t.open = 1".to_owned());
-                args.push(Sql::Text(me.to_string()));
-            }
-            View::SlaAtRisk => {
-                // The due bound is implied by the at-risk moment; the `+`
-                // keeps it off the index choice, so the few tickets at risk
-                // are read by `tickets_at_risk` rather than every ticket due
-                // within the horizon by `tickets_risk`.
-                clauses.push("+t.due_key <= ? AND t.at_risk_at <= ?".to_owned());
-                args.push(Sql::Integer(
-                    millis(now).saturating_add(self.risk_horizon_ms()?),
-                ));
-                args.push(Sql::Integer(millis(now)));
-            }
-            View::Pending => {
-                clauses.push("t.status = ?".to_owned());
-                args.push(Sql::Text(Status::WaitingOnCustomer.as_str().into()));
-            }
-            View::AiEscalated => clauses.push("t.source = 'ai' AND t.open = 1".to_owned()),
+        // The view's rule, from the domain, as SQL.
+        let rule = q.view.rule();
+        if rule.hides_closed(&q.status) {
+            // In SLA At Risk the at-risk moment picks the index (a closed
+            // ticket has none): the `+` keeps this term off the choice.
+            clauses.push(
+                if rule.at_risk {
+                    "+t.open = 1"
+                } else {
+                    "t.open = 1"
+                }
+                .to_owned(),
+            );
+        }
+        if rule.assigned_to_viewer {
+            clauses.push("t.assignee_id = ?".to_owned());
+            args.push(Sql::Text(me.to_string()));
+        }
+        if let Some(status) = rule.status {
+            clauses.push("t.status = ?".to_owned());
+            args.push(Sql::Text(status.as_str().into()));
+        }
+        if let Some(source) = rule.source {
+            clauses.push("t.source = ?".to_owned());
+            args.push(Sql::Text(source.as_str().into()));
+        }
+        if rule.at_risk {
+            // The due bound is implied by the at-risk moment; the `+`
+            // keeps it off the index choice, so the few tickets at risk
+            // are read by `tickets_at_risk` rather than every ticket due
+            // within the horizon by `tickets_risk`.
+            clauses.push("+t.due_key <= ? AND t.at_risk_at <= ?".to_owned());
+            args.push(Sql::Integer(
+                millis(now).saturating_add(self.risk_horizon_ms()?),
+            ));
+            args.push(Sql::Integer(millis(now)));
         }
         if !q.status.is_empty() {
             clauses.push(format!("t.status IN ({})", marks(q.status.len())));

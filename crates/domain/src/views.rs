@@ -2,11 +2,15 @@
 //!
 //! | view | which tickets | default order |
 //! |---|---|---|
-//! | All Tickets | every ticket but closed ones | updated, newest first |
+//! | All Tickets | every ticket but closed ones; a status filter naming `closed` shows them (the archive) | updated, newest first |
 //! | My Tickets | assignee is me, status not closed | SLA urgency, then updated |
 //! | SLA At Risk | a running timer is at risk or breached | time to breach, most overdue first |
 //! | Pending | status `waiting_on_customer` | updated, oldest first |
 //! | AI Escalated | source `ai`, status not closed | created, newest first |
+//!
+//! Which tickets a view holds is data ([`View::rule`], a [`ViewRule`]): the
+//! cache and the server each translate that one rule to SQL, and
+//! [`View::contains`] reads it.
 //!
 //! Membership of SLA At Risk depends on `now` only through
 //! [`crate::sla::Moments::at_risk_at`] (`at_risk_at <= now`), and the SLA
@@ -78,7 +82,41 @@ impl View {
         }
     }
 
-    /// Whether `ticket` belongs to this view for `viewer` at `now`.
+    /// Which tickets the view holds, as data every reader translates.
+    pub fn rule(self) -> ViewRule {
+        let base = ViewRule {
+            assigned_to_viewer: false,
+            status: None,
+            source: None,
+            at_risk: false,
+            closed: ClosedTickets::Hidden,
+        };
+        match self {
+            View::All => ViewRule {
+                closed: ClosedTickets::ShownWhenAsked,
+                ..base
+            },
+            View::Mine => ViewRule {
+                assigned_to_viewer: true,
+                ..base
+            },
+            View::SlaAtRisk => ViewRule {
+                at_risk: true,
+                ..base
+            },
+            View::Pending => ViewRule {
+                status: Some(Status::WaitingOnCustomer),
+                ..base
+            },
+            View::AiEscalated => ViewRule {
+                source: Some(Source::Ai),
+                ..base
+            },
+        }
+    }
+
+    /// Whether `ticket` belongs to this view (with no filter) for `viewer`
+    /// at `now`.
     pub fn contains(
         self,
         ticket: &Ticket,
@@ -86,16 +124,62 @@ impl View {
         policy: &SlaPolicy,
         now: Timestamp,
     ) -> bool {
-        let open = ticket.status != Status::Closed;
-        match self {
-            View::All => open,
-            View::Mine => open && ticket.assignee_id == Some(viewer),
-            View::SlaAtRisk => sla::moments(ticket, policy)
-                .at_risk_at
-                .is_some_and(|m| m <= now),
-            View::Pending => ticket.status == Status::WaitingOnCustomer,
-            View::AiEscalated => open && ticket.source == Source::Ai,
+        self.rule().matches(ticket, viewer, policy, now, &[])
+    }
+}
+
+/// What a view does with closed tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedTickets {
+    /// Never shown.
+    Hidden,
+    /// Shown when a status filter names `closed` (the All view's archive).
+    ShownWhenAsked,
+}
+
+/// Which tickets a view holds (RULES.md "Views"), as data: each field a
+/// condition every member meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewRule {
+    /// Assigned to the viewer.
+    pub assigned_to_viewer: bool,
+    /// In this status.
+    pub status: Option<Status>,
+    /// From this source.
+    pub source: Option<Source>,
+    /// A running timer at risk or breached now (`at_risk_at <= now`).
+    pub at_risk: bool,
+    pub closed: ClosedTickets,
+}
+
+impl ViewRule {
+    /// Whether closed tickets are left out under this status filter.
+    pub fn hides_closed(&self, status_filter: &[Status]) -> bool {
+        match self.closed {
+            ClosedTickets::Hidden => true,
+            ClosedTickets::ShownWhenAsked => !status_filter.contains(&Status::Closed),
         }
+    }
+
+    /// Whether `ticket` is in the view under `status_filter` (empty: no
+    /// filter) for `viewer` at `now`.
+    pub fn matches(
+        &self,
+        ticket: &Ticket,
+        viewer: Uuid,
+        policy: &SlaPolicy,
+        now: Timestamp,
+        status_filter: &[Status],
+    ) -> bool {
+        (!self.hides_closed(status_filter) || ticket.status != Status::Closed)
+            && (status_filter.is_empty() || status_filter.contains(&ticket.status))
+            && (!self.assigned_to_viewer || ticket.assignee_id == Some(viewer))
+            && self.status.is_none_or(|s| ticket.status == s)
+            && self.source.is_none_or(|s| ticket.source == s)
+            && (!self.at_risk
+                || sla::moments(ticket, policy)
+                    .at_risk_at
+                    .is_some_and(|m| m <= now))
     }
 }
 

@@ -139,24 +139,29 @@ pub fn list_sql(q: &TicketQuery, now: Timestamp, dialect: Dialect) -> Result<Lis
         clauses: Vec::new(),
         args: Vec::new(),
     };
+    // The view's rule, from the domain, as SQL.
     let view = q.view.unwrap_or(View::All);
-    match view {
-        View::All => {}
-        View::Mine => {
-            let p = b.bind(vec![Arg::Text(q.viewer.to_string())]);
-            b.clauses.push(format!("assignee_id = {p}"));
-        }
-        View::SlaAtRisk => {
-            let p = b.bind(vec![Arg::Text(iso(now))]);
-            b.clauses.push(format!("at_risk_at <= {p}"));
-        }
-        View::Pending => b.clauses.push("status = 'waiting_on_customer'".into()),
-        View::AiEscalated => b.clauses.push("source = 'ai'".into()),
-    }
-    if q.statuses.is_empty() {
-        // Closed tickets leave the views unless a status filter asks for them.
+    let rule = view.rule();
+    if rule.hides_closed(&q.statuses) {
         b.clauses.push("status <> 'closed'".into());
-    } else {
+    }
+    if rule.assigned_to_viewer {
+        let p = b.bind(vec![Arg::Text(q.viewer.to_string())]);
+        b.clauses.push(format!("assignee_id = {p}"));
+    }
+    if let Some(status) = rule.status {
+        let p = b.bind(vec![Arg::Text(status.as_str().into())]);
+        b.clauses.push(format!("status = {p}"));
+    }
+    if let Some(source) = rule.source {
+        let p = b.bind(vec![Arg::Text(source.as_str().into())]);
+        b.clauses.push(format!("source = {p}"));
+    }
+    if rule.at_risk {
+        let p = b.bind(vec![Arg::Text(iso(now))]);
+        b.clauses.push(format!("at_risk_at <= {p}"));
+    }
+    if !q.statuses.is_empty() {
         let p = b.bind(
             q.statuses
                 .iter()

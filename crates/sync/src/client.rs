@@ -73,6 +73,32 @@ impl Transport {
     }
 }
 
+/// How this client names itself to the server (the sessions list shows it):
+/// the program, its version, the OS and, where known, the computer's name.
+fn user_agent() -> String {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|p| p.starts_with("fyncall"))
+        .unwrap_or_else(|| "fyncall".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty());
+    let os = std::env::consts::OS;
+    match host {
+        Some(host) => format!("{program}/{} ({os}; {host})", env!("CARGO_PKG_VERSION")),
+        None => format!("{program}/{} ({os})", env!("CARGO_PKG_VERSION")),
+    }
+}
+
 /// Whether `host` is this machine: `localhost` or a loopback address.
 fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
@@ -119,7 +145,7 @@ impl Client {
         }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("fyncall/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent())
             .https_only(!transport.allow_http && url.scheme() == "https");
         if let Some(path) = &transport.ca_file {
             let pem = std::fs::read(path).map_err(|e| {

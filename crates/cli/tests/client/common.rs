@@ -37,6 +37,22 @@ pub fn server_bin() -> PathBuf {
     bin
 }
 
+/// A fresh demo team's database in `dir` (not served yet).
+pub fn demo_db(dir: &Path) -> PathBuf {
+    let db = dir.join("team.db");
+    let out = Command::new(server_bin())
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .expect("demo runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
 pub struct Server {
     child: Option<Child>,
     pub db: PathBuf,
@@ -47,18 +63,7 @@ pub struct Server {
 impl Server {
     /// A fresh demo team in `dir`, served on a free port.
     pub fn demo(dir: &Path) -> Server {
-        let db = dir.join("team.db");
-        let out = Command::new(server_bin())
-            .args(["demo", "--db"])
-            .arg(&db)
-            .output()
-            .expect("demo runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Server::start(&db, 0)
+        Server::start(&demo_db(dir), 0)
     }
 
     /// Serves `db` on `port` (0: any free one).

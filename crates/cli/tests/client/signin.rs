@@ -5,18 +5,7 @@
 
 use std::process::Command;
 
-use crate::common::{ALICE, PASSWORD, Server, expect, expect_output, fyncall, server_bin};
-
-fn demo_db(dir: &std::path::Path) -> std::path::PathBuf {
-    let db = dir.join("team.db");
-    let out = Command::new(server_bin())
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo runs");
-    assert!(out.status.success());
-    db
-}
+use crate::common::{ALICE, PASSWORD, Server, demo_db, expect, expect_output, fyncall};
 
 /// A self-signed certificate for 127.0.0.1; (cert file, key file).
 fn certificate(dir: &std::path::Path) -> (String, String) {

@@ -56,6 +56,49 @@ fn membership_follows_the_table() {
     );
 }
 
+/// The archive: closed tickets leave every view, but a status filter that
+/// names `closed` shows them in All Tickets (and only there).
+#[test]
+fn a_status_filter_naming_closed_opens_the_archive_in_all_only() {
+    let mut w = World::new();
+    let policy = w.state.settings.sla;
+    let closed = w.ticket_in(Status::Closed);
+    let open = w.ticket_in(Status::Open);
+    let at = min(2);
+    let shows = |view: View, id, filter: &[Status]| {
+        view.rule()
+            .matches(w.ticket(id), ALICE, &policy, at, filter)
+    };
+    assert!(!shows(View::All, closed, &[]));
+    assert!(shows(View::All, closed, &[Status::Closed]));
+    assert!(shows(View::All, closed, &[Status::Open, Status::Closed]));
+    assert!(
+        !shows(View::All, open, &[Status::Closed]),
+        "the filter still filters"
+    );
+    assert!(shows(View::All, open, &[Status::Open, Status::Closed]));
+    for view in [
+        View::Mine,
+        View::SlaAtRisk,
+        View::Pending,
+        View::AiEscalated,
+    ] {
+        assert!(
+            !shows(view, closed, &[Status::Closed]),
+            "{view:?} never shows closed tickets"
+        );
+    }
+    // With no filter, the rule is the view's membership.
+    for view in View::ALL {
+        for id in [closed, open] {
+            assert_eq!(
+                view.rule().matches(w.ticket(id), ALICE, &policy, at, &[]),
+                view.contains(w.ticket(id), ALICE, &policy, at)
+            );
+        }
+    }
+}
+
 #[test]
 fn default_orders() {
     let mut w = World::new();
