@@ -338,6 +338,37 @@ fn the_real_app_end_to_end() {
         }
     }
 
+    // The archive: All Tickets with the status filter on "closed" lists the
+    // closed tickets, and only them.
+    d.click("a[data-view=all]");
+    d.wait("[data-testid=ticket-list] tbody tr");
+    d.script(
+        "const s = document.querySelector(\"select[aria-label='Status']\"); \
+         s.value = 'closed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([]),
+    );
+    let closed = wait_for(
+        "the closed tickets of the archive",
+        Duration::from_secs(20),
+        || {
+            let v = d.script(
+            "const rows = [...document.querySelectorAll('[data-testid=ticket-list] tbody tr')]; \
+             if (rows.length === 0) return null; \
+             const statuses = rows.map((r) => r.querySelectorAll('td')[2]?.textContent?.trim()); \
+             return statuses.every((s) => s === 'closed') ? rows.length : null;",
+            json!([]),
+        );
+            v.as_u64().map(Value::from)
+        },
+    );
+    assert!(closed.as_u64().is_some_and(|n| n > 0), "{closed}");
+    d.screenshot(&artifacts, "09b-archive");
+    d.script(
+        "const s = document.querySelector(\"select[aria-label='Status']\"); \
+         s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([]),
+    );
+
     // Settings lists this device's session.
     d.click("a[href='#settings']");
     d.wait("[data-testid=sessions] [data-testid=this-device]");

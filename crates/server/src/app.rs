@@ -376,8 +376,8 @@ fn limit_connections(
 /// A mutation id is remembered `remember_mutations` (400 days by default):
 /// a client sends a change again only while it has not heard the answer,
 /// and it tries at every sync, so an id matters only as long as a device
-/// can stay offline holding an unanswered push. Sessions are kept
-/// `session_idle` past their end, then deleted.
+/// can stay offline holding an unanswered push. Revoked sessions are kept
+/// `session_idle` (for the record), expired ones go as they expire.
 async fn prune(state: AppState) {
     let mut shutdown = state.shutdown.clone();
     loop {

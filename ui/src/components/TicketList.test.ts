@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketList from './TicketList.svelte';
 import { MockBackend, alice, row } from '../mock-backend';
 
@@ -54,5 +54,18 @@ describe('the ticket list', () => {
       expect(container.querySelector('[data-testid=ticket-list]')?.getAttribute('data-view')).toBe('mine'));
     expect(shown(container)).toBe(100);
     expect(backend.queries.at(-1)).toMatchObject({ view: 'mine', limit: 100, cursor: null });
+  });
+
+  it('asks for the archive: closed only, or any status with closed ones too', async () => {
+    const backend = new MockBackend(null, many(3));
+    render(TicketList, props(backend));
+    await waitFor(() => expect(backend.queries).toHaveLength(1));
+    expect(backend.queries[0].status).toEqual([]);
+    const select = screen.getByLabelText('Status');
+    await fireEvent.change(select, { target: { value: 'closed' } });
+    await waitFor(() => expect(backend.queries.at(-1)?.status).toEqual(['closed']));
+    await fireEvent.change(select, { target: { value: 'any' } });
+    await waitFor(() => expect(backend.queries.at(-1)?.status).toEqual(
+      ['open', 'in_progress', 'waiting_on_customer', 'resolved', 'closed']));
   });
 });
