@@ -12,6 +12,7 @@ pub mod open;
 pub mod postgres;
 pub mod query;
 pub mod rows;
+pub mod sessions;
 pub mod sqlite;
 pub mod store;
 pub mod time;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::sessions::{self, TokenDb};
 use crate::write::{self, Pushed, Steps};
 
 #[derive(Debug, thiserror::Error)]
@@ -157,20 +158,69 @@ pub struct NewAgent {
     pub password: String,
 }
 
+/// `f`'s answer, run by `Store::token_read`.
+fn read_tokens<S: Store + ?Sized, T>(
+    store: &S,
+    mut f: impl FnMut(&mut dyn TokenDb) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut out = None;
+    store.token_read(&mut |db| {
+        out = Some(f(db)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Database("the token read ended without a result".into()))
+}
+
+/// `f`'s answer, run by `Store::token_write` (committed when it returns).
+fn write_tokens<S: Store + ?Sized, T>(
+    store: &S,
+    mut f: impl FnMut(&mut dyn TokenDb) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut out = None;
+    store.token_write(&mut |db| {
+        out = Some(f(db)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Database("the token write ended without a result".into()))
+}
+
 pub trait Store: Send + Sync + 'static {
     // Auth
     fn login_candidate(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
-    fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()>;
+    /// Runs token statements (`crate::sessions`) on a reading connection.
+    fn token_read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+    /// Runs token statements in one write transaction.
+    fn token_write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+
+    fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()> {
+        write_tokens(self, |db| sessions::insert(db, token))
+    }
     /// The live token with this hash: not revoked, its agent active, and
     /// (for an agent's session) used since `idle_since`.
-    fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>>;
+    fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>> {
+        read_tokens(self, |db| sessions::session(db, token_hash, idle_since))
+    }
     /// Notes that a token was used at `now`.
-    fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
-    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        write_tokens(self, |db| sessions::touch(db, token_hash, now))
+    }
+    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        write_tokens(self, |db| sessions::revoke(db, token_hash, now))
+    }
     /// An agent's live sessions (used since `idle_since`), newest first.
-    fn sessions(&self, agent: Uuid, idle_since: Timestamp) -> StoreResult<Vec<SessionRow>>;
+    fn sessions(&self, agent: Uuid, idle_since: Timestamp) -> StoreResult<Vec<SessionRow>> {
+        read_tokens(self, |db| sessions::of_agent(db, agent, idle_since))
+    }
     /// Ends sessions of `agent`; how many ended.
-    fn end_sessions(&self, agent: Uuid, which: Ending<'_>, now: Timestamp) -> StoreResult<u64>;
+    fn end_sessions(&self, agent: Uuid, which: Ending<'_>, now: Timestamp) -> StoreResult<u64> {
+        write_tokens(self, |db| sessions::end(db, agent, &which, now))
+    }
     /// Sets an agent's password hash and ends every session but `keep`'s,
     /// in one transaction.
     fn set_password(
@@ -179,10 +229,18 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         keep: &str,
         now: Timestamp,
-    ) -> StoreResult<()>;
-    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
+    ) -> StoreResult<()> {
+        write_tokens(self, |db| {
+            sessions::set_password(db, agent, password_hash, keep, now)
+        })
+    }
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
+        read_tokens(self, sessions::integrations)
+    }
     /// Revokes an integration token; false when there is no live one with this id.
-    fn revoke_integration_token(&self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
+    fn revoke_integration_token(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        write_tokens(self, |db| sessions::revoke_integration(db, id, now))
+    }
     /// Deletes tokens that ended (revoked, or agent sessions unused) before
     /// `tokens_before`, and idempotency records older than
     /// `mutations_before`; how many of each.
@@ -190,7 +248,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tokens_before: Timestamp,
         mutations_before: Timestamp,
-    ) -> StoreResult<(u64, u64)>;
+    ) -> StoreResult<(u64, u64)> {
+        write_tokens(self, |db| {
+            sessions::prune(db, tokens_before, mutations_before)
+        })
+    }
 
     // Agents and settings
     fn agents(&self) -> StoreResult<Vec<Agent>>;

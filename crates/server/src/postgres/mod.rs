@@ -51,7 +51,7 @@
 //! each instance LISTENs and wakes its live streams.
 
 mod read;
-mod sessions;
+mod tokens;
 mod write;
 
 use std::collections::HashMap;

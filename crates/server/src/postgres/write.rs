@@ -401,7 +401,12 @@ impl PgStore {
             )?;
             if active == Some(false) {
                 // Deactivating ends every session; reactivating revives none.
-                super::sessions::end_sessions(db, id, &Ending::All, crate::time::now())?;
+                crate::sessions::end(
+                    &mut super::tokens::PgTokens(db),
+                    id,
+                    &Ending::All,
+                    crate::time::now(),
+                )?;
             }
             let seq = bump(db, "agent", &id.to_string())?;
             notify(db, Some(seq))?;

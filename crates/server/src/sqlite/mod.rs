@@ -16,7 +16,7 @@
 //! the settings back for the test that holds this.
 
 mod read;
-mod sessions;
+mod tokens;
 mod write;
 
 use std::path::{Path, PathBuf};

@@ -5,12 +5,13 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::tokens::SqliteTokens;
 use super::{SqliteStore, agents, db_err, load_ticket, settings, ticket_json};
 use crate::error::ApiError;
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
+use crate::sessions::TokenDb;
 use crate::store::{
-    Ending, Entity, IntegrationToken, NewToken, PullPage, PulledChange, Session, SessionRow, Store,
-    StoreResult, TicketPage, TicketQuery, parse_database_id,
+    Entity, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
 };
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
@@ -187,54 +188,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()> {
-        self.token_insert(token)
-    }
-
-    fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>> {
-        self.token_session(token_hash, idle_since)
-    }
-
-    fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
-        self.token_touch(token_hash, now)
-    }
-
-    fn revoke_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
-        self.token_revoke(token_hash, now)
-    }
-
-    fn sessions(&self, agent: Uuid, idle_since: Timestamp) -> StoreResult<Vec<SessionRow>> {
-        self.agent_sessions(agent, idle_since)
-    }
-
-    fn end_sessions(&self, agent: Uuid, which: Ending<'_>, now: Timestamp) -> StoreResult<u64> {
-        self.agent_end_sessions(agent, which, now)
-    }
-
-    fn set_password(
+    fn token_read(
         &self,
-        agent: Uuid,
-        password_hash: &str,
-        keep: &str,
-        now: Timestamp,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        self.agent_set_password(agent, password_hash, keep, now)
+        self.read(|c| work(&mut SqliteTokens(c)))
     }
 
-    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
-        self.integration_token_rows()
-    }
-
-    fn revoke_integration_token(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        self.integration_token_revoke(id, now)
-    }
-
-    fn prune(
+    fn token_write(
         &self,
-        tokens_before: Timestamp,
-        mutations_before: Timestamp,
-    ) -> StoreResult<(u64, u64)> {
-        self.prune_rows(tokens_before, mutations_before)
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.write(|conn| {
+            let tx = conn.transaction().map_err(db_err)?;
+            work(&mut SqliteTokens(&tx))?;
+            tx.commit().map_err(db_err)
+        })
     }
 
     fn agents(&self) -> StoreResult<Vec<Agent>> {

@@ -330,7 +330,12 @@ impl SqliteStore {
             .map_err(db_err)?;
             if active == Some(false) {
                 // Deactivating ends every session; reactivating revives none.
-                super::sessions::end_sessions(&tx, id, &Ending::All, crate::time::now())?;
+                crate::sessions::end(
+                    &mut super::tokens::SqliteTokens(&tx),
+                    id,
+                    &Ending::All,
+                    crate::time::now(),
+                )?;
             }
             let seq = bump(&tx, "agent", &id.to_string())?;
             tx.commit().map_err(db_err)?;

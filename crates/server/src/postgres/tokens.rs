@@ -1,0 +1,38 @@
+//! `crate::sessions` on PostgreSQL: the statements run as they are.
+
+use postgres::GenericClient;
+use postgres::types::ToSql;
+
+use super::Db;
+use crate::sessions::TokenDb;
+use crate::store::StoreResult;
+
+/// Token statements on a pooled connection or an open transaction.
+pub(crate) struct PgTokens<'a, 'b, C: GenericClient>(pub(crate) &'a mut Db<'b, C>);
+
+fn params<'a>(args: &'a [Option<&'a str>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl<C: GenericClient> TokenDb for PgTokens<'_, '_, C> {
+    fn exec(&mut self, sql: &'static str, args: &[Option<&str>]) -> StoreResult<u64> {
+        self.0.execute(sql, &params(args))
+    }
+
+    fn rows(
+        &mut self,
+        sql: &'static str,
+        args: &[Option<&str>],
+    ) -> StoreResult<Vec<Vec<Option<String>>>> {
+        Ok(self
+            .0
+            .query(sql, &params(args))?
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect()
+            })
+            .collect())
+    }
+}

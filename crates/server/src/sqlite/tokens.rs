@@ -1,0 +1,40 @@
+//! `crate::sessions` on SQLite: the `$1` placeholders run as `?1`.
+
+use rusqlite::{Connection, params_from_iter};
+
+use super::db_err;
+use crate::sessions::TokenDb;
+use crate::store::StoreResult;
+
+/// Token statements on an SQLite connection (or open transaction).
+pub(crate) struct SqliteTokens<'a>(pub(crate) &'a Connection);
+
+impl TokenDb for SqliteTokens<'_> {
+    fn exec(&mut self, sql: &'static str, args: &[Option<&str>]) -> StoreResult<u64> {
+        let mut st = self
+            .0
+            .prepare_cached(&sql.replace('$', "?"))
+            .map_err(db_err)?;
+        Ok(st.execute(params_from_iter(args.iter())).map_err(db_err)? as u64)
+    }
+
+    fn rows(
+        &mut self,
+        sql: &'static str,
+        args: &[Option<&str>],
+    ) -> StoreResult<Vec<Vec<Option<String>>>> {
+        let mut st = self
+            .0
+            .prepare_cached(&sql.replace('$', "?"))
+            .map_err(db_err)?;
+        let columns = st.column_count();
+        let rows = st
+            .query_map(params_from_iter(args.iter()), |r| {
+                (0..columns)
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect()
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+}
