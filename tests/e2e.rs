@@ -239,10 +239,14 @@ fn the_real_app_end_to_end() {
         .send()
         .expect("comment");
     assert!(commented.status().is_success());
+    let bens_subject = bens["subject"].as_str().expect("subject").to_owned();
     d.click("a[data-view=all]");
+    d.wait(&format!(
+        "[data-testid=ticket-list] tbody tr:first-child[data-ticket='{bens_id}']"
+    ));
     d.click(&format!("[data-ticket='{bens_id}'] td.subject"));
     d.wait_text("[data-testid=ticket-subject]", "their ticket", |t| {
-        t.starts_with('#')
+        t.starts_with('#') && t.contains(&bens_subject)
     });
     let why = wait_for(
         "the disabled status control",

@@ -73,6 +73,14 @@ pub fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A TCP port on 127.0.0.1 free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<Value>) -> Value {
     let start = Instant::now();
     loop {
@@ -176,8 +184,21 @@ impl Driver {
         }
     }
 
+    /// Clicks `css` once it has stood still: WebDriver clicks at a point, so
+    /// a row a sync is moving could otherwise take another row's click.
     pub fn click(&self, css: &str) {
         let id = self.wait(css);
+        let rect = |id: &str| self.call(reqwest::Method::GET, &format!("/element/{id}/rect"), None);
+        let mut last = rect(&id);
+        let start = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = rect(&id);
+            if now == last || start.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+            last = now;
+        }
         self.call(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
@@ -254,7 +275,16 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start(run: &Path, reaper: &mut Reaper) -> Desktop {
-        let display = format!(":{}", 90 + (std::process::id() % 9));
+        // A display nobody holds: a leftover Xvfb of another run would
+        // otherwise answer for ours.
+        let display_no = (90..190)
+            .map(|n| n + std::process::id() % 7)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            })
+            .expect("a free X display number");
+        let display = format!(":{display_no}");
         reaper.0.push(
             Command::new("Xvfb")
                 .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
@@ -263,7 +293,7 @@ impl Desktop {
                 .spawn()
                 .expect("Xvfb starts"),
         );
-        wait_for("Xvfb", Duration::from_secs(10), || {
+        wait_for("Xvfb", Duration::from_secs(30), || {
             Command::new("xdpyinfo")
                 .args(["-display", &display])
                 .stdout(Stdio::null())
@@ -276,29 +306,56 @@ impl Desktop {
         for d in ["data", "cache", "config"] {
             std::fs::create_dir_all(run.join(d)).expect("xdg");
         }
-        let driver_port = 4444 + (std::process::id() % 500) as u16;
+        // Both of tauri-driver's ports free ones (its native port defaults to
+        // 4445, which a second driver on the machine would already hold); what
+        // it says goes to a log beside the run, named when it does not answer.
+        let driver_port = free_port();
+        let native_port = free_port();
+        let log_path = run.join("tauri-driver.log");
+        let log = std::fs::File::create(&log_path).expect("driver log");
         reaper.0.push(
             Command::new("dbus-run-session")
-                .args(["--", "tauri-driver", "--port", &driver_port.to_string()])
+                .args([
+                    "--",
+                    "tauri-driver",
+                    "--port",
+                    &driver_port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
                 .env("DISPLAY", &display)
                 .env("XDG_DATA_HOME", run.join("data"))
                 .env("XDG_CACHE_HOME", run.join("cache"))
                 .env("XDG_CONFIG_HOME", run.join("config"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stdout(log.try_clone().expect("driver log"))
+                .stderr(log)
                 .spawn()
                 .expect("tauri-driver starts (scripts/setup installs it)"),
         );
         let http = reqwest::blocking::Client::new();
         let webdriver = format!("http://127.0.0.1:{driver_port}");
-        wait_for("tauri-driver", Duration::from_secs(20), || {
-            http.get(format!("{webdriver}/status"))
-                .timeout(Duration::from_secs(2))
+        let started = Instant::now();
+        loop {
+            let up = http
+                .get(format!("{webdriver}/status"))
+                .timeout(Duration::from_secs(5))
                 .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| Value::Null)
-        });
+                .is_ok_and(|r| r.status().is_success());
+            if up {
+                break;
+            }
+            let exited = reaper
+                .0
+                .last_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            assert!(
+                exited.is_none() && started.elapsed() < Duration::from_secs(90),
+                "tauri-driver on port {driver_port} did not answer ({}); it said:\n{}",
+                exited.map_or("still running".to_owned(), |s| s.to_string()),
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
         Desktop {
             display,
             webdriver,
