@@ -21,6 +21,7 @@ mod actions;
 mod error;
 mod events;
 pub mod files;
+mod inbox;
 pub mod notify;
 mod outbox;
 mod pull;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0002_ui_settings.sql"),
     include_str!("../../../migrations/cache/0003_at_risk_index.sql"),
     include_str!("../../../migrations/cache/0004_sent_journal.sql"),
+    include_str!("../../../migrations/cache/0005_inbox.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first

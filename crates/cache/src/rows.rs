@@ -187,6 +187,10 @@ impl<'c> Batch<'c> {
                 )?
                 .execute(params![rowid, subject, description, id.to_string()])?;
         }
+        // The inbox columns of every touched conversation, once each.
+        for id in &self.changes.conversations {
+            crate::inbox::refresh(self.conn, *id)?;
+        }
         for (id, before) in std::mem::take(&mut self.before) {
             let after = visible_ticket(self.conn, id)?.map(|(t, _)| t);
             if before != after {
@@ -439,6 +443,9 @@ impl<'c> Batch<'c> {
             "DELETE FROM messages WHERE conversation_id = ?1 AND pending = 1",
             [id.to_string()],
         )?;
+        if !self.changes.conversations.contains(&id) {
+            self.changes.conversations.push(id);
+        }
         match row {
             Some((true, Some(data))) => {
                 let c: Conversation = serde_json::from_str(&data)?;
@@ -455,19 +462,22 @@ impl<'c> Batch<'c> {
 
     pub fn message(&mut self, m: &Message, pending: bool) -> Result<()> {
         let sql = if pending {
-            "INSERT OR IGNORE INTO messages (id, conversation_id, sent_at, pending, data)
-             VALUES (?1, ?2, ?3, 1, ?4)"
+            "INSERT OR IGNORE INTO messages (id, conversation_id, sent_at, pending, data, author, body)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)"
         } else {
-            "INSERT INTO messages (id, conversation_id, sent_at, pending, data)
-             VALUES (?1, ?2, ?3, 0, ?4)
+            "INSERT INTO messages (id, conversation_id, sent_at, pending, data, author, body)
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)
              ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id,
-                 sent_at = excluded.sent_at, pending = 0, data = excluded.data"
+                 sent_at = excluded.sent_at, pending = 0, data = excluded.data,
+                 author = excluded.author, body = excluded.body"
         };
         self.conn.prepare_cached(sql)?.execute(params![
             m.id.to_string(),
             m.conversation_id.to_string(),
             millis(m.sent_at),
-            serde_json::to_string(m)?
+            serde_json::to_string(m)?,
+            crate::inbox::author_str(m.author),
+            m.body
         ])?;
         if !self.changes.conversations.contains(&m.conversation_id) {
             self.changes.conversations.push(m.conversation_id);

@@ -17,6 +17,7 @@
 pub mod activity;
 pub mod agent;
 pub mod conversation;
+pub mod inbox;
 pub mod lifecycle;
 pub mod mutation;
 pub mod permissions;
@@ -35,6 +36,7 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 pub use activity::{Activity, ActorKind, ActorRef, AssignReason, Change};
 pub use agent::{Agent, Role};
 pub use conversation::{Author, Conversation, Customer, Message};
+pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMessage};
 pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};
 pub use refusal::{Refusal, RefusalCode};
 pub use settings::{PriorityTargets, SlaPolicy, Targets, TeamSettings};

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod inbox;
 pub mod limits;
 pub mod open;
 pub mod postgres;

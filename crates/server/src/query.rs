@@ -35,7 +35,7 @@ impl Dialect {
         }
     }
 
-    fn like(self) -> &'static str {
+    pub fn like(self) -> &'static str {
         match self {
             Dialect::Sqlite => "LIKE",
             Dialect::Postgres => "ILIKE",

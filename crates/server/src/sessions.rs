@@ -21,6 +21,12 @@ pub trait TokenDb {
         sql: &'static str,
         args: &[Option<&str>],
     ) -> StoreResult<Vec<Vec<Option<String>>>>;
+    /// The rows of a query built at run time (not kept prepared).
+    fn rows_built(
+        &mut self,
+        sql: &str,
+        args: &[Option<&str>],
+    ) -> StoreResult<Vec<Vec<Option<String>>>>;
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {

@@ -4,13 +4,15 @@
 
 use fyncall_domain::wire::PushResult;
 use fyncall_domain::{
-    Agent, Caller, Message, Mutation, Refusal, Role, Stamp, TeamSettings, Timestamp,
+    Agent, Caller, InboxPage, InboxQuery, Message, Mutation, Refusal, Role, Stamp, TeamSettings,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::query::Dialect;
 use crate::sessions::{self, TokenDb};
 use crate::write::{self, Pushed, Steps};
 
@@ -343,7 +345,13 @@ pub trait Store: Send + Sync + 'static {
     fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)>;
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage>;
     fn conversation(&self, id: Uuid) -> StoreResult<Value>;
-    fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>>;
+    /// The SQL dialect the store speaks.
+    fn dialect(&self) -> Dialect;
+    /// A page of an inbox view for `viewer` (API.md `GET /conversations`).
+    fn inbox(&self, query: &InboxQuery, viewer: Uuid) -> StoreResult<InboxPage> {
+        let like = self.dialect().like();
+        read_tokens(self, |db| crate::inbox::page(db, query, viewer, like))
+    }
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;
     /// The store's identity: new at creation and at every restore.

@@ -9,11 +9,15 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use fyncall_cache::{AssigneeFilter, Cache, Query};
+use fyncall_domain::inbox::{self, InboxMoments};
 use fyncall_domain::wire::Entity;
-use fyncall_domain::{Priority, Status, Ticket, View};
+use fyncall_domain::{
+    Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority, Status, Ticket,
+    View,
+};
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 const ALICE: &str = "alice@demo.fyncall.test";
@@ -119,8 +123,19 @@ fn cache_ids(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule() {
+/// The demo team served on 127.0.0.1, Alice signed in, her cache synced.
+struct Demo {
+    _dir: tempfile::TempDir,
+    server: app::Running,
+    url: String,
+    client: Client,
+    token: String,
+    agent: fyncall_domain::Agent,
+    cache: Arc<Mutex<Cache>>,
+    engine: Engine,
+}
+
+async fn demo_team() -> Demo {
     let dir = tempfile::tempdir().expect("dir");
     let team = demo::create(&dir.path().join("team.db"), chrono::Utc::now()).expect("demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -150,6 +165,30 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
         .expect("sign in");
     let engine = Engine::new(client.clone().with_token(&token), cache.clone());
     engine.sync_once().await.expect("synced");
+    Demo {
+        _dir: dir,
+        server,
+        url,
+        client,
+        token,
+        agent,
+        cache,
+        engine,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule() {
+    let Demo {
+        _dir,
+        server,
+        url,
+        client,
+        token,
+        agent,
+        cache,
+        engine: _engine,
+    } = demo_team().await;
 
     // Every ticket, from the server's own feed.
     let authed = client.with_token(&token);
@@ -253,4 +292,229 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
         tickets.len()
     );
     server.shutdown().await.expect("stopped");
+}
+
+/// Every conversation with its messages, from the server's own feed.
+async fn feed_conversations(client: &Client) -> Vec<(Conversation, Vec<Message>)> {
+    let mut out: Vec<(Conversation, Vec<Message>)> = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let pulled = client.pull(cursor, 500).await.expect("pull");
+        for change in &pulled.page.changes {
+            if change.entity == Entity::Conversation {
+                let c: Conversation =
+                    serde_json::from_value(change.data.clone()).expect("conversation");
+                let messages: Vec<Message> =
+                    serde_json::from_value(change.data["messages"].clone()).unwrap_or_default();
+                out.retain(|(x, _)| x.id != c.id);
+                out.push((c, messages));
+            }
+        }
+        cursor = pulled.page.cursor;
+        if !pulled.page.has_more {
+            return out;
+        }
+    }
+}
+
+async fn server_inbox(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    view: InboxView,
+    search: &str,
+) -> (Vec<Uuid>, u64) {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{url}/api/v1/conversations"))
+            .query(&[("view", view.as_str()), ("limit", "7"), ("q", search)])
+            .bearer_auth(token);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c)]);
+        }
+        let res = req.send().await.expect("answers");
+        assert!(
+            res.status().is_success(),
+            "{view:?} {search:?}: {}",
+            res.status()
+        );
+        let page: InboxPage = res.json().await.expect("an inbox page");
+        ids.extend(page.conversations.iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return (ids, page.total),
+        }
+    }
+}
+
+fn cache_inbox(cache: &Cache, view: InboxView, search: &str) -> (Vec<InboxRow>, u64) {
+    let mut q = InboxQuery {
+        view,
+        search: Some(search.to_owned()),
+        limit: 7,
+        cursor: None,
+    };
+    let mut rows = Vec::new();
+    loop {
+        let page = cache.inbox(&q).expect("page");
+        rows.extend(page.conversations);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return (rows, page.total),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_inbox_view_and_search_lists_the_same_conversations_in_order() {
+    let demo = demo_team().await;
+    let http = reqwest::Client::new();
+    // New chats nobody has claimed yet: one without a message, two whose
+    // customers wrote (one of them answered by the AI since).
+    let admin = demo
+        .client
+        .login("admin@demo.fyncall.test", demo::DEMO_PASSWORD)
+        .await
+        .expect("admin")
+        .0;
+    let integration: Value = http
+        .post(format!("{}/api/v1/integrations/tokens", demo.url))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "inbox test"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let integration = integration["token"].as_str().expect("token").to_owned();
+    for (name, messages) in [
+        ("Quinn Nomessage", vec![]),
+        ("Rae Waiting", vec![("customer", "My parcel never came")]),
+        (
+            "Sol Answered",
+            vec![
+                ("customer", "Invoice 50%_off wrong"),
+                ("ai", "Looking into it"),
+            ],
+        ),
+    ] {
+        let c: Value = http
+            .post(format!("{}/api/v1/integrations/conversations", demo.url))
+            .bearer_auth(&integration)
+            .json(&json!({"customer": {"name": name, "email": format!("{}@example.org", name.split(' ').next().unwrap_or("x").to_lowercase())}, "channel": "chat"}))
+            .send()
+            .await
+            .expect("open")
+            .json()
+            .await
+            .expect("json");
+        let id = c["id"].as_str().expect("id").to_owned();
+        for (author, body) in messages {
+            let res = http
+                .post(format!(
+                    "{}/api/v1/integrations/conversations/{id}/messages",
+                    demo.url
+                ))
+                .bearer_auth(&integration)
+                .json(&json!({"author": author, "body": body}))
+                .send()
+                .await
+                .expect("message");
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+    }
+    demo.engine.sync_once().await.expect("synced");
+    let authed = demo.client.clone().with_token(&demo.token);
+    let all = feed_conversations(&authed).await;
+    let messages: Vec<Message> = all.iter().flat_map(|(_, m)| m.clone()).collect();
+    let tickets: Vec<Ticket> = {
+        let mut out: Vec<Ticket> = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let pulled = authed.pull(cursor, 500).await.expect("pull");
+            for change in &pulled.page.changes {
+                if change.entity == Entity::Ticket {
+                    let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
+                    out.retain(|x| x.id != t.id);
+                    out.push(t);
+                }
+            }
+            cursor = pulled.page.cursor;
+            if !pulled.page.has_more {
+                break out;
+            }
+        }
+    };
+    let a_customer = all[all.len() / 2].0.customer.name.clone();
+    let searches = [
+        "",
+        "rae",
+        "EXAMPLE.ORG",
+        &a_customer[..a_customer.len().min(5)],
+        "parcel",
+        "50%_",
+        "50%x",
+        "looking",
+        "no such words anywhere",
+    ];
+    let mut compared = 0;
+    for view in InboxView::ALL {
+        for search in searches {
+            let rule = view.rule();
+            let mut expected: Vec<&(Conversation, Vec<Message>)> = all
+                .iter()
+                .filter(|(c, _)| rule.matches(c, demo.agent.id))
+                .filter(|(c, _)| inbox::search_matches(c, &messages, search))
+                .collect();
+            expected.sort_by_key(|(c, _)| rule.key(c, &InboxMoments::of(c, &messages)));
+            let expected_ids: Vec<Uuid> = expected.iter().map(|(c, _)| c.id).collect();
+            let (from_server, server_total) =
+                server_inbox(&http, &demo.url, &demo.token, view, search).await;
+            let (from_cache, cache_total) =
+                cache_inbox(&demo.cache.lock().expect("lock"), view, search);
+            let cache_ids: Vec<Uuid> = from_cache.iter().map(|r| r.id).collect();
+            assert_eq!(from_server, expected_ids, "server, {view:?} {search:?}");
+            assert_eq!(cache_ids, expected_ids, "cache, {view:?} {search:?}");
+            assert_eq!(server_total, expected_ids.len() as u64);
+            assert_eq!(cache_total, expected_ids.len() as u64);
+            // Each row's summary: the last message and the open tickets.
+            for row in &from_cache {
+                let own: Vec<&Message> = messages
+                    .iter()
+                    .filter(|m| m.conversation_id == row.id)
+                    .collect();
+                let last = own
+                    .iter()
+                    .max_by_key(|m| (m.sent_at, m.id.to_string()))
+                    .map(|m| m.body.clone());
+                assert_eq!(row.last_message.as_ref().map(|m| m.body.clone()), last);
+                let open = tickets
+                    .iter()
+                    .filter(|t| t.conversation_id == row.id && inbox::counts_as_open(t))
+                    .count();
+                assert_eq!(
+                    row.open_ticket_count as usize, open,
+                    "{}",
+                    row.customer.name
+                );
+            }
+            compared += 1;
+        }
+    }
+    let counts = demo
+        .cache
+        .lock()
+        .expect("lock")
+        .inbox_counts()
+        .expect("counts");
+    assert_eq!(counts.all, all.len() as u64);
+    assert!(counts.unassigned >= 3, "the three new chats: {counts:?}");
+    println!(
+        "{compared} inbox view × search combinations agree over {} conversations ({counts:?})",
+        all.len()
+    );
+    demo.server.shutdown().await.expect("stopped");
 }

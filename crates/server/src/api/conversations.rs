@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use fyncall_domain::mutation::{
     AssignConversation, ClaimConversation, OpenConversation, PostMessage, Reply,
 };
-use fyncall_domain::{Author, Caller, Customer, Mutation};
+use fyncall_domain::{Author, Caller, Customer, InboxPage, InboxQuery, InboxView, Mutation};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -25,18 +25,43 @@ async fn conversation_after(state: &AppState, id: Uuid) -> Result<Json<Value>, A
     Ok(Json(state.blocking(move |s| s.conversation(id)).await?))
 }
 
-/// The newest conversations (without messages); an addition to API.md.
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", responses((status = 200, body = Vec<Conversation>)))]
+/// A page of an inbox view (RULES.md "Conversations (the inbox)").
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations",
+    params(("view" = Option<String>, Query, description = "unassigned, mine or all (the default)"),
+           ("q" = Option<String>, Query, description = "part of the customer's name or email or of a message"),
+           ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = InboxPage)))]
 pub async fn list(
     State(state): State<AppState>,
-    _: AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    let limit = params
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(100);
-    Ok(Json(state.blocking(move |s| s.conversations(limit)).await?))
+) -> Result<Json<InboxPage>, ApiError> {
+    let view = match params.get("view") {
+        None => InboxView::All,
+        Some(v) => InboxView::parse(v).ok_or_else(|| {
+            ApiError::bad_request(format!("unknown view {v:?}: use unassigned, mine or all"))
+        })?,
+    };
+    let limit = match params.get("limit") {
+        None => 50,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "limit must be a whole number from 1 to 500",
+                ));
+            }
+        },
+    };
+    let query = InboxQuery {
+        view,
+        search: params.get("q").cloned(),
+        limit,
+        cursor: params.get("cursor").cloned(),
+    };
+    Ok(Json(
+        state.blocking(move |s| s.inbox(&query, agent.id)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = Uuid, Path)),

@@ -297,13 +297,8 @@ impl Store for PgStore {
         })
     }
 
-    fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>> {
-        self.read(|db| {
-            parse_rows(&db.query(
-                "SELECT data FROM conversations ORDER BY created_at DESC, id LIMIT $1",
-                &[&i64::from(limit.clamp(1, 500))],
-            )?)
-        })
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
     }
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {

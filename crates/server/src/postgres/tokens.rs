@@ -28,11 +28,26 @@ impl<C: GenericClient> TokenDb for PgTokens<'_, '_, C> {
             .0
             .query(sql, &params(args))?
             .iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.get::<_, Option<String>>(i))
-                    .collect()
-            })
+            .map(text_row)
             .collect())
     }
+
+    fn rows_built(
+        &mut self,
+        sql: &str,
+        args: &[Option<&str>],
+    ) -> StoreResult<Vec<Vec<Option<String>>>> {
+        Ok(self
+            .0
+            .query_dynamic(sql, &params(args))?
+            .iter()
+            .map(text_row)
+            .collect())
+    }
+}
+
+fn text_row(r: &postgres::Row) -> Vec<Option<String>> {
+    (0..r.len())
+        .map(|i| r.get::<_, Option<String>>(i))
+        .collect()
 }

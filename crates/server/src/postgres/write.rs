@@ -11,9 +11,12 @@ use postgres::Transaction;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::tokens::PgTokens;
 use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings};
 use crate::error::{ApiError, ErrorCode};
+use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
+use crate::sessions::TokenDb;
 use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
@@ -169,30 +172,24 @@ fn insert_activity(steps: &mut PgSteps<'_, '_, '_>, entry: &Activity) -> StoreRe
 }
 
 fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
-    let inserted = db.execute(
-        "INSERT INTO messages (id, conversation_id, sent_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        &[
-            &message.id.to_string(),
-            &message.conversation_id.to_string(),
-            &iso(message.sent_at),
-            &serde_json::to_string(message).map_err(db_err)?,
-        ],
-    )?;
-    Ok(inserted == 1)
+    let args = inbox::message_args(message)?;
+    let args: Vec<Option<&str>> = args.iter().map(|a| Some(a.as_str())).collect();
+    Ok(PgTokens(db).exec(inbox::INSERT_MESSAGE, &args)? == 1)
 }
 
 fn save_conversation(steps: &mut PgSteps<'_, '_, '_>, c: &Conversation) -> StoreResult<i64> {
-    steps.db.execute(
-        "INSERT INTO conversations (id, assignee_id, created_at, data) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, data = excluded.data",
+    let (id, assignee, [created, data, search]) = inbox::conversation_args(c)?;
+    PgTokens(steps.db).exec(
+        inbox::SAVE_CONVERSATION,
         &[
-            &c.id.to_string(),
-            &c.assignee_id.map(|a| a.to_string()),
-            &iso(c.created_at),
-            &serde_json::to_string(c).map_err(db_err)?,
+            Some(&id),
+            assignee.as_deref(),
+            Some(&created),
+            Some(&data),
+            Some(&search),
         ],
     )?;
-    steps.bump("conversation", &c.id.to_string())
+    steps.bump("conversation", &id)
 }
 
 /// The write path's steps ([`crate::write::Steps`]) on an open transaction.

@@ -278,22 +278,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn conversations(&self, limit: u32) -> StoreResult<Vec<Value>> {
-        self.read(|c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT data FROM conversations ORDER BY created_at DESC, id LIMIT ?1",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map([i64::from(limit.clamp(1, 500))], |r| r.get::<_, String>(0))
-                .map_err(db_err)?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(serde_json::from_str(&r.map_err(db_err)?).map_err(db_err)?);
-            }
-            Ok(out)
-        })
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {

@@ -23,6 +23,14 @@ impl TokenDb for SqliteTokens<'_> {
         sql: &'static str,
         args: &[Option<&str>],
     ) -> StoreResult<Vec<Vec<Option<String>>>> {
+        self.rows_built(sql, args)
+    }
+
+    fn rows_built(
+        &mut self,
+        sql: &str,
+        args: &[Option<&str>],
+    ) -> StoreResult<Vec<Vec<Option<String>>>> {
         let mut st = self
             .0
             .prepare_cached(&sql.replace('$', "?"))

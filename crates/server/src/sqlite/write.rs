@@ -12,9 +12,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::tokens::SqliteTokens;
 use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text, settings};
 use crate::error::ApiError;
+use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
+use crate::sessions::TokenDb;
 use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
@@ -184,42 +187,24 @@ impl Steps for SqliteSteps<'_> {
     }
 
     fn save_conversation(&mut self, c: &Conversation) -> StoreResult<i64> {
-        let data = serde_json::to_string(c).map_err(db_err)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO conversations (id, assignee_id, created_at, data) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, data = excluded.data",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    c.id.to_string(),
-                    c.assignee_id.map(|a| a.to_string()),
-                    iso(c.created_at),
-                    data
-                ])
-            })
-            .map_err(db_err)?;
-        bump(self.conn, "conversation", &c.id.to_string())
+        let (id, assignee, [created, data, search]) = inbox::conversation_args(c)?;
+        SqliteTokens(self.conn).exec(
+            inbox::SAVE_CONVERSATION,
+            &[
+                Some(&id),
+                assignee.as_deref(),
+                Some(&created),
+                Some(&data),
+                Some(&search),
+            ],
+        )?;
+        bump(self.conn, "conversation", &id)
     }
 
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
-        let data = serde_json::to_string(message).map_err(db_err)?;
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO messages (id, conversation_id, sent_at, data) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    message.id.to_string(),
-                    message.conversation_id.to_string(),
-                    iso(message.sent_at),
-                    data,
-                ])
-            })
-            .map_err(db_err)?;
-        Ok(inserted == 1)
+        let args = inbox::message_args(message)?;
+        let args: Vec<Option<&str>> = args.iter().map(|a| Some(a.as_str())).collect();
+        Ok(SqliteTokens(self.conn).exec(inbox::INSERT_MESSAGE, &args)? == 1)
     }
 
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {

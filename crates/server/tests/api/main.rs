@@ -5,6 +5,7 @@ mod crash;
 mod durable;
 mod errors;
 mod fuzz;
+mod inbox;
 mod instances;
 mod permissions;
 mod security;

@@ -1,0 +1,230 @@
+//! The inbox from the cache: the three conversation views with search and
+//! keyset paging, and their counts (RULES.md "Conversations (the inbox)").
+//!
+//! Each view is the domain's [`InboxView::rule`] translated to SQL over the
+//! columns the migration added and [`refresh`] keeps: the assignee, the
+//! customer's name and email, and the two moments the views order by. Each
+//! default order is an index order, so a first page reads only its rows.
+
+use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage};
+use fyncall_domain::{
+    Author, Conversation, InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, Message, Status,
+};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, params_from_iter};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{CacheError, Result};
+use crate::{Cache, from_millis};
+
+pub(crate) fn author_str(a: Author) -> &'static str {
+    match a {
+        Author::Customer => "customer",
+        Author::Agent => "agent",
+        Author::Ai => "ai",
+    }
+}
+
+/// Recomputes a conversation's inbox columns from its row and messages.
+pub(crate) fn refresh(conn: &Connection, id: Uuid) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET
+             assignee_id = json_extract(data, '$.assignee_id'),
+             search = json_extract(data, '$.customer.name') || char(10)
+                      || json_extract(data, '$.customer.email'),
+             last_message_at = COALESCE((SELECT MAX(sent_at) FROM messages
+                                         WHERE conversation_id = ?1), created_at),
+             waiting_since = COALESCE((SELECT MAX(sent_at) FROM messages
+                                       WHERE conversation_id = ?1 AND author = 'customer'),
+                                      created_at)
+         WHERE id = ?1",
+    )?
+    .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// `%text%` for LIKE with `\` escaping, or None for blank text.
+fn like_pattern(text: Option<&str>) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Some(format!("%{escaped}%"))
+}
+
+fn bad_cursor() -> CacheError {
+    CacheError::Invalid(
+        "that page cursor is not one this list gave: start from the first page".into(),
+    )
+}
+
+impl Cache {
+    /// The WHERE clauses of an inbox view with a search, and their arguments.
+    fn inbox_filter(
+        &self,
+        view: InboxView,
+        search: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<Sql>)> {
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        match view.rule().holder {
+            Holder::Nobody => clauses.push("c.assignee_id IS NULL".to_owned()),
+            Holder::Viewer => {
+                clauses.push("c.assignee_id = ?".to_owned());
+                args.push(Sql::Text(me.to_string()));
+            }
+            Holder::Anyone => {}
+        }
+        if let Some(pattern) = like_pattern(search) {
+            clauses.push(
+                "(c.search LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m
+                   WHERE m.conversation_id = c.id AND m.body LIKE ? ESCAPE '\\'))"
+                    .to_owned(),
+            );
+            args.push(Sql::Text(pattern.clone()));
+            args.push(Sql::Text(pattern));
+        }
+        if clauses.is_empty() {
+            clauses.push("1".to_owned());
+        }
+        Ok((clauses, args))
+    }
+
+    fn inbox_plan(&self, q: &InboxQuery) -> Result<(String, Vec<Sql>, String, Vec<Sql>)> {
+        let rule = q.view.rule();
+        let (mut clauses, mut args) = self.inbox_filter(q.view, q.search.as_deref())?;
+        let count_sql = format!(
+            "SELECT count(*) FROM conversations c WHERE {}",
+            clauses.join(" AND ")
+        );
+        let count_args = args.clone();
+        let column = match rule.order {
+            InboxOrder::WaitingLongest => "waiting_since",
+            InboxOrder::LatestMessage => "last_message_at",
+        };
+        let (op, dir) = if rule.order.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(cursor) = &q.cursor {
+            let v: Value = serde_json::from_str(cursor).map_err(|_| bad_cursor())?;
+            match (
+                v.get(0).and_then(Value::as_i64),
+                v.get(1).and_then(Value::as_str),
+            ) {
+                (Some(moment), Some(id)) if v.as_array().is_some_and(|a| a.len() == 2) => {
+                    clauses.push(format!("(c.{column}, c.id) {op} (?, ?)"));
+                    args.push(Sql::Integer(moment));
+                    args.push(Sql::Text(id.to_owned()));
+                }
+                _ => return Err(bad_cursor()),
+            }
+        }
+        let done: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| s.is_done())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT c.data, c.overlay, c.id, c.{column}, c.last_message_at, c.waiting_since,
+                (SELECT m.data FROM messages m WHERE m.conversation_id = c.id
+                 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1),
+                (SELECT count(*) FROM tickets t WHERE t.conversation_id = c.id
+                 AND t.status NOT IN ({}))
+             FROM conversations c WHERE {} ORDER BY c.{column} {dir}, c.id {dir} LIMIT {}",
+            done.join(", "),
+            clauses.join(" AND "),
+            q.limit.clamp(1, 500) + 1
+        );
+        Ok((sql, args, count_sql, count_args))
+    }
+
+    /// SQLite's plan for an inbox page and for its count (`EXPLAIN QUERY
+    /// PLAN` details), to check that an index serves each view.
+    pub fn explain_inbox(&self, q: &InboxQuery) -> Result<(Vec<String>, Vec<String>)> {
+        let (sql, args, count_sql, count_args) = self.inbox_plan(q)?;
+        let explain = |sql: &str, args: &[Sql]| -> Result<Vec<String>> {
+            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        };
+        Ok((explain(&sql, &args)?, explain(&count_sql, &count_args)?))
+    }
+
+    /// One page of an inbox view; `total` counts the whole list.
+    pub fn inbox(&self, q: &InboxQuery) -> Result<InboxPage> {
+        let (sql, args, count_sql, count_args) = self.inbox_plan(q)?;
+        let total: i64 =
+            self.conn
+                .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                    r.get(0)
+                })?;
+        let limit = q.limit.clamp(1, 500) as usize;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut conversations = Vec::new();
+        let mut last: Option<(i64, String)> = None;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            if conversations.len() == limit {
+                more = true;
+                break;
+            }
+            let c: Conversation = serde_json::from_str(&row.get::<_, String>(0)?)?;
+            last = Some((row.get(3)?, row.get(2)?));
+            let last_message = row
+                .get::<_, Option<String>>(6)?
+                .map(|d| serde_json::from_str::<Message>(&d))
+                .transpose()?
+                .map(|m| LastMessage {
+                    author: m.author,
+                    body: m.body,
+                });
+            conversations.push(InboxRow {
+                id: c.id,
+                last_message_at: from_millis(row.get(4)?),
+                waiting_since: from_millis(row.get(5)?),
+                open_ticket_count: u32::try_from(row.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+                customer: c.customer,
+                channel: c.channel,
+                assignee_id: c.assignee_id,
+                last_message,
+                pending: row.get(1)?,
+            });
+        }
+        Ok(InboxPage {
+            conversations,
+            next_cursor: match (more, last) {
+                (true, Some((moment, id))) => Some(serde_json::json!([moment, id]).to_string()),
+                _ => None,
+            },
+            total: total.max(0) as u64,
+        })
+    }
+
+    /// How many conversations each inbox view holds (the sidebar).
+    pub fn inbox_counts(&self) -> Result<InboxCounts> {
+        let mut n = [0u64; 3];
+        for (i, view) in InboxView::ALL.into_iter().enumerate() {
+            let (clauses, args) = self.inbox_filter(view, None)?;
+            let count: i64 = self.conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM conversations c WHERE {}",
+                    clauses.join(" AND ")
+                ),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            n[i] = count.max(0) as u64;
+        }
+        Ok(InboxCounts {
+            unassigned: n[0],
+            mine: n[1],
+            all: n[2],
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The inbox (`GET /conversations`) on both stores: the three views, their
+//! orders, search, paging and each row's summary.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::common::{Kind, Team, assert_error};
+
+async fn say(team: &Team, conversation: &str, author: &str, body: &str) {
+    let (s, v) = team
+        .post(
+            &team.integration,
+            &format!("/integrations/conversations/{conversation}/messages"),
+            json!({"author": author, "body": body}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+}
+
+async fn open(team: &Team, name: &str) -> String {
+    let (s, v) = team
+        .call(&team.integration, Method::POST, "/integrations/conversations",
+            Some(json!({"customer": {"name": name, "email": format!("{}@example.net", name.to_lowercase())}, "channel": "email"})))
+        .await;
+    assert!(s.is_success(), "{v}");
+    v["id"].as_str().expect("id").to_owned()
+}
+
+/// Every id of a view, page by page (`limit` rows a page).
+async fn ids(team: &Team, token: &str, query: &str, limit: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (s, page) = team
+            .get(
+                token,
+                &format!("/conversations?{query}&limit={limit}{cursor}"),
+            )
+            .await;
+        assert!(s.is_success(), "{query}: {page}");
+        for c in page["conversations"].as_array().expect("rows") {
+            out.push(c["id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return out,
+        }
+    }
+}
+
+async fn inbox_views_orders_and_search(kind: Kind) {
+    let team = Team::new(kind).await;
+    // The team's first conversation (Casey) has no message; three more chats.
+    let ana = open(&team, "Ana").await;
+    let ben = open(&team, "Ben").await;
+    let cy = open(&team, "Cy").await;
+    say(&team, &ben, "customer", "Where is my refund?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    say(&team, &ana, "customer", "Login fails").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    say(&team, &cy, "customer", "Hello").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // An answer moves Ben to the top of All, but not out of the waiting order.
+    say(&team, &ben, "ai", "We are checking the refund").await;
+
+    let unassigned = ids(&team, &team.alice, "view=unassigned", 2).await;
+    assert_eq!(
+        unassigned,
+        vec![
+            team.conversation.clone(),
+            ben.clone(),
+            ana.clone(),
+            cy.clone()
+        ],
+        "who has waited longest first (no message: since it was opened)"
+    );
+    let all = ids(&team, &team.alice, "view=all", 3).await;
+    assert_eq!(
+        all,
+        vec![
+            ben.clone(),
+            cy.clone(),
+            ana.clone(),
+            team.conversation.clone()
+        ]
+    );
+
+    // Alice claims Ana's chat and makes a ticket on it; Bob's Mine stays empty.
+    let (s, v) = team
+        .post(
+            &team.alice,
+            &format!("/conversations/{ana}/claim"),
+            json!({}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (s, v) = team
+        .post(
+            &team.alice,
+            "/tickets",
+            json!({"conversation_id": ana, "subject": "Login", "priority": "high"}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(
+        ids(&team, &team.alice, "view=mine", 5).await,
+        vec![ana.clone()]
+    );
+    assert!(ids(&team, &team.bob, "view=mine", 5).await.is_empty());
+    assert!(
+        !ids(&team, &team.alice, "view=unassigned", 5)
+            .await
+            .contains(&ana)
+    );
+
+    // One row as the inbox shows it.
+    let (_, page) = team.get(&team.alice, "/conversations?view=mine").await;
+    let row = &page["conversations"][0];
+    assert_eq!(row["customer"]["name"], "Ana");
+    assert_eq!(row["channel"], "email");
+    assert_eq!(row["assignee_id"], Value::String(team.alice_id.clone()));
+    assert_eq!(
+        row["last_message"],
+        json!({"author": "customer", "body": "Login fails"})
+    );
+    assert_eq!(row["open_ticket_count"], 1);
+    assert_eq!(page["total"], 1);
+
+    // Search: customer name, email, message text; any case; wildcards literal.
+    for (q, want) in [
+        ("ana", vec![ana.clone()]),
+        ("BEN@EXAMPLE", vec![ben.clone()]),
+        ("refund", vec![ben.clone()]),
+        ("%", vec![]),
+        ("nothing like it", vec![]),
+    ] {
+        let got = ids(&team, &team.bob, &format!("view=all&q={}", urlencode(q)), 5).await;
+        assert_eq!(got, want, "q={q}");
+    }
+
+    // Bad input says what to do.
+    let bad = team.get(&team.alice, "/conversations?view=closed").await;
+    assert_error(&bad, 400, "bad_request");
+    let bad = team.get(&team.alice, "/conversations?cursor=abc").await;
+    assert_error(&bad, 400, "bad_request");
+    let bad = team.get(&team.alice, "/conversations?limit=0").await;
+    assert_error(&bad, 400, "bad_request");
+    let anon = team.get("", "/conversations").await;
+    assert_eq!(anon.0, 401);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+both_stores!(inbox_views_orders_and_search);
