@@ -373,6 +373,203 @@ fn the_real_app_end_to_end() {
         json!([]),
     );
 
+    // A new customer chat nobody has claimed: it appears under Inbox →
+    // Unassigned; Alice opens it, claims it and makes a ticket of it with a
+    // category picked from the team's.
+    let integration: Value = admin
+        .post(format!("{url}/api/v1/integrations/tokens"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"name": "e2e chat"}))
+        .send()
+        .expect("integration token")
+        .json()
+        .expect("json");
+    let integration = integration["token"].as_str().expect("token").to_owned();
+    let chat: Value = admin
+        .post(format!("{url}/api/v1/integrations/conversations"))
+        .bearer_auth(&integration)
+        .json(&json!({"customer": {"name": "Nia Newcomer", "email": "nia@example.org"}, "channel": "chat"}))
+        .send()
+        .expect("open chat")
+        .json()
+        .expect("json");
+    let chat_id = chat["id"].as_str().expect("id").to_owned();
+    let said = admin
+        .post(format!(
+            "{url}/api/v1/integrations/conversations/{chat_id}/messages"
+        ))
+        .bearer_auth(&integration)
+        .json(&json!({"author": "customer", "body": "My subscription renewal failed twice"}))
+        .send()
+        .expect("message");
+    assert!(said.status().is_success());
+    d.click("a[data-inbox=unassigned]");
+    d.wait(&format!(
+        "[data-testid=inbox][data-view=unassigned] li[data-conversation='{chat_id}']"
+    ));
+    d.screenshot(&artifacts, "12-inbox-unassigned");
+    // Its text as the row holds it (the last message may be cut to fit).
+    wait_for("the chat's last message", Duration::from_secs(20), || {
+        let t = d.script(
+            "return document.querySelector(`li[data-conversation='${arguments[0]}']`)?.textContent ?? '';",
+            json!([chat_id]),
+        );
+        let t = t.as_str().unwrap_or_default();
+        (t.contains("renewal failed twice")
+            && t.contains("nia@example.org")
+            && t.contains("Unassigned"))
+        .then(|| Value::String(t.to_owned()))
+    });
+    d.click(&format!("li[data-conversation='{chat_id}'] a"));
+    d.wait_text(
+        "[data-testid=conversation-title]",
+        "the conversation page",
+        |t| t.contains("Nia Newcomer"),
+    );
+    d.click("button[data-action=claim]");
+    d.wait_text("[data-testid=conversation-assignee]", "the claim", |t| {
+        t.contains("Alice")
+    });
+    d.click("button[data-action=create]");
+    d.type_into(
+        "[data-testid=create-form] input[aria-label=Subject]",
+        "Renewal payment fails",
+    );
+    let category = d.script(
+        "const s = document.querySelector(\"[data-testid=create-form] select[aria-label=Category]\"); \
+         const o = [...s.options].find((o) => o.value !== ''); \
+         s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return o.value;",
+        json!([]),
+    );
+    let category = category.as_str().expect("a team category").to_owned();
+    d.screenshot(&artifacts, "13-conversation-create");
+    d.click("[data-testid=create-form] button[type=submit]");
+    let created = d.wait_text(
+        "[data-testid=ticket-subject]",
+        "the new ticket with its number",
+        |t| t.starts_with('#') && t.contains("Renewal payment fails"),
+    );
+    let new_number = created.split(' ').next().unwrap_or_default().to_owned();
+    d.wait_text("body", "its category", |t| {
+        t.contains(&format!("Category: {category}"))
+    });
+    // In My Tickets, with the conversation one click away.
+    d.click("a[data-view=mine]");
+    d.wait_text(
+        "[data-testid=ticket-list][data-view=mine]",
+        "the new ticket in My Tickets",
+        |t| t.contains("Renewal payment fails"),
+    );
+    let renewal = d.script(
+        "return [...document.querySelectorAll('[data-testid=ticket-list] tbody tr')] \
+           .find((r) => r.textContent.includes('Renewal payment fails'))?.dataset.ticket ?? null;",
+        json!([]),
+    );
+    let renewal = renewal.as_str().expect("the new ticket's row").to_owned();
+    d.click(&format!("[data-ticket='{renewal}'] td.subject"));
+    d.click("a[data-action=conversation]");
+    d.wait_text(
+        "[data-testid=linked-tickets]",
+        "the ticket on its conversation",
+        |t| t.contains("Renewal payment fails"),
+    );
+    d.screenshot(&artifacts, "14-conversation-page");
+
+    // Closed, it is found under All + closed and by its number in the palette.
+    d.click("[data-testid=linked-tickets] button.ticket-link");
+    for status in ["resolved", "closed"] {
+        // Once the rules' answer has enabled that choice.
+        d.click(&format!(
+            "select[aria-label='Change status'] option[value={status}]:not([disabled])"
+        ));
+        d.wait_text("[data-testid=timeline]", status, |t| {
+            t.contains(&format!("→ {status}"))
+        });
+    }
+    d.click("a[data-view=all]");
+    d.wait("[data-testid=ticket-list][data-view=all] tbody tr");
+    d.script(
+        "const s = document.querySelector(\"select[aria-label='Status']\"); \
+         s.value = 'closed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([]),
+    );
+    d.wait_text(
+        "[data-testid=ticket-list]",
+        "the closed ticket in the archive",
+        |t| t.contains("Renewal payment fails"),
+    );
+    d.click("button[data-action=palette]");
+    d.type_into("input[aria-label=Command]", &new_number);
+    d.wait_text("[data-testid=palette]", "the number in the palette", |t| {
+        t.contains(&format!("Open ticket {new_number}"))
+    });
+    d.screenshot(&artifacts, "15-palette");
+    let command = d.wait("input[aria-label=Command]");
+    d.call(
+        reqwest::Method::POST,
+        &format!("/element/{command}/value"),
+        Some(json!({"text": "\u{E007}"})),
+    );
+    d.wait_text(
+        "[data-testid=ticket-subject]",
+        "the ticket from the palette",
+        |t| t.starts_with(&format!("{new_number} ")),
+    );
+    d.script(
+        "const s = document.querySelector(\"select[aria-label='Status']\"); \
+         if (s) { s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true })); }",
+        json!([]),
+    );
+
+    // Back returns to the list at the same row: scroll All Tickets down,
+    // open the row at the top of the pane, come back.
+    d.click("a[data-view=all]");
+    d.wait("[data-testid=ticket-list][data-view=all] tbody tr");
+    d.script(
+        "const s = document.querySelector(\"select[aria-label='Status']\"); \
+         s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([]),
+    );
+    let top = wait_for(
+        "a row at the top of the scrolled list",
+        Duration::from_secs(20),
+        || {
+            let v = d.script(
+                "const m = document.querySelector('main.main'); m.scrollTop = 1200; \
+             if (m.scrollTop < 600) return null; \
+             const top = m.getBoundingClientRect().top + 40; \
+             const r = [...document.querySelectorAll('[data-testid=ticket-list] tbody tr')] \
+               .find((r) => r.getBoundingClientRect().top >= top); \
+             return r ? [r.dataset.ticket, m.scrollTop] : null;",
+                json!([]),
+            );
+            (!v.is_null()).then_some(v)
+        },
+    );
+    let (top_id, scrolled) = (
+        top[0].as_str().expect("id").to_owned(),
+        top[1].as_f64().expect("scroll"),
+    );
+    d.click(&format!("[data-ticket='{top_id}'] td.subject"));
+    d.wait("[data-testid=ticket-subject]");
+    d.click("button[data-action=back]");
+    wait_for(
+        "the list where it was left",
+        Duration::from_secs(20),
+        || {
+            let v = d.script(
+            "const m = document.querySelector('main.main'); \
+             const r = document.querySelector(`[data-testid=ticket-list] tr[data-ticket='${arguments[0]}']`); \
+             if (!r) return null; \
+             const b = r.getBoundingClientRect(), p = m.getBoundingClientRect(); \
+             return Math.abs(m.scrollTop - arguments[1]) < 2 && b.top >= p.top && b.bottom <= p.bottom ? true : null;",
+            json!([top_id, scrolled]),
+        );
+            (v == json!(true)).then_some(v)
+        },
+    );
+    d.screenshot(&artifacts, "16-back-to-the-row");
+
     // Settings lists this device's session.
     d.click("a[href='#settings']");
     d.wait("[data-testid=sessions] [data-testid=this-device]");
@@ -412,6 +609,49 @@ fn the_real_app_end_to_end() {
         },
     );
     d.screenshot(&artifacts, "11-admin");
+
+    // An admin assigns a conversation from the app; its open tickets follow.
+    d.click("a[data-inbox=all]");
+    d.click(&format!("li[data-conversation='{chat_id}'] a"));
+    d.wait_text(
+        "[data-testid=conversation-title]",
+        "Nia's conversation",
+        |t| t.contains("Nia Newcomer"),
+    );
+    // A ticket of the admin's own on it (the first one is closed), then the
+    // conversation goes to another agent: the open ticket follows.
+    d.click("button[data-action=create]");
+    d.type_into(
+        "[data-testid=create-form] input[aria-label=Subject]",
+        "Renewal follow-up",
+    );
+    d.click("[data-testid=create-form] button[type=submit]");
+    d.wait_text("[data-testid=ticket-subject]", "the admin's ticket", |t| {
+        t.contains("Renewal follow-up")
+    });
+    d.click("a[data-action=conversation]");
+    d.wait("select[aria-label='Assign conversation'] option[value]:not([value=''])");
+    let to = d.script(
+        "const s = document.querySelector(\"select[aria-label='Assign conversation']\"); \
+         const o = [...s.options].find((o) => o.value !== '' && !o.disabled && !/Alice|Admin/.test(o.textContent)); \
+         s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return o.textContent;",
+        json!([]),
+    );
+    let to = to
+        .as_str()
+        .unwrap_or_else(|| panic!("an agent to assign to: {to}"))
+        .to_owned();
+    d.wait_text(
+        "[data-testid=conversation-assignee]",
+        "the conversation's new assignee",
+        |t| t.contains(&to),
+    );
+    d.wait_text(
+        "[data-testid=linked-tickets]",
+        "its ticket following",
+        |t| t.contains("Renewal follow-up") && t.contains(&to),
+    );
+    d.screenshot(&artifacts, "17-admin-assigns-conversation");
 
     d.call(reqwest::Method::DELETE, "", None);
     println!("screenshots in {}", artifacts.display());

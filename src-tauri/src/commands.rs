@@ -7,7 +7,7 @@ use chrono::Utc;
 use fyncall_cache::{
     Acted, ConversationDetail, Counts, OutboxEntry, Page, Problem, Query, TicketDetail,
 };
-use fyncall_domain::{Agent, Conversation, Mutation, Refusal};
+use fyncall_domain::{Agent, InboxCounts, InboxPage, InboxQuery, Mutation, Refusal, TeamSettings};
 use tauri::State;
 use uuid::Uuid;
 
@@ -94,9 +94,21 @@ pub async fn conversation(desk: State<'_, Desk>, id: Uuid) -> IpcResult<Conversa
         .await
 }
 
+/// A page of an inbox view (Unassigned, Mine, All conversations).
 #[tauri::command]
-pub async fn conversations(desk: State<'_, Desk>) -> IpcResult<Vec<Conversation>> {
-    desk.with_cache(|c| c.conversations(200)).await
+pub async fn inbox(desk: State<'_, Desk>, query: InboxQuery) -> IpcResult<InboxPage> {
+    desk.with_cache(move |c| c.inbox(&query)).await
+}
+
+#[tauri::command]
+pub async fn inbox_counts(desk: State<'_, Desk>) -> IpcResult<InboxCounts> {
+    desk.with_cache(|c| c.inbox_counts()).await
+}
+
+/// The team's settings: SLA targets and the categories the pickers offer.
+#[tauri::command]
+pub async fn settings(desk: State<'_, Desk>) -> IpcResult<TeamSettings> {
+    desk.with_cache(|c| c.settings()).await
 }
 
 #[tauri::command]

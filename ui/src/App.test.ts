@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import App from './App.svelte';
-import { MockBackend, alice, row } from './mock-backend';
+import { MockBackend, alice, inboxRow, row } from './mock-backend';
+import { Nav } from './lib/nav.svelte';
 
 // jsdom has no modal dialogs; the app's window (WebKitGTK) does.
 HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.open = true; };
@@ -74,5 +75,64 @@ describe('the app against a mock backend', () => {
     await fireEvent.click(container.querySelector('[data-action=confirm-sign-out]') as HTMLElement);
     await waitFor(() => expect(backend.signOuts).toEqual([true]));
     expect(await screen.findByLabelText('Email')).toBeTruthy();
+  });
+
+  it('goes back and forward through views, tickets and conversations, filters kept', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true },
+      [row(1042, 'Refund not received', { id: 't1042' })]);
+    backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042' }), activity: [], conversation: null });
+    backend.inboxRows = [inboxRow(1, 'Casey Jones'), inboxRow(2, 'Dana Fox', { assignee_id: alice.id })];
+    const { container } = render(App, { backend });
+    // The inbox in the sidebar, with its counts.
+    await waitFor(() => expect(container.querySelector('[data-inbox-count=unassigned]')?.textContent).toBe('1'));
+    expect(container.querySelector('[data-inbox-count=all]')?.textContent).toBe('2');
+    const back = () => container.querySelector('button[data-action=back]') as HTMLButtonElement;
+    expect(back().disabled).toBe(true);
+    // All Tickets, searched; then a ticket; Alt+← returns to the search.
+    await fireEvent.click(container.querySelector('a[data-view=all]') as HTMLElement);
+    const search = await screen.findByLabelText('Search') as HTMLInputElement;
+    await fireEvent.input(search, { target: { value: 'refund' } });
+    await waitFor(() => expect(backend.queries.at(-1)?.search).toBe('refund'));
+    await fireEvent.click(await screen.findByText('Refund not received'));
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')?.textContent).toContain('#1042'));
+    await fireEvent.keyDown(window, { key: 'ArrowLeft', altKey: true });
+    await waitFor(() => expect((screen.getByLabelText('Search') as HTMLInputElement).value).toBe('refund'));
+    expect(backend.queries.at(-1)).toMatchObject({ view: 'all', search: 'refund' });
+    // Forward to the ticket again, with the button; Back with the mouse's back button.
+    await fireEvent.click(container.querySelector('button[data-action=forward]') as HTMLElement);
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')).not.toBeNull());
+    await fireEvent.mouseUp(window, { button: 3 });
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-list]')).not.toBeNull());
+    // Ctrl+K opens the palette; a view picked there is a place in the history too.
+    await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+    const box = await screen.findByLabelText('Command');
+    await fireEvent.input(box, { target: { value: 'unassigned' } });
+    await waitFor(() => expect(container.querySelector('[role=option]')?.textContent).toContain('Inbox: Unassigned'));
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    await waitFor(() => expect(container.querySelector('[data-testid=inbox]')?.getAttribute('data-view')).toBe('unassigned'));
+    expect(container.querySelectorAll('[data-testid=inbox] li')).toHaveLength(1);
+    expect(container.querySelector('[data-testid=palette]')).toBeNull();
+  });
+});
+
+describe('the history', () => {
+  it('drops the places ahead on a new move, and staying put is no move', () => {
+    const nav = new Nav({ kind: 'view', view: 'mine' });
+    nav.go({ kind: 'ticket', id: 't1' });
+    nav.go({ kind: 'ticket', id: 't1' });
+    nav.go({ kind: 'conversation', id: 'c1' });
+    expect(nav.back()).toBe(true);
+    expect(nav.route).toEqual({ kind: 'ticket', id: 't1' });
+    nav.memo.scroll = 300;
+    nav.go({ kind: 'view', view: 'all' });
+    expect(nav.canForward).toBe(false);
+    nav.back();
+    expect(nav.memo.scroll).toBe(300);
+    nav.back();
+    expect(nav.route).toEqual({ kind: 'view', view: 'mine' });
+    expect(nav.back()).toBe(false);
+    expect(nav.forward()).toBe(true);
+    nav.reset({ kind: 'settings' });
+    expect(nav.canBack || nav.canForward).toBe(false);
   });
 });

@@ -4,9 +4,11 @@
 import type { Acted } from './generated/Acted';
 import type { Agent } from './generated/Agent';
 import type { CacheChanged } from './generated/CacheChanged';
-import type { Conversation } from './generated/Conversation';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
+import type { InboxCounts } from './generated/InboxCounts';
+import type { InboxPage } from './generated/InboxPage';
+import type { InboxQuery } from './generated/InboxQuery';
 import type { IpcError } from './generated/IpcError';
 import type { LiveSession } from './generated/LiveSession';
 import type { Mutation } from './generated/Mutation';
@@ -17,6 +19,7 @@ import type { Query } from './generated/Query';
 import type { Refusal } from './generated/Refusal';
 import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
+import type { TeamSettings } from './generated/TeamSettings';
 import type { TicketDetail } from './generated/TicketDetail';
 
 /** How to reach the server: a CA certificate file to trust besides the
@@ -44,7 +47,11 @@ export interface Backend {
   /** By id or `#number`. */
   ticket(id: string): Promise<TicketDetail>;
   conversation(id: string): Promise<ConversationDetail>;
-  conversations(): Promise<Conversation[]>;
+  /** A page of an inbox view (Unassigned, Mine, All conversations). */
+  inbox(query: InboxQuery): Promise<InboxPage>;
+  inboxCounts(): Promise<InboxCounts>;
+  /** The team's settings: the categories the pickers offer, the SLA policy. */
+  settings(): Promise<TeamSettings>;
   agents(): Promise<Agent[]>;
   act(mutation: Mutation): Promise<Acted>;
   /** For each mutation: null if the rules allow it now, else why not. */

@@ -2,6 +2,12 @@
 import type { Backend, SignInOptions } from './backend';
 import type { LiveSession } from './generated/LiveSession';
 import type { Agent } from './generated/Agent';
+import type { ConversationDetail } from './generated/ConversationDetail';
+import type { InboxQuery } from './generated/InboxQuery';
+import type { InboxRow } from './generated/InboxRow';
+import type { Mutation } from './generated/Mutation';
+import type { Refusal } from './generated/Refusal';
+import type { TicketDetail } from './generated/TicketDetail';
 import type { Query } from './generated/Query';
 import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
@@ -25,7 +31,25 @@ export function row(n: number, subject: string, extra: Partial<TicketRow> = {}):
   };
 }
 
+export function inboxRow(n: number, name: string, extra: Partial<InboxRow> = {}): InboxRow {
+  const at = new Date(Date.now() - n * 60_000).toISOString();
+  return {
+    id: `c${n}`, customer: { name, email: `${name.split(' ')[0].toLowerCase()}@example.com` }, channel: 'chat',
+    assignee_id: null, last_message_at: at, waiting_since: at,
+    last_message: { author: 'customer', body: `Message from ${name}` }, open_ticket_count: 0, pending: false,
+    ...extra,
+  };
+}
+
 export class MockBackend implements Backend {
+  /** The inbox, in view order; each view filters it as the rules say. */
+  inboxRows: InboxRow[] = [];
+  inboxQueries: InboxQuery[] = [];
+  conversations = new Map<string, ConversationDetail>();
+  tickets_ = new Map<string, TicketDetail>();
+  acted: Mutation[] = [];
+  /** What `check` answers for a mutation (allowed by default). */
+  refuse: (m: Mutation) => Refusal | null = () => null;
   signedIn: SessionInfo | null;
   rows: TicketRow[];
   queries: Query[] = [];
@@ -80,12 +104,49 @@ export class MockBackend implements Backend {
       total: q.with_total ? this.rows.length : null,
     };
   };
-  ticket = async (): Promise<never> => { throw { code: 'not_found', message: 'no such ticket' }; };
-  conversation = async (): Promise<never> => { throw { code: 'not_found', message: 'no such conversation' }; };
-  conversations = async () => [];
+  ticket = async (id: string) => {
+    const byNumber = [...this.tickets_.values()].find((d) => `#${d.ticket.number}` === id);
+    const d = this.tickets_.get(id) ?? byNumber;
+    if (!d) throw { code: 'not_found', message: `no ticket ${id} in the cache` };
+    return d;
+  };
+  conversation = async (id: string) => {
+    const d = this.conversations.get(id);
+    if (!d) throw { code: 'not_found', message: 'no such conversation' };
+    return d;
+  };
+  inbox = async (q: InboxQuery) => {
+    this.inboxQueries.push(q);
+    const words = (q.search ?? '').trim().toLowerCase();
+    const all = this.inboxRows.filter((r) =>
+      (q.view === 'all' || (q.view === 'mine' ? r.assignee_id === alice.id : r.assignee_id === null))
+      && (!words || `${r.customer.name} ${r.customer.email} ${r.last_message?.body ?? ''}`.toLowerCase().includes(words)));
+    const start = q.cursor ? Number(q.cursor) : 0;
+    const conversations = all.slice(start, start + q.limit);
+    const end = start + conversations.length;
+    return { conversations, next_cursor: end < all.length ? String(end) : null, total: all.length };
+  };
+  inboxCounts = async () => ({
+    unassigned: this.inboxRows.filter((r) => r.assignee_id === null).length,
+    mine: this.inboxRows.filter((r) => r.assignee_id === alice.id).length,
+    all: this.inboxRows.length,
+  });
+  settings = async () => ({
+    categories: ['billing', 'shipping', 'technical'],
+    sla_policy: {
+      urgent: { first_response_minutes: 15, resolution_minutes: 240 },
+      high: { first_response_minutes: 60, resolution_minutes: 480 },
+      normal: { first_response_minutes: 240, resolution_minutes: 1440 },
+      low: { first_response_minutes: 480, resolution_minutes: 2880 },
+    },
+    at_risk_fraction: 0.25,
+  });
   agents = async () => [alice];
-  act = async () => ({ mutation_id: null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false } });
-  check = async (ms: unknown[]) => ms.map(() => null);
+  act = async (m?: Mutation) => {
+    if (m) this.acted.push(m);
+    return { mutation_id: m ? 'm1' : null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false } };
+  };
+  check = async (ms: Mutation[]) => ms.map((m) => this.refuse(m));
   outbox = async () => [];
   problems = async () => [];
   retryProblem = async () => this.act();

@@ -25,7 +25,10 @@ export class TauriBackend implements Backend {
   ticket = (id: string) => invoke<Awaited<ReturnType<Backend['ticket']>>>('ticket', { id });
   conversation = (id: string) =>
     invoke<Awaited<ReturnType<Backend['conversation']>>>('conversation', { id });
-  conversations = () => invoke<Awaited<ReturnType<Backend['conversations']>>>('conversations');
+  inbox = (query: Parameters<Backend['inbox']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['inbox']>>>('inbox', { query });
+  inboxCounts = () => invoke<Awaited<ReturnType<Backend['inboxCounts']>>>('inbox_counts');
+  settings = () => invoke<Awaited<ReturnType<Backend['settings']>>>('settings');
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
   act = (mutation: Parameters<Backend['act']>[0]) =>
     invoke<Awaited<ReturnType<Backend['act']>>>('act', { mutation });

@@ -54,6 +54,47 @@ fn like_pattern(text: Option<&str>) -> Option<String> {
     Some(format!("%{escaped}%"))
 }
 
+/// The columns [`inbox_row`] reads, in its order.
+fn row_columns() -> String {
+    let done: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| s.is_done())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "c.data, c.overlay, c.id, c.last_message_at, c.waiting_since,
+         (SELECT m.data FROM messages m WHERE m.conversation_id = c.id
+          ORDER BY m.sent_at DESC, m.id DESC LIMIT 1),
+         (SELECT count(*) FROM tickets t WHERE t.conversation_id = c.id
+          AND t.status NOT IN ({}))",
+        done.join(", ")
+    )
+}
+
+/// An inbox row from a row of [`row_columns`].
+fn inbox_row(row: &rusqlite::Row<'_>) -> Result<InboxRow> {
+    let c: Conversation = serde_json::from_str(&row.get::<_, String>(0)?)?;
+    let last_message = row
+        .get::<_, Option<String>>(5)?
+        .map(|d| serde_json::from_str::<Message>(&d))
+        .transpose()?
+        .map(|m| LastMessage {
+            author: m.author,
+            body: m.body,
+        });
+    Ok(InboxRow {
+        id: c.id,
+        last_message_at: from_millis(row.get(3)?),
+        waiting_since: from_millis(row.get(4)?),
+        open_ticket_count: u32::try_from(row.get::<_, i64>(6)?).unwrap_or(u32::MAX),
+        customer: c.customer,
+        channel: c.channel,
+        assignee_id: c.assignee_id,
+        last_message,
+        pending: row.get(1)?,
+    })
+}
+
 fn bad_cursor() -> CacheError {
     CacheError::Invalid(
         "that page cursor is not one this list gave: start from the first page".into(),
@@ -124,19 +165,10 @@ impl Cache {
                 _ => return Err(bad_cursor()),
             }
         }
-        let done: Vec<String> = Status::ALL
-            .iter()
-            .filter(|s| s.is_done())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
         let sql = format!(
-            "SELECT c.data, c.overlay, c.id, c.{column}, c.last_message_at, c.waiting_since,
-                (SELECT m.data FROM messages m WHERE m.conversation_id = c.id
-                 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1),
-                (SELECT count(*) FROM tickets t WHERE t.conversation_id = c.id
-                 AND t.status NOT IN ({}))
-             FROM conversations c WHERE {} ORDER BY c.{column} {dir}, c.id {dir} LIMIT {}",
-            done.join(", "),
+            "SELECT {}, c.{column} FROM conversations c WHERE {}
+             ORDER BY c.{column} {dir}, c.id {dir} LIMIT {}",
+            row_columns(),
             clauses.join(" AND "),
             q.limit.clamp(1, 500) + 1
         );
@@ -174,27 +206,8 @@ impl Cache {
                 more = true;
                 break;
             }
-            let c: Conversation = serde_json::from_str(&row.get::<_, String>(0)?)?;
-            last = Some((row.get(3)?, row.get(2)?));
-            let last_message = row
-                .get::<_, Option<String>>(6)?
-                .map(|d| serde_json::from_str::<Message>(&d))
-                .transpose()?
-                .map(|m| LastMessage {
-                    author: m.author,
-                    body: m.body,
-                });
-            conversations.push(InboxRow {
-                id: c.id,
-                last_message_at: from_millis(row.get(4)?),
-                waiting_since: from_millis(row.get(5)?),
-                open_ticket_count: u32::try_from(row.get::<_, i64>(7)?).unwrap_or(u32::MAX),
-                customer: c.customer,
-                channel: c.channel,
-                assignee_id: c.assignee_id,
-                last_message,
-                pending: row.get(1)?,
-            });
+            last = Some((row.get(7)?, row.get(2)?));
+            conversations.push(inbox_row(row)?);
         }
         Ok(InboxPage {
             conversations,
@@ -204,6 +217,28 @@ impl Cache {
             },
             total: total.max(0) as u64,
         })
+    }
+
+    /// The customer's other conversations (by email), latest first.
+    pub(crate) fn customer_conversations(
+        &self,
+        email: &str,
+        except: Uuid,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>> {
+        let sql = format!(
+            "SELECT {} FROM conversations c
+             WHERE json_extract(c.data, '$.customer.email') = ?1 COLLATE NOCASE AND c.id <> ?2
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?3",
+            row_columns()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params![email, except.to_string(), limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(inbox_row(row)?);
+        }
+        Ok(out)
     }
 
     /// How many conversations each inbox view holds (the sidebar).

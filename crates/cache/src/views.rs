@@ -155,6 +155,10 @@ pub struct ConversationDetail {
     pub pending: bool,
     pub messages: Vec<MessageRow>,
     pub tickets: Vec<TicketRow>,
+    /// The customer's other conversations (same email), latest first.
+    pub other_conversations: Vec<fyncall_domain::InboxRow>,
+    /// The tickets of those conversations, newest first.
+    pub other_tickets: Vec<TicketRow>,
 }
 
 /// The sort columns of an order, all compared in one direction.
@@ -585,25 +589,25 @@ impl Cache {
                 tickets.push(self.row(t, p, now)?);
             }
         }
+        let other_conversations =
+            self.customer_conversations(&conversation.customer.email, id, 20)?;
+        let mut other_tickets = Vec::new();
+        for c in &other_conversations {
+            for t in linked_ids(&self.conn, c.id)? {
+                if let Some((t, p)) = visible_ticket(&self.conn, t)? {
+                    other_tickets.push(self.row(t, p, now)?);
+                }
+            }
+        }
+        other_tickets.sort_by(|a, b| b.ticket.created_at.cmp(&a.ticket.created_at));
         Ok(ConversationDetail {
             conversation,
             pending,
             messages,
             tickets,
+            other_conversations,
+            other_tickets,
         })
-    }
-
-    /// Conversations, newest first.
-    pub fn conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM conversations ORDER BY created_at DESC, id LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit.clamp(1, 500)], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&row?)?);
-        }
-        Ok(out)
     }
 
     /// The version an edit of this ticket names as `base_version`: the

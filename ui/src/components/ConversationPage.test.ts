@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import ConversationPage from './ConversationPage.svelte';
+import { MockBackend, alice, inboxRow, row } from '../mock-backend';
+import type { Agent } from '../generated/Agent';
+import type { ConversationDetail } from '../generated/ConversationDetail';
+
+const dana: Agent = { id: 'a2', name: 'Dana Admin', email: 'dana@example.com', role: 'admin', active: true };
+
+function detail(extra: Partial<ConversationDetail> = {}): ConversationDetail {
+  return {
+    id: 'c1', customer: { name: 'Casey Jones', email: 'casey@example.org' }, channel: 'chat', assignee_id: null,
+    created_at: new Date().toISOString(), pending: false,
+    messages: [
+      { id: 'm1', conversation_id: 'c1', author: 'customer', body: 'My order is late', sent_at: new Date().toISOString(), pending: false },
+      { id: 'm2', conversation_id: 'c1', author: 'ai', body: 'Let me check', sent_at: new Date().toISOString(), pending: false },
+    ],
+    tickets: [], other_conversations: [], other_tickets: [],
+    ...extra,
+  };
+}
+
+function props(backend: MockBackend, me: Agent = alice, onTicket = (_: string) => {}) {
+  return { backend, id: 'c1', me, agents: new Map([[alice.id, alice], [dana.id, dana]]), serverNow: Date.now(), refresh: 0, onTicket };
+}
+
+describe('the conversation page', () => {
+  it('shows the thread, the customer and the linked tickets, and claims', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail({
+      tickets: [row(1042, 'Late order', { status: 'in_progress' })],
+      other_conversations: [inboxRow(9, 'Casey Jones', { id: 'c9', channel: 'email' })],
+      other_tickets: [row(1001, 'Earlier refund', { id: 't1001', status: 'closed' })],
+    }));
+    // The rules, as the cache's check answers them for an agent.
+    backend.refuse = (m) => (m.name === 'assign_conversation'
+      ? { code: 'forbidden', message: 'only an admin can assign a conversation to someone; you can claim it for yourself' } : null);
+    const { container } = render(ConversationPage, props(backend));
+    await screen.findByText('My order is late');
+    expect(container.querySelector('[data-testid=conversation-title]')?.textContent).toContain('Casey Jones');
+    expect(container.querySelector('[data-testid=customer-card]')?.textContent).toContain('casey@example.org');
+    expect(container.querySelector('[data-testid=linked-tickets]')?.textContent).toContain('#1042 Late order');
+    expect(container.querySelector('[data-testid=linked-tickets]')?.textContent).toContain('in progress');
+    expect(container.querySelector('[data-testid=customer-history]')?.textContent).toContain('Earlier refund');
+    expect(screen.getByText('AI assistant')).toBeTruthy();
+    // An agent cannot assign a conversation: no picker; claiming is offered.
+    expect(container.querySelector('select[aria-label="Assign conversation"]')).toBeNull();
+    await fireEvent.click(container.querySelector('button[data-action=claim]') as HTMLButtonElement);
+    await waitFor(() => expect(backend.acted).toEqual([{ name: 'claim_conversation', args: { conversation_id: 'c1' } }]));
+  });
+
+  it('creates a ticket with a category picked from the team and the assignee defaulting to me', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail());
+    const opened: string[] = [];
+    const { container } = render(ConversationPage, props(backend, alice, (id) => opened.push(id)));
+    await screen.findByText('My order is late');
+    await fireEvent.click(container.querySelector('button[data-action=create]') as HTMLButtonElement);
+    const category = await screen.findByLabelText('Category') as HTMLSelectElement;
+    await waitFor(() => expect([...category.options].map((o) => o.value)).toEqual(['', 'billing', 'shipping', 'technical']));
+    const assignee = screen.getByLabelText('Assignee') as HTMLSelectElement;
+    // An agent may only assign to themself.
+    expect([...assignee.options].map((o) => o.value)).toEqual([alice.id]);
+    await fireEvent.input(screen.getByLabelText('Subject'), { target: { value: 'Order 77 late' } });
+    await fireEvent.change(category, { target: { value: 'shipping' } });
+    await fireEvent.submit(container.querySelector('[data-testid=create-form]') as HTMLFormElement);
+    await waitFor(() => expect(backend.acted).toHaveLength(1));
+    const m = backend.acted[0];
+    expect(m.name).toBe('create_ticket');
+    if (m.name === 'create_ticket') {
+      expect(m.args).toMatchObject({ conversation_id: 'c1', subject: 'Order 77 late', category: 'shipping', assignee_id: alice.id, priority: 'normal' });
+      expect(opened).toEqual([m.args.id]);
+    }
+  });
+
+  it('offers to reopen a resolved linked ticket instead', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail({ tickets: [row(1042, 'Late order', { status: 'resolved' })] }));
+    const { container } = render(ConversationPage, props(backend));
+    await screen.findByText('My order is late');
+    await fireEvent.click(container.querySelector('button[data-action=create]') as HTMLButtonElement);
+    const reopen = await screen.findByText('Reopen #1042');
+    await fireEvent.click(reopen);
+    await waitFor(() => expect(backend.acted[0]).toEqual({ name: 'change_status', args: { ticket_id: 't1042', status: 'in_progress' } }));
+  });
+
+  it('lets an admin assign the conversation, offering only what the rules allow', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail({ assignee_id: alice.id }));
+    const { container } = render(ConversationPage, props(backend, dana));
+    const picker = await waitFor(() => {
+      const s = container.querySelector('select[aria-label="Assign conversation"]') as HTMLSelectElement | null;
+      expect(s).not.toBeNull();
+      return s as HTMLSelectElement;
+    });
+    // Alice holds it already: only Dana is offered.
+    expect([...picker.options].map((o) => o.value)).toEqual(['', dana.id]);
+    await fireEvent.change(picker, { target: { value: dana.id } });
+    await waitFor(() => expect(backend.acted).toEqual([{ name: 'assign_conversation', args: { conversation_id: 'c1', agent_id: dana.id } }]));
+  });
+
+  it('says why claiming is refused', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail());
+    backend.refuse = (m) => (m.name === 'claim_conversation' ? { code: 'forbidden', message: 'a deactivated agent can do nothing' } : null);
+    const { container } = render(ConversationPage, props(backend));
+    await screen.findByText('My order is late');
+    const claim = container.querySelector('button[data-action=claim]') as HTMLButtonElement;
+    await waitFor(() => expect(claim.disabled).toBe(true));
+    expect(claim.title).toBe('a deactivated agent can do nothing');
+  });
+});

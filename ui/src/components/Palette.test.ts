@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import Palette from './Palette.svelte';
+import { MockBackend, alice, inboxRow, row } from '../mock-backend';
+import type { Route } from '../lib/nav.svelte';
+
+function setup(route: Route = { kind: 'view', view: 'mine' }) {
+  const backend = new MockBackend(null, [row(1042, 'Refund not received', { id: 't1042' })]);
+  backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042', assignee_id: null }), activity: [], conversation: null });
+  backend.inboxRows = [inboxRow(1, 'Casey Jones')];
+  const went: Route[] = [];
+  let closed = 0;
+  const view = render(Palette, { backend, route, me: alice, onGo: (r: Route) => went.push(r), onClose: () => closed++ });
+  const box = screen.getByLabelText('Command') as HTMLInputElement;
+  return { backend, went, closed: () => closed, box, ...view };
+}
+
+const labels = (c: HTMLElement) => [...c.querySelectorAll('[role=option]')].map((o) => o.textContent ?? '');
+
+describe('the command palette', () => {
+  it('jumps to a ticket by its number, keyboard only', async () => {
+    const { box, went, closed } = setup();
+    expect(document.activeElement).toBe(box);
+    await fireEvent.input(box, { target: { value: '#1042' } });
+    await screen.findByText('Open ticket #1042');
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    await waitFor(() => expect(went).toEqual([{ kind: 'ticket', id: 't1042' }]));
+    expect(closed()).toBe(1);
+  });
+
+  it('says so when no ticket has that number', async () => {
+    const { box, went } = setup();
+    await fireEvent.input(box, { target: { value: '7' } });
+    await screen.findByText('Open ticket #7');
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    expect((await screen.findByRole('alert')).textContent).toContain('no ticket #7');
+    expect(went).toEqual([]);
+  });
+
+  it('finds views, tickets and conversations by text, and moves with the arrows', async () => {
+    const { box, went, container } = setup();
+    await fireEvent.input(box, { target: { value: 'ca' } });
+    await waitFor(() => expect(labels(container).some((l) => l.includes('Casey Jones'))).toBe(true));
+    await fireEvent.input(box, { target: { value: 'unassigned' } });
+    await waitFor(() => expect(labels(container)[0]).toContain('Go to Inbox: Unassigned'));
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    expect(went).toEqual([{ kind: 'inbox', view: 'unassigned' }]);
+  });
+
+  it('offers only the actions the rules allow on the open ticket, and runs one', async () => {
+    const { backend, box, container } = setup({ kind: 'ticket', id: 't1042' });
+    backend.refuse = (m) => (m.name === 'change_status' && m.args.status === 'closed'
+      ? { code: 'invalid_transition', message: 'only a resolved ticket can be closed' } : null);
+    await fireEvent.input(box, { target: { value: 'set status' } });
+    await waitFor(() => expect(labels(container).length).toBeGreaterThan(0));
+    const shown = labels(container).join('|');
+    expect(shown).toContain('Set status: resolved');
+    expect(shown).not.toContain('Set status: closed');
+    expect(shown).not.toContain('Set status: open');
+    await fireEvent.input(box, { target: { value: 'assign to me' } });
+    await waitFor(() => expect(labels(container)[0]).toContain('Assign to me'));
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    await waitFor(() => expect(backend.acted).toEqual([{ name: 'assign', args: { ticket_id: 't1042', assignee_id: alice.id } }]));
+  });
+});
