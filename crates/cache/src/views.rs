@@ -599,7 +599,7 @@ impl Cache {
                 }
             }
         }
-        other_tickets.sort_by(|a, b| b.ticket.created_at.cmp(&a.ticket.created_at));
+        other_tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));
         Ok(ConversationDetail {
             conversation,
             pending,
