@@ -28,6 +28,7 @@ fn main() {
             "retry_problem",
             "discard_problem",
             "sync_now",
+            "take_link",
             "preferences",
             "set_preference",
         ]));

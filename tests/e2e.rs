@@ -24,6 +24,8 @@ fn the_real_app_end_to_end() {
     std::fs::create_dir_all(&artifacts).expect("artifacts");
     let run = tempfile::tempdir().expect("dir");
     let mut reaper = Reaper(Vec::new());
+    // Accessibility findings (axe-core) on every main screen, both themes.
+    let mut audits: Vec<String> = Vec::new();
 
     // The team server with demo data, as a real process.
     let db = run.path().join("team.db");
@@ -53,6 +55,7 @@ fn the_real_app_end_to_end() {
     d.type_into("input[name=email]", "alice@demo.fyncall.test");
     d.type_into("input[name=password]", PASSWORD);
     d.screenshot(&artifacts, "01-sign-in");
+    audits.extend(d.audit("sign-in"));
     d.click("button[type=submit]");
     d.wait("[data-testid=ticket-list] tbody tr");
     println!("sign-in to first rendered view: {:?}", started.elapsed());
@@ -128,6 +131,7 @@ fn the_real_app_end_to_end() {
     });
     d.type_into("input[aria-label='Resolution note']", "Sent a new lid");
     d.screenshot(&artifacts, "07-ticket");
+    audits.extend(d.audit("ticket page"));
     d.click("button[data-action=resolve]");
     d.wait_text("[data-testid=timeline]", "resolution", |t| {
         t.contains("resolution note: Sent a new lid")
@@ -408,6 +412,7 @@ fn the_real_app_end_to_end() {
         "[data-testid=inbox][data-view=unassigned] li[data-conversation='{chat_id}']"
     ));
     d.screenshot(&artifacts, "12-inbox-unassigned");
+    audits.extend(d.audit("inbox"));
     // Its text as the row holds it (the last message may be cut to fit).
     wait_for("the chat's last message", Duration::from_secs(20), || {
         let t = d.script(
@@ -474,6 +479,7 @@ fn the_real_app_end_to_end() {
         |t| t.contains("Renewal payment fails"),
     );
     d.screenshot(&artifacts, "14-conversation-page");
+    audits.extend(d.audit("conversation page"));
 
     // Closed, it is found under All + closed and by its number in the palette.
     d.click("[data-testid=linked-tickets] button.ticket-link");
@@ -504,6 +510,7 @@ fn the_real_app_end_to_end() {
         t.contains(&format!("Open ticket {new_number}"))
     });
     d.screenshot(&artifacts, "15-palette");
+    audits.extend(d.audit("palette"));
     let command = d.wait("input[aria-label=Command]");
     d.call(
         reqwest::Method::POST,
@@ -569,11 +576,13 @@ fn the_real_app_end_to_end() {
         },
     );
     d.screenshot(&artifacts, "16-back-to-the-row");
+    audits.extend(d.audit("All Tickets"));
 
     // Settings lists this device's session.
     d.click("a[href='#settings']");
     d.wait("[data-testid=sessions] [data-testid=this-device]");
     d.screenshot(&artifacts, "10a-settings-sessions");
+    audits.extend(d.audit("settings"));
 
     // Signing out can take this computer's copy of the team with it.
     d.click("[data-testid=connection] button[data-action=sign-out]");
@@ -655,4 +664,9 @@ fn the_real_app_end_to_end() {
 
     d.call(reqwest::Method::DELETE, "", None);
     println!("screenshots in {}", artifacts.display());
+    assert!(
+        audits.is_empty(),
+        "serious or critical accessibility findings:\n{}",
+        audits.join("\n")
+    );
 }

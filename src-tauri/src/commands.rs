@@ -177,3 +177,9 @@ pub async fn set_preference(desk: State<'_, Desk>, key: String, value: String) -
     desk.with_cache(move |c| c.set_preference(&key, &value))
         .await
 }
+
+/// The ticket a `fyncall://` link started the app with (once; then none).
+#[tauri::command]
+pub async fn take_link(link: State<'_, crate::PendingLink>) -> IpcResult<Option<String>> {
+    Ok(link.0.lock().ok().and_then(|mut l| l.take()))
+}

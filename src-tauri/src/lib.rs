@@ -10,15 +10,40 @@ pub mod notifier;
 
 use std::path::PathBuf;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
-/// The command line: `--demo`, `--demo-as EMAIL`, `--home DIR`.
+/// The command line: `--demo`, `--demo-as EMAIL`, `--home DIR`, and a
+/// `fyncall://ticket/1042` link to open (what the desktop passes when such a
+/// link is clicked anywhere).
 #[derive(Debug, Default, Clone)]
 pub struct Args {
     pub demo: bool,
     pub demo_as: Option<String>,
     pub home: Option<PathBuf>,
+    /// The ticket a link names: `#1042` or its id.
+    pub ticket: Option<String>,
 }
+
+/// The ticket a `fyncall://ticket/…` link names, as the cache finds it: a
+/// number as `#1042`, or an id. Anything else is not a ticket link.
+pub fn ticket_link(arg: &str) -> Option<String> {
+    let rest = arg.strip_prefix("fyncall://ticket/")?;
+    let reference = rest.trim_matches('/').trim_start_matches('#');
+    if !reference.is_empty()
+        && reference.len() <= 12
+        && reference.bytes().all(|b| b.is_ascii_digit())
+    {
+        Some(format!("#{reference}"))
+    } else {
+        uuid::Uuid::parse_str(reference)
+            .ok()
+            .map(|id| id.to_string())
+    }
+}
+
+/// A link the app was started with, until the window asks for it.
+#[derive(Default)]
+pub struct PendingLink(pub std::sync::Mutex<Option<String>>);
 
 impl Args {
     /// Reads the known flags and ignores others (the WebDriver and the OS
@@ -34,7 +59,11 @@ impl Args {
                     out.demo_as = it.next();
                 }
                 "--home" => out.home = it.next().map(PathBuf::from),
-                _ => {}
+                other => {
+                    if let Some(t) = ticket_link(other) {
+                        out.ticket = Some(t);
+                    }
+                }
             }
         }
         out
@@ -51,11 +80,15 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     let result = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.unminimize();
                 let _ = w.show();
                 let _ = w.set_focus();
+            }
+            // A link clicked while the app runs opens its ticket here.
+            if let Some(t) = argv.iter().find_map(|a| ticket_link(a)) {
+                let _ = app.emit("open-ticket", t);
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -82,6 +115,7 @@ pub fn run() {
                 println!("demo server on {url} (password for every demo account: fyncall-demo)");
             }
             app.manage(desk);
+            app.manage(PendingLink(std::sync::Mutex::new(args.ticket.clone())));
             let tray = match notifier::tray(app.handle()) {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -133,6 +167,7 @@ pub fn run() {
             commands::retry_problem,
             commands::discard_problem,
             commands::sync_now,
+            commands::take_link,
             commands::preferences,
             commands::set_preference,
         ])
@@ -140,5 +175,34 @@ pub fn run() {
     if let Err(e) = result {
         eprintln!("fyncall-desk: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod links {
+    use super::*;
+
+    #[test]
+    fn a_ticket_link_names_a_number_or_an_id_and_nothing_else() {
+        assert_eq!(ticket_link("fyncall://ticket/1042"), Some("#1042".into()));
+        assert_eq!(ticket_link("fyncall://ticket/1042/"), Some("#1042".into()));
+        let id = "0190e7a0-0000-7000-8000-000000000001";
+        assert_eq!(
+            ticket_link(&format!("fyncall://ticket/{id}")),
+            Some(id.into())
+        );
+        for not in [
+            "fyncall://ticket/",
+            "fyncall://ticket/12ab",
+            "fyncall://conversation/1",
+            "https://ticket/1042",
+            "fyncall://ticket/99999999999999999999",
+        ] {
+            assert_eq!(ticket_link(not), None, "{not}");
+        }
+        let args = Args::parse(
+            ["fyncall-desk", "--home", "/tmp/x", "fyncall://ticket/7"].map(String::from),
+        );
+        assert_eq!(args.ticket.as_deref(), Some("#7"));
     }
 }

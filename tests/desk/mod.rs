@@ -228,6 +228,77 @@ impl Driver {
         )
     }
 
+    /// Runs `script` as WebDriver's asynchronous script: it ends by calling
+    /// its last argument with the answer.
+    pub fn script_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// An accessibility audit of what the window shows (axe-core, WCAG 2.1
+    /// A and AA rules), in the light and the dark theme: the serious and
+    /// critical findings, each as "screen theme rule: where, why".
+    pub fn audit(&self, screen: &str) -> Vec<String> {
+        let axe = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (scripts/setup installs the UI's packages)",
+                axe.display()
+            )
+        });
+        let loaded = self.script("return typeof window.axe !== 'undefined';", json!([]));
+        if loaded != json!(true) {
+            self.script(&format!("{source}\nreturn true;"), json!([]));
+            // The audit sees a failure when there is one: grey on white.
+            let probe = self.script_async(
+                "const done = arguments[arguments.length - 1]; \
+                 const p = document.createElement('p'); p.textContent = 'low contrast probe'; \
+                 p.style.color = '#dddddd'; p.style.background = '#ffffff'; document.body.appendChild(p); \
+                 axe.run(p, { runOnly: ['color-contrast'] }) \
+                   .then((r) => { p.remove(); done(r.violations.length); }) \
+                   .catch((e) => { p.remove(); done(String(e)); });",
+                json!([]),
+            );
+            assert_eq!(probe, json!(1), "axe flags a low-contrast probe");
+        }
+        let mut findings = Vec::new();
+        for theme in ["light", "dark"] {
+            let found = self.script_async(
+                "const done = arguments[arguments.length - 1]; \
+                 document.documentElement.dataset.theme = arguments[0]; \
+                 requestAnimationFrame(() => axe.run(document, { runOnly: { type: 'tag', \
+                   values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+                   .then((r) => done({ passed: r.passes.length, findings: r.violations \
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical') \
+                     .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes.slice(0, 3) \
+                       .map((n) => n.target.join(' ') + ' — ' + (n.failureSummary || '').replaceAll('\\n', ' ')).join(' | ')}`) })) \
+                   .catch((e) => done({ error: String(e) })));",
+                json!([theme]),
+            );
+            // An audit that did not run is a finding, not a pass.
+            let passed = found["passed"].as_u64().unwrap_or(0);
+            assert!(
+                passed > 0,
+                "the {screen} audit ({theme}) did not run: {found}"
+            );
+            println!("audit {screen} ({theme}): {passed} rules passed");
+            for f in found["findings"].as_array().into_iter().flatten() {
+                findings.push(format!(
+                    "{screen} {theme} {}",
+                    f.as_str().unwrap_or_default()
+                ));
+            }
+        }
+        self.script(
+            "delete document.documentElement.dataset.theme; return true;",
+            json!([]),
+        );
+        findings
+    }
+
     pub fn screenshot(&self, dir: &Path, name: &str) {
         let png = self.call(reqwest::Method::GET, "/screenshot", None);
         if let Some(b64) = png.as_str() {

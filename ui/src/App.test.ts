@@ -115,6 +115,20 @@ describe('the app against a mock backend', () => {
   });
 });
 
+describe('a fyncall:// link', () => {
+  it('opens the ticket it names when the app starts with it', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
+    backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042' }), activity: [], conversation: null });
+    backend.link = '#1042';
+    const { container } = render(App, { backend });
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')?.textContent).toContain('#1042'));
+    // Taken once: Back returns to the first view.
+    expect(backend.link).toBeNull();
+    await fireEvent.click(container.querySelector('button[data-action=back]') as HTMLElement);
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-list]')).not.toBeNull());
+  });
+});
+
 describe('the history', () => {
   it('drops the places ahead on a new move, and staying put is no move', () => {
     const nav = new Nav({ kind: 'view', view: 'mine' });

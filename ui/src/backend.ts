@@ -65,6 +65,8 @@ export interface Backend {
   onSyncStatus(handler: (event: StatusInfo) => void): Promise<() => void>;
   /** A notification or the tray asks to show a ticket. */
   onOpenTicket(handler: (id: string) => void): Promise<() => void>;
+  /** The ticket (`#1042` or an id) a `fyncall://ticket/…` link started the app with, once. */
+  takeLink(): Promise<string | null>;
   preferences(keys: string[]): Promise<Record<string, string>>;
   setPreference(key: string, value: string): Promise<void>;
 }
@@ -81,4 +83,10 @@ export function errorText(e: unknown): string {
 
 export function newId(): string {
   return crypto.randomUUID();
+}
+
+/** Shows the window in `theme` (light, dark, or as the system). */
+export function applyTheme(theme: string | undefined): void {
+  if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
 }

@@ -1,6 +1,7 @@
 // An in-memory Backend for component tests.
 import type { Backend, SignInOptions } from './backend';
 import type { LiveSession } from './generated/LiveSession';
+import type { Action } from './generated/Action';
 import type { Agent } from './generated/Agent';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { InboxQuery } from './generated/InboxQuery';
@@ -41,12 +42,35 @@ export function inboxRow(n: number, name: string, extra: Partial<InboxRow> = {})
   };
 }
 
+const STATUSES = ['open', 'in_progress', 'waiting_on_customer', 'resolved', 'closed'] as const;
+const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
+
+/** The candidate actions the cache lists for a ticket (the mock's own short list). */
+function ticketCandidates(t: TicketRow, me: Agent): [string, string, Mutation][] {
+  const out: [string, string, Mutation][] = [];
+  for (const s of STATUSES) {
+    if (s === t.status) continue;
+    const label = s === 'resolved' ? 'Resolve' : s === 'closed' ? 'Close'
+      : t.status === 'resolved' && s === 'in_progress' ? 'Reopen' : `Set status: ${s.replaceAll('_', ' ')}`;
+    out.push([`status:${s}`, label, { name: 'change_status', args: { ticket_id: t.id, status: s } }]);
+  }
+  for (const p of PRIORITIES) {
+    if (p !== t.priority) out.push([`priority:${p}`, `Set priority: ${p}`, { name: 'change_priority', args: { ticket_id: t.id, priority: p } }]);
+  }
+  if (t.assignee_id !== me.id) out.push([`assign:${me.id}`, 'Assign to me', { name: 'assign', args: { ticket_id: t.id, assignee_id: me.id } }]);
+  out.push(['edit', 'Edit subject, description or category', { name: 'edit_ticket', args: { ticket_id: t.id, subject: t.subject } }]);
+  return out;
+}
+
 export class MockBackend implements Backend {
   /** The inbox, in view order; each view filters it as the rules say. */
   inboxRows: InboxRow[] = [];
   inboxQueries: InboxQuery[] = [];
-  conversations = new Map<string, ConversationDetail>();
-  tickets_ = new Map<string, TicketDetail>();
+  /** Pages as the cache reads them; their `actions` are made from `refuse`. */
+  conversations = new Map<string, Omit<ConversationDetail, 'actions'>>();
+  tickets_ = new Map<string, Omit<TicketDetail, 'actions'>>();
+  /** The team, for the actions a page lists. */
+  team: Agent[] = [alice];
   acted: Mutation[] = [];
   /** What `check` answers for a mutation (allowed by default). */
   refuse: (m: Mutation) => Refusal | null = () => null;
@@ -104,16 +128,23 @@ export class MockBackend implements Backend {
       total: q.with_total ? this.rows.length : null,
     };
   };
-  ticket = async (id: string) => {
+  #actions(candidates: [string, string, Mutation][]): Action[] {
+    return candidates.map(([key, label, mutation]) => ({ key, label, mutation, refusal: this.refuse(mutation) }));
+  }
+  ticket = async (id: string): Promise<TicketDetail> => {
     const byNumber = [...this.tickets_.values()].find((d) => `#${d.ticket.number}` === id);
     const d = this.tickets_.get(id) ?? byNumber;
     if (!d) throw { code: 'not_found', message: `no ticket ${id} in the cache` };
-    return d;
+    return { ...d, actions: this.#actions(ticketCandidates(d.ticket, alice)) };
   };
-  conversation = async (id: string) => {
+  conversation = async (id: string): Promise<ConversationDetail> => {
     const d = this.conversations.get(id);
     if (!d) throw { code: 'not_found', message: 'no such conversation' };
-    return d;
+    const candidates: [string, string, Mutation][] = [['claim', 'Claim conversation', { name: 'claim_conversation', args: { conversation_id: id } }]];
+    for (const a of this.team.filter((a) => a.active && a.id !== d.assignee_id)) {
+      candidates.push([`assign_conversation:${a.id}`, `Assign conversation to ${a.name}`, { name: 'assign_conversation', args: { conversation_id: id, agent_id: a.id } }]);
+    }
+    return { ...d, actions: this.#actions(candidates) };
   };
   inbox = async (q: InboxQuery) => {
     this.inboxQueries.push(q);
@@ -158,6 +189,8 @@ export class MockBackend implements Backend {
     return () => {};
   };
   onOpenTicket = async () => () => {};
+  link: string | null = null;
+  takeLink = async () => { const l = this.link; this.link = null; return l; };
   preferences = async () => ({});
   setPreference = async () => {};
 }

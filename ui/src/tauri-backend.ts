@@ -46,6 +46,7 @@ export class TauriBackend implements Backend {
     listen<StatusInfo>('sync-status', (e) => handler(e.payload));
   onOpenTicket = (handler: (id: string) => void) =>
     listen<string>('open-ticket', (e) => handler(e.payload));
+  takeLink = () => invoke<string | null>('take_link');
   preferences = (keys: string[]) => invoke<Record<string, string>>('preferences', { keys });
   setPreference = (key: string, value: string) => invoke<void>('set_preference', { key, value });
 }

@@ -47,6 +47,31 @@ impl Cache {
         Ok(apply(&state, Caller::Agent(me), mutation, &stamp).err())
     }
 
+    /// The rules' answer for each candidate action (all on one ticket or
+    /// one conversation: the state is read once, for the first).
+    pub(crate) fn offered(
+        &self,
+        candidates: Vec<(String, String, Mutation)>,
+        local_now: Timestamp,
+    ) -> Result<Vec<fyncall_domain::actions::Action>> {
+        let Some((_, _, first)) = candidates.first() else {
+            return Ok(Vec::new());
+        };
+        let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
+        let state = load_state(&self.conn, first)?;
+        let stamp = Stamp {
+            mutation_id: Uuid::nil(),
+            at: local_now + TimeDelta::milliseconds(clock_offset_ms(&self.conn)?),
+            client_at: Some(local_now),
+        };
+        Ok(fyncall_domain::actions::evaluate(
+            &state,
+            Caller::Agent(me),
+            candidates,
+            &stamp,
+        ))
+    }
+
     pub(crate) fn act_inner(
         &mut self,
         mutation: Mutation,

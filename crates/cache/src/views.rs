@@ -5,6 +5,7 @@
 //! first page reads only the rows it shows. Paging compares row values
 //! `(sort keys..., id)` against the last row shown, never `OFFSET`.
 
+use fyncall_domain::actions::{self, Action};
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, Order, Priority, Sla, SortField, Status, Ticket,
     Timestamp, View, sla,
@@ -129,6 +130,10 @@ pub struct ActivityRow {
     #[serde(flatten)]
     pub entry: Activity,
     pub pending: bool,
+    /// Who, in words (an agent's name, "AI", "Fyncall").
+    pub who: String,
+    /// What, in words (`Change::describe`): the words the CLI prints too.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,6 +142,8 @@ pub struct TicketDetail {
     pub ticket: TicketRow,
     pub activity: Vec<ActivityRow>,
     pub conversation: Option<Conversation>,
+    /// What the signed-in agent may do to it now, each refused one with why.
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -159,6 +166,8 @@ pub struct ConversationDetail {
     pub other_conversations: Vec<fyncall_domain::InboxRow>,
     /// The tickets of those conversations, newest first.
     pub other_tickets: Vec<TicketRow>,
+    /// What the signed-in agent may do to it now, each refused one with why.
+    pub actions: Vec<Action>,
 }
 
 /// The sort columns of an order, all compared in one direction.
@@ -540,19 +549,36 @@ impl Cache {
         let rows = stmt.query_map([id.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
         })?;
+        let agents = self.agents()?;
+        let name = |id: Option<Uuid>| match id {
+            None => "nobody".to_owned(),
+            Some(id) => agents
+                .iter()
+                .find(|a| a.id == id)
+                .map_or_else(|| id.to_string(), |a| a.name.clone()),
+        };
         let mut activity = Vec::new();
         for row in rows {
             let (data, pending) = row?;
+            let entry: Activity = serde_json::from_str(&data)?;
             activity.push(ActivityRow {
-                entry: serde_json::from_str(&data)?,
+                who: entry.actor.describe(&name),
+                text: entry.change.describe(&name),
+                entry,
                 pending,
             });
         }
         let conversation = visible_conversation(&self.conn, ticket.conversation_id)?;
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        let actions = self.offered(
+            actions::ticket_candidates(&ticket, &self.agents()?, me),
+            local_now,
+        )?;
         Ok(TicketDetail {
             ticket: self.row(ticket, pending, now)?,
             activity,
             conversation,
+            actions,
         })
     }
 
@@ -600,6 +626,10 @@ impl Cache {
             }
         }
         other_tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));
+        let actions = self.offered(
+            actions::conversation_candidates(&conversation, &self.agents()?),
+            local_now,
+        )?;
         Ok(ConversationDetail {
             conversation,
             pending,
@@ -607,6 +637,7 @@ impl Cache {
             tickets,
             other_conversations,
             other_tickets,
+            actions,
         })
     }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use fyncall_cache::{Cache, ConversationDetail, OutboxEntry, Page, Problem, TicketDetail};
-use fyncall_domain::{Change, Timer, TimerState, Timestamp, View};
+use fyncall_domain::{Timer, TimerState, Timestamp, View};
 use uuid::Uuid;
 
 use crate::Failure;
@@ -157,25 +157,7 @@ pub fn ticket(cache: &Cache, d: &TicketDetail, _now: Timestamp) -> Result<(), Fa
     println!("\nTimeline:");
     for row in &d.activity {
         let a = &row.entry;
-        let actor = match a.actor.agent_id {
-            Some(id) => who(Some(id)),
-            None => format!("{:?}", a.actor.kind).to_lowercase(),
-        };
-        let what = match &a.change {
-            Change::Created { .. } => "created the ticket".to_owned(),
-            Change::StatusChanged { from, to } => {
-                format!("status {} → {}", from.as_str(), to.as_str())
-            }
-            Change::PriorityChanged { from, to } => {
-                format!("priority {} → {}", from.as_str(), to.as_str())
-            }
-            Change::Assigned { to, .. } => format!("assigned to {}", who(*to)),
-            Change::Comment { body } => format!("commented: {body}"),
-            Change::ResolutionNote { body } => format!("resolution note: {body}"),
-            Change::Edited { fields } => format!("edited {}", fields.join(", ")),
-            Change::AiContextAdded {} => "added AI context".into(),
-            Change::SlaBreached { timer, .. } => format!("SLA breached: {}", timer.label()),
-        };
+        let (actor, what) = (&row.who, &row.text);
         println!(
             "  {} {} {}: {}",
             if row.pending { "*" } else { " " },

@@ -121,6 +121,48 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The entry in words, as every window and the CLI show it; `name` gives
+    /// an agent's name ("nobody" for none).
+    pub fn describe(&self, name: &dyn Fn(Option<Uuid>) -> String) -> String {
+        match self {
+            Change::Created { .. } => "created the ticket".to_owned(),
+            Change::StatusChanged { from, to } => {
+                format!("status {} → {}", from.label(), to.label())
+            }
+            Change::PriorityChanged { from, to } => {
+                format!("priority {} → {}", from.as_str(), to.as_str())
+            }
+            Change::Assigned { to, reason, .. } => {
+                let why = match reason {
+                    AssignReason::Manual => "",
+                    AssignReason::ConversationClaimed => " (conversation claimed)",
+                    AssignReason::ConversationAssigned => " (conversation assigned)",
+                };
+                format!("assigned to {}{why}", name(*to))
+            }
+            Change::Comment { body } => format!("commented: {body}"),
+            Change::ResolutionNote { body } => format!("resolution note: {body}"),
+            Change::Edited { fields } => format!("edited {}", fields.join(", ")),
+            Change::AiContextAdded {} => "added AI context".to_owned(),
+            Change::SlaBreached { timer, .. } => format!("SLA breached: {}", timer.label()),
+        }
+    }
+}
+
+impl ActorRef {
+    /// Who made the change, in words.
+    pub fn describe(&self, name: &dyn Fn(Option<Uuid>) -> String) -> String {
+        match (self.kind, self.agent_id) {
+            (_, Some(id)) => name(Some(id)),
+            (ActorKind::Agent, None) => "an agent".to_owned(),
+            (ActorKind::Ai, None) => "AI".to_owned(),
+            (ActorKind::Customer, None) => "the customer".to_owned(),
+            (ActorKind::System, None) => "Fyncall".to_owned(),
+        }
+    }
+}
+
 /// One timeline entry. `at` is the server's time when it applied the change
 /// (the time that counts for SLA); `client_at` is the time on the client that
 /// made the change, kept for the audit.
@@ -145,4 +187,55 @@ pub struct Activity {
     pub actor: ActorRef,
     #[serde(flatten)]
     pub change: Change,
+}
+
+#[cfg(test)]
+mod words {
+    use super::*;
+
+    #[test]
+    fn entries_read_as_sentences() {
+        let dana = Uuid::from_u128(7);
+        let name = |id: Option<Uuid>| match id {
+            Some(i) if i == dana => "Dana".to_owned(),
+            Some(_) => "someone".to_owned(),
+            None => "nobody".to_owned(),
+        };
+        let cases = [
+            (
+                Change::StatusChanged {
+                    from: Status::Resolved,
+                    to: Status::InProgress,
+                },
+                "status resolved → in progress",
+            ),
+            (
+                Change::Assigned {
+                    from: None,
+                    to: Some(dana),
+                    reason: AssignReason::ConversationClaimed,
+                },
+                "assigned to Dana (conversation claimed)",
+            ),
+            (
+                Change::Assigned {
+                    from: Some(dana),
+                    to: None,
+                    reason: AssignReason::Manual,
+                },
+                "assigned to nobody",
+            ),
+            (
+                Change::Edited {
+                    fields: vec!["subject".into(), "category".into()],
+                },
+                "edited subject, category",
+            ),
+        ];
+        for (change, words) in cases {
+            assert_eq!(change.describe(&name), words);
+        }
+        assert_eq!(ActorRef::agent(dana).describe(&name), "Dana");
+        assert_eq!(ActorRef::AI.describe(&name), "AI");
+    }
 }

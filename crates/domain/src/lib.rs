@@ -14,6 +14,7 @@
 //! - [`refusal`]: why a change was refused, as a value.
 //! - [`text`]: what typed text may hold, and which ids a client may choose.
 
+pub mod actions;
 pub mod activity;
 pub mod agent;
 pub mod conversation;

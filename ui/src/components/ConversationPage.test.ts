@@ -7,7 +7,7 @@ import type { ConversationDetail } from '../generated/ConversationDetail';
 
 const dana: Agent = { id: 'a2', name: 'Dana Admin', email: 'dana@example.com', role: 'admin', active: true };
 
-function detail(extra: Partial<ConversationDetail> = {}): ConversationDetail {
+function detail(extra: Partial<ConversationDetail> = {}): Omit<ConversationDetail, 'actions'> {
   return {
     id: 'c1', customer: { name: 'Casey Jones', email: 'casey@example.org' }, channel: 'chat', assignee_id: null,
     created_at: new Date().toISOString(), pending: false,
@@ -87,6 +87,7 @@ describe('the conversation page', () => {
   it('lets an admin assign the conversation, offering only what the rules allow', async () => {
     const backend = new MockBackend(null);
     backend.conversations.set('c1', detail({ assignee_id: alice.id }));
+    backend.team = [alice, dana];
     const { container } = render(ConversationPage, props(backend, dana));
     const picker = await waitFor(() => {
       const s = container.querySelector('select[aria-label="Assign conversation"]') as HTMLSelectElement | null;

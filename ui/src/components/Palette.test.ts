@@ -4,13 +4,14 @@ import Palette from './Palette.svelte';
 import { MockBackend, alice, inboxRow, row } from '../mock-backend';
 import type { Route } from '../lib/nav.svelte';
 
-function setup(route: Route = { kind: 'view', view: 'mine' }) {
+function setup(route: Route = { kind: 'view', view: 'mine' }, refuse: MockBackend['refuse'] = () => null) {
   const backend = new MockBackend(null, [row(1042, 'Refund not received', { id: 't1042' })]);
+  backend.refuse = refuse;
   backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042', assignee_id: null }), activity: [], conversation: null });
   backend.inboxRows = [inboxRow(1, 'Casey Jones')];
   const went: Route[] = [];
   let closed = 0;
-  const view = render(Palette, { backend, route, me: alice, onGo: (r: Route) => went.push(r), onClose: () => closed++ });
+  const view = render(Palette, { backend, route, onGo: (r: Route) => went.push(r), onClose: () => closed++ });
   const box = screen.getByLabelText('Command') as HTMLInputElement;
   return { backend, went, closed: () => closed, box, ...view };
 }
@@ -48,14 +49,18 @@ describe('the command palette', () => {
   });
 
   it('offers only the actions the rules allow on the open ticket, and runs one', async () => {
-    const { backend, box, container } = setup({ kind: 'ticket', id: 't1042' });
-    backend.refuse = (m) => (m.name === 'change_status' && m.args.status === 'closed'
-      ? { code: 'invalid_transition', message: 'only a resolved ticket can be closed' } : null);
+    const { backend, box, container } = setup({ kind: 'ticket', id: 't1042' }, (m) => (m.name === 'change_status' && m.args.status === 'closed'
+      ? { code: 'invalid_transition', message: 'only a resolved ticket can be closed' } : null));
     await fireEvent.input(box, { target: { value: 'set status' } });
     await waitFor(() => expect(labels(container).length).toBeGreaterThan(0));
     const shown = labels(container).join('|');
-    expect(shown).toContain('Set status: resolved');
-    expect(shown).not.toContain('Set status: closed');
+    expect(shown).toContain('Set status: in progress');
+    await fireEvent.input(box, { target: { value: 'resolve' } });
+    await waitFor(() => expect(labels(container)[0]).toContain('Resolve'));
+    await fireEvent.input(box, { target: { value: 'close' } });
+    await waitFor(() => expect(labels(container).join('|')).not.toContain('Close'));
+    await fireEvent.input(box, { target: { value: 'set status' } });
+    await waitFor(() => expect(labels(container).length).toBeGreaterThan(0));
     expect(shown).not.toContain('Set status: open');
     await fireEvent.input(box, { target: { value: 'assign to me' } });
     await waitFor(() => expect(labels(container)[0]).toContain('Assign to me'));

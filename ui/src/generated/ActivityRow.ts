@@ -6,4 +6,12 @@ import type { Source } from "./Source";
 import type { Status } from "./Status";
 import type { TimerKind } from "./TimerKind";
 
-export type ActivityRow = { pending: boolean, id: string, ticket_id: string, at: string, client_at?: string, actor: ActorRef, } & ({ "kind": "created", "data": { source: Source, priority: Priority, status: Status, assignee_id: string | null, } } | { "kind": "status_changed", "data": { from: Status, to: Status, } } | { "kind": "priority_changed", "data": { from: Priority, to: Priority, } } | { "kind": "assigned", "data": { from: string | null, to: string | null, reason: AssignReason, } } | { "kind": "comment", "data": { body: string, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } });
+export type ActivityRow = { pending: boolean, 
+/**
+ * Who, in words (an agent's name, "AI", "Fyncall").
+ */
+who: string, 
+/**
+ * What, in words (`Change::describe`): the words the CLI prints too.
+ */
+text: string, id: string, ticket_id: string, at: string, client_at?: string, actor: ActorRef, } & ({ "kind": "created", "data": { source: Source, priority: Priority, status: Status, assignee_id: string | null, } } | { "kind": "status_changed", "data": { from: Status, to: Status, } } | { "kind": "priority_changed", "data": { from: Priority, to: Priority, } } | { "kind": "assigned", "data": { from: string | null, to: string | null, reason: AssignReason, } } | { "kind": "comment", "data": { body: string, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } });

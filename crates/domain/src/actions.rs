@@ -1,0 +1,188 @@
+//! What an agent may do now, as data (RULES.md "Who may do what": "a ticket
+//! or conversation read by the UI carries the actions the caller may take
+//! now and, for each refused one, the refusal").
+//!
+//! The candidates are listed here once, each with the words a window shows
+//! and the mutation it sends; [`evaluate`] runs each through the same
+//! [`apply`] the stores run, so what a window offers is what the rules allow.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::agent::Agent;
+use crate::conversation::Conversation;
+use crate::mutation::{
+    Assign, AssignConversation, Caller, ChangePriority, ChangeStatus, ClaimConversation, Comment,
+    EditTicket, Mutation, Reply, Stamp, apply,
+};
+use crate::refusal::Refusal;
+use crate::state::State;
+use crate::ticket::{Priority, Status, Ticket};
+
+/// One thing the agent might do, and whether the rules allow it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Action {
+    /// Stable within a page: `status:resolved`, `priority:high`,
+    /// `assign:<agent id>`, `assign:none`, `edit`, `comment`, `claim`,
+    /// `assign_conversation:<agent id>`, `reply`.
+    pub key: String,
+    /// What a menu or the palette shows ("Resolve", "Assign to me").
+    pub label: String,
+    /// What to send to do it. New ids inside (a comment's, a reply's) are
+    /// placeholders: the sender makes its own.
+    pub mutation: Mutation,
+    /// Why not, when the rules refuse it now; absent when allowed.
+    pub refusal: Option<Refusal>,
+}
+
+fn status_label(from: Status, to: Status) -> String {
+    match (from, to) {
+        (_, Status::Resolved) => "Resolve".into(),
+        (_, Status::Closed) => "Close".into(),
+        (Status::Resolved, Status::InProgress) => "Reopen".into(),
+        (_, s) => format!("Set status: {}", s.label()),
+    }
+}
+
+/// Every change a ticket page offers, in menu order (the current status,
+/// priority and assignee left out: choosing them changes nothing).
+pub fn ticket_candidates(
+    ticket: &Ticket,
+    agents: &[Agent],
+    me: Uuid,
+) -> Vec<(String, String, Mutation)> {
+    let id = ticket.id;
+    let mut out = Vec::new();
+    for s in Status::ALL {
+        if s != ticket.status {
+            out.push((
+                format!("status:{}", s.as_str()),
+                status_label(ticket.status, s),
+                Mutation::ChangeStatus(ChangeStatus {
+                    ticket_id: id,
+                    status: s,
+                    note: None,
+                }),
+            ));
+        }
+    }
+    for p in Priority::ALL {
+        if p != ticket.priority {
+            out.push((
+                format!("priority:{}", p.as_str()),
+                format!("Set priority: {}", p.as_str()),
+                Mutation::ChangePriority(ChangePriority {
+                    ticket_id: id,
+                    priority: p,
+                }),
+            ));
+        }
+    }
+    if ticket.assignee_id.is_some() {
+        out.push((
+            "assign:none".into(),
+            "Unassign".into(),
+            Mutation::Assign(Assign {
+                ticket_id: id,
+                assignee_id: None,
+            }),
+        ));
+    }
+    for a in agents.iter().filter(|a| a.active) {
+        if ticket.assignee_id != Some(a.id) {
+            let label = if a.id == me {
+                "Assign to me".to_owned()
+            } else {
+                format!("Assign to {}", a.name)
+            };
+            out.push((
+                format!("assign:{}", a.id),
+                label,
+                Mutation::Assign(Assign {
+                    ticket_id: id,
+                    assignee_id: Some(a.id),
+                }),
+            ));
+        }
+    }
+    out.push((
+        "edit".into(),
+        "Edit subject, description or category".into(),
+        Mutation::EditTicket(EditTicket {
+            ticket_id: id,
+            subject: Some(ticket.subject.clone()),
+            description: None,
+            category: None,
+            base_version: None,
+        }),
+    ));
+    out.push((
+        "comment".into(),
+        "Comment".into(),
+        Mutation::Comment(Comment {
+            id: Uuid::nil(),
+            ticket_id: id,
+            body: "…".into(),
+        }),
+    ));
+    out
+}
+
+/// Every change a conversation page offers.
+pub fn conversation_candidates(
+    conversation: &Conversation,
+    agents: &[Agent],
+) -> Vec<(String, String, Mutation)> {
+    let id = conversation.id;
+    let mut out = vec![(
+        "claim".to_owned(),
+        "Claim conversation".to_owned(),
+        Mutation::ClaimConversation(ClaimConversation {
+            conversation_id: id,
+        }),
+    )];
+    for a in agents.iter().filter(|a| a.active) {
+        if conversation.assignee_id != Some(a.id) {
+            out.push((
+                format!("assign_conversation:{}", a.id),
+                format!("Assign conversation to {}", a.name),
+                Mutation::AssignConversation(AssignConversation {
+                    conversation_id: id,
+                    agent_id: a.id,
+                }),
+            ));
+        }
+    }
+    out.push((
+        "reply".into(),
+        "Reply to the customer".into(),
+        Mutation::Reply(Reply {
+            id: Uuid::nil(),
+            conversation_id: id,
+            body: "…".into(),
+        }),
+    ));
+    out
+}
+
+/// Each candidate with the rules' answer for `caller` in `state` at `stamp`.
+pub fn evaluate(
+    state: &State,
+    caller: Caller,
+    candidates: Vec<(String, String, Mutation)>,
+    stamp: &Stamp,
+) -> Vec<Action> {
+    candidates
+        .into_iter()
+        .map(|(key, label, mutation)| {
+            let refusal = apply(state, caller, &mutation, stamp).err();
+            Action {
+                key,
+                label,
+                mutation,
+                refusal,
+            }
+        })
+        .collect()
+}

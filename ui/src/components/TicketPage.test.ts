@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import TicketPage from './TicketPage.svelte';
+import { MockBackend, alice, row } from '../mock-backend';
+
+function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}) {
+  const backend = new MockBackend(null);
+  backend.refuse = refuse;
+  backend.tickets_.set('t1042', {
+    ticket: row(1042, 'Refund not received', { id: 't1042', ...extra }),
+    conversation: { id: 'c1', customer: { name: 'Casey Jones', email: 'casey@example.org' }, channel: 'chat', assignee_id: null, created_at: new Date().toISOString() },
+    activity: [{ id: 'e1', ticket_id: 't1042', at: new Date().toISOString(), actor: { kind: 'agent', agent_id: 'a1' },
+      kind: 'status_changed', data: { from: 'resolved', to: 'in_progress' }, pending: false,
+      who: 'Alice Moreau', text: 'status resolved → in progress' }],
+  });
+  const conversations: string[] = [];
+  const view = render(TicketPage, { backend, id: 't1042', me: alice, agents: new Map([[alice.id, alice]]), serverNow: Date.now(),
+    refresh: 0, onConversation: (id: string) => conversations.push(id), keys: { key: '', n: 0 } });
+  return { backend, conversations, ...view };
+}
+
+describe('the ticket page', () => {
+  it('shows the header, the customer, the timers and the timeline in the words the cache gives', async () => {
+    const { container, conversations } = setup();
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')?.textContent).toContain('#1042 · Refund not received'));
+    expect(container.querySelector('[data-testid=customer]')?.textContent).toContain('Casey Jones');
+    expect(container.querySelector('[data-testid=sla]')?.textContent).toContain('First response');
+    expect(container.querySelector('[data-testid=timeline]')?.textContent).toContain('Alice Moreau status resolved → in progress');
+    expect((screen.getByLabelText('Change priority') as HTMLSelectElement).className).toContain('p-high');
+    await fireEvent.click(screen.getByText('Open the conversation'));
+    expect(conversations).toEqual(['c1']);
+  });
+
+  it('disables what the rules refuse and says why', async () => {
+    const { container } = setup((m) => (m.name === 'change_status' && m.args.status === 'closed'
+      ? { code: 'invalid_transition', message: 'resolve the ticket before closing it' } : null));
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')).not.toBeNull());
+    const close = container.querySelector('button[data-action=close]') as HTMLButtonElement;
+    await waitFor(() => expect(close.disabled).toBe(true));
+    expect(close.title).toBe('resolve the ticket before closing it');
+    const closed = container.querySelector("select[aria-label='Change status'] option[value=closed]") as HTMLOptionElement;
+    expect(closed.disabled).toBe(true);
+    expect((container.querySelector('button[data-action=resolve]') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('edits the subject in place, the category picked from the team', async () => {
+    const { container, backend } = setup();
+    const subject = await waitFor(() => {
+      const b = container.querySelector('[data-testid=ticket-subject] button.editable') as HTMLButtonElement | null;
+      expect(b).not.toBeNull();
+      return b as HTMLButtonElement;
+    });
+    await fireEvent.click(subject);
+    const category = screen.getByLabelText('Edit category') as HTMLSelectElement;
+    await waitFor(() => expect([...category.options].map((o) => o.value)).toEqual(['', 'billing', 'shipping', 'technical']));
+    await fireEvent.input(screen.getByLabelText('Edit subject'), { target: { value: 'Refund for order 77' } });
+    await fireEvent.change(category, { target: { value: 'shipping' } });
+    await fireEvent.submit(container.querySelector('[data-testid=edit-form]') as HTMLFormElement);
+    await waitFor(() => expect(backend.acted).toHaveLength(1));
+    expect(backend.acted[0]).toEqual({ name: 'edit_ticket', args: { ticket_id: 't1042', subject: 'Refund for order 77', description: undefined, category: 'shipping', base_version: 1 } });
+  });
+
+  it('comments', async () => {
+    const { container, backend } = setup();
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')).not.toBeNull());
+    await fireEvent.input(screen.getByLabelText('Comment'), { target: { value: 'Checked the warehouse' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Comment' }));
+    await waitFor(() => expect(backend.acted[0]?.name).toBe('comment'));
+  });
+});
