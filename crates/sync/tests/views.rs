@@ -12,8 +12,8 @@ use fyncall_cache::{AssigneeFilter, Cache, Query};
 use fyncall_domain::inbox::{self, InboxMoments};
 use fyncall_domain::wire::Entity;
 use fyncall_domain::{
-    Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority, Status, Ticket,
-    View,
+    Activity, Change, Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority,
+    Status, Ticket, Timestamp, View,
 };
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
@@ -29,10 +29,32 @@ enum Extra {
     Priority(Vec<Priority>),
     Assignee(Option<Uuid>),
     Category(String),
+    /// Created within, both ends included.
+    Created(Timestamp, Timestamp),
+    /// Updated within, both ends included.
+    Updated(Timestamp, Timestamp),
+    /// A word to find in the subject, description or a comment.
+    Search(String),
 }
 
-fn matches_extra(extra: &Extra, t: &Ticket) -> bool {
+/// Whether some word of `text` starts with `word` (ignoring case): how
+/// both stores find a whole word typed in the search box.
+fn has_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.to_lowercase().starts_with(&word.to_lowercase()))
+}
+
+fn matches_extra(extra: &Extra, t: &Ticket, comments: &[(Uuid, String)]) -> bool {
     match extra {
+        Extra::Created(from, to) => *from <= t.created_at && t.created_at <= *to,
+        Extra::Updated(from, to) => *from <= t.updated_at && t.updated_at <= *to,
+        Extra::Search(word) => {
+            has_word(&t.subject, word)
+                || t.description.as_deref().is_some_and(|d| has_word(d, word))
+                || comments
+                    .iter()
+                    .any(|(id, body)| *id == t.id && has_word(body, word))
+        }
         Extra::None => true,
         Extra::Priority(p) => p.contains(&t.priority),
         Extra::Assignee(a) => t.assignee_id == *a,
@@ -55,8 +77,24 @@ fn server_params(view: View, status: &[Status], extra: &Extra) -> String {
         Extra::Assignee(None) => p.push_str("&assignee_id=none"),
         Extra::Assignee(Some(a)) => p.push_str(&format!("&assignee_id={a}")),
         Extra::Category(c) => p.push_str(&format!("&category={c}")),
+        Extra::Created(from, to) => p.push_str(&format!(
+            "&created_from={}&created_to={}",
+            stamp(*from),
+            stamp(*to)
+        )),
+        Extra::Updated(from, to) => p.push_str(&format!(
+            "&updated_from={}&updated_to={}",
+            stamp(*from),
+            stamp(*to)
+        )),
+        Extra::Search(word) => p.push_str(&format!("&q={word}")),
     }
     p
+}
+
+fn stamp(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        .replace('+', "%2B")
 }
 
 async fn server_ids(
@@ -111,6 +149,9 @@ fn cache_ids(
         Extra::Assignee(Some(a)) if *a == me => q.assignee = Some(AssigneeFilter::Me),
         Extra::Assignee(Some(a)) => q.assignee = Some(AssigneeFilter::Agent(*a)),
         Extra::Category(c) => q.category = Some(c.clone()),
+        Extra::Created(from, to) => (q.created_from, q.created_to) = (Some(*from), Some(*to)),
+        Extra::Updated(from, to) => (q.updated_from, q.updated_to) = (Some(*from), Some(*to)),
+        Extra::Search(word) => q.search = Some(word.clone()),
     }
     let mut ids = BTreeSet::new();
     loop {
@@ -193,10 +234,17 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
     // Every ticket, from the server's own feed.
     let authed = client.with_token(&token);
     let mut tickets: Vec<Ticket> = Vec::new();
+    let mut comments: Vec<(Uuid, String)> = Vec::new();
     let mut cursor = 0;
     loop {
         let pulled = authed.pull(cursor, 500).await.expect("pull");
         for change in &pulled.page.changes {
+            if change.entity == Entity::Activity {
+                let a: Activity = serde_json::from_value(change.data.clone()).expect("activity");
+                if let Change::Comment { body } = a.change {
+                    comments.push((a.ticket_id, body));
+                }
+            }
             if change.entity == Entity::Ticket {
                 let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
                 tickets.retain(|x| x.id != t.id);
@@ -218,6 +266,10 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
         .settings()
         .expect("settings")
         .sla;
+    let mut created: Vec<Timestamp> = tickets.iter().map(|t| t.created_at).collect();
+    created.sort();
+    let mut updated: Vec<Timestamp> = tickets.iter().map(|t| t.updated_at).collect();
+    updated.sort();
     let category = tickets
         .iter()
         .find_map(|t| t.category.clone())
@@ -237,6 +289,12 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
         Extra::Assignee(Some(agent.id)),
         Extra::Assignee(None),
         Extra::Category(category),
+        // Ranges whose ends are tickets' own moments: both ends count.
+        Extra::Created(created[created.len() / 4], created[created.len() * 3 / 4]),
+        Extra::Updated(updated[updated.len() / 3], updated[updated.len() - 1]),
+        Extra::Search("address".into()),
+        Extra::Search("Loyalty".into()),
+        Extra::Search("warehouse".into()),
     ];
     let http = reqwest::Client::new();
     let mut compared = 0;
@@ -253,7 +311,7 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
                     let expected: BTreeSet<Uuid> = tickets
                         .iter()
                         .filter(|t| rule.matches(t, agent.id, &policy, now, status))
-                        .filter(|t| matches_extra(extra, t))
+                        .filter(|t| matches_extra(extra, t, &comments))
                         .map(|t| t.id)
                         .collect();
                     let from_server = server_ids(&http, &url, &token, &params).await;
@@ -265,6 +323,15 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
                     {
                         attempt += 1;
                         continue;
+                    }
+                    if view == View::All
+                        && status.is_empty()
+                        && matches!(
+                            extra,
+                            Extra::Created(..) | Extra::Updated(..) | Extra::Search(_)
+                        )
+                    {
+                        assert!(!expected.is_empty(), "{extra:?} finds something to compare");
                     }
                     assert_eq!(from_server, expected, "server, {params}");
                     assert_eq!(from_cache, expected, "cache, {params}");

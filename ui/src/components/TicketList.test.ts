@@ -68,4 +68,20 @@ describe('the ticket list', () => {
     await waitFor(() => expect(backend.queries.at(-1)?.status).toEqual(
       ['open', 'in_progress', 'waiting_on_customer', 'resolved', 'closed']));
   });
+
+  it('filters by created and updated days, both ends counted whole, and sorts by created', async () => {
+    const backend = new MockBackend(null, many(3));
+    const { container } = render(TicketList, props(backend));
+    await waitFor(() => expect(backend.queries).toHaveLength(1));
+    await fireEvent.input(screen.getByLabelText('Created from'), { target: { value: '2026-11-02' } });
+    await fireEvent.input(screen.getByLabelText('Created to'), { target: { value: '2026-11-03' } });
+    await fireEvent.input(screen.getByLabelText('Updated to'), { target: { value: '2026-11-30' } });
+    await waitFor(() => expect(backend.queries.at(-1)?.updated_to).not.toBeNull());
+    const q = backend.queries.at(-1);
+    expect(q?.created_from).toBe(new Date('2026-11-02T00:00:00').toISOString());
+    expect(q?.created_to).toBe(new Date('2026-11-03T23:59:59.999').toISOString());
+    expect(q?.updated_from).toBeNull();
+    await fireEvent.click([...container.querySelectorAll('th')].find((th) => th.textContent === 'Created') as HTMLElement);
+    await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['created', 'asc']));
+  });
 });

@@ -110,10 +110,16 @@ pub fn ticket_query(
         assignees,
         categories: list_of(get("category"), "category", |s| Some(s.to_owned()))?,
         q: get("q").cloned(),
-        created_after: time_param(get("created_after"), "created_after")?,
-        created_before: time_param(get("created_before"), "created_before")?,
-        updated_after: time_param(get("updated_after"), "updated_after")?,
-        updated_before: time_param(get("updated_before"), "updated_before")?,
+        // `*_from` and `*_to` include both ends (RULES.md "Views"); the
+        // older `*_after` (included) and `*_before` (excluded) still work.
+        created_after: time_param(get("created_from"), "created_from")?
+            .or(time_param(get("created_after"), "created_after")?),
+        created_before: through(time_param(get("created_to"), "created_to")?)
+            .or(time_param(get("created_before"), "created_before")?),
+        updated_after: time_param(get("updated_from"), "updated_from")?
+            .or(time_param(get("updated_after"), "updated_after")?),
+        updated_before: through(time_param(get("updated_to"), "updated_to")?)
+            .or(time_param(get("updated_before"), "updated_before")?),
         sort,
         order,
         limit,
@@ -121,9 +127,16 @@ pub fn ticket_query(
     })
 }
 
+/// The exclusive bound just after an inclusive one (times are whole milliseconds).
+fn through(to: Option<fyncall_domain::Timestamp>) -> Option<fyncall_domain::Timestamp> {
+    to.map(|t| t + chrono::TimeDelta::milliseconds(1))
+}
+
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
     params(("view" = Option<String>, Query), ("status" = Option<String>, Query), ("priority" = Option<String>, Query),
            ("assignee_id" = Option<String>, Query), ("category" = Option<String>, Query), ("q" = Option<String>, Query),
+           ("created_from" = Option<String>, Query), ("created_to" = Option<String>, Query),
+           ("updated_from" = Option<String>, Query), ("updated_to" = Option<String>, Query),
            ("sort" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<u32>, Query),
            ("cursor" = Option<String>, Query)),
     responses((status = 200, body = TicketList)))]
