@@ -19,3 +19,6 @@ UPDATE conversations SET
 CREATE INDEX conversations_by_last_message ON conversations (last_message_at, id);
 CREATE INDEX conversations_mine ON conversations (assignee_id, last_message_at, id);
 CREATE INDEX conversations_waiting ON conversations (assignee_id, waiting_since, id);
+-- A conversation's messages newest first, ties by id: the inbox's last message.
+DROP INDEX messages_by_conversation;
+CREATE INDEX messages_by_conversation ON messages (conversation_id, sent_at, id);

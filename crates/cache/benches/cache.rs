@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fixture::*;
 use fyncall_cache::{Cache, Query};
 use fyncall_domain::mutation::Comment;
-use fyncall_domain::{Mutation, View};
+use fyncall_domain::{InboxQuery, InboxView, Mutation, View};
 use uuid::Uuid;
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
@@ -155,6 +155,51 @@ fn main() {
     println!(
         "{:<28} {:>10} {:>10}",
         "sidebar counts (5 views)",
+        ms(p50),
+        ms(p95)
+    );
+    // The inbox: each view's first page (with its total) and a search.
+    let conversations = cache.inbox_counts().expect("counts");
+    for view in InboxView::ALL {
+        let q = InboxQuery {
+            view,
+            search: None,
+            limit: 50,
+            cursor: None,
+        };
+        let total = cache.inbox(&q).expect("inbox").total;
+        let (p50, p95) = measure(200, |_| {
+            cache.inbox(&q).expect("inbox");
+        });
+        println!(
+            "{:<28} {:>10} {:>10}   ≤ 2 ms p95   ({total} of {} conversations)",
+            format!("inbox {}", view.as_str()),
+            ms(p50),
+            ms(p95),
+            conversations.all
+        );
+    }
+    let (p50, p95) = measure(50, |i| {
+        let q = InboxQuery {
+            view: InboxView::All,
+            search: Some(["customer 4711", "c123@example", "order"][i % 3].into()),
+            limit: 50,
+            cursor: None,
+        };
+        cache.inbox(&q).expect("inbox search");
+    });
+    println!(
+        "{:<28} {:>10} {:>10}   (name, email, message text)",
+        "inbox search (3 queries)",
+        ms(p50),
+        ms(p95)
+    );
+    let (p50, p95) = measure(200, |_| {
+        cache.inbox_counts().expect("counts");
+    });
+    println!(
+        "{:<28} {:>10} {:>10}",
+        "inbox counts (3 views)",
         ms(p50),
         ms(p95)
     );

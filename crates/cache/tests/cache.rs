@@ -232,6 +232,63 @@ fn every_view_query_is_served_by_an_index() {
     );
 }
 
+#[test]
+fn every_inbox_view_is_served_by_an_index_and_pages_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 300, 0);
+    for view in InboxView::ALL {
+        let q = InboxQuery {
+            view,
+            search: None,
+            limit: 20,
+            cursor: None,
+        };
+        let (page, count) = cache.explain_inbox(&q).expect("plan");
+        assert_indexed(&page, &format!("inbox {view:?} page"), true);
+        assert_indexed(&count, &format!("inbox {view:?} count"), false);
+        let first = cache.inbox(&q).expect("page");
+        assert_eq!(first.conversations.len(), 20);
+        let next = InboxQuery {
+            cursor: first.next_cursor.clone(),
+            ..q.clone()
+        };
+        let (page, _) = cache.explain_inbox(&next).expect("plan");
+        assert_indexed(&page, &format!("inbox {view:?} next page"), true);
+        // The pages hold every conversation of the view once, in its order.
+        let mut all = first.conversations.clone();
+        let mut cursor = first.next_cursor;
+        while let Some(c) = cursor {
+            let p = cache
+                .inbox(&InboxQuery {
+                    cursor: Some(c),
+                    ..q.clone()
+                })
+                .expect("page");
+            all.extend(p.conversations);
+            cursor = p.next_cursor;
+        }
+        assert_eq!(all.len() as u64, first.total, "{view:?}");
+        let order = view.rule().order;
+        for pair in all.windows(2) {
+            let key = |r: &fyncall_domain::InboxRow| {
+                order.moment(&fyncall_domain::inbox::InboxMoments {
+                    last_message_at: r.last_message_at,
+                    waiting_since: r.waiting_since,
+                })
+            };
+            if order.descending() {
+                assert!(key(&pair[0]) >= key(&pair[1]), "{view:?} newest first");
+            } else {
+                assert!(key(&pair[0]) <= key(&pair[1]), "{view:?} oldest first");
+            }
+        }
+    }
+    let counts = cache.inbox_counts().expect("counts");
+    assert_eq!(counts.all, 100);
+    assert_eq!(counts.mine, 25, "every fourth chat is Alice's");
+    assert_eq!(counts.unassigned, 50);
+}
+
 fn comment_on(ticket: Uuid, body: &str) -> Mutation {
     Mutation::Comment(Comment {
         id: Uuid::now_v7(),
