@@ -7,9 +7,11 @@
 //! `FYNCALL_DESK_BIN=... cargo test -p fyncall-desk --test e2e -- --ignored`
 
 mod desk;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use desk::*;
@@ -87,6 +89,75 @@ fn the_real_app_end_to_end() {
         );
         d.screenshot(&artifacts, shot);
     }
+
+    // A notification and its click: an admin gives Alice a ticket; the
+    // desktop's notification service (a recording one on the app's bus)
+    // shows it; clicking it opens that ticket in the window.
+    let seen = Arc::new(Mutex::new(Vec::<support::Recorded>::new()));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let service = runtime
+        .block_on(support::serve(&desktop.bus, seen.clone()))
+        .expect("notification service");
+    let (admin_api, admin_token) = api_login(&url, "admin@demo.fyncall.test");
+    let list: Value = admin_api
+        .get(format!(
+            "{url}/api/v1/tickets?view=all&status=open,in_progress&limit=200"
+        ))
+        .bearer_auth(&admin_token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let alice_id = api
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .expect("me")
+        .json::<Value>()
+        .expect("json")["id"]
+        .clone();
+    let given = list["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| t["assignee_id"] != alice_id)
+        .expect("someone else's ticket")
+        .clone();
+    let given_number = format!("#{}", given["number"]);
+    let assigned = admin_api
+        .post(format!(
+            "{url}/api/v1/tickets/{}/assign",
+            given["id"].as_str().expect("id")
+        ))
+        .bearer_auth(&admin_token)
+        .json(&json!({"assignee_id": alice_id}))
+        .send()
+        .expect("assign");
+    assert!(assigned.status().is_success(), "{}", assigned.status());
+    let notice_id = wait_for(
+        "the assignment notification",
+        Duration::from_secs(20),
+        || {
+            let seen = seen.lock().ok()?;
+            let i = seen.iter().position(|r| {
+                r.body.contains(&given_number) || r.summary.contains(&given_number)
+            })?;
+            Some(Value::from(i as u64 + 1))
+        },
+    );
+    runtime
+        .block_on(support::click(
+            &service,
+            notice_id.as_u64().unwrap_or(0) as u32,
+        ))
+        .expect("click");
+    d.wait_text(
+        "[data-testid=ticket-subject]",
+        "the ticket the notification named",
+        |t| t.starts_with(&format!("{given_number} ")),
+    );
+    d.screenshot(&artifacts, "06b-notification-click");
+    drop(service);
 
     // Open my first ticket; change priority, comment, resolve with a note, reopen.
     // The list names the view its rows belong to: until My Tickets has

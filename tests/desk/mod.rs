@@ -342,6 +342,9 @@ pub struct Desktop {
     pub display: String,
     pub webdriver: String,
     pub http: reqwest::blocking::Client,
+    /// The private session bus the app runs on (a test may serve on it).
+    pub bus: String,
+    _bus: (fyncall_signin::testing::Daemon, tempfile::TempDir),
 }
 
 impl Desktop {
@@ -384,17 +387,20 @@ impl Desktop {
         let native_port = free_port();
         let log_path = run.join("tauri-driver.log");
         let log = std::fs::File::create(&log_path).expect("driver log");
+        // A private session bus of its own, so a test can serve on it (the
+        // notification service) and nothing of the machine's is reached.
+        let bus_dir = tempfile::tempdir().expect("bus dir");
+        let (daemon, bus) = fyncall_signin::testing::private_bus(bus_dir.path());
         reaper.0.push(
-            Command::new("dbus-run-session")
+            Command::new("tauri-driver")
                 .args([
-                    "--",
-                    "tauri-driver",
                     "--port",
                     &driver_port.to_string(),
                     "--native-port",
                     &native_port.to_string(),
                 ])
                 .env("DISPLAY", &display)
+                .env("DBUS_SESSION_BUS_ADDRESS", &bus)
                 .env("XDG_DATA_HOME", run.join("data"))
                 .env("XDG_CACHE_HOME", run.join("cache"))
                 .env("XDG_CONFIG_HOME", run.join("config"))
@@ -431,6 +437,8 @@ impl Desktop {
             display,
             webdriver,
             http,
+            bus,
+            _bus: (daemon, bus_dir),
         }
     }
 

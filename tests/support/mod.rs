@@ -83,3 +83,17 @@ pub async fn serve(
         .build()
         .await
 }
+
+/// Says the agent clicked notification `id` (its default action), as a
+/// desktop's notification service does: the `ActionInvoked` signal.
+pub async fn click(connection: &zbus::Connection, id: u32) -> zbus::Result<()> {
+    connection
+        .emit_signal(
+            None::<zbus::names::BusName<'_>>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(id, "default"),
+        )
+        .await
+}
