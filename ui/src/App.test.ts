@@ -4,9 +4,6 @@ import App from './App.svelte';
 import { MockBackend, alice, inboxRow, row } from './mock-backend';
 import { Nav } from './lib/nav.svelte';
 
-// jsdom has no modal dialogs; the app's window (WebKitGTK) does.
-HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.open = true; };
-HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) { this.open = false; };
 
 describe('the app against a mock backend', () => {
   it('asks to sign in and shows the refusal in words', async () => {

@@ -84,4 +84,41 @@ describe('the ticket list', () => {
     await fireEvent.click([...container.querySelectorAll('th')].find((th) => th.textContent === 'Created') as HTMLElement);
     await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['created', 'asc']));
   });
+
+  it('windows a long list: only rows near the visible part are in the page', async () => {
+    // jsdom lays nothing out: give rows a height and the pane a size.
+    const height = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetHeight');
+    Object.defineProperty(HTMLElement.prototype, 'offsetHeight', {
+      configurable: true, get() { return (this as HTMLElement).tagName === 'TR' ? 30 : 0; },
+    });
+    try {
+      const pane = document.createElement('div');
+      pane.className = 'main';
+      let top = 0;
+      Object.defineProperty(pane, 'clientHeight', { configurable: true, get: () => 600 });
+      Object.defineProperty(pane, 'scrollTop', { configurable: true, get: () => top, set: (v: number) => { top = v; } });
+      document.body.appendChild(pane);
+      const backend = new MockBackend(null, many(450));
+      const { container } = render(TicketList, { target: pane, props: props(backend) });
+      await waitFor(() => expect(shown(container)).toBe(100));
+      for (const want of [200, 300]) {
+        (container.querySelector('p button') as HTMLButtonElement).click();
+        await waitFor(() => expect(backend.queries.length).toBeGreaterThan(want / 100 - 1));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const rendered = () => [...container.querySelectorAll('tbody tr[data-ticket]')] as HTMLElement[];
+      await waitFor(() => expect(rendered().length).toBeLessThan(300));
+      expect(rendered()[0].getAttribute('aria-rowindex')).toBe('2');
+      const spacer = container.querySelector('tbody tr.spacer') as HTMLElement;
+      expect(spacer.style.height).toBe(`${(300 - rendered().length) * 30}px`);
+      // Scrolled down, the rows there are in the page, the first ones not.
+      pane.scrollTop = 6000;
+      pane.dispatchEvent(new Event('scroll'));
+      await waitFor(() => expect(rendered().some((r) => r.getAttribute('aria-rowindex') === '202')).toBe(true));
+      expect(rendered().some((r) => r.getAttribute('aria-rowindex') === '2')).toBe(false);
+      pane.remove();
+    } finally {
+      if (height) Object.defineProperty(HTMLElement.prototype, 'offsetHeight', height);
+    }
+  });
 });
