@@ -40,6 +40,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The store's identity, sent with every sign-in and sync answer.
     pub database_id: Uuid,
+    /// Who has which ticket or conversation open (memory only).
+    pub presence: Arc<crate::presence::Presence>,
 }
 
 impl AppState {
@@ -230,6 +232,8 @@ pub fn router(state: AppState) -> Router {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The server's presence (tests sweep it with a clock of their own).
+    pub presence: Arc<crate::presence::Presence>,
     pub stop: watch::Sender<bool>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -241,6 +245,18 @@ impl Running {
         match self.task.await {
             Ok(r) => r,
             Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Ends presence past its time and lets typing fade, every second.
+async fn sweep_presence(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tick.tick() => state.presence.sweep(tokio::time::Instant::now()),
         }
     }
 }
@@ -321,13 +337,18 @@ pub async fn start_with(
         streams: Streams::new(config.streams_per_session, config.max_streams),
         config: Arc::new(config),
         shutdown: shutdown.clone(),
+        presence: Arc::new(crate::presence::Presence::new()),
     };
-    state
-        .store
-        .follow_other_instances(state.changes.clone(), shutdown.clone());
+    state.store.follow_other_instances(
+        state.changes.clone(),
+        state.presence.clone(),
+        shutdown.clone(),
+    );
     tokio::spawn(sweep_breaches(state.clone()));
+    tokio::spawn(sweep_presence(state.clone()));
     tokio::spawn(prune(state.clone()));
     let idle = state.config.idle_timeout;
+    let presence = state.presence.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let mut stopped = shutdown.clone();
@@ -354,7 +375,12 @@ pub async fn start_with(
             }
         }
     });
-    Ok(Running { addr, stop, task })
+    Ok(Running {
+        addr,
+        presence,
+        stop,
+        task,
+    })
 }
 
 /// A connection that sends no request (or a request's head too slowly) for

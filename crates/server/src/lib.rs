@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod limits;
 pub mod open;
 pub mod postgres;
+pub mod presence;
 pub mod query;
 pub mod rows;
 pub mod sessions;

@@ -364,9 +364,17 @@ pub trait Store: Send + Sync + 'static {
     fn follow_other_instances(
         &self,
         changes: tokio::sync::broadcast::Sender<i64>,
+        presence: std::sync::Arc<crate::presence::Presence>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let _ = (changes, stop);
+        let _ = (changes, presence, stop);
+    }
+    /// Tells the other server instances on the same database of a
+    /// heartbeat (JSON of a [`crate::presence::Beat`]). A store only one
+    /// process can use has none to tell.
+    fn publish_presence(&self, beat: &str) -> StoreResult<()> {
+        let _ = beat;
+        Ok(())
     }
     /// Leaves the database tidy on a clean shutdown.
     fn close(&self) -> StoreResult<()> {

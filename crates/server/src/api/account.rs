@@ -351,6 +351,10 @@ pub async fn update_agent(
         .blocking(move |s| s.update_agent(id, role, body.active))
         .await?;
     state.announce(Some(seq));
+    if !agent.active {
+        // Nobody sees a deactivated agent anywhere, on any server process.
+        crate::api::presence::gone(&state, agent.id).await;
+    }
     Ok(Json(agent))
 }
 

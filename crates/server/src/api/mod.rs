@@ -3,6 +3,7 @@
 pub mod account;
 mod conversations;
 pub mod openapi;
+pub mod presence;
 mod schemas;
 pub use account::check_new_agent;
 mod sync;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/priority", post(tickets::change_priority))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/comments", post(tickets::comment))
+        .route("/presence", post(presence::heartbeat))
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
         .route("/openapi.json", get(openapi::document))

@@ -17,7 +17,7 @@ pub struct ErrorBody {
     error: ApiError,
 }
 
-use super::{account, conversations, sync, tickets};
+use super::{account, conversations, presence, sync, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,6 +62,7 @@ use super::{account, conversations, sync, tickets};
         sync::push,
         sync::pull,
         sync::stream,
+        presence::heartbeat,
     ),
     components(schemas(ErrorBody, ApiError, ErrorCode)),
     modifiers(&Conventions)

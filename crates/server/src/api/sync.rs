@@ -153,7 +153,20 @@ struct Live {
     last: i64,
     first: Option<i64>,
     check: tokio::time::Interval,
+    /// The team's presence; an event goes out at most once a second.
+    presence: tokio::sync::watch::Receiver<std::sync::Arc<Vec<fyncall_domain::PresenceEntry>>>,
+    presence_sent: Option<tokio::time::Instant>,
+    presence_opened: bool,
     _slot: crate::limits::StreamSlot,
+}
+
+/// At most one `presence` event a second per stream.
+const PRESENCE_EVERY: Duration = Duration::from_secs(1);
+
+fn presence_event(list: &[fyncall_domain::PresenceEntry]) -> Event {
+    Event::default()
+        .event("presence")
+        .data(serde_json::to_string(list).unwrap_or_else(|_| "[]".into()))
 }
 
 fn changed(seq: i64, database_id: Uuid) -> Event {
@@ -163,7 +176,7 @@ fn changed(seq: i64, database_id: Uuid) -> Event {
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync",
-    responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}")))]
+    responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}; `presence` events: the team's presence, a list of {agent_id, ticket_id?, conversation_id?, state}")))]
 pub async fn stream(
     State(state): State<AppState>,
     AgentAuth(_agent, token_hash, ..): AgentAuth,
@@ -173,6 +186,9 @@ pub async fn stream(
     let rx = state.changes.subscribe();
     let current = state.blocking(|s| s.current_seq()).await?;
     let database_id = state.database_id;
+    let mut presence = state.presence.subscribe();
+    // The first presence goes out after the first `changed`, empty or not.
+    presence.mark_changed();
     let live = Live {
         state,
         token_hash,
@@ -180,6 +196,9 @@ pub async fn stream(
         last: current,
         first: Some(current),
         check: tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK),
+        presence,
+        presence_sent: None,
+        presence_opened: false,
         _slot: slot,
     };
     // `last` is the newest cursor sent: a sequence announced twice (by this
@@ -193,15 +212,31 @@ pub async fn stream(
             enum Next {
                 Stop,
                 Check,
+                Presence,
                 Msg(Result<i64, RecvError>),
             }
             let next = tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => Next::Stop,
                 _ = live.check.tick() => Next::Check,
+                Ok(()) = live.presence.changed() => Next::Presence,
                 msg = live.rx.recv() => Next::Msg(msg),
             };
             let msg = match next {
                 Next::Stop => None,
+                Next::Presence => {
+                    if let Some(sent) = live.presence_sent {
+                        // Changes within the second wait; the latest goes.
+                        tokio::time::sleep_until(sent + PRESENCE_EVERY).await;
+                    }
+                    let list = live.presence.borrow_and_update().clone();
+                    // The opening list does not hold back the first change.
+                    live.presence_sent = match live.presence_opened {
+                        false => None,
+                        true => Some(tokio::time::Instant::now()),
+                    };
+                    live.presence_opened = true;
+                    return Some((Ok(presence_event(&list)), live));
+                }
                 // An ended session (logout, expiry, password change,
                 // deactivation, an admin) closes its streams.
                 Next::Check => match Auth::of(&live.state, live.token_hash.clone()).await {

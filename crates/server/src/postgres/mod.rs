@@ -593,11 +593,12 @@ impl PgStore {
 pub(crate) fn listen(
     config: Config,
     changes: tokio::sync::broadcast::Sender<i64>,
+    presence: std::sync::Arc<crate::presence::Presence>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let stopped = || *stop.borrow();
     while !stopped() {
-        match listen_once(&config, &changes, &stop) {
+        match listen_once(&config, &changes, &presence, &stop) {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "lost the change feed from other instances; reconnecting");
@@ -610,11 +611,15 @@ pub(crate) fn listen(
 fn listen_once(
     config: &Config,
     changes: &tokio::sync::broadcast::Sender<i64>,
+    presence: &crate::presence::Presence,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> StoreResult<()> {
     let mut client = connect(config)?;
     client
-        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .batch_execute(&format!(
+            "LISTEN {CHANNEL}; LISTEN {}",
+            crate::presence::CHANNEL
+        ))
         .map_err(pg_err)?;
     let seq: i64 = client
         .query_one("SELECT seq FROM team WHERE id = 1", &[])
@@ -630,6 +635,15 @@ fn listen_once(
                     return Ok(());
                 }
                 match postgres::fallible_iterator::FallibleIterator::next(&mut waiting) {
+                    Ok(Some(n)) if n.channel() == crate::presence::CHANNEL => {
+                        // Another process's heartbeat, kept with this one's clock.
+                        if let Ok(beat) = serde_json::from_str::<crate::presence::Beat>(n.payload())
+                        {
+                            if beat.origin != presence.origin() {
+                                presence.take(&beat, tokio::time::Instant::now());
+                            }
+                        }
+                    }
                     Ok(Some(n)) => {
                         if let Ok(seq) = n.payload().parse::<i64>() {
                             // No receivers is fine: nobody is listening.

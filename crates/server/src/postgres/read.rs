@@ -322,15 +322,26 @@ impl Store for PgStore {
         })
     }
 
+    fn publish_presence(&self, beat: &str) -> StoreResult<()> {
+        self.read(|db| {
+            db.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&crate::presence::CHANNEL, &beat],
+            )
+            .map(|_| ())
+        })
+    }
+
     fn follow_other_instances(
         &self,
         changes: tokio::sync::broadcast::Sender<i64>,
+        presence: std::sync::Arc<crate::presence::Presence>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let config = self.config().clone();
         let spawned = std::thread::Builder::new()
             .name("fyncall-listen".into())
-            .spawn(move || super::listen(config, changes, stop));
+            .spawn(move || super::listen(config, changes, presence, stop));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the change feed from other instances");
         }

@@ -588,3 +588,43 @@ async fn a_store_dropped_on_an_async_thread_closes_its_connections_quietly() {
     // ...and the last handle is dropped here, on a runtime worker.
     drop(store);
 }
+
+/// Presence is shared between the instances through the database's
+/// notifications: a heartbeat taken by A shows on a stream served by B,
+/// and leaving through A ends it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_taken_by_one_instance_shows_on_the_other() {
+    let two = Two::start().await;
+    let ids = two.tickets(1).await;
+    let mut on_b = crate::presence::Watch::open(&two.http, &two.b.1, &two.token).await;
+    on_b.until(Duration::from_secs(5), |l| l.is_empty()).await;
+    let started = std::time::Instant::now();
+    let beat = two
+        .http
+        .post(format!("{}/presence", two.a.1))
+        .bearer_auth(&two.token)
+        .json(&json!({"ticket_id": ids[0], "state": "typing"}))
+        .send()
+        .await
+        .expect("heartbeat");
+    assert_eq!(beat.status(), 204);
+    let list = on_b
+        .until(Duration::from_secs(5), |l| {
+            l.iter()
+                .any(|e| e["ticket_id"] == json!(ids[0]) && e["state"] == "typing")
+        })
+        .await;
+    println!(
+        "a heartbeat through A reached a stream on B in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(list.len(), 1);
+    two.http
+        .post(format!("{}/presence", two.a.1))
+        .bearer_auth(&two.token)
+        .json(&json!({"state": "left"}))
+        .send()
+        .await
+        .expect("left");
+    on_b.until(Duration::from_secs(5), |l| l.is_empty()).await;
+}

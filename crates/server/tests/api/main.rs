@@ -8,6 +8,7 @@ mod fuzz;
 mod inbox;
 mod instances;
 mod permissions;
+mod presence;
 mod security;
 mod sync;
 mod transport;
