@@ -29,6 +29,7 @@ fn main() {
             "discard_problem",
             "sync_now",
             "take_link",
+            "heartbeat",
             "preferences",
             "set_preference",
         ]));

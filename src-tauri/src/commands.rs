@@ -183,3 +183,9 @@ pub async fn set_preference(desk: State<'_, Desk>, key: String, value: String) -
 pub async fn take_link(link: State<'_, crate::PendingLink>) -> IpcResult<Option<String>> {
     Ok(link.0.lock().ok().and_then(|mut l| l.take()))
 }
+
+/// A presence heartbeat of the page the agent has open (best effort).
+#[tauri::command]
+pub async fn heartbeat(desk: State<'_, Desk>, beat: fyncall_domain::Heartbeat) -> IpcResult<()> {
+    desk.heartbeat(beat).await
+}

@@ -219,6 +219,9 @@ impl Desk {
                             let _ = app.emit("sync-status", info);
                         }
                     }
+                    Ok(SyncEvent::Presence(list)) => {
+                        let _ = app.emit("presence", list.as_ref());
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -305,6 +308,19 @@ impl Desk {
         let s = saved
             .ok_or_else(|| IpcError::new(IpcCode::NotSignedIn, "not signed in: sign in first"))?;
         Ok(Client::for_session(&s)?)
+    }
+
+    /// A presence heartbeat. Offline or signed out it is dropped: presence
+    /// is never queued and never an error the agent sees.
+    pub async fn heartbeat(&self, beat: fyncall_domain::Heartbeat) -> IpcResult<()> {
+        beat.check()
+            .map_err(|m| IpcError::new(IpcCode::Invalid, m))?;
+        if let Some(engine) = self.engine() {
+            if let Err(e) = engine.heartbeat(&beat).await {
+                tracing::debug!(error = %e, "presence heartbeat not sent");
+            }
+        }
+        Ok(())
     }
 
     /// The agent's live sessions on the server, this device marked.

@@ -168,6 +168,7 @@ pub fn run() {
             commands::discard_problem,
             commands::sync_now,
             commands::take_link,
+            commands::heartbeat,
             commands::preferences,
             commands::set_preference,
         ])

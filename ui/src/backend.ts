@@ -6,6 +6,7 @@ import type { Agent } from './generated/Agent';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
+import type { Heartbeat } from './generated/Heartbeat';
 import type { InboxCounts } from './generated/InboxCounts';
 import type { InboxPage } from './generated/InboxPage';
 import type { InboxQuery } from './generated/InboxQuery';
@@ -14,6 +15,7 @@ import type { LiveSession } from './generated/LiveSession';
 import type { Mutation } from './generated/Mutation';
 import type { OutboxEntry } from './generated/OutboxEntry';
 import type { Page } from './generated/Page';
+import type { PresenceEntry } from './generated/PresenceEntry';
 import type { Problem } from './generated/Problem';
 import type { Query } from './generated/Query';
 import type { Refusal } from './generated/Refusal';
@@ -63,6 +65,10 @@ export interface Backend {
   syncNow(): Promise<void>;
   onCacheChanged(handler: (event: CacheChanged) => void): Promise<() => void>;
   onSyncStatus(handler: (event: StatusInfo) => void): Promise<() => void>;
+  /** Where this agent is (best effort: offline it is dropped, never an error). */
+  heartbeat(beat: Heartbeat): Promise<void>;
+  /** The team's presence, each time it changes (empty while offline). */
+  onPresence(handler: (list: PresenceEntry[]) => void): Promise<() => void>;
   /** A notification or the tray asks to show a ticket. */
   onOpenTicket(handler: (id: string) => void): Promise<() => void>;
   /** The ticket (`#1042` or an id) a `fyncall://ticket/…` link started the app with, once. */

@@ -4,7 +4,9 @@ import type { LiveSession } from './generated/LiveSession';
 import type { Action } from './generated/Action';
 import type { Agent } from './generated/Agent';
 import type { ConversationDetail } from './generated/ConversationDetail';
+import type { Heartbeat } from './generated/Heartbeat';
 import type { InboxQuery } from './generated/InboxQuery';
+import type { PresenceEntry } from './generated/PresenceEntry';
 import type { InboxRow } from './generated/InboxRow';
 import type { Mutation } from './generated/Mutation';
 import type { Refusal } from './generated/Refusal';
@@ -186,6 +188,13 @@ export class MockBackend implements Backend {
   onCacheChanged = async () => () => {};
   onSyncStatus = async (handler: (status: StatusInfo) => void) => {
     this.statusHandler = handler;
+    return () => {};
+  };
+  beats: Heartbeat[] = [];
+  heartbeat = async (beat: Heartbeat) => { this.beats.push(beat); };
+  presenceHandler: ((list: PresenceEntry[]) => void) | null = null;
+  onPresence = async (handler: (list: PresenceEntry[]) => void) => {
+    this.presenceHandler = handler;
     return () => {};
   };
   onOpenTicket = async () => () => {};

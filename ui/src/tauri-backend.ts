@@ -44,6 +44,9 @@ export class TauriBackend implements Backend {
     listen<CacheChanged>('cache-changed', (e) => handler(e.payload));
   onSyncStatus = (handler: (e: StatusInfo) => void) =>
     listen<StatusInfo>('sync-status', (e) => handler(e.payload));
+  heartbeat = (beat: Parameters<Backend['heartbeat']>[0]) => invoke<void>('heartbeat', { beat });
+  onPresence = (handler: Parameters<Backend['onPresence']>[0]) =>
+    listen<Parameters<Parameters<Backend['onPresence']>[0]>[0]>('presence', (e) => handler(e.payload));
   onOpenTicket = (handler: (id: string) => void) =>
     listen<string>('open-ticket', (e) => handler(e.payload));
   takeLink = () => invoke<string | null>('take_link');

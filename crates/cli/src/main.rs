@@ -902,6 +902,8 @@ async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
                         println!("changed {}", label.unwrap_or_default());
                     }
                 }
+                // Presence is for windows; the CLI shows none.
+                Ok(SyncEvent::Presence(_)) => {}
                 Ok(SyncEvent::Status(s)) => {
                     if s.connection == fyncall_sync::Connection::SignedOut {
                         break Err(Failure::other(format!(

@@ -290,7 +290,7 @@ async fn main() {
         let tx = tx.clone();
         streams.push(tokio::spawn(async move {
             while let Some(item) = s.next().await {
-                if let Ok(Some(_)) = item {
+                if let Ok(fyncall_sync::Live::Changed(_)) = item {
                     let _ = tx.send(Instant::now());
                 }
             }

@@ -244,6 +244,16 @@ impl Client {
         Ok(())
     }
 
+    /// A presence heartbeat (API.md `POST /presence`).
+    pub async fn heartbeat(&self, beat: &fyncall_domain::Heartbeat) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::POST, "/presence")
+            .timeout(Duration::from_secs(5))
+            .json(beat);
+        self.send(req).await?;
+        Ok(())
+    }
+
     /// The agent's live sessions, this one marked.
     pub async fn sessions(&self) -> Result<Vec<LiveSession>> {
         let req = self
@@ -326,9 +336,9 @@ impl Client {
         })
     }
 
-    /// The live stream: yields the cursor of each `changed` event, and
-    /// `None` for a heartbeat (the line is alive).
-    pub async fn stream(&self) -> Result<impl Stream<Item = Result<Option<i64>>> + use<>> {
+    /// The live stream: each event as a [`Live`] (a heartbeat says the line
+    /// is alive).
+    pub async fn stream(&self) -> Result<impl Stream<Item = Result<Live>> + use<>> {
         let req = self
             .request(reqwest::Method::GET, "/sync/stream")
             .header("accept", "text/event-stream");
@@ -336,7 +346,7 @@ impl Client {
         let base = self.base.clone();
         let bytes = response.bytes_stream();
         Ok(futures_util::stream::unfold(
-            (bytes, String::new(), Vec::<Result<Option<i64>>>::new()),
+            (bytes, String::new(), Vec::<Result<Live>>::new()),
             move |(mut bytes, mut buffer, mut ready)| {
                 let base = base.clone();
                 async move {
@@ -370,8 +380,19 @@ impl Client {
     }
 }
 
-/// The cursor of a `changed` event block; `None` for comments and others.
-fn parse_event(block: &str) -> Option<i64> {
+/// One event of the live stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Live {
+    /// A comment, or an event this client does not know: the line is alive.
+    Alive,
+    /// The team's data changed up to this cursor.
+    Changed(i64),
+    /// The team's presence now.
+    Presence(Vec<fyncall_domain::PresenceEntry>),
+}
+
+/// An event block of the stream, read.
+fn parse_event(block: &str) -> Live {
     let mut event = "message";
     let mut data = String::new();
     for line in block.lines() {
@@ -381,13 +402,14 @@ fn parse_event(block: &str) -> Option<i64> {
             data.push_str(v.trim());
         }
     }
-    if event != "changed" {
-        return None;
+    match event {
+        "changed" => serde_json::from_str::<Value>(&data)
+            .ok()
+            .and_then(|v| v.get("cursor")?.as_i64())
+            .map_or(Live::Alive, Live::Changed),
+        "presence" => serde_json::from_str(&data).map_or(Live::Alive, Live::Presence),
+        _ => Live::Alive,
     }
-    serde_json::from_str::<Value>(&data)
-        .ok()?
-        .get("cursor")?
-        .as_i64()
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -431,16 +453,36 @@ async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_event;
+    use super::{Live, parse_event};
 
     #[test]
-    fn parses_changed_events_and_skips_comments() {
+    fn parses_changed_and_presence_events_and_skips_comments() {
         assert_eq!(
             parse_event("event: changed\ndata: {\"cursor\": 42}\n\n"),
-            Some(42)
+            Live::Changed(42)
         );
-        assert_eq!(parse_event(":keep-alive\n\n"), None);
-        assert_eq!(parse_event("event: other\ndata: {\"cursor\": 1}\n\n"), None);
-        assert_eq!(parse_event("event: changed\ndata: nonsense\n\n"), None);
+        assert_eq!(parse_event(":keep-alive\n\n"), Live::Alive);
+        assert_eq!(
+            parse_event("event: other\ndata: {\"cursor\": 1}\n\n"),
+            Live::Alive
+        );
+        assert_eq!(
+            parse_event("event: changed\ndata: nonsense\n\n"),
+            Live::Alive
+        );
+        assert_eq!(
+            parse_event("event: presence\ndata: []\n\n"),
+            Live::Presence(Vec::new())
+        );
+        let id = "0190e7a0-0000-7000-8000-000000000001";
+        match parse_event(&format!(
+            "event: presence\ndata: [{{\"agent_id\": \"{id}\", \"ticket_id\": \"{id}\", \"state\": \"typing\"}}]\n\n"
+        )) {
+            Live::Presence(list) => {
+                assert_eq!(list.len(), 1);
+                assert_eq!(list[0].state, fyncall_domain::PresenceState::Typing);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -25,7 +25,7 @@ use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
-pub use client::{Client, Pulled, Transport};
+pub use client::{Client, Live, Pulled, Transport};
 pub use error::{Result, SyncError};
 
 /// Pull page size (the server's maximum).
@@ -70,6 +70,8 @@ pub struct SyncStatus {
 pub enum SyncEvent {
     Changed(Arc<ChangeSet>),
     Status(SyncStatus),
+    /// The team's presence (empty while not connected).
+    Presence(Arc<Vec<fyncall_domain::PresenceEntry>>),
 }
 
 /// What one [`Engine::sync_once`] did.
@@ -160,6 +162,12 @@ impl Engine {
             .lock()
             .map(|c| c.clone())
             .map_err(|_| poisoned())
+    }
+
+    /// Sends a presence heartbeat. Presence is best effort: offline, it is
+    /// dropped (never queued), and the caller carries on.
+    pub async fn heartbeat(&self, beat: &fyncall_domain::Heartbeat) -> Result<()> {
+        self.client()?.heartbeat(beat).await
     }
 
     /// Runs `f` on the cache off the async threads.
@@ -430,6 +438,17 @@ impl Engine {
         };
         backoff.reset();
         let mut stream = std::pin::pin!(stream);
+        let why = self.follow_stream(&mut stream, stop).await;
+        // Not connected: nobody is shown anywhere.
+        let _ = self.events.send(SyncEvent::Presence(Arc::new(Vec::new())));
+        why
+    }
+
+    async fn follow_stream(
+        &self,
+        stream: &mut std::pin::Pin<&mut impl futures_util::Stream<Item = Result<client::Live>>>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<SyncError> {
         loop {
             tokio::select! {
                 _ = stop.changed() => return None,
@@ -442,8 +461,11 @@ impl Engine {
                     Err(_) => return Some(SyncError::Unreachable("the live stream went silent".into())),
                     Ok(None) => return Some(SyncError::Unreachable("the server closed the live stream".into())),
                     Ok(Some(Err(e))) => return Some(e),
-                    Ok(Some(Ok(None))) => {}
-                    Ok(Some(Ok(Some(cursor)))) => {
+                    Ok(Some(Ok(client::Live::Alive))) => {}
+                    Ok(Some(Ok(client::Live::Presence(list)))) => {
+                        let _ = self.events.send(SyncEvent::Presence(Arc::new(list)));
+                    }
+                    Ok(Some(Ok(client::Live::Changed(cursor)))) => {
                         let behind = match self.with_cache(|c| c.cursor()).await {
                             Ok(mine) => cursor > mine,
                             Err(e) => return Some(e),
