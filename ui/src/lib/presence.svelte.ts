@@ -15,8 +15,21 @@ export type Place = { ticket_id: string } | { conversation_id: string };
 export function beat(backend: Backend, place: Place) {
   const send = (state: 'viewing' | 'typing' | 'left') =>
     backend.heartbeat({ ...place, state }).catch(() => {});
-  send('viewing');
-  const timer = setInterval(() => send('viewing'), HEARTBEAT_MS);
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const start = () => {
+    send('viewing');
+    timer = setInterval(() => send('viewing'), HEARTBEAT_MS);
+  };
+  const pause = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+  };
+  // A window hidden (closed to the tray, minimised) is not looking.
+  const onVisibility = () => {
+    if (document.hidden) { pause(); send('left'); } else if (!timer) start();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  start();
   let lastTyping = 0;
   return {
     typing() {
@@ -26,7 +39,8 @@ export function beat(backend: Backend, place: Place) {
       send('typing');
     },
     stop() {
-      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+      pause();
       send('left');
     },
   };
