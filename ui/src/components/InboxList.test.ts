@@ -68,4 +68,36 @@ describe('the inbox', () => {
     const { container } = render(InboxList, props(backend, memo));
     await waitFor(() => expect(rows(container)).toHaveLength(100));
   });
+
+  it('windows a long inbox: rows near the visible part only, the height kept', async () => {
+    const height = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetHeight');
+    Object.defineProperty(HTMLElement.prototype, 'offsetHeight', {
+      configurable: true, get() { return (this as HTMLElement).tagName === 'LI' ? 50 : 0; },
+    });
+    try {
+      const pane = document.createElement('div');
+      pane.className = 'main';
+      let top = 0;
+      Object.defineProperty(pane, 'clientHeight', { configurable: true, get: () => 500 });
+      Object.defineProperty(pane, 'scrollTop', { configurable: true, get: () => top, set: (v: number) => { top = v; } });
+      document.body.appendChild(pane);
+      const backend = new MockBackend(null);
+      backend.inboxRows = Array.from({ length: 400 }, (_, i) => inboxRow(i, `Customer ${i}`));
+      const memo = new Memo();
+      memo.shown = 300;
+      const { container } = render(InboxList, { target: pane, props: props(backend, memo) });
+      const drawn = () => [...container.querySelectorAll('li[data-conversation]')];
+      await waitFor(() => expect(drawn().length).toBeGreaterThan(0));
+      await waitFor(() => expect(drawn().length).toBeLessThan(300));
+      const spacer = container.querySelector('li.spacer') as HTMLElement;
+      expect(spacer.style.height).toBe(`${(300 - drawn().length) * 50}px`);
+      pane.scrollTop = 10000;
+      pane.dispatchEvent(new Event('scroll'));
+      await waitFor(() => expect(drawn().some((r) => r.getAttribute('data-conversation') === 'c200')).toBe(true));
+      expect(drawn().some((r) => r.getAttribute('data-conversation') === 'c0')).toBe(false);
+      pane.remove();
+    } finally {
+      if (height) Object.defineProperty(HTMLElement.prototype, 'offsetHeight', height);
+    }
+  });
 });
