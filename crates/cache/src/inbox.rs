@@ -6,7 +6,7 @@
 //! customer's name and email, and the two moments the views order by. Each
 //! default order is an index order, so a first page reads only its rows.
 
-use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage};
+use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage, like_pattern};
 use fyncall_domain::{
     Author, Conversation, InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, Message, Status,
 };
@@ -42,16 +42,6 @@ pub(crate) fn refresh(conn: &Connection, id: Uuid) -> Result<()> {
     )?
     .execute([id.to_string()])?;
     Ok(())
-}
-
-/// `%text%` for LIKE with `\` escaping, or None for blank text.
-fn like_pattern(text: Option<&str>) -> Option<String> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Some(format!("%{escaped}%"))
 }
 
 /// The columns [`inbox_row`] reads, in its order.

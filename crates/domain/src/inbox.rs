@@ -204,6 +204,17 @@ pub fn search_matches(conversation: &Conversation, messages: &[Message], text: &
             .any(|m| has(&m.body))
 }
 
+/// The pattern both stores give SQL `LIKE … ESCAPE '\'` for [`search_matches`]:
+/// `%text%` with `\`, `%` and `_` taken literally; `None` for blank text.
+pub fn like_pattern(text: Option<&str>) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Some(format!("%{escaped}%"))
+}
+
 /// A linked ticket counts in a row's open-ticket count while it is not
 /// resolved or closed (the tickets a claim moves).
 pub fn counts_as_open(ticket: &Ticket) -> bool {
@@ -372,6 +383,17 @@ mod tests {
         for miss in ["invoice", "jo@other"] {
             assert!(!search_matches(&c, &msgs, miss), "{miss}");
         }
+    }
+
+    #[test]
+    fn a_search_pattern_takes_like_wildcards_literally() {
+        assert_eq!(
+            like_pattern(Some(" 50%_off ")),
+            Some("%50\\%\\_off%".into())
+        );
+        assert_eq!(like_pattern(Some("a\\b")), Some("%a\\\\b%".into()));
+        assert_eq!(like_pattern(Some("  ")), None);
+        assert_eq!(like_pattern(None), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! reads.
 
 use base64::Engine;
-use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage, customer_search_text};
+use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage, customer_search_text, like_pattern};
 use fyncall_domain::{
     Author, Conversation, InboxPage, InboxQuery, InboxRow, Message, Status, Timestamp,
 };
@@ -106,16 +106,6 @@ fn decode_cursor(cursor: &str) -> StoreResult<(String, String)> {
         }
         _ => Err(bad_cursor()),
     }
-}
-
-/// `%text%` for LIKE with `\` escaping, or None for blank text.
-fn like_pattern(text: Option<&str>) -> Option<String> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Some(format!("%{escaped}%"))
 }
 
 /// One page of an inbox view for `viewer`. `like` is the dialect's
@@ -264,15 +254,5 @@ mod tests {
         for stranger in ["not base64!", "W10", &encode_cursor("yesterday", "x")] {
             assert!(decode_cursor(stranger).is_err(), "{stranger}");
         }
-    }
-
-    #[test]
-    fn a_search_pattern_escapes_like_wildcards() {
-        assert_eq!(
-            like_pattern(Some(" 50%_off ")),
-            Some("%50\\%\\_off%".into())
-        );
-        assert_eq!(like_pattern(Some("  ")), None);
-        assert_eq!(like_pattern(None), None);
     }
 }

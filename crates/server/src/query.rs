@@ -210,12 +210,8 @@ pub fn list_sql(q: &TicketQuery, now: Timestamp, dialect: Dialect) -> Result<Lis
             b.clauses.push(format!("{column} {op} {p}"));
         }
     }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = b.bind(vec![Arg::Text(format!("%{escaped}%"))]);
+    if let Some(pattern) = fyncall_domain::inbox::like_pattern(q.q.as_deref()) {
+        let p = b.bind(vec![Arg::Text(pattern)]);
         let like = dialect.like();
         b.clauses.push(format!(
             "(subject {like} {p} ESCAPE '\\' OR description {like} {p} ESCAPE '\\' OR EXISTS (
