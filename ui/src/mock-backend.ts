@@ -1,5 +1,6 @@
 // An in-memory Backend for component tests.
 import type { Backend, SignInOptions } from './backend';
+import { Desk, deskContext } from './lib/desk.svelte';
 import type { LiveSession } from './generated/LiveSession';
 import type { Action } from './generated/Action';
 import type { Agent } from './generated/Agent';
@@ -202,4 +203,15 @@ export class MockBackend implements Backend {
   takeLink = async () => { const l = this.link; this.link = null; return l; };
   preferences = async () => ({});
   setPreference = async () => {};
+}
+
+/** The app's state over `backend` for rendering a component alone: signed
+ * in as `me` (Alice), with `agents` and `presence`. */
+export function withDesk(backend: Backend, init: { me?: Agent; agents?: Agent[]; presence?: PresenceEntry[] } = {}) {
+  const desk = new Desk(backend);
+  const me = init.me ?? alice;
+  desk.session = { server: 'http://x', agent: me, demo: false, token_in_keyring: true };
+  desk.agents = new Map((init.agents ?? [alice]).map((a) => [a.id, a]));
+  desk.presence = init.presence ?? [];
+  return { desk, context: deskContext(desk) };
 }

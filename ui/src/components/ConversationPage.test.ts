@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import ConversationPage from './ConversationPage.svelte';
-import { MockBackend, alice, inboxRow, row } from '../mock-backend';
+import { MockBackend, alice, inboxRow, row, withDesk } from '../mock-backend';
 import type { Agent } from '../generated/Agent';
 import type { ConversationDetail } from '../generated/ConversationDetail';
 
@@ -21,7 +21,7 @@ function detail(extra: Partial<ConversationDetail> = {}): Omit<ConversationDetai
 }
 
 function props(backend: MockBackend, me: Agent = alice, onTicket = (_: string) => {}) {
-  return { backend, id: 'c1', me, agents: new Map([[alice.id, alice], [dana.id, dana]]), serverNow: Date.now(), refresh: 0, onTicket };
+  return { props: { id: 'c1', onTicket }, context: withDesk(backend, { me, agents: [alice, dana] }).context };
 }
 
 describe('the conversation page', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, waitFor } from '@testing-library/svelte';
 import InboxList from './InboxList.svelte';
-import { MockBackend, alice, inboxRow } from '../mock-backend';
+import { MockBackend, alice, inboxRow, withDesk } from '../mock-backend';
 import { Memo } from '../lib/nav.svelte';
 
 function props(backend: MockBackend, memo = new Memo(), view: 'unassigned' | 'mine' | 'all' = 'all', onOpen = (_: string) => {}) {
-  return { backend, view, title: 'Inbox', agents: new Map([[alice.id, alice]]), refresh: 0, memo, onOpen };
+  return { props: { view, title: 'Inbox', memo, onOpen }, context: withDesk(backend, { agents: [alice] }).context };
 }
 
 const rows = (c: HTMLElement) => [...c.querySelectorAll('[data-testid=inbox] li')];
@@ -85,7 +85,7 @@ describe('the inbox', () => {
       backend.inboxRows = Array.from({ length: 400 }, (_, i) => inboxRow(i, `Customer ${i}`));
       const memo = new Memo();
       memo.shown = 300;
-      const { container } = render(InboxList, { target: pane, props: props(backend, memo) });
+      const { container } = render(InboxList, { target: pane, ...props(backend, memo) });
       const drawn = () => [...container.querySelectorAll('li[data-conversation]')];
       await waitFor(() => expect(drawn().length).toBeGreaterThan(0));
       await waitFor(() => expect(drawn().length).toBeLessThan(300));

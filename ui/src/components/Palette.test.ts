@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import Palette from './Palette.svelte';
-import { MockBackend, alice, inboxRow, row } from '../mock-backend';
+import { MockBackend, alice, inboxRow, row, withDesk } from '../mock-backend';
 import type { Route } from '../lib/nav.svelte';
 
 function setup(route: Route = { kind: 'view', view: 'mine' }, refuse: MockBackend['refuse'] = () => null) {
@@ -11,7 +11,7 @@ function setup(route: Route = { kind: 'view', view: 'mine' }, refuse: MockBacken
   backend.inboxRows = [inboxRow(1, 'Casey Jones')];
   const went: Route[] = [];
   let closed = 0;
-  const view = render(Palette, { backend, route, onGo: (r: Route) => went.push(r), onClose: () => closed++ });
+  const view = render(Palette, { props: { route, onGo: (r: Route) => went.push(r), onClose: () => closed++ }, context: withDesk(backend).context });
   const box = screen.getByLabelText('Command') as HTMLInputElement;
   return { backend, went, closed: () => closed, box, ...view };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketPage from './TicketPage.svelte';
 import TicketList from './TicketList.svelte';
-import { MockBackend, alice, row } from '../mock-backend';
+import { MockBackend, alice, row, withDesk } from '../mock-backend';
 import type { Agent } from '../generated/Agent';
 import type { PresenceEntry } from '../generated/PresenceEntry';
 
@@ -11,8 +11,8 @@ const agents = new Map([[alice.id, alice], [ben.id, ben]]);
 
 function page(backend: MockBackend, presence: PresenceEntry[] = []) {
   backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042' }), activity: [], conversation: null });
-  return render(TicketPage, { backend, id: 't1042', me: alice, agents, serverNow: Date.now(), refresh: 0,
-    onConversation: () => {}, keys: { key: '', n: 0 }, presence });
+  const { desk, context } = withDesk(backend, { agents: [...agents.values()], presence });
+  return { desk, ...render(TicketPage, { props: { id: 't1042', onConversation: () => {}, keys: { key: '', n: 0 } }, context }) };
 }
 
 describe('presence on a ticket', () => {
@@ -29,7 +29,7 @@ describe('presence on a ticket', () => {
 
   it('names who else is here, and what they do', async () => {
     const backend = new MockBackend(null);
-    const { container, rerender } = page(backend, [
+    const { container, desk } = page(backend, [
       { agent_id: ben.id, ticket_id: 't1042', state: 'viewing' },
       { agent_id: alice.id, ticket_id: 't1042', state: 'viewing' },
       { agent_id: ben.id, ticket_id: 't9', state: 'typing' },
@@ -37,9 +37,9 @@ describe('presence on a ticket', () => {
     await waitFor(() => expect(container.querySelector('[data-testid=presence]')?.textContent).toContain('Ben is viewing'));
     // Me, and other places, are not shown.
     expect(container.querySelectorAll('[data-testid=presence] .avatar')).toHaveLength(1);
-    await rerender({ presence: [{ agent_id: ben.id, ticket_id: 't1042', state: 'typing' }] });
+    desk.presence = [{ agent_id: ben.id, ticket_id: 't1042', state: 'typing' }];
     await waitFor(() => expect(container.querySelector('[data-testid=presence]')?.textContent).toContain('Ben is typing a comment'));
-    await rerender({ presence: [] });
+    desk.presence = [];
     await waitFor(() => expect(container.querySelector('[data-testid=presence]')).toBeNull());
   });
 
@@ -64,8 +64,8 @@ describe('presence on a ticket', () => {
 describe('presence in a list', () => {
   it('marks the rows someone else has open', async () => {
     const backend = new MockBackend(null, [row(1, 'One', { id: 't1' }), row(2, 'Two', { id: 't2' })]);
-    const { container } = render(TicketList, { backend, view: 'all', title: 'All', serverNow: Date.now(), agents,
-      refresh: 0, onOpen: () => {}, searchFocus: 0, presence: [{ agent_id: ben.id, ticket_id: 't2', state: 'viewing' }] });
+    const { context } = withDesk(backend, { agents: [...agents.values()], presence: [{ agent_id: ben.id, ticket_id: 't2', state: 'viewing' }] });
+    const { container } = render(TicketList, { props: { view: 'all', title: 'All', onOpen: () => {}, searchFocus: 0 }, context });
     await waitFor(() => expect(container.querySelectorAll('[data-testid=open-by]')).toHaveLength(1));
     const marker = container.querySelector('[data-ticket=t2] [data-testid=open-by]') as HTMLElement;
     expect(marker.getAttribute('title')).toBe('Open now: Ben Okoro');

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import SettingsPage from './SettingsPage.svelte';
-import { MockBackend, alice } from '../mock-backend';
+import { MockBackend, alice, withDesk } from '../mock-backend';
 
 const signedIn = { server: 'https://x', agent: alice, demo: false, token_in_keyring: true };
 
 describe('the settings page', () => {
   it('lists the sessions with this device marked and signs out the others', async () => {
     const backend = new MockBackend(signedIn);
-    const { container } = render(SettingsPage, { backend });
+    const { container } = render(SettingsPage, { context: withDesk(backend).context });
     await waitFor(() => expect(container.querySelectorAll('[data-session]')).toHaveLength(2));
     const mine = container.querySelector('[data-session=s1]');
     expect(mine?.querySelector('[data-testid=this-device]')?.textContent).toBe('This device');
@@ -22,7 +22,7 @@ describe('the settings page', () => {
 
   it('changes the password only when the new one is typed twice and long enough', async () => {
     const backend = new MockBackend(signedIn);
-    render(SettingsPage, { backend });
+    render(SettingsPage, { context: withDesk(backend).context });
     const type = async (current: string, next: string, again: string) => {
       await fireEvent.input(screen.getByLabelText('Current password'), { target: { value: current } });
       await fireEvent.input(screen.getByLabelText(/^New password \(12/), { target: { value: next } });

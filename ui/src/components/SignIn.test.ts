@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import SignIn from './SignIn.svelte';
-import { MockBackend } from '../mock-backend';
+import { MockBackend, withDesk } from '../mock-backend';
 
 async function fill(server: string) {
   await fireEvent.input(screen.getByLabelText('Server'), { target: { value: server } });
@@ -13,7 +13,7 @@ describe('the sign-in form', () => {
   it('warns before plain HTTP to another computer and sends only with the box ticked', async () => {
     const backend = new MockBackend(null);
     const signedIn: unknown[] = [];
-    const { container } = render(SignIn, { backend, onSignedIn: (s) => signedIn.push(s) });
+    const { container } = render(SignIn, { props: { onSignedIn: (s: unknown) => signedIn.push(s) }, context: withDesk(backend).context });
     await fill('http://10.0.0.5:8470');
     expect(container.querySelector('[data-testid=http-warning]')?.textContent).toContain('read your password');
     const button = screen.getByRole('button', { name: 'Sign in' }) as HTMLButtonElement;
@@ -28,7 +28,7 @@ describe('the sign-in form', () => {
 
   it('signs in to this computer over HTTP and to HTTPS with a CA file, without a warning', async () => {
     const backend = new MockBackend(null);
-    const { container } = render(SignIn, { backend, onSignedIn: () => {} });
+    const { container } = render(SignIn, { props: { onSignedIn: () => {} }, context: withDesk(backend).context });
     await fill('http://127.0.0.1:8470');
     expect(container.querySelector('[data-testid=http-warning]')).toBeNull();
     await fireEvent.input(screen.getByLabelText(/Certificate authority file/), { target: { value: ' /etc/team-ca.pem ' } });

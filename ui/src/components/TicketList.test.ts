@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketList from './TicketList.svelte';
-import { MockBackend, alice, row } from '../mock-backend';
+import { MockBackend, alice, row, withDesk } from '../mock-backend';
+import type { Desk } from '../lib/desk.svelte';
 
 const many = (n: number) => Array.from({ length: n }, (_, i) => row(1000 + i, `Ticket ${i}`));
 
-function props(backend: MockBackend, refresh = 0, view: 'all' | 'mine' = 'all') {
-  return {
-    backend, view, title: 'All Tickets', serverNow: Date.now(), agents: new Map([[alice.id, alice]]),
-    refresh, onOpen: () => {}, searchFocus: 0,
-  };
+const desks = new WeakMap<MockBackend, Desk>();
+
+/** Render options: the list's props, and the app's state over `backend`. */
+function props(backend: MockBackend, view: 'all' | 'mine' = 'all') {
+  const { desk, context } = withDesk(backend, { agents: [alice] });
+  desks.set(backend, desk);
+  return { props: { view, title: 'All Tickets', onOpen: () => {}, searchFocus: 0 }, context };
 }
 
 const shown = (c: HTMLElement) => c.querySelectorAll('[data-testid=ticket-list] tbody tr').length;
@@ -34,7 +37,7 @@ describe('the ticket list', () => {
     (container.querySelector('button') as HTMLButtonElement | null)?.click();
     await waitFor(() => expect(shown(container)).toBe(200));
     const before = backend.queries.length;
-    await rerender(props(backend, 1));
+    desks.get(backend)!.refresh++;
     await waitFor(() => expect(backend.queries.length).toBeGreaterThan(before));
     await new Promise((r) => setTimeout(r, 20));
     expect(shown(container)).toBe(200);
@@ -49,7 +52,7 @@ describe('the ticket list', () => {
     await waitFor(() => expect(shown(container)).toBe(100));
     (container.querySelector('button') as HTMLButtonElement | null)?.click();
     await waitFor(() => expect(shown(container)).toBe(200));
-    await rerender(props(backend, 0, 'mine'));
+    await rerender({ view: 'mine' });
     await waitFor(() =>
       expect(container.querySelector('[data-testid=ticket-list]')?.getAttribute('data-view')).toBe('mine'));
     expect(shown(container)).toBe(100);
@@ -99,7 +102,7 @@ describe('the ticket list', () => {
       Object.defineProperty(pane, 'scrollTop', { configurable: true, get: () => top, set: (v: number) => { top = v; } });
       document.body.appendChild(pane);
       const backend = new MockBackend(null, many(450));
-      const { container } = render(TicketList, { target: pane, props: props(backend) });
+      const { container } = render(TicketList, { target: pane, ...props(backend) });
       await waitFor(() => expect(shown(container)).toBe(100));
       for (const want of [200, 300]) {
         (container.querySelector('p button') as HTMLButtonElement).click();

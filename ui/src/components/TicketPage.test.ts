@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketPage from './TicketPage.svelte';
-import { MockBackend, alice, row } from '../mock-backend';
+import { MockBackend, alice, row, withDesk } from '../mock-backend';
 
 function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}) {
   const backend = new MockBackend(null);
@@ -14,8 +14,8 @@ function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typ
       who: 'Alice Moreau', text: 'status resolved → in progress' }],
   });
   const conversations: string[] = [];
-  const view = render(TicketPage, { backend, id: 't1042', me: alice, agents: new Map([[alice.id, alice]]), serverNow: Date.now(),
-    refresh: 0, onConversation: (id: string) => conversations.push(id), keys: { key: '', n: 0 } });
+  const view = render(TicketPage, { props: { id: 't1042', onConversation: (id: string) => conversations.push(id), keys: { key: '', n: 0 } },
+    context: withDesk(backend, { agents: [alice] }).context });
   return { backend, conversations, ...view };
 }
 

@@ -1,0 +1,108 @@
+// The app's state in one place (Svelte 5 runes): the session, the team's
+// agents, the sidebar's counts, the sync status, the team's presence, the
+// clock, and the counter that says the cache changed. The App makes one and
+// gives it to every component through the context; a component reads what
+// it needs with `useDesk()` instead of being handed it prop by prop.
+import { getContext, setContext } from 'svelte';
+import { errorText, type Backend } from '../backend';
+import type { Agent } from '../generated/Agent';
+import type { Counts } from '../generated/Counts';
+import type { InboxCounts } from '../generated/InboxCounts';
+import type { PresenceEntry } from '../generated/PresenceEntry';
+import type { SessionInfo } from '../generated/SessionInfo';
+import type { StatusInfo } from '../generated/StatusInfo';
+
+export class Desk {
+  session = $state<SessionInfo | null>(null);
+  agents = $state<Map<string, Agent>>(new Map());
+  counts = $state<Counts | null>(null);
+  inboxCounts = $state<InboxCounts | null>(null);
+  status = $state<StatusInfo | null>(null);
+  /** The team's presence, as the live stream last said (empty offline). */
+  presence = $state<PresenceEntry[]>([]);
+  /** Bumped on every change of the cache: what is shown reads again. */
+  refresh = $state(0);
+  localNow = $state(Date.now());
+  error = $state('');
+  /** A message the sync engine sends once; kept until dismissed. */
+  notice = $state('');
+
+  constructor(readonly backend: Backend) {}
+
+  /** The server's clock now (the local clock and the measured offset). */
+  get serverNow(): number {
+    return this.localNow + (this.status?.clock_offset_ms ?? 0);
+  }
+
+  /** The signed-in agent (a stand-in while signed out: nothing acts then). */
+  get me(): Agent {
+    return this.session?.agent ?? { id: '', name: '', email: '', role: 'agent', active: false };
+  }
+
+  /** Everyone's presence but mine. */
+  get others(): PresenceEntry[] {
+    const me = this.session?.agent.id;
+    return this.presence.filter((e) => e.agent_id !== me);
+  }
+
+  async reloadSide(): Promise<void> {
+    try {
+      [this.counts, this.inboxCounts, this.status] = await Promise.all([
+        this.backend.counts(), this.backend.inboxCounts(), this.backend.status(),
+      ]);
+      this.agents = new Map((await this.backend.agents()).map((a) => [a.id, a]));
+    } catch (e) {
+      this.error = errorText(e);
+    }
+  }
+
+  /** Follows the clock, the cache, the sync status and presence; returns the stop. */
+  follow(onOpenTicket: (id: string) => void): () => void {
+    const tick = setInterval(() => (this.localNow = Date.now()), 1000);
+    // Counts of SLA At Risk move with time.
+    const side = setInterval(() => { if (this.session) this.reloadSide(); }, 15000);
+    const stops: (() => void)[] = [];
+    let stopped = false;
+    (async () => {
+      const listening = await Promise.all([
+        this.backend.onCacheChanged(() => { this.refresh++; this.reloadSide(); }),
+        this.backend.onSyncStatus((s) => { this.status = s; if (s.notice) this.notice = s.notice; }),
+        this.backend.onOpenTicket(onOpenTicket),
+        this.backend.onPresence((list) => (this.presence = list)),
+      ]);
+      if (stopped) listening.forEach((u) => u());
+      else stops.push(...listening);
+    })();
+    return () => {
+      stopped = true;
+      clearInterval(tick);
+      clearInterval(side);
+      stops.forEach((u) => u());
+    };
+  }
+
+  signedOut(): void {
+    this.session = null;
+    this.presence = [];
+  }
+}
+
+const KEY = Symbol('desk');
+
+/** Gives `desk` to the components below (the App, or a test). */
+export function provideDesk(desk: Desk): Desk {
+  setContext(KEY, desk);
+  return desk;
+}
+
+/** The app's state, as the App gave it. */
+export function useDesk(): Desk {
+  const desk = getContext<Desk | undefined>(KEY);
+  if (!desk) throw new Error('no Desk in the context: render under the App, or give one (deskContext in tests)');
+  return desk;
+}
+
+/** A context holding `desk`, for rendering a component alone (tests). */
+export function deskContext(desk: Desk): Map<symbol, Desk> {
+  return new Map([[KEY, desk]]);
+}
