@@ -1,5 +1,6 @@
 // Countdown arithmetic for SLA timers, on the server's clock.
 import type { Timer } from '../generated/Timer';
+import type { TicketRow } from '../generated/TicketRow';
 
 /** "12m 05s", "2h 03m", "3d 4h" for a number of seconds (sign ignored). */
 export function span(seconds: number): string {
@@ -36,4 +37,16 @@ export function shortTime(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
   return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** A ticket's SLA as one cell shows it: its running timer due first, else a
+ * paused one, else what the indicator says. */
+export function ticketTimer(r: TicketRow, serverNowMs: number): Shown {
+  const timers = [r.sla.first_response, r.sla.resolution];
+  const running = timers.filter((t) => t.due_at && (t.state === 'on_track' || t.state === 'at_risk' || t.state === 'breached'));
+  running.sort((a, b) => Date.parse(a.due_at ?? '') - Date.parse(b.due_at ?? ''));
+  if (running.length) return showTimer(running[0], serverNowMs);
+  const paused = timers.find((t) => t.state === 'paused');
+  if (paused) return showTimer(paused, serverNowMs);
+  return { state: r.sla.indicator, text: r.sla.indicator === 'breached' ? 'missed' : '—' };
 }
