@@ -159,4 +159,77 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-both_stores!(inbox_views_orders_and_search);
+/// A store of before the inbox (schema 3) gets its inbox columns filled
+/// from the rows it has when a newer server opens it: the views list the
+/// same conversations in the same order, with the same summaries.
+async fn an_older_store_gets_its_inbox_on_upgrade(kind: Kind) {
+    let team = Team::new(kind).await;
+    let ana = open(&team, "Ana").await;
+    let ben = open(&team, "Ben").await;
+    say(&team, &ben, "customer", "Where is my refund?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    say(&team, &ana, "customer", "Login fails").await;
+    say(&team, &ana, "ai", "Trying a reset").await;
+    let viewer = uuid::Uuid::parse_str(&team.alice_id).expect("id");
+    // Store calls block (PostgreSQL's client runs its own runtime): off the async threads.
+    let pages = |store: std::sync::Arc<dyn fyncall_server::Store>| {
+        tokio::task::spawn_blocking(move || {
+            fyncall_domain::InboxView::ALL
+                .into_iter()
+                .map(|view| {
+                    let q = fyncall_domain::InboxQuery {
+                        view,
+                        search: None,
+                        limit: 100,
+                        cursor: None,
+                    };
+                    store.inbox(&q, viewer).expect("inbox")
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let before = pages(team.store.clone()).await.expect("joined");
+    let downgrade = "DROP INDEX conversations_by_last_message; DROP INDEX conversations_mine;
+        DROP INDEX conversations_waiting;
+        ALTER TABLE conversations DROP COLUMN search;
+        ALTER TABLE conversations DROP COLUMN last_message_at;
+        ALTER TABLE conversations DROP COLUMN waiting_since;
+        ALTER TABLE messages DROP COLUMN author; ALTER TABLE messages DROP COLUMN body;";
+    let database = team.place.database.clone();
+    tokio::task::spawn_blocking(move || match &database {
+        fyncall_server::Database::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).expect("open");
+            conn.execute_batch(&format!("{downgrade} PRAGMA user_version = 3;"))
+                .expect("downgrade");
+        }
+        fyncall_server::Database::Postgres(url) => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+            client
+                .batch_execute(&format!(
+                    "{downgrade} DELETE FROM fyncall_schema WHERE version > 3;"
+                ))
+                .expect("downgrade");
+        }
+    })
+    .await
+    .expect("joined");
+    let database = team.place.database.clone();
+    let upgraded = tokio::task::spawn_blocking(move || database.open())
+        .await
+        .expect("joined")
+        .expect("an upgraded store");
+    let after = pages(upgraded).await.expect("joined");
+    assert_eq!(after, before);
+    assert_eq!(
+        before[2].conversations[0]
+            .last_message
+            .as_ref()
+            .map(|m| m.body.as_str()),
+        Some("Trying a reset")
+    );
+}
+
+both_stores!(
+    inbox_views_orders_and_search,
+    an_older_store_gets_its_inbox_on_upgrade
+);
