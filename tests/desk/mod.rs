@@ -188,6 +188,12 @@ impl Driver {
     /// a row a sync is moving could otherwise take another row's click.
     pub fn click(&self, css: &str) {
         let id = self.wait(css);
+        // Into the middle of its pane first: at an edge, a scrollbar can
+        // take the click.
+        self.script(
+            "arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' }); return true;",
+            json!([{"element-6066-11e4-a52e-4f8c6e9ae5a4": id}]),
+        );
         let rect = |id: &str| self.call(reqwest::Method::GET, &format!("/element/{id}/rect"), None);
         let mut last = rect(&id);
         let start = Instant::now();
