@@ -159,6 +159,45 @@ fn the_real_app_end_to_end() {
     d.screenshot(&artifacts, "06b-notification-click");
     drop(service);
 
+    // fyncall:// links: the app registered itself with the desktop as their
+    // handler, and a link given to the program while it runs opens its
+    // ticket in the window that is already there.
+    let apps = run.path().join("data/applications");
+    let handler = std::fs::read_dir(&apps)
+        .unwrap_or_else(|e| panic!("{}: {e}", apps.display()))
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|text| text.contains("x-scheme-handler/fyncall"))
+        .expect("a desktop entry for fyncall:// links");
+    assert!(handler.contains("%u"), "{handler}");
+    let linked = list["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| t["id"] != given["id"])
+        .expect("another ticket")
+        .clone();
+    let link = format!("fyncall://ticket/{}", linked["number"]);
+    let second = Command::new(&app)
+        .arg(&link)
+        .env("DISPLAY", &desktop.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+        .env("XDG_DATA_HOME", run.path().join("data"))
+        .env("XDG_CACHE_HOME", run.path().join("cache"))
+        .env("XDG_CONFIG_HOME", run.path().join("config"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the app runs with a link");
+    assert!(
+        second.success(),
+        "the second start hands the link over and ends: {second}"
+    );
+    d.wait_text("[data-testid=ticket-subject]", "the linked ticket", |t| {
+        t.starts_with(&format!("#{} ", linked["number"]))
+    });
+    d.screenshot(&artifacts, "06c-fyncall-link");
+
     // Open my first ticket; change priority, comment, resolve with a note, reopen.
     // The list names the view its rows belong to: until My Tickets has
     // loaded, the rows on screen are still the last view's.

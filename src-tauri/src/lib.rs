@@ -91,6 +91,7 @@ pub fn run() {
                 let _ = app.emit("open-ticket", t);
             }
         }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(move |app| {
             let base = match &args.home {
@@ -116,6 +117,18 @@ pub fn run() {
             }
             app.manage(desk);
             app.manage(PendingLink(std::sync::Mutex::new(args.ticket.clone())));
+            // The desktop hands fyncall:// links to this program: registered
+            // with it at every start (a .desktop handler in the data folder,
+            // made the default for x-scheme-handler/fyncall), so the link
+            // works wherever the app was put. A link clicked while it runs
+            // comes through the single-instance callback above.
+            #[cfg(target_os = "linux")]
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                if let Err(e) = app.deep_link().register_all() {
+                    tracing::warn!(error = %e, "fyncall:// links are not registered with this desktop");
+                }
+            }
             let tray = match notifier::tray(app.handle()) {
                 Ok(t) => Some(t),
                 Err(e) => {
