@@ -42,29 +42,38 @@ pub const SAVE_CONVERSATION: &str = "INSERT INTO conversations
          search = excluded.search, last_message_at = excluded.last_message_at,
          waiting_since = excluded.waiting_since";
 
-/// The arguments of [`INSERT_MESSAGE`].
-pub fn message_args(m: &Message) -> StoreResult<[String; 6]> {
-    Ok([
+/// Inserts a message; whether it was new (an id seen before inserts nothing).
+pub fn insert_message(db: &mut dyn TokenDb, m: &Message) -> StoreResult<bool> {
+    let args = [
         m.id.to_string(),
         m.conversation_id.to_string(),
         iso(m.sent_at),
         author_str(m.author).to_owned(),
         m.body.clone(),
         serde_json::to_string(m).map_err(db_err)?,
-    ])
+    ];
+    let args: Vec<Option<&str>> = args.iter().map(|a| Some(a.as_str())).collect();
+    Ok(db.exec(INSERT_MESSAGE, &args)? == 1)
 }
 
-/// The arguments of [`SAVE_CONVERSATION`] (the assignee may be absent).
-pub fn conversation_args(c: &Conversation) -> StoreResult<(String, Option<String>, [String; 3])> {
-    Ok((
-        c.id.to_string(),
-        c.assignee_id.map(|a| a.to_string()),
-        [
-            iso(c.created_at),
-            serde_json::to_string(c).map_err(db_err)?,
-            customer_search_text(&c.customer),
+/// Writes a conversation with its inbox columns; its id, for the change log.
+pub fn save_conversation(db: &mut dyn TokenDb, c: &Conversation) -> StoreResult<String> {
+    let id = c.id.to_string();
+    let assignee = c.assignee_id.map(|a| a.to_string());
+    let created = iso(c.created_at);
+    let data = serde_json::to_string(c).map_err(db_err)?;
+    let search = customer_search_text(&c.customer);
+    db.exec(
+        SAVE_CONVERSATION,
+        &[
+            Some(&id),
+            assignee.as_deref(),
+            Some(&created),
+            Some(&data),
+            Some(&search),
         ],
-    ))
+    )?;
+    Ok(id)
 }
 
 pub fn author_str(a: Author) -> &'static str {

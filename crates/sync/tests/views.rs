@@ -233,29 +233,9 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
 
     // Every ticket, from the server's own feed.
     let authed = client.with_token(&token);
-    let mut tickets: Vec<Ticket> = Vec::new();
-    let mut comments: Vec<(Uuid, String)> = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let pulled = authed.pull(cursor, 500).await.expect("pull");
-        for change in &pulled.page.changes {
-            if change.entity == Entity::Activity {
-                let a: Activity = serde_json::from_value(change.data.clone()).expect("activity");
-                if let Change::Comment { body } = a.change {
-                    comments.push((a.ticket_id, body));
-                }
-            }
-            if change.entity == Entity::Ticket {
-                let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
-                tickets.retain(|x| x.id != t.id);
-                tickets.push(t);
-            }
-        }
-        cursor = pulled.page.cursor;
-        if !pulled.page.has_more {
-            break;
-        }
-    }
+    let Feed {
+        tickets, comments, ..
+    } = feed(&authed).await;
     assert!(
         tickets.iter().any(|t| t.status == Status::Closed),
         "the demo has closed tickets"
@@ -361,20 +341,43 @@ async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule()
     server.shutdown().await.expect("stopped");
 }
 
-/// Every conversation with its messages, from the server's own feed.
-async fn feed_conversations(client: &Client) -> Vec<(Conversation, Vec<Message>)> {
-    let mut out: Vec<(Conversation, Vec<Message>)> = Vec::new();
+/// The team as the server's own feed has it now.
+#[derive(Default)]
+struct Feed {
+    tickets: Vec<Ticket>,
+    /// (ticket, comment text)
+    comments: Vec<(Uuid, String)>,
+    conversations: Vec<(Conversation, Vec<Message>)>,
+}
+
+async fn feed(client: &Client) -> Feed {
+    let mut out = Feed::default();
     let mut cursor = 0;
     loop {
         let pulled = client.pull(cursor, 500).await.expect("pull");
         for change in &pulled.page.changes {
-            if change.entity == Entity::Conversation {
-                let c: Conversation =
-                    serde_json::from_value(change.data.clone()).expect("conversation");
-                let messages: Vec<Message> =
-                    serde_json::from_value(change.data["messages"].clone()).unwrap_or_default();
-                out.retain(|(x, _)| x.id != c.id);
-                out.push((c, messages));
+            match change.entity {
+                Entity::Activity => {
+                    let a: Activity =
+                        serde_json::from_value(change.data.clone()).expect("activity");
+                    if let Change::Comment { body } = a.change {
+                        out.comments.push((a.ticket_id, body));
+                    }
+                }
+                Entity::Ticket => {
+                    let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
+                    out.tickets.retain(|x| x.id != t.id);
+                    out.tickets.push(t);
+                }
+                Entity::Conversation => {
+                    let c: Conversation =
+                        serde_json::from_value(change.data.clone()).expect("conversation");
+                    let messages: Vec<Message> =
+                        serde_json::from_value(change.data["messages"].clone()).unwrap_or_default();
+                    out.conversations.retain(|(x, _)| x.id != c.id);
+                    out.conversations.push((c, messages));
+                }
+                _ => {}
             }
         }
         cursor = pulled.page.cursor;
@@ -495,26 +498,12 @@ async fn every_inbox_view_and_search_lists_the_same_conversations_in_order() {
     }
     demo.engine.sync_once().await.expect("synced");
     let authed = demo.client.clone().with_token(&demo.token);
-    let all = feed_conversations(&authed).await;
+    let Feed {
+        tickets,
+        conversations: all,
+        ..
+    } = feed(&authed).await;
     let messages: Vec<Message> = all.iter().flat_map(|(_, m)| m.clone()).collect();
-    let tickets: Vec<Ticket> = {
-        let mut out: Vec<Ticket> = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let pulled = authed.pull(cursor, 500).await.expect("pull");
-            for change in &pulled.page.changes {
-                if change.entity == Entity::Ticket {
-                    let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
-                    out.retain(|x| x.id != t.id);
-                    out.push(t);
-                }
-            }
-            cursor = pulled.page.cursor;
-            if !pulled.page.has_more {
-                break out;
-            }
-        }
-    };
     let a_customer = all[all.len() / 2].0.customer.name.clone();
     let searches = [
         "",

@@ -16,7 +16,6 @@ use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings}
 use crate::error::{ApiError, ErrorCode};
 use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
-use crate::sessions::TokenDb;
 use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
@@ -172,23 +171,11 @@ fn insert_activity(steps: &mut PgSteps<'_, '_, '_>, entry: &Activity) -> StoreRe
 }
 
 fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
-    let args = inbox::message_args(message)?;
-    let args: Vec<Option<&str>> = args.iter().map(|a| Some(a.as_str())).collect();
-    Ok(PgTokens(db).exec(inbox::INSERT_MESSAGE, &args)? == 1)
+    inbox::insert_message(&mut PgTokens(db), message)
 }
 
 fn save_conversation(steps: &mut PgSteps<'_, '_, '_>, c: &Conversation) -> StoreResult<i64> {
-    let (id, assignee, [created, data, search]) = inbox::conversation_args(c)?;
-    PgTokens(steps.db).exec(
-        inbox::SAVE_CONVERSATION,
-        &[
-            Some(&id),
-            assignee.as_deref(),
-            Some(&created),
-            Some(&data),
-            Some(&search),
-        ],
-    )?;
+    let id = inbox::save_conversation(&mut PgTokens(steps.db), c)?;
     steps.bump("conversation", &id)
 }
 

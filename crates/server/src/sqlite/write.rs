@@ -17,7 +17,6 @@ use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text,
 use crate::error::ApiError;
 use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
-use crate::sessions::TokenDb;
 use crate::store::{Ending, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
@@ -187,24 +186,12 @@ impl Steps for SqliteSteps<'_> {
     }
 
     fn save_conversation(&mut self, c: &Conversation) -> StoreResult<i64> {
-        let (id, assignee, [created, data, search]) = inbox::conversation_args(c)?;
-        SqliteTokens(self.conn).exec(
-            inbox::SAVE_CONVERSATION,
-            &[
-                Some(&id),
-                assignee.as_deref(),
-                Some(&created),
-                Some(&data),
-                Some(&search),
-            ],
-        )?;
+        let id = inbox::save_conversation(&mut SqliteTokens(self.conn), c)?;
         bump(self.conn, "conversation", &id)
     }
 
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
-        let args = inbox::message_args(message)?;
-        let args: Vec<Option<&str>> = args.iter().map(|a| Some(a.as_str())).collect();
-        Ok(SqliteTokens(self.conn).exec(inbox::INSERT_MESSAGE, &args)? == 1)
+        inbox::insert_message(&mut SqliteTokens(self.conn), message)
     }
 
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {
