@@ -30,14 +30,8 @@ fn the_real_app_end_to_end() {
     let mut audits: Vec<String> = Vec::new();
 
     // The team server with demo data, as a real process.
+    let server = demo_server(run.path());
     let db = run.path().join("team.db");
-    let out = Command::new(bin_dir().join("fyncall-server"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo");
-    assert!(out.status.success());
-    let server = serve(&db, 0);
     let url = server.url.clone();
     let port: u16 = url
         .rsplit(':')
@@ -460,11 +454,7 @@ fn the_real_app_end_to_end() {
     // closed tickets, and only them.
     d.click("a[data-view=all]");
     d.wait("[data-testid=ticket-list] tbody tr");
-    d.script(
-        "const s = document.querySelector(\"select[aria-label='Status']\"); \
-         s.value = 'closed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
-        json!([]),
-    );
+    d.choose("select[aria-label='Status']", "closed");
     let closed = wait_for(
         "the closed tickets of the archive",
         Duration::from_secs(20),
@@ -481,11 +471,7 @@ fn the_real_app_end_to_end() {
     );
     assert!(closed.as_u64().is_some_and(|n| n > 0), "{closed}");
     d.screenshot(&artifacts, "09b-archive");
-    d.script(
-        "const s = document.querySelector(\"select[aria-label='Status']\"); \
-         s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));",
-        json!([]),
-    );
+    d.choose("select[aria-label='Status']", "");
 
     // A new customer chat nobody has claimed: it appears under Inbox →
     // Unassigned; Alice opens it, claims it and makes a ticket of it with a
@@ -604,11 +590,7 @@ fn the_real_app_end_to_end() {
     }
     d.click("a[data-view=all]");
     d.wait("[data-testid=ticket-list][data-view=all] tbody tr");
-    d.script(
-        "const s = document.querySelector(\"select[aria-label='Status']\"); \
-         s.value = 'closed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
-        json!([]),
-    );
+    d.choose("select[aria-label='Status']", "closed");
     d.wait_text(
         "[data-testid=ticket-list]",
         "the closed ticket in the archive",
@@ -632,21 +614,12 @@ fn the_real_app_end_to_end() {
         "the ticket from the palette",
         |t| t.starts_with(&format!("{new_number} ")),
     );
-    d.script(
-        "const s = document.querySelector(\"select[aria-label='Status']\"); \
-         if (s) { s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true })); }",
-        json!([]),
-    );
 
     // Back returns to the list at the same row: scroll All Tickets down,
     // open the row at the top of the pane, come back.
     d.click("a[data-view=all]");
     d.wait("[data-testid=ticket-list][data-view=all] tbody tr");
-    d.script(
-        "const s = document.querySelector(\"select[aria-label='Status']\"); \
-         s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));",
-        json!([]),
-    );
+    d.choose("select[aria-label='Status']", "");
     let top = wait_for(
         "a row at the top of the scrolled list",
         Duration::from_secs(20),

@@ -10,7 +10,6 @@
 mod desk;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use desk::*;
@@ -42,14 +41,7 @@ fn two_agents_see_each_other_on_a_ticket() {
     std::fs::create_dir_all(&artifacts).expect("artifacts");
     let run = tempfile::tempdir().expect("dir");
     let mut server_reaper = Reaper(Vec::new());
-    let db = run.path().join("team.db");
-    let out = Command::new(bin_dir().join("fyncall-server"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo");
-    assert!(out.status.success());
-    let server = serve(&db, 0);
+    let server = demo_server(run.path());
     let url = server.url.clone();
     server_reaper.0.push(server.child);
 

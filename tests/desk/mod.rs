@@ -97,6 +97,22 @@ pub struct Server {
     pub url: String,
 }
 
+/// A demo team made by `fyncall-server demo` in `dir`, served on a free port.
+pub fn demo_server(dir: &Path) -> Server {
+    let db = dir.join("team.db");
+    let out = Command::new(bin_dir().join("fyncall-server"))
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .expect("demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serve(&db, 0)
+}
+
 pub fn serve(db: &Path, port: u16) -> Server {
     serve_with(&bin_dir().join("fyncall-server"), db, port)
 }
@@ -209,6 +225,16 @@ impl Driver {
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
             Some(json!({})),
+        );
+    }
+
+    /// Picks `value` in the select `css` (as a person would: a `change` follows).
+    pub fn choose(&self, css: &str, value: &str) {
+        self.wait(css);
+        self.script(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+            json!([css, value]),
         );
     }
 
