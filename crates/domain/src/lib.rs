@@ -17,6 +17,7 @@
 pub mod actions;
 pub mod activity;
 pub mod agent;
+pub mod calendar;
 pub mod conversation;
 pub mod inbox;
 pub mod lifecycle;

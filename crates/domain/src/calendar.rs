@@ -1,0 +1,287 @@
+//! Business hours (RULES.md "Business hours"): a team calendar of weekly open
+//! intervals in an IANA time zone, with holidays. Pure time arithmetic, to
+//! the second, with the time as an argument: how much counted (open) time
+//! lies between two moments, and the first moment a count is reached.
+//! Daylight-saving changes follow the zone (chrono-tz): an interval's local
+//! start and end become instants on the day they fall on, a start in a
+//! spring-forward gap opens at the first instant after it.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::Timestamp;
+
+/// How far ahead a calendar is searched for open time (an empty week or a
+/// year of holidays has none).
+const HORIZON_DAYS: i64 = 3 * 366;
+
+/// The team's open hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    pub time_zone: Tz,
+    /// Open intervals per weekday, Monday first, local times, `from < to`.
+    pub weekly: [Vec<(NaiveTime, NaiveTime)>; 7],
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+/// The instant a local time of `day` is, in `tz`: in a gap (spring forward),
+/// the first instant after it; when it happens twice (fall back), the first.
+fn instant(tz: Tz, day: NaiveDate, time: NaiveTime) -> Timestamp {
+    let mut local = NaiveDateTime::new(day, time);
+    for _ in 0..180 {
+        if let Some(t) = tz.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        local += Duration::minutes(1);
+    }
+    // No zone skips three hours; keep the result total anyway.
+    Utc.from_utc_datetime(&NaiveDateTime::new(day, time))
+}
+
+impl Calendar {
+    /// Open all day, every day: counted time is wall time.
+    pub fn always() -> Calendar {
+        let all_day = vec![(NaiveTime::MIN, NaiveTime::MIN)];
+        Calendar {
+            time_zone: Tz::UTC,
+            weekly: std::array::from_fn(|_| all_day.clone()),
+            holidays: BTreeSet::new(),
+        }
+    }
+
+    /// The open intervals (UTC instants) of local `day`. An interval ending
+    /// at 00:00 ends at the next midnight.
+    fn intervals(&self, day: NaiveDate) -> Vec<(Timestamp, Timestamp)> {
+        if self.holidays.contains(&day) {
+            return Vec::new();
+        }
+        let weekday = day.weekday().num_days_from_monday() as usize;
+        self.weekly[weekday]
+            .iter()
+            .map(|(from, to)| {
+                let start = instant(self.time_zone, day, *from);
+                let end = if *to == NaiveTime::MIN {
+                    instant(self.time_zone, day + Duration::days(1), NaiveTime::MIN)
+                } else {
+                    instant(self.time_zone, day, *to)
+                };
+                (start, end)
+            })
+            .filter(|(s, e)| s < e)
+            .collect()
+    }
+
+    fn local_day(&self, t: Timestamp) -> NaiveDate {
+        t.with_timezone(&self.time_zone).date_naive()
+    }
+
+    /// Counted seconds in `[from, to)` (0 when `to <= from`).
+    pub fn counted(&self, from: Timestamp, to: Timestamp) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        // From the day before: an interval may start the local day before.
+        let mut day = self.local_day(from) - Duration::days(1);
+        let last = self.local_day(to);
+        while day <= last {
+            for (s, e) in self.intervals(day) {
+                let (s, e) = (s.max(from), e.min(to));
+                if s < e {
+                    total += (e - s).num_seconds();
+                }
+            }
+            day += Duration::days(1);
+        }
+        total
+    }
+
+    /// The first moment at which `seconds` of counted time have passed since
+    /// `from` (`from` itself for 0); `None` if the calendar has no such
+    /// time within three years.
+    pub fn add(&self, from: Timestamp, seconds: i64) -> Option<Timestamp> {
+        if seconds <= 0 {
+            return Some(from);
+        }
+        let mut left = seconds;
+        let mut day = self.local_day(from) - Duration::days(1);
+        let end = self.local_day(from) + Duration::days(HORIZON_DAYS);
+        while day <= end {
+            for (s, e) in self.intervals(day) {
+                let s = s.max(from);
+                if s >= e {
+                    continue;
+                }
+                let here = (e - s).num_seconds();
+                if here >= left {
+                    return Some(s + Duration::seconds(left));
+                }
+                left -= here;
+            }
+            day += Duration::days(1);
+        }
+        None
+    }
+
+    /// Whether the calendar is open at `t`.
+    pub fn is_open(&self, t: Timestamp) -> bool {
+        let day = self.local_day(t);
+        [day - Duration::days(1), day]
+            .into_iter()
+            .flat_map(|d| self.intervals(d))
+            .any(|(s, e)| s <= t && t < e)
+    }
+
+    /// The next moment at or after `t` the calendar is open (`None` within
+    /// three years: never).
+    pub fn next_open(&self, t: Timestamp) -> Option<Timestamp> {
+        if self.is_open(t) {
+            return Some(t);
+        }
+        let mut day = self.local_day(t) - Duration::days(1);
+        let end = self.local_day(t) + Duration::days(HORIZON_DAYS);
+        while day <= end {
+            if let Some((s, _)) = self.intervals(day).into_iter().find(|(s, _)| *s >= t) {
+                return Some(s);
+            }
+            day += Duration::days(1);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).expect("time")
+    }
+
+    /// Monday to Friday, 09:00–18:00 in `zone`, with `holidays`.
+    fn office(zone: Tz, holidays: &[NaiveDate]) -> Calendar {
+        let day = vec![(hm(9, 0), hm(18, 0))];
+        Calendar {
+            time_zone: zone,
+            weekly: [
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day,
+                Vec::new(),
+                Vec::new(),
+            ],
+            holidays: holidays.iter().copied().collect(),
+        }
+    }
+
+    fn local(zone: Tz, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Timestamp {
+        zone.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .earliest()
+            .expect("a local time")
+            .with_timezone(&Utc)
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn friday_afternoon_plus_four_business_hours_is_monday_late_morning() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let cal = office(berlin, &[]);
+        // 2026-11-27 is a Friday: 1.5 h on Friday, 2.5 h on Monday.
+        let created = local(berlin, 2026, 11, 27, 16, 30);
+        let due = cal.add(created, 4 * 3600).expect("due");
+        assert_eq!(due, local(berlin, 2026, 11, 30, 11, 30));
+        assert_eq!(cal.counted(created, due), 4 * 3600);
+        // Nothing counts over the weekend.
+        assert!(!cal.is_open(local(berlin, 2026, 11, 28, 12, 0)));
+        assert_eq!(
+            cal.next_open(local(berlin, 2026, 11, 28, 12, 0)),
+            Some(local(berlin, 2026, 11, 30, 9, 0))
+        );
+    }
+
+    #[test]
+    fn a_holiday_is_closed_all_day() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // Christmas Eve is a Thursday in 2026; the 25th a Friday, a holiday.
+        let cal = office(berlin, &[date(2026, 12, 25)]);
+        let created = local(berlin, 2026, 12, 24, 17, 0);
+        let due = cal.add(created, 2 * 3600).expect("due");
+        assert_eq!(due, local(berlin, 2026, 12, 28, 10, 0));
+    }
+
+    #[test]
+    fn daylight_saving_days_count_the_hours_that_are_open() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // Open 01:00–05:00 every day: on 2026-03-29 02:00–03:00 does not exist.
+        let night = vec![(hm(1, 0), hm(5, 0))];
+        let cal = Calendar {
+            time_zone: berlin,
+            weekly: std::array::from_fn(|_| night.clone()),
+            holidays: BTreeSet::new(),
+        };
+        let spring = local(berlin, 2026, 3, 29, 0, 0);
+        assert_eq!(cal.counted(spring, spring + Duration::hours(24)), 3 * 3600);
+        // On 2026-10-25 02:00–03:00 happens twice.
+        let autumn = local(berlin, 2026, 10, 25, 0, 0);
+        assert_eq!(cal.counted(autumn, autumn + Duration::hours(25)), 5 * 3600);
+    }
+
+    #[test]
+    fn an_empty_calendar_never_reaches_a_target() {
+        let cal = Calendar {
+            time_zone: Tz::UTC,
+            weekly: std::array::from_fn(|_| Vec::new()),
+            holidays: BTreeSet::new(),
+        };
+        assert_eq!(cal.add(Utc::now(), 60), None);
+        assert_eq!(cal.next_open(Utc::now()), None);
+    }
+
+    fn moment() -> impl Strategy<Value = Timestamp> {
+        // 2026 and 2027, to the second.
+        (1_767_225_600i64..1_830_297_600i64)
+            .prop_map(|s| Utc.timestamp_opt(s, 0).single().expect("time"))
+    }
+
+    proptest! {
+        #[test]
+        fn counted_time_is_wall_time_at_most_grows_and_adds_up(
+            a in moment(), gap1 in 0i64..900_000, gap2 in 0i64..900_000,
+        ) {
+            let cal = office(chrono_tz::America::New_York, &[date(2026, 7, 3), date(2026, 12, 25)]);
+            let b = a + Duration::seconds(gap1);
+            let c = b + Duration::seconds(gap2);
+            let ab = cal.counted(a, b);
+            prop_assert!(ab >= 0 && ab <= gap1);
+            prop_assert!(cal.counted(a, c) >= ab);
+            prop_assert_eq!(cal.counted(a, b) + cal.counted(b, c), cal.counted(a, c));
+        }
+
+        #[test]
+        fn the_due_moment_is_the_first_that_reaches_the_target(
+            a in moment(), target in 1i64..200_000,
+        ) {
+            let cal = office(chrono_tz::Europe::Berlin, &[date(2026, 12, 25), date(2027, 1, 1)]);
+            let due = cal.add(a, target).expect("an open week");
+            prop_assert_eq!(cal.counted(a, due), target);
+            prop_assert!(cal.counted(a, due - Duration::seconds(1)) < target);
+            prop_assert!(cal.is_open(due - Duration::seconds(1)));
+        }
+
+        #[test]
+        fn always_open_counts_wall_time(a in moment(), gap in 0i64..10_000_000) {
+            let cal = Calendar::always();
+            let b = a + Duration::seconds(gap);
+            prop_assert_eq!(cal.counted(a, b), gap);
+            prop_assert_eq!(cal.add(a, gap), Some(b));
+        }
+    }
+}
