@@ -6,10 +6,11 @@
 //! start and end become instants on the day they fall on, a start in a
 //! spring-forward gap opens at the first instant after it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
@@ -152,6 +153,95 @@ impl Calendar {
     }
 }
 
+/// The weekday keys of the wire shape, Monday first.
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// One open interval as API.md writes it: `{"from": "09:00", "to": "17:00"}`
+/// (`to` "00:00" or "24:00": until midnight).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenHours {
+    pub from: String,
+    pub to: String,
+}
+
+/// A calendar as the settings carry it (API.md "Settings").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarWire {
+    pub time_zone: String,
+    #[serde(default)]
+    pub weekly: BTreeMap<String, Vec<OpenHours>>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+fn clock(text: &str) -> Option<NaiveTime> {
+    if text == "24:00" {
+        return Some(NaiveTime::MIN);
+    }
+    NaiveTime::parse_from_str(text, "%H:%M").ok()
+}
+
+impl CalendarWire {
+    /// The calendar it describes, or what is wrong with it in words.
+    pub fn read(&self) -> Result<Calendar, String> {
+        let time_zone: Tz = self.time_zone.parse().map_err(|_| {
+            format!(
+                "{:?} is not an IANA time zone: give one such as \"Europe/Berlin\"",
+                self.time_zone
+            )
+        })?;
+        if let Some(key) = self.weekly.keys().find(|k| !WEEKDAYS.contains(&k.as_str())) {
+            return Err(format!(
+                "{key:?} is not a weekday: use mon, tue, wed, thu, fri, sat, sun"
+            ));
+        }
+        let mut weekly: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
+        for (i, day) in WEEKDAYS.iter().enumerate() {
+            let mut intervals = Vec::new();
+            for open in self.weekly.get(*day).into_iter().flatten() {
+                let (Some(from), Some(to)) = (clock(&open.from), clock(&open.to)) else {
+                    return Err(format!(
+                        "{day}: {:?}–{:?} is not two times of day: write them as HH:MM",
+                        open.from, open.to
+                    ));
+                };
+                if from == NaiveTime::MIN && open.from == "24:00"
+                    || (to <= from && to != NaiveTime::MIN)
+                {
+                    return Err(format!(
+                        "{day}: {}–{} ends before it starts: an interval runs forward within one day",
+                        open.from, open.to
+                    ));
+                }
+                intervals.push((from, to));
+            }
+            intervals.sort();
+            let end = |t: NaiveTime| if t == NaiveTime::MIN { None } else { Some(t) };
+            for pair in intervals.windows(2) {
+                // An interval to midnight (None) is the latest end of all.
+                if end(pair[0].1).is_none_or(|e| e > pair[1].0) {
+                    return Err(format!(
+                        "{day}: open intervals overlap: merge them into one"
+                    ));
+                }
+            }
+            weekly[i] = intervals;
+        }
+        let mut holidays = BTreeSet::new();
+        for h in &self.holidays {
+            holidays.insert(
+                NaiveDate::parse_from_str(h, "%Y-%m-%d")
+                    .map_err(|_| format!("holiday {h:?} is not a date: write it as YYYY-MM-DD"))?,
+            );
+        }
+        Ok(Calendar {
+            time_zone,
+            weekly,
+            holidays,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +333,53 @@ mod tests {
         };
         assert_eq!(cal.add(Utc::now(), 60), None);
         assert_eq!(cal.next_open(Utc::now()), None);
+    }
+
+    #[test]
+    fn the_settings_shape_reads_into_a_calendar_or_says_what_is_wrong() {
+        let wire: CalendarWire = serde_json::from_value(serde_json::json!({
+            "time_zone": "Europe/Berlin",
+            "weekly": {"mon": [{"from": "09:00", "to": "12:00"}, {"from": "13:00", "to": "17:00"}],
+                       "sat": [{"from": "22:00", "to": "24:00"}]},
+            "holidays": ["2026-12-25"]
+        }))
+        .expect("the API.md shape");
+        let cal = wire.read().expect("a calendar");
+        assert_eq!(cal.weekly[0].len(), 2);
+        assert!(cal.weekly[1].is_empty());
+        assert_eq!(cal.weekly[5], vec![(hm(22, 0), NaiveTime::MIN)]);
+        assert!(cal.holidays.contains(&date(2026, 12, 25)));
+        let berlin = chrono_tz::Europe::Berlin;
+        // A Monday: 3 h before lunch, 4 after.
+        let monday = local(berlin, 2026, 11, 30, 0, 0);
+        assert_eq!(cal.counted(monday, monday + Duration::days(1)), 7 * 3600);
+        for (bad, says) in [
+            (serde_json::json!({"time_zone": "Mars/Olympus"}), "IANA"),
+            (
+                serde_json::json!({"time_zone": "UTC", "weekly": {"monday": []}}),
+                "weekday",
+            ),
+            (
+                serde_json::json!({"time_zone": "UTC", "weekly": {"mon": [{"from": "9", "to": "17:00"}]}}),
+                "HH:MM",
+            ),
+            (
+                serde_json::json!({"time_zone": "UTC", "weekly": {"mon": [{"from": "17:00", "to": "09:00"}]}}),
+                "before it starts",
+            ),
+            (
+                serde_json::json!({"time_zone": "UTC", "weekly": {"mon": [{"from": "09:00", "to": "13:00"}, {"from": "12:00", "to": "17:00"}]}}),
+                "overlap",
+            ),
+            (
+                serde_json::json!({"time_zone": "UTC", "holidays": ["25.12.2026"]}),
+                "YYYY-MM-DD",
+            ),
+        ] {
+            let wire: CalendarWire = serde_json::from_value(bad.clone()).expect("shape");
+            let err = wire.read().expect_err("refused");
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     fn moment() -> impl Strategy<Value = Timestamp> {
