@@ -8,7 +8,7 @@
 
 use fyncall_domain::inbox::{Holder, InboxOrder, LastMessage, like_pattern};
 use fyncall_domain::{
-    Author, Conversation, InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, Message, Status,
+    Conversation, InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, Message, Status,
 };
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, params_from_iter};
@@ -17,14 +17,6 @@ use uuid::Uuid;
 
 use crate::error::{CacheError, Result};
 use crate::{Cache, from_millis};
-
-pub(crate) fn author_str(a: Author) -> &'static str {
-    match a {
-        Author::Customer => "customer",
-        Author::Agent => "agent",
-        Author::Ai => "ai",
-    }
-}
 
 /// Recomputes a conversation's inbox columns from its row and messages.
 pub(crate) fn refresh(conn: &Connection, id: Uuid) -> Result<()> {

@@ -476,7 +476,7 @@ impl<'c> Batch<'c> {
             m.conversation_id.to_string(),
             millis(m.sent_at),
             serde_json::to_string(m)?,
-            crate::inbox::author_str(m.author),
+            m.author.as_str(),
             m.body
         ])?;
         if !self.changes.conversations.contains(&m.conversation_id) {

@@ -39,6 +39,23 @@ pub enum Author {
     Ai,
 }
 
+impl Author {
+    pub const ALL: [Author; 3] = [Author::Customer, Author::Agent, Author::Ai];
+
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Customer => "customer",
+            Author::Agent => "agent",
+            Author::Ai => "ai",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Author> {
+        Author::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -48,7 +48,7 @@ pub fn insert_message(db: &mut dyn TokenDb, m: &Message) -> StoreResult<bool> {
         m.id.to_string(),
         m.conversation_id.to_string(),
         iso(m.sent_at),
-        author_str(m.author).to_owned(),
+        m.author.as_str().to_owned(),
         m.body.clone(),
         serde_json::to_string(m).map_err(db_err)?,
     ];
@@ -74,14 +74,6 @@ pub fn save_conversation(db: &mut dyn TokenDb, c: &Conversation) -> StoreResult<
         ],
     )?;
     Ok(id)
-}
-
-pub fn author_str(a: Author) -> &'static str {
-    match a {
-        Author::Customer => "customer",
-        Author::Agent => "agent",
-        Author::Ai => "ai",
-    }
 }
 
 fn as_refs(args: &[String]) -> Vec<Option<&str>> {
@@ -216,7 +208,8 @@ pub fn page(
         last = Some((col(1)?.to_owned(), col(2)?.to_owned()));
         let last_message = match (row.get(5).cloned().flatten(), row.get(6).cloned().flatten()) {
             (Some(author), Some(body)) => Some(LastMessage {
-                author: serde_json::from_value(Value::String(author)).map_err(db_err)?,
+                author: Author::parse(&author)
+                    .ok_or_else(|| db_err(format!("a message by {author:?}")))?,
                 body,
             }),
             _ => None,

@@ -42,17 +42,7 @@ pub async fn list(
             ApiError::bad_request(format!("unknown view {v:?}: use unassigned, mine or all"))
         })?,
     };
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "limit must be a whole number from 1 to 500",
-                ));
-            }
-        },
-    };
+    let limit = super::limit_param(params.get("limit"))?;
     let query = InboxQuery {
         view,
         search: params.get("q").cloned(),

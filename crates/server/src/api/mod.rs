@@ -14,6 +14,19 @@ use axum::routing::{delete, get, patch, post};
 
 use crate::app::AppState;
 
+/// A list's `limit` query parameter: 50 when absent, else 1 to 500.
+pub(crate) fn limit_param(value: Option<&String>) -> Result<u32, crate::error::ApiError> {
+    match value {
+        None => Ok(50),
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => Ok(n),
+            _ => Err(crate::error::ApiError::bad_request(
+                "limit must be a whole number from 1 to 500",
+            )),
+        },
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(account::login))

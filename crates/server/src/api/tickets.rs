@@ -75,17 +75,7 @@ pub fn ticket_query(
         "me" => Some(Some(viewer)),
         other => Uuid::parse_str(other).ok().map(Some),
     })?;
-    let limit = match get("limit") {
-        None => 50,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "limit must be a whole number from 1 to 500",
-                ));
-            }
-        },
-    };
+    let limit = super::limit_param(get("limit"))?;
     let sort = get("sort")
         .map(|s| {
             SortField::parse(s)
