@@ -9,6 +9,7 @@ import type { Heartbeat } from './generated/Heartbeat';
 import type { InboxQuery } from './generated/InboxQuery';
 import type { PresenceEntry } from './generated/PresenceEntry';
 import type { InboxRow } from './generated/InboxRow';
+import type { TeamSettings } from './generated/TeamSettings';
 import type { Mutation } from './generated/Mutation';
 import type { Refusal } from './generated/Refusal';
 import type { TicketDetail } from './generated/TicketDetail';
@@ -20,7 +21,8 @@ import type { TicketRow } from './generated/TicketRow';
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
 
 export function row(n: number, subject: string, extra: Partial<TicketRow> = {}): TicketRow {
-  const timer = { state: 'on_track' as const, target_minutes: 60, due_at: new Date(Date.now() + 30 * 60_000).toISOString(), at_risk_at: new Date(Date.now() + 15 * 60_000).toISOString(), remaining_seconds: 1800, stopped_at: null };
+  const timer = { state: 'on_track' as const, target_minutes: 60, due_at: new Date(Date.now() + 30 * 60_000).toISOString(), at_risk_at: new Date(Date.now() + 15 * 60_000).toISOString(), remaining_seconds: 1800, stopped_at: null,
+    hours: 'always' as const, open_until: null, closed_until: null, left_at_close_seconds: null };
   return {
     id: `t${n}`, number: n, conversation_id: 'c1', subject, description: null, priority: 'high', status: 'open',
     category: 'billing', assignee_id: 'a1', source: 'manual', created_by: 'a1',
@@ -28,7 +30,8 @@ export function row(n: number, subject: string, extra: Partial<TicketRow> = {}):
     first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, version: 1,
     field_versions: { subject: 1, description: 1, category: 1 },
     sla_clock: { first_response_stopped_at: null, first_response_target_minutes: null, resolution_excluded_ms: 0,
-      resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false },
+      resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false,
+      first_response_hours: 'always', resolution_hours: 'always' },
     sla: { indicator: 'on_track', first_response: timer, resolution: { ...timer, target_minutes: 480 } },
     pending: false,
     ...extra,
@@ -168,13 +171,15 @@ export class MockBackend implements Backend {
   settings = async () => ({
     categories: ['billing', 'shipping', 'technical'],
     sla_policy: {
-      urgent: { first_response_minutes: 15, resolution_minutes: 240 },
-      high: { first_response_minutes: 60, resolution_minutes: 480 },
-      normal: { first_response_minutes: 240, resolution_minutes: 1440 },
-      low: { first_response_minutes: 480, resolution_minutes: 2880 },
+      urgent: { first_response_minutes: 15, resolution_minutes: 240, hours: 'always' },
+      high: { first_response_minutes: 60, resolution_minutes: 480, hours: 'always' },
+      normal: { first_response_minutes: 240, resolution_minutes: 1440, hours: 'always' },
+      low: { first_response_minutes: 480, resolution_minutes: 2880, hours: 'always' },
     },
     at_risk_fraction: 0.25,
-  });
+    retired_categories: [],
+    calendar: null,
+  }) as TeamSettings;
   agents = async () => [alice];
   act = async (m?: Mutation) => {
     if (m) this.acted.push(m);

@@ -16,7 +16,7 @@ use crate::Timestamp;
 
 /// How far ahead a calendar is searched for open time (an empty week or a
 /// year of holidays has none).
-const HORIZON_DAYS: i64 = 3 * 366;
+pub const HORIZON_DAYS: i64 = 3 * 366;
 
 /// The team's open hours.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,8 +78,8 @@ impl Calendar {
         t.with_timezone(&self.time_zone).date_naive()
     }
 
-    /// Counted seconds in `[from, to)` (0 when `to <= from`).
-    pub fn counted(&self, from: Timestamp, to: Timestamp) -> i64 {
+    /// Counted milliseconds in `[from, to)` (0 when `to <= from`).
+    pub fn counted_ms(&self, from: Timestamp, to: Timestamp) -> i64 {
         if to <= from {
             return 0;
         }
@@ -91,7 +91,7 @@ impl Calendar {
             for (s, e) in self.intervals(day) {
                 let (s, e) = (s.max(from), e.min(to));
                 if s < e {
-                    total += (e - s).num_seconds();
+                    total += (e - s).num_milliseconds();
                 }
             }
             day += Duration::days(1);
@@ -99,14 +99,14 @@ impl Calendar {
         total
     }
 
-    /// The first moment at which `seconds` of counted time have passed since
+    /// The first moment at which `ms` of counted time have passed since
     /// `from` (`from` itself for 0); `None` if the calendar has no such
     /// time within three years.
-    pub fn add(&self, from: Timestamp, seconds: i64) -> Option<Timestamp> {
-        if seconds <= 0 {
+    pub fn add_ms(&self, from: Timestamp, ms: i64) -> Option<Timestamp> {
+        if ms <= 0 {
             return Some(from);
         }
-        let mut left = seconds;
+        let mut left = ms;
         let mut day = self.local_day(from) - Duration::days(1);
         let end = self.local_day(from) + Duration::days(HORIZON_DAYS);
         while day <= end {
@@ -115,9 +115,9 @@ impl Calendar {
                 if s >= e {
                     continue;
                 }
-                let here = (e - s).num_seconds();
+                let here = (e - s).num_milliseconds();
                 if here >= left {
-                    return Some(s + Duration::seconds(left));
+                    return Some(s + Duration::milliseconds(left));
                 }
                 left -= here;
             }
@@ -126,13 +126,60 @@ impl Calendar {
         None
     }
 
-    /// Whether the calendar is open at `t`.
-    pub fn is_open(&self, t: Timestamp) -> bool {
+    /// The last moment at or before `to` from which `ms` of counted time run
+    /// until `to` (`to` itself for 0); `None` if there is no such time within
+    /// three years back.
+    pub fn sub_ms(&self, to: Timestamp, ms: i64) -> Option<Timestamp> {
+        if ms <= 0 {
+            return Some(to);
+        }
+        let mut left = ms;
+        let mut day = self.local_day(to);
+        let end = self.local_day(to) - Duration::days(HORIZON_DAYS);
+        while day >= end {
+            for (s, e) in self.intervals(day).into_iter().rev() {
+                let e = e.min(to);
+                if s >= e {
+                    continue;
+                }
+                let here = (e - s).num_milliseconds();
+                if here >= left {
+                    return Some(e - Duration::milliseconds(left));
+                }
+                left -= here;
+            }
+            day -= Duration::days(1);
+        }
+        None
+    }
+
+    /// The open interval `[start, end)` holding `t`, if the calendar is open.
+    fn interval_at(&self, t: Timestamp) -> Option<(Timestamp, Timestamp)> {
         let day = self.local_day(t);
         [day - Duration::days(1), day]
             .into_iter()
             .flat_map(|d| self.intervals(d))
-            .any(|(s, e)| s <= t && t < e)
+            .find(|(s, e)| *s <= t && t < *e)
+    }
+
+    /// Whether the calendar is open at `t`.
+    pub fn is_open(&self, t: Timestamp) -> bool {
+        self.interval_at(t).is_some()
+    }
+
+    /// While open at `t`: when the calendar next closes (the end of the
+    /// open stretch holding `t`, joined across back-to-back intervals, at
+    /// most about two weeks ahead: a 24/7 calendar never closes).
+    pub fn open_until(&self, t: Timestamp) -> Option<Timestamp> {
+        let (_, mut end) = self.interval_at(t)?;
+        // Back-to-back intervals (22:00–24:00, then 00:00–06:00) are one stretch.
+        for _ in 0..16 {
+            match self.interval_at(end) {
+                Some((_, next)) if next > end => end = next,
+                _ => break,
+            }
+        }
+        Some(end)
     }
 
     /// The next moment at or after `t` the calendar is open (`None` within
@@ -151,6 +198,56 @@ impl Calendar {
         }
         None
     }
+
+    /// Whether any weekday has open hours.
+    pub fn has_open_hours(&self) -> bool {
+        self.weekly.iter().any(|day| !day.is_empty())
+    }
+
+    /// The settings shape of this calendar: every weekday, holidays in order.
+    pub fn to_wire(&self) -> CalendarWire {
+        let hhmm = |t: NaiveTime| t.format("%H:%M").to_string();
+        CalendarWire {
+            time_zone: self.time_zone.name().to_owned(),
+            weekly: WEEKDAYS
+                .iter()
+                .zip(&self.weekly)
+                .map(|(day, intervals)| {
+                    let open = intervals
+                        .iter()
+                        .map(|(from, to)| OpenHours {
+                            from: hhmm(*from),
+                            to: if *to == NaiveTime::MIN {
+                                "24:00".to_owned()
+                            } else {
+                                hhmm(*to)
+                            },
+                        })
+                        .collect();
+                    ((*day).to_owned(), open)
+                })
+                .collect(),
+            holidays: self
+                .holidays
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
+        }
+    }
+}
+
+impl Serialize for Calendar {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Calendar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        CalendarWire::deserialize(d)?
+            .read()
+            .map_err(|why| serde::de::Error::custom(format!("calendar: {why}")))
+    }
 }
 
 /// The weekday keys of the wire shape, Monday first.
@@ -159,6 +256,8 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// One open interval as API.md writes it: `{"from": "09:00", "to": "17:00"}`
 /// (`to` "00:00" or "24:00": until midnight).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenHours {
     pub from: String,
     pub to: String,
@@ -166,6 +265,8 @@ pub struct OpenHours {
 
 /// A calendar as the settings carry it (API.md "Settings").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalendarWire {
     pub time_zone: String,
     #[serde(default)]
@@ -247,6 +348,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const HOUR: i64 = 3_600_000;
+
     fn hm(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).expect("time")
     }
@@ -286,9 +389,9 @@ mod tests {
         let cal = office(berlin, &[]);
         // 2026-11-27 is a Friday: 1.5 h on Friday, 2.5 h on Monday.
         let created = local(berlin, 2026, 11, 27, 16, 30);
-        let due = cal.add(created, 4 * 3600).expect("due");
+        let due = cal.add_ms(created, 4 * HOUR).expect("due");
         assert_eq!(due, local(berlin, 2026, 11, 30, 11, 30));
-        assert_eq!(cal.counted(created, due), 4 * 3600);
+        assert_eq!(cal.counted_ms(created, due), 4 * HOUR);
         // Nothing counts over the weekend.
         assert!(!cal.is_open(local(berlin, 2026, 11, 28, 12, 0)));
         assert_eq!(
@@ -303,7 +406,7 @@ mod tests {
         // Christmas Eve is a Thursday in 2026; the 25th a Friday, a holiday.
         let cal = office(berlin, &[date(2026, 12, 25)]);
         let created = local(berlin, 2026, 12, 24, 17, 0);
-        let due = cal.add(created, 2 * 3600).expect("due");
+        let due = cal.add_ms(created, 2 * HOUR).expect("due");
         assert_eq!(due, local(berlin, 2026, 12, 28, 10, 0));
     }
 
@@ -318,10 +421,16 @@ mod tests {
             holidays: BTreeSet::new(),
         };
         let spring = local(berlin, 2026, 3, 29, 0, 0);
-        assert_eq!(cal.counted(spring, spring + Duration::hours(24)), 3 * 3600);
+        assert_eq!(
+            cal.counted_ms(spring, spring + Duration::hours(24)),
+            3 * HOUR
+        );
         // On 2026-10-25 02:00–03:00 happens twice.
         let autumn = local(berlin, 2026, 10, 25, 0, 0);
-        assert_eq!(cal.counted(autumn, autumn + Duration::hours(25)), 5 * 3600);
+        assert_eq!(
+            cal.counted_ms(autumn, autumn + Duration::hours(25)),
+            5 * HOUR
+        );
     }
 
     #[test]
@@ -331,7 +440,7 @@ mod tests {
             weekly: std::array::from_fn(|_| Vec::new()),
             holidays: BTreeSet::new(),
         };
-        assert_eq!(cal.add(Utc::now(), 60), None);
+        assert_eq!(cal.add_ms(Utc::now(), 60_000), None);
         assert_eq!(cal.next_open(Utc::now()), None);
     }
 
@@ -352,7 +461,7 @@ mod tests {
         let berlin = chrono_tz::Europe::Berlin;
         // A Monday: 3 h before lunch, 4 after.
         let monday = local(berlin, 2026, 11, 30, 0, 0);
-        assert_eq!(cal.counted(monday, monday + Duration::days(1)), 7 * 3600);
+        assert_eq!(cal.counted_ms(monday, monday + Duration::days(1)), 7 * HOUR);
         for (bad, says) in [
             (serde_json::json!({"time_zone": "Mars/Olympus"}), "IANA"),
             (
@@ -391,34 +500,86 @@ mod tests {
     proptest! {
         #[test]
         fn counted_time_is_wall_time_at_most_grows_and_adds_up(
-            a in moment(), gap1 in 0i64..900_000, gap2 in 0i64..900_000,
+            a in moment(), gap1 in 0i64..900_000_000, gap2 in 0i64..900_000_000,
         ) {
             let cal = office(chrono_tz::America::New_York, &[date(2026, 7, 3), date(2026, 12, 25)]);
-            let b = a + Duration::seconds(gap1);
-            let c = b + Duration::seconds(gap2);
-            let ab = cal.counted(a, b);
+            let b = a + Duration::milliseconds(gap1);
+            let c = b + Duration::milliseconds(gap2);
+            let ab = cal.counted_ms(a, b);
             prop_assert!(ab >= 0 && ab <= gap1);
-            prop_assert!(cal.counted(a, c) >= ab);
-            prop_assert_eq!(cal.counted(a, b) + cal.counted(b, c), cal.counted(a, c));
+            prop_assert!(cal.counted_ms(a, c) >= ab);
+            prop_assert_eq!(cal.counted_ms(a, b) + cal.counted_ms(b, c), cal.counted_ms(a, c));
         }
 
         #[test]
         fn the_due_moment_is_the_first_that_reaches_the_target(
-            a in moment(), target in 1i64..200_000,
+            a in moment(), target in 1i64..200_000_000,
         ) {
             let cal = office(chrono_tz::Europe::Berlin, &[date(2026, 12, 25), date(2027, 1, 1)]);
-            let due = cal.add(a, target).expect("an open week");
-            prop_assert_eq!(cal.counted(a, due), target);
-            prop_assert!(cal.counted(a, due - Duration::seconds(1)) < target);
-            prop_assert!(cal.is_open(due - Duration::seconds(1)));
+            let due = cal.add_ms(a, target).expect("an open week");
+            prop_assert_eq!(cal.counted_ms(a, due), target);
+            prop_assert!(cal.counted_ms(a, due - Duration::milliseconds(1)) < target);
+            prop_assert!(cal.is_open(due - Duration::milliseconds(1)));
         }
 
         #[test]
-        fn always_open_counts_wall_time(a in moment(), gap in 0i64..10_000_000) {
+        fn going_back_is_the_last_moment_that_leaves_the_count(
+            b in moment(), back in 1i64..200_000_000,
+        ) {
+            let cal = office(chrono_tz::Europe::Berlin, &[date(2026, 12, 25), date(2027, 1, 1)]);
+            let a = cal.sub_ms(b, back).expect("an open week");
+            prop_assert_eq!(cal.counted_ms(a, b), back);
+            prop_assert!(cal.counted_ms(a + Duration::milliseconds(1), b) < back);
+        }
+
+        #[test]
+        fn open_until_ends_the_stretch_and_next_open_starts_one(a in moment()) {
+            let cal = office(chrono_tz::America::New_York, &[date(2026, 7, 3)]);
+            match cal.open_until(a) {
+                Some(end) => {
+                    prop_assert!(end > a);
+                    prop_assert_eq!(cal.counted_ms(a, end), (end - a).num_milliseconds());
+                    prop_assert!(!cal.is_open(end));
+                }
+                None => {
+                    let open = cal.next_open(a).expect("an open week");
+                    prop_assert_eq!(cal.counted_ms(a, open), 0);
+                    prop_assert!(cal.is_open(open));
+                }
+            }
+        }
+
+        #[test]
+        fn always_open_counts_wall_time(a in moment(), gap in 0i64..10_000_000_000) {
             let cal = Calendar::always();
-            let b = a + Duration::seconds(gap);
-            prop_assert_eq!(cal.counted(a, b), gap);
-            prop_assert_eq!(cal.add(a, gap), Some(b));
+            let b = a + Duration::milliseconds(gap);
+            prop_assert_eq!(cal.counted_ms(a, b), gap);
+            prop_assert_eq!(cal.add_ms(a, gap), Some(b));
+            prop_assert_eq!(cal.sub_ms(b, gap), Some(a));
+        }
+
+        #[test]
+        fn the_settings_shape_round_trips(
+            days in proptest::collection::vec(proptest::collection::btree_set(0u32..24, 0..4), 7),
+            holidays in proptest::collection::btree_set(0i64..700, 0..5),
+        ) {
+            // Each chosen hour opens its first half; 23 opens its second half
+            // too, until midnight.
+            let weekly: [Vec<(NaiveTime, NaiveTime)>; 7] = std::array::from_fn(|i| {
+                let mut open: Vec<_> = days[i].iter().map(|h| (hm(*h, 0), hm(*h, 30))).collect();
+                if days[i].contains(&23) {
+                    open.push((hm(23, 30), NaiveTime::MIN));
+                }
+                open
+            });
+            let cal = Calendar {
+                time_zone: chrono_tz::Asia::Kolkata,
+                weekly,
+                holidays: holidays.iter().map(|d| date(2026, 1, 1) + Duration::days(*d)).collect(),
+            };
+            let json = serde_json::to_value(&cal).expect("json");
+            let back: Calendar = serde_json::from_value(json).expect("read back");
+            prop_assert_eq!(back, cal);
         }
     }
 }

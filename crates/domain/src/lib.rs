@@ -43,10 +43,10 @@ pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMes
 pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};
 pub use presence::{BeatState, Heartbeat, PresenceEntry, PresenceState};
 pub use refusal::{Refusal, RefusalCode};
-pub use settings::{PriorityTargets, SlaPolicy, Targets, TeamSettings};
+pub use settings::{Hours, PriorityTargets, SlaPolicy, Targets, TeamSettings};
 pub use sla::{Deadline, Indicator, Moments, Sla, Timer, TimerKind, TimerState};
 pub use state::State;
 pub use ticket::{
-    AiContext, Category, Priority, Sentiment, SlaClock, Source, Status, Ticket, Trigger,
+    AiContext, Category, Pause, Priority, Sentiment, SlaClock, Source, Status, Ticket, Trigger,
 };
 pub use views::{Order, SortField, SortKey, View};

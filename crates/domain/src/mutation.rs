@@ -500,7 +500,7 @@ impl Tx {
     /// so the timeline reads in the order things happened.
     fn observe(&mut self, ticket_id: Uuid) {
         let at = self.at();
-        let policy = self.applied.state.settings.sla;
+        let policy = self.applied.state.settings.sla.clone();
         let Some(ticket) = self.applied.state.tickets.get_mut(&ticket_id) else {
             return;
         };
@@ -803,7 +803,7 @@ impl Tx {
         self.observe(ticket_id);
         self.touch(ticket_id)?;
         let at = self.at();
-        let policy = self.applied.state.settings.sla;
+        let policy = self.applied.state.settings.sla.clone();
         let t = self.ticket_mut(ticket_id)?;
         let from = t.status;
         sla::on_status_change(t, &policy, from, to, at);
@@ -907,7 +907,7 @@ impl Tx {
     /// An agent responded at this moment.
     fn record_first_response(&mut self, ticket_id: Uuid) -> Result<(), Refusal> {
         let at = self.at();
-        let policy = self.applied.state.settings.sla;
+        let policy = self.applied.state.settings.sla.clone();
         let t = self.ticket_mut(ticket_id)?;
         if t.first_response_at.is_none() {
             t.first_response_at = Some(at);

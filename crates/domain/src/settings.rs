@@ -2,16 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::Calendar;
 use crate::refusal::Refusal;
 use crate::ticket::{DEFAULT_CATEGORIES, Priority};
 
-/// The two targets of one priority, in minutes.
+/// Which time a priority's targets count (RULES.md "Business hours").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Hours {
+    /// Every moment, 24/7.
+    #[default]
+    Always,
+    /// Only the team calendar's open hours.
+    BusinessHours,
+}
+
+/// The two targets of one priority, in minutes, and the time they count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Targets {
     pub first_response_minutes: u32,
     pub resolution_minutes: u32,
+    #[serde(default)]
+    pub hours: Hours,
 }
 
 /// Targets per priority, as `sla_policy` on the wire.
@@ -25,8 +41,9 @@ pub struct PriorityTargets {
     pub low: Targets,
 }
 
-/// The team's SLA policy: targets per priority and one at-risk fraction.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The team's SLA policy: targets per priority, one at-risk fraction, and
+/// the calendar that business-hours targets count in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaPolicy {
@@ -35,6 +52,11 @@ pub struct SlaPolicy {
     /// A running timer is at risk once its remaining time is at most this
     /// fraction of its target.
     pub at_risk_fraction: f64,
+    /// The team's open hours; `None`: no calendar (every target counts always).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<crate::calendar::CalendarWire>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::calendar::CalendarWire>))]
+    pub calendar: Option<Calendar>,
 }
 
 impl Default for SlaPolicy {
@@ -42,6 +64,7 @@ impl Default for SlaPolicy {
         let t = |first_response_minutes, resolution_minutes| Targets {
             first_response_minutes,
             resolution_minutes,
+            hours: Hours::Always,
         };
         SlaPolicy {
             targets: PriorityTargets {
@@ -51,6 +74,7 @@ impl Default for SlaPolicy {
                 low: t(480, 4320),
             },
             at_risk_fraction: 0.25,
+            calendar: None,
         }
     }
 }
@@ -62,6 +86,14 @@ impl SlaPolicy {
             Priority::High => self.targets.high,
             Priority::Normal => self.targets.normal,
             Priority::Low => self.targets.low,
+        }
+    }
+
+    /// The calendar a priority's timers count in: `None` counts every moment.
+    pub fn calendar_for(&self, priority: Priority) -> Option<&Calendar> {
+        match self.targets_for(priority).hours {
+            Hours::Always => None,
+            Hours::BusinessHours => self.calendar.as_ref(),
         }
     }
 
@@ -93,6 +125,26 @@ impl SlaPolicy {
                     ),
                 ));
             }
+            if t.hours == Hours::BusinessHours {
+                match &self.calendar {
+                    None => {
+                        return Err(Refusal::invalid(
+                            &format!("sla_policy.{}.hours", priority.as_str()),
+                            format!(
+                                "{} targets count business hours, but the team has no calendar: set the business hours first, or count always",
+                                priority.as_str()
+                            ),
+                        ));
+                    }
+                    Some(c) if !c.has_open_hours() => {
+                        return Err(Refusal::invalid(
+                            "calendar.weekly",
+                            "the calendar has no open hours on any day, so a business-hours target would never be due: open at least one interval",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
         }
         Ok(())
     }
@@ -105,7 +157,11 @@ impl SlaPolicy {
 pub struct TeamSettings {
     #[serde(flatten)]
     pub sla: SlaPolicy,
+    /// Categories offered in the pickers.
     pub categories: Vec<String>,
+    /// Categories no longer offered; old tickets keep them.
+    #[serde(default)]
+    pub retired_categories: Vec<String>,
 }
 
 impl Default for TeamSettings {
@@ -113,6 +169,7 @@ impl Default for TeamSettings {
         TeamSettings {
             sla: SlaPolicy::default(),
             categories: DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+            retired_categories: Vec::new(),
         }
     }
 }
@@ -126,8 +183,13 @@ impl TeamSettings {
                 "the team needs at least one category",
             ));
         }
-        for (i, c) in self.categories.iter().enumerate() {
-            if c.trim().is_empty() || c.trim() != c || c.chars().count() > 50 {
+        let all: Vec<&String> = self
+            .categories
+            .iter()
+            .chain(&self.retired_categories)
+            .collect();
+        for (i, c) in all.iter().enumerate() {
+            if c.trim().is_empty() || c.trim() != c.as_str() || c.chars().count() > 50 {
                 return Err(Refusal::invalid(
                     "categories",
                     format!(
@@ -136,10 +198,12 @@ impl TeamSettings {
                     ),
                 ));
             }
-            if self.categories[..i].contains(c) {
+            if all[..i].contains(c) {
                 return Err(Refusal::invalid(
                     "categories",
-                    format!("category {c:?} is listed twice"),
+                    format!(
+                        "category {c:?} is listed twice (a retired category cannot also be offered)"
+                    ),
                 ));
             }
         }
@@ -149,6 +213,14 @@ impl TeamSettings {
     pub fn check_category(&self, category: &str) -> Result<(), Refusal> {
         if self.categories.iter().any(|c| c == category) {
             Ok(())
+        } else if self.retired_categories.iter().any(|c| c == category) {
+            Err(Refusal::invalid(
+                "category",
+                format!(
+                    "the category {category:?} is retired: choose one of {}",
+                    self.categories.join(", ")
+                ),
+            ))
         } else {
             Err(Refusal::invalid(
                 "category",

@@ -10,14 +10,22 @@
 //!   pauses while waiting on the customer, stops at resolved or closed, and a
 //!   reopen resumes it without counting the time spent resolved.
 //!
-//! `due_at = created_at + target + time not counted`. A running timer is
-//! breached once `now > due_at`, at risk once `due_at - now` is at most
-//! `at_risk_fraction × target`, else on track. A stopped timer is met if it
-//! stopped at or before its due time, else missed; it keeps the target that
-//! was in force when it stopped, so a later priority or policy change does
-//! not rewrite its outcome. Running and paused timers always use the current
-//! priority and policy, which is how a priority change recomputes both
-//! targets from `created_at`.
+//! Each priority's targets count `always` (every moment) or
+//! `business_hours` (only the team calendar's open hours, RULES.md
+//! "Business hours"). A timer's **counted time** is the time it counted in
+//! that sense; `remaining_seconds` is target minus counted time.
+//!
+//! A running timer's `due_at` is the moment its counted time reaches the
+//! target, counting on from where it last started (`created_at`, or the end
+//! of its last pause); for `always` that is `created_at + target + time not
+//! counted`. Its at-risk moment is where counted time reaches
+//! `(1 − at_risk_fraction) × target`. It is breached once `now > due_at`, at
+//! risk from its at-risk moment, else on track. A stopped timer is met if its
+//! counted time did not pass the target, else missed; its target, counted
+//! time and due moment are kept when it stops, so a later priority, policy or
+//! calendar change does not rewrite its outcome. Running and paused timers
+//! always use the current priority, policy and calendar, which is how a
+//! priority or calendar change recomputes them from `created_at`.
 //!
 //! Everything here is a function of the ticket, the policy and a `now` the
 //! caller passes in; nothing reads a clock.
@@ -26,8 +34,9 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::settings::SlaPolicy;
-use crate::ticket::{Status, Ticket};
+use crate::calendar::{self, Calendar};
+use crate::settings::{Hours, SlaPolicy};
+use crate::ticket::{Pause, Priority, Status, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -113,6 +122,24 @@ pub struct Timer {
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub stopped_at: Option<Timestamp>,
+    /// The time it counts (for a stopped timer: counted when it stopped).
+    pub hours: Hours,
+    /// A running business-hours timer while the calendar is open: when it
+    /// next closes (its clock stands still from then).
+    #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub open_until: Option<Timestamp>,
+    /// A running business-hours timer while the calendar is closed: when it
+    /// opens and the clock moves again ("paused until Mon 09:00").
+    #[serde(default, with = "crate::wire::millis_opt")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_until: Option<Timestamp>,
+    /// With `open_until`: the counted seconds left at that moment, so a live
+    /// countdown can run to it and stop there.
+    #[serde(default)]
+    pub left_at_close_seconds: Option<i64>,
 }
 
 /// Both timers and the indicator at one moment, as API.md's `sla`.
@@ -170,17 +197,65 @@ pub struct Moments {
     pub at_risk_at: Option<Timestamp>,
 }
 
-fn minutes(m: u32) -> TimeDelta {
-    TimeDelta::minutes(i64::from(m))
+fn minutes_ms(m: u32) -> i64 {
+    i64::from(m) * 60_000
 }
 
 fn ms(d: TimeDelta) -> i64 {
     d.num_milliseconds()
 }
 
+/// The time a timer counts: every moment, or a calendar's open hours.
+#[derive(Debug, Clone, Copy)]
+enum Clock<'a> {
+    Always,
+    Open(&'a Calendar),
+}
+
+impl<'a> Clock<'a> {
+    fn of(policy: &'a SlaPolicy, priority: Priority) -> Clock<'a> {
+        match policy.calendar_for(priority) {
+            Some(c) => Clock::Open(c),
+            None => Clock::Always,
+        }
+    }
+
+    fn hours(self) -> Hours {
+        match self {
+            Clock::Always => Hours::Always,
+            Clock::Open(_) => Hours::BusinessHours,
+        }
+    }
+
+    /// Counted milliseconds in `[from, to)`.
+    fn counted(self, from: Timestamp, to: Timestamp) -> i64 {
+        match self {
+            Clock::Always => ms(to - from).max(0),
+            Clock::Open(c) => c.counted_ms(from, to),
+        }
+    }
+
+    /// The moment `by` milliseconds of counted time after `from` (before
+    /// it when negative). A calendar too sparse to hold that much open time
+    /// within three years gives the end of that search, so a deadline
+    /// always exists and later targets never come earlier.
+    fn shift(self, from: Timestamp, by: i64) -> Timestamp {
+        let beyond = TimeDelta::days(calendar::HORIZON_DAYS);
+        match self {
+            Clock::Always => from + TimeDelta::milliseconds(by),
+            Clock::Open(c) if by >= 0 => c.add_ms(from, by).unwrap_or(from + beyond),
+            Clock::Open(c) => c.sub_ms(from, -by).unwrap_or(from - beyond),
+        }
+    }
+}
+
 /// The resolution timer counts only in these statuses.
 pub fn resolution_counts_in(status: Status) -> bool {
     matches!(status, Status::Open | Status::InProgress)
+}
+
+fn is_stopped(status: Status) -> bool {
+    matches!(status, Status::Resolved | Status::Closed)
 }
 
 fn first_response_target(ticket: &Ticket, policy: &SlaPolicy) -> u32 {
@@ -200,80 +275,187 @@ fn resolution_target(ticket: &Ticket, policy: &SlaPolicy) -> u32 {
     }
 }
 
-fn running(policy: &SlaPolicy, target: u32, due: Timestamp, now: Timestamp) -> Timer {
-    let remaining = ms(due - now);
-    let state = if remaining < 0 {
+/// Where a timer last (re)started counting and what it had counted before:
+/// `created_at` and 0 for first response; for resolution, the end of its
+/// last finished pause and the counted time of the stretches before it.
+fn anchor(ticket: &Ticket, kind: TimerKind, clock: Clock<'_>) -> (Timestamp, i64) {
+    let c = &ticket.sla_clock;
+    if kind == TimerKind::FirstResponse {
+        return (ticket.created_at, 0);
+    }
+    let mut start = ticket.created_at;
+    let mut counted = 0;
+    let mut paused_wall = 0;
+    for p in &c.resolution_pauses {
+        counted += clock.counted(start, p.from);
+        paused_wall += ms(p.to - p.from);
+        start = p.to;
+    }
+    // Pauses from before their periods were kept: taken off as wall time.
+    let legacy = (c.resolution_excluded_ms - paused_wall).max(0);
+    (start, counted - legacy)
+}
+
+/// A running timer's target and fixed moments: (target, due, at risk).
+fn running_moments(
+    ticket: &Ticket,
+    kind: TimerKind,
+    policy: &SlaPolicy,
+) -> Option<(u32, Timestamp, Timestamp)> {
+    let clock = Clock::of(policy, ticket.priority);
+    let (target, runs) = match kind {
+        TimerKind::FirstResponse => (
+            first_response_target(ticket, policy),
+            ticket.sla_clock.first_response_stopped_at.is_none(),
+        ),
+        TimerKind::Resolution => (
+            resolution_target(ticket, policy),
+            ticket.sla_clock.resolution_halted_at.is_none(),
+        ),
+    };
+    if !runs {
+        return None;
+    }
+    let (from, before) = anchor(ticket, kind, clock);
+    let target_ms = minutes_ms(target);
+    let due = clock.shift(from, target_ms - before);
+    let at_risk = clock.shift(
+        from,
+        target_ms - policy.at_risk_threshold_ms(target) - before,
+    );
+    Some((target, due, at_risk))
+}
+
+/// A running timer at `now`.
+fn running(ticket: &Ticket, kind: TimerKind, policy: &SlaPolicy, now: Timestamp) -> Option<Timer> {
+    let (target, due, at_risk_at) = running_moments(ticket, kind, policy)?;
+    let clock = Clock::of(policy, ticket.priority);
+    let (from, before) = anchor(ticket, kind, clock);
+    let left = minutes_ms(target) - before - clock.counted(from, now);
+    let state = if now > due {
         TimerState::Breached
-    } else if remaining <= policy.at_risk_threshold_ms(target) {
+    } else if now >= at_risk_at {
         TimerState::AtRisk
     } else {
         TimerState::OnTrack
     };
-    Timer {
+    let (mut open_until, mut closed_until, mut left_at_close_seconds) = (None, None, None);
+    if let Clock::Open(c) = clock {
+        match c.open_until(now) {
+            Some(close) => {
+                open_until = Some(close);
+                left_at_close_seconds = Some((left - ms(close - now)).div_euclid(1000));
+            }
+            None => closed_until = c.next_open(now),
+        }
+    }
+    Some(Timer {
         state,
         target_minutes: target,
         due_at: Some(due),
-        remaining_seconds: remaining.div_euclid(1000),
+        remaining_seconds: left.div_euclid(1000),
+        at_risk_at: Some(at_risk_at),
         stopped_at: None,
-        at_risk_at: Some(due - TimeDelta::milliseconds(policy.at_risk_threshold_ms(target))),
-    }
+        hours: clock.hours(),
+        open_until,
+        closed_until,
+        left_at_close_seconds,
+    })
 }
 
-fn stopped(target: u32, due: Timestamp, stop: Timestamp) -> Timer {
-    let remaining = ms(due - stop);
+fn stopped(target: u32, hours: Hours, left_ms: i64, due: Timestamp, stop: Timestamp) -> Timer {
     Timer {
-        state: if remaining >= 0 {
+        state: if left_ms >= 0 {
             TimerState::Met
         } else {
             TimerState::Missed
         },
         target_minutes: target,
         due_at: Some(due),
-        remaining_seconds: remaining.div_euclid(1000),
+        remaining_seconds: left_ms.div_euclid(1000),
         stopped_at: Some(stop),
         at_risk_at: None,
+        hours,
+        open_until: None,
+        closed_until: None,
+        left_at_close_seconds: None,
     }
 }
 
 /// The first-response timer at `now`.
 pub fn first_response(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Timer {
-    let target = first_response_target(ticket, policy);
-    let due = ticket.created_at + minutes(target);
-    match ticket.sla_clock.first_response_stopped_at {
-        Some(stop) => stopped(target, due, stop),
-        None => running(policy, target, due, now),
+    let c = &ticket.sla_clock;
+    match c.first_response_stopped_at {
+        None => running(ticket, TimerKind::FirstResponse, policy, now)
+            .expect("a first-response timer that has not stopped runs"),
+        Some(stop) => {
+            let target = first_response_target(ticket, policy);
+            match (c.first_response_counted_ms, c.first_response_due_at) {
+                (Some(counted), Some(due)) => stopped(
+                    target,
+                    c.first_response_hours,
+                    minutes_ms(target) - counted,
+                    due,
+                    stop,
+                ),
+                // Stopped before outcomes were kept: it counted every moment.
+                _ => stopped(
+                    target,
+                    Hours::Always,
+                    minutes_ms(target) - ms(stop - ticket.created_at),
+                    ticket.created_at + TimeDelta::milliseconds(minutes_ms(target)),
+                    stop,
+                ),
+            }
+        }
     }
 }
 
 /// The resolution timer at `now`.
 pub fn resolution(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Timer {
-    let clock = &ticket.sla_clock;
+    let c = &ticket.sla_clock;
     let target = resolution_target(ticket, policy);
-    let excluded = TimeDelta::milliseconds(clock.resolution_excluded_ms);
-    match (ticket.status, clock.resolution_halted_at) {
-        (Status::Resolved | Status::Closed, Some(halted)) => {
-            // It stopped when resolved; any wait just before that did not count either.
-            let stop = ticket.resolved_at.unwrap_or(halted).max(halted);
-            let due = ticket.created_at + minutes(target) + excluded + (stop - halted);
-            stopped(target, due, stop)
+    let Some(halted) = c.resolution_halted_at else {
+        return running(ticket, TimerKind::Resolution, policy, now)
+            .expect("a resolution timer that has not halted runs");
+    };
+    if is_stopped(ticket.status) {
+        // It stopped when resolved; any wait just before that did not count either.
+        let stop = ticket.resolved_at.unwrap_or(halted).max(halted);
+        if let (Some(counted), Some(due)) = (c.resolution_counted_ms, c.resolution_due_at) {
+            return stopped(
+                target,
+                c.resolution_hours,
+                minutes_ms(target) - counted,
+                due,
+                stop,
+            );
         }
-        (Status::WaitingOnCustomer, Some(halted)) => {
-            let counted = ms(halted - ticket.created_at) - clock.resolution_excluded_ms;
-            Timer {
-                state: TimerState::Paused,
-                target_minutes: target,
-                due_at: None,
-                remaining_seconds: (ms(minutes(target)) - counted).div_euclid(1000),
-                stopped_at: None,
-                at_risk_at: None,
-            }
-        }
-        _ => running(
-            policy,
+        // Stopped before outcomes were kept: it counted every moment.
+        let (from, before) = anchor(ticket, TimerKind::Resolution, Clock::Always);
+        let left = minutes_ms(target) - before - ms(halted - from);
+        return stopped(
             target,
-            ticket.created_at + minutes(target) + excluded,
-            now,
-        ),
+            Hours::Always,
+            left,
+            stop + TimeDelta::milliseconds(left),
+            stop,
+        );
+    }
+    let clock = Clock::of(policy, ticket.priority);
+    let (from, before) = anchor(ticket, TimerKind::Resolution, clock);
+    let left = minutes_ms(target) - before - clock.counted(from, halted);
+    Timer {
+        state: TimerState::Paused,
+        target_minutes: target,
+        due_at: None,
+        remaining_seconds: left.div_euclid(1000),
+        stopped_at: None,
+        at_risk_at: None,
+        hours: clock.hours(),
+        open_until: None,
+        closed_until: None,
+        left_at_close_seconds: None,
     }
 }
 
@@ -307,46 +489,51 @@ pub fn indicator(timers: &[Timer]) -> Indicator {
     }
 }
 
-/// Time the timer has counted up to `now`, in milliseconds. Never more than
-/// the wall time since creation.
-pub fn counted_ms(ticket: &Ticket, timer: TimerKind, now: Timestamp) -> i64 {
-    let clock = &ticket.sla_clock;
-    match timer {
-        TimerKind::FirstResponse => {
-            let end = clock.first_response_stopped_at.unwrap_or(now);
-            ms(end - ticket.created_at)
+/// Time the timer has counted up to `now`, in milliseconds (in open hours
+/// for a business-hours timer). Never more than the wall time since
+/// creation.
+pub fn counted_ms(ticket: &Ticket, policy: &SlaPolicy, timer: TimerKind, now: Timestamp) -> i64 {
+    let t = match timer {
+        TimerKind::FirstResponse => first_response(ticket, policy, now),
+        TimerKind::Resolution => resolution(ticket, policy, now),
+    };
+    let target = minutes_ms(t.target_minutes);
+    match t.state {
+        TimerState::Met | TimerState::Missed => {
+            let c = &ticket.sla_clock;
+            let kept = match timer {
+                TimerKind::FirstResponse => c.first_response_counted_ms,
+                TimerKind::Resolution => c.resolution_counted_ms,
+            };
+            kept.unwrap_or_else(|| target - t.remaining_seconds * 1000)
         }
-        TimerKind::Resolution => {
-            let end = clock.resolution_halted_at.unwrap_or(now);
-            ms(end - ticket.created_at) - clock.resolution_excluded_ms
+        _ => {
+            let clock = Clock::of(policy, ticket.priority);
+            let (from, before) = anchor(ticket, timer, clock);
+            let end = match timer {
+                TimerKind::FirstResponse => now,
+                TimerKind::Resolution => ticket.sla_clock.resolution_halted_at.unwrap_or(now),
+            };
+            before + clock.counted(from, end)
         }
     }
 }
 
 /// The deadlines of the running timers (none for paused or stopped ones).
 pub fn deadlines(ticket: &Ticket, policy: &SlaPolicy) -> Vec<Deadline> {
-    let mut out = Vec::with_capacity(2);
-    // `now` does not change whether a timer runs nor its due time.
-    let now = ticket.created_at;
-    for (kind, timer) in [
-        (
-            TimerKind::FirstResponse,
-            first_response(ticket, policy, now),
-        ),
-        (TimerKind::Resolution, resolution(ticket, policy, now)),
-    ] {
-        if let (true, Some(due), Some(at_risk_at)) =
-            (timer.state.is_running(), timer.due_at, timer.at_risk_at)
-        {
-            out.push(Deadline {
-                timer: kind,
-                target_minutes: timer.target_minutes,
-                due_at: due,
-                at_risk_at,
-            });
-        }
-    }
-    out
+    TimerKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            running_moments(ticket, kind, policy).map(|(target_minutes, due_at, at_risk_at)| {
+                Deadline {
+                    timer: kind,
+                    target_minutes,
+                    due_at,
+                    at_risk_at,
+                }
+            })
+        })
+        .collect()
 }
 
 /// The earliest running deadlines, for storing and indexing.
@@ -414,12 +601,21 @@ pub(crate) fn take_new_breaches(
 }
 
 /// Stops the first-response timer at `at` (an agent responded, or the
-/// ticket was resolved first). Only the first stop counts.
+/// ticket was resolved first). Only the first stop counts; its target,
+/// counted time and due moment are kept, so a later priority, policy or
+/// calendar change does not rewrite its outcome.
 pub(crate) fn stop_first_response(ticket: &mut Ticket, policy: &SlaPolicy, at: Timestamp) {
     if ticket.sla_clock.first_response_stopped_at.is_none() {
         let target = first_response_target(ticket, policy);
-        ticket.sla_clock.first_response_stopped_at = Some(at);
-        ticket.sla_clock.first_response_target_minutes = Some(target);
+        let clock = Clock::of(policy, ticket.priority);
+        let counted = clock.counted(ticket.created_at, at);
+        let due = clock.shift(ticket.created_at, minutes_ms(target));
+        let c = &mut ticket.sla_clock;
+        c.first_response_stopped_at = Some(at);
+        c.first_response_target_minutes = Some(target);
+        c.first_response_counted_ms = Some(counted);
+        c.first_response_due_at = Some(due);
+        c.first_response_hours = clock.hours();
     }
 }
 
@@ -431,19 +627,37 @@ pub(crate) fn on_status_change(
     to: Status,
     at: Timestamp,
 ) {
+    if is_stopped(to) && !is_stopped(from) {
+        // Kept as it stands at the stop, before the status moves.
+        let target = policy.targets_for(ticket.priority).resolution_minutes;
+        let clock = Clock::of(policy, ticket.priority);
+        let (anchor_at, before) = anchor(ticket, TimerKind::Resolution, clock);
+        let halted = ticket.sla_clock.resolution_halted_at.unwrap_or(at);
+        let counted = before + clock.counted(anchor_at, halted);
+        let c = &mut ticket.sla_clock;
+        c.resolution_target_minutes = Some(target);
+        c.resolution_counted_ms = Some(counted);
+        c.resolution_due_at = Some(clock.shift(at, minutes_ms(target) - counted));
+        c.resolution_hours = clock.hours();
+    }
     let clock = &mut ticket.sla_clock;
     match (resolution_counts_in(from), resolution_counts_in(to)) {
         (true, false) => clock.resolution_halted_at = Some(at),
         (false, true) => {
             if let Some(halted) = clock.resolution_halted_at.take() {
                 clock.resolution_excluded_ms += ms(at - halted).max(0);
+                if at > halted {
+                    clock.resolution_pauses.push(Pause {
+                        from: halted,
+                        to: at,
+                    });
+                }
             }
             clock.resolution_target_minutes = None;
+            clock.resolution_counted_ms = None;
+            clock.resolution_due_at = None;
+            clock.resolution_hours = Hours::Always;
         }
         _ => {}
-    }
-    if matches!(to, Status::Resolved) && !matches!(from, Status::Resolved | Status::Closed) {
-        clock.resolution_target_minutes =
-            Some(policy.targets_for(ticket.priority).resolution_minutes);
     }
 }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::Timestamp;
 use crate::refusal::Refusal;
+use crate::settings::Hours;
 
 /// Where a ticket is in its lifecycle; the moves between them are in
 /// [`crate::lifecycle`].
@@ -190,6 +191,21 @@ impl AiContext {
     }
 }
 
+/// A finished period `[from, to)` the resolution timer did not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pause {
+    #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub from: Timestamp,
+    #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub to: Timestamp,
+}
+
 /// The bookkeeping the SLA timers need beyond the ticket's visible fields.
 /// Kept on the ticket (and synced with it) so every side computes the same
 /// timers from the same facts; see [`crate::sla`].
@@ -209,6 +225,12 @@ pub struct SlaClock {
     /// Milliseconds of finished periods the resolution timer did not count
     /// (waiting on customer, resolved before a reopen).
     pub resolution_excluded_ms: i64,
+    /// Those finished periods themselves, oldest first, so a business-hours
+    /// timer can tell which of its open hours did not count. Tickets paused
+    /// before these were kept have fewer periods than `resolution_excluded_ms`
+    /// says; the rest is taken off as wall time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolution_pauses: Vec<Pause>,
     /// Start of the current period the resolution timer does not count; set
     /// exactly while the status is waiting, resolved or closed.
     #[serde(default, with = "crate::wire::millis_opt")]
@@ -217,6 +239,34 @@ pub struct SlaClock {
     pub resolution_halted_at: Option<Timestamp>,
     /// The resolution target in force when the ticket was resolved.
     pub resolution_target_minutes: Option<u32>,
+    /// The first-response outcome kept when it stopped: counted time, due
+    /// moment and the time it counted (`None`: stopped before these were
+    /// kept, when every timer counted always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_counted_ms: Option<i64>,
+    #[serde(
+        default,
+        with = "crate::wire::millis_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub first_response_due_at: Option<Timestamp>,
+    #[serde(default)]
+    pub first_response_hours: Hours,
+    /// The resolution outcome kept when it stopped (cleared by a reopen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_counted_ms: Option<i64>,
+    #[serde(
+        default,
+        with = "crate::wire::millis_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub resolution_due_at: Option<Timestamp>,
+    #[serde(default)]
+    pub resolution_hours: Hours,
     /// Whether the one `sla_breached` entry of each timer was appended.
     pub first_response_breach_recorded: bool,
     pub resolution_breach_recorded: bool,

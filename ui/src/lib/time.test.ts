@@ -9,6 +9,10 @@ const timer = (t: Partial<Timer>): Timer => ({
   at_risk_at: '2026-03-02T09:45:00.000Z',
   remaining_seconds: 0,
   stopped_at: null,
+  hours: 'always',
+  open_until: null,
+  closed_until: null,
+  left_at_close_seconds: null,
   ...t,
 });
 
@@ -30,5 +34,27 @@ describe('countdowns', () => {
   it('shows paused and stopped timers as they are', () => {
     expect(showTimer(timer({ state: 'paused', due_at: null, at_risk_at: null, remaining_seconds: 600 }), 0).text).toBe('paused, 10m 00s left');
     expect(showTimer(timer({ state: 'met' }), 0).text).toBe('met');
+  });
+
+  it('runs a business-hours countdown only while open and says until when it stands still', () => {
+    // Friday 17:00, open until 18:00 with 2.5 h left at the close; due Monday 11:30.
+    const t = timer({
+      hours: 'business_hours',
+      due_at: '2026-11-30T11:30:00.000Z',
+      at_risk_at: '2026-11-30T10:30:00.000Z',
+      remaining_seconds: 210 * 60,
+      open_until: '2026-11-27T18:00:00.000Z',
+      left_at_close_seconds: 150 * 60,
+    });
+    expect(showTimer(t, Date.parse('2026-11-27T17:00:00.000Z'))).toEqual({ state: 'on_track', text: '3h 30m left' });
+    expect(showTimer(t, Date.parse('2026-11-27T17:59:00.000Z')).text).toBe('2h 31m left');
+    // Past the close it stops at what was left then.
+    expect(showTimer(t, Date.parse('2026-11-28T12:00:00.000Z')).text).toBe('2h 30m left');
+    // Read while closed: it stands still until the calendar opens.
+    const closed = timer({ ...t, open_until: null, left_at_close_seconds: null, remaining_seconds: 150 * 60, closed_until: '2026-11-30T09:00:00.000Z' });
+    const shown = showTimer(closed, Date.parse('2026-11-28T12:00:00.000Z'));
+    expect(shown.state).toBe('on_track');
+    expect(shown.text).toMatch(/^paused until Mon.*09:00, 2h 30m left$/);
+    expect(showTimer(closed, Date.parse('2026-11-30T10:45:00.000Z')).state).toBe('at_risk');
   });
 });

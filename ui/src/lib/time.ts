@@ -27,10 +27,30 @@ export function showTimer(t: Timer, serverNowMs: number): Shown {
   if (t.state === 'met') return { state: 'met', text: 'met' };
   if (t.state === 'missed') return { state: 'missed', text: 'missed' };
   if (!t.due_at) return { state: t.state, text: '' };
-  const left = secondsLeft(t.due_at, serverNowMs);
-  if (serverNowMs > Date.parse(t.due_at)) return { state: 'breached', text: `breached ${span(left)} ago` };
+  const left = t.hours === 'business_hours' ? businessLeft(t, serverNowMs) : secondsLeft(t.due_at, serverNowMs);
+  const stopped =
+    t.closed_until !== null && serverNowMs < Date.parse(t.closed_until) ? `paused until ${weekdayTime(t.closed_until)}, ` : '';
+  if (serverNowMs > Date.parse(t.due_at)) return { state: 'breached', text: `${stopped}breached ${span(left)} ago` };
   const atRisk = t.at_risk_at !== null && serverNowMs >= Date.parse(t.at_risk_at);
-  return { state: atRisk ? 'at_risk' : 'on_track', text: `${span(left)} left` };
+  return { state: atRisk ? 'at_risk' : 'on_track', text: `${stopped}${span(left)} left` };
+}
+
+/**
+ * Counted seconds left of a business-hours timer at `serverNowMs`: while the
+ * calendar is open it runs down to the close (`open_until`, where
+ * `left_at_close_seconds` are left); while closed it stands still.
+ */
+export function businessLeft(t: Timer, serverNowMs: number): number {
+  if (t.open_until !== null && t.left_at_close_seconds !== null) {
+    const close = Date.parse(t.open_until);
+    return t.left_at_close_seconds + Math.floor((close - Math.min(serverNowMs, close)) / 1000);
+  }
+  return t.remaining_seconds;
+}
+
+/** "Mon 09:00": a moment within the coming week, in the agent's zone. */
+export function weekdayTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
 }
 
 export function shortTime(iso: string | null): string {

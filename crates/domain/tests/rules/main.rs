@@ -1,5 +1,6 @@
 //! Tests of the ticket rules against RULES.md, one module per section.
 
+mod business_hours;
 mod fixture;
 mod lifecycle;
 mod permissions;

@@ -252,7 +252,7 @@ fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize
 }
 
 fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseError> {
-    let policy = state.settings.sla;
+    let policy = state.settings.sla.clone();
     for t in state.tickets.values() {
         let s = sla::evaluate(t, &policy, now);
         for (kind, timer) in [
@@ -265,7 +265,7 @@ fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseErr
                     "{kind:?} due {due} earlier than created + target"
                 );
             }
-            let counted = sla::counted_ms(t, kind, now);
+            let counted = sla::counted_ms(t, &policy, kind, now);
             prop_assert!(
                 counted <= (now - t.created_at).num_milliseconds(),
                 "{kind:?} counted {counted} ms > wall time"
@@ -360,6 +360,90 @@ proptest! {
         let before = timers.len();
         timers.dedup();
         prop_assert_eq!(before, timers.len());
+    }
+
+    #[test]
+    fn business_hours_timers_keep_their_rules(
+        steps in prop::collection::vec((0usize..ACTORS.len(), op(), 0i64..180 * 60_000), 1..40)
+    ) {
+        use crate::business_hours::{office, use_calendar};
+        // The same mutations, by the same actors at the same moments, in
+        // four teams: no calendar; a 24/7 calendar for every priority; an
+        // office calendar (Berlin, a holiday) for normal and low; and that
+        // office team again with its breaches observed after every step.
+        let mut plain = World::new();
+        let mut round = World::new();
+        use_calendar(&mut round, calendar::Calendar::always(), &Priority::ALL);
+        let mut desk = World::new();
+        use_calendar(&mut desk, office(&["2026-03-04"]), &[Priority::Normal, Priority::Low]);
+        let mut split = World::new();
+        use_calendar(&mut split, office(&["2026-03-04"]), &[Priority::Normal, Priority::Low]);
+        let mut now = t0();
+        for (actor, op, dt) in steps {
+            now += TimeDelta::milliseconds(dt);
+            let caller = match ACTORS[actor] {
+                Some(id) => Caller::Agent(id),
+                None => Caller::Integration,
+            };
+            let mut outcomes = Vec::new();
+            for w in [&mut plain, &mut round, &mut desk, &mut split] {
+                let m = mutation(w, &op);
+                outcomes.push(w.apply(caller, m, now).map(|_| ()));
+            }
+            // A recorded breach bumps a ticket's version, and breaches come at
+            // other moments in each team, so an edit's base may be stale in
+            // one team only; edits never touch a timer.
+            if !matches!(op, Op::Edit { .. }) {
+                prop_assert!(outcomes.iter().all(|o| *o == outcomes[0]), "SLA hours never change what is allowed: {:?}", outcomes);
+            }
+            let observed: Vec<Ticket> = split.state.tickets.values()
+                .filter_map(|t| observe_breaches(t, &split.state.settings, now).map(|(t, _)| t))
+                .collect();
+            for t in observed {
+                split.state.tickets.insert(t.id, t);
+            }
+            for at in [now, now + TimeDelta::days(3)] {
+                for (id, t) in &plain.state.tickets {
+                    let always = sla::evaluate(t, &plain.state.settings.sla, at);
+                    let mut wide = sla::evaluate(&round.state.tickets[id], &round.state.settings.sla, at);
+                    for timer in [&mut wide.first_response, &mut wide.resolution] {
+                        timer.hours = Hours::Always;
+                        timer.open_until = None;
+                        timer.closed_until = None;
+                        timer.left_at_close_seconds = None;
+                    }
+                    prop_assert_eq!(always, wide, "a 24/7 calendar counts as always");
+                }
+                let policy = &desk.state.settings.sla;
+                for t in desk.state.tickets.values() {
+                    let s = sla::evaluate(t, policy, at);
+                    prop_assert_eq!(s, sla::evaluate(&split.state.tickets[&t.id], &split.state.settings.sla, at),
+                        "observing breaches in between changes no timer");
+                    for (kind, timer) in [(TimerKind::FirstResponse, s.first_response), (TimerKind::Resolution, s.resolution)] {
+                        let counted = sla::counted_ms(t, policy, kind, at);
+                        let target = i64::from(timer.target_minutes) * 60_000;
+                        prop_assert!(counted >= 0 && counted <= (at - t.created_at).num_milliseconds(), "{kind:?} counted {counted} ms");
+                        prop_assert!(sla::counted_ms(t, policy, kind, at + TimeDelta::hours(30)) >= counted, "counted time never decreases");
+                        prop_assert_eq!(timer.remaining_seconds, (target - counted).div_euclid(1000), "{:?} remaining is counted time left", kind);
+                        if !timer.state.is_running() {
+                            continue;
+                        }
+                        let (due, at_risk) = (timer.due_at.expect("due"), timer.at_risk_at.expect("at risk"));
+                        prop_assert!(at_risk <= due);
+                        prop_assert_eq!(timer.state == TimerState::Breached, at > due);
+                        prop_assert_eq!(timer.state == TimerState::AtRisk, at >= at_risk && at <= due);
+                        // Past the last change, due is the first moment counted time reaches the target.
+                        if due > t.updated_at {
+                            prop_assert_eq!(sla::counted_ms(t, policy, kind, due), target);
+                            prop_assert!(sla::counted_ms(t, policy, kind, due - TimeDelta::milliseconds(1)) < target);
+                        }
+                        if at_risk > t.updated_at {
+                            prop_assert_eq!(sla::counted_ms(t, policy, kind, at_risk), target - policy.at_risk_threshold_ms(timer.target_minutes));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

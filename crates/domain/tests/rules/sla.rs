@@ -82,7 +82,12 @@ fn pause_and_resume_twice() {
     assert_eq!(timer.remaining_seconds, 1160 * 60);
     assert_eq!(timer.state, TimerState::OnTrack);
     assert_eq!(
-        sla::counted_ms(w.ticket(id), TimerKind::Resolution, min(500)),
+        sla::counted_ms(
+            w.ticket(id),
+            &w.state.settings.sla,
+            TimerKind::Resolution,
+            min(500)
+        ),
         280 * 60_000
     );
 }
@@ -189,7 +194,7 @@ fn at_risk_boundary_is_exactly_25_percent_remaining() {
         (fr(&w, 900_001).state, fr(&w, 900_001).remaining_seconds),
         (TimerState::Breached, -1)
     );
-    let policy = w.state.settings.sla;
+    let policy = w.state.settings.sla.clone();
     assert_eq!(
         sla::next_at_risk_moment(w.ticket(id), &policy, min(0)),
         Some(ms(boundary))

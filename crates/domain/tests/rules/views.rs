@@ -9,7 +9,7 @@ use crate::fixture::*;
 #[test]
 fn membership_follows_the_table() {
     let mut w = World::new();
-    let policy = w.state.settings.sla;
+    let policy = w.state.settings.sla.clone();
     let open = w.ticket_in(Status::Open);
     let waiting = w.ticket_in(Status::WaitingOnCustomer);
     let closed = w.ticket_in(Status::Closed);
@@ -61,7 +61,7 @@ fn membership_follows_the_table() {
 #[test]
 fn a_status_filter_naming_closed_opens_the_archive_in_all_only() {
     let mut w = World::new();
-    let policy = w.state.settings.sla;
+    let policy = w.state.settings.sla.clone();
     let closed = w.ticket_in(Status::Closed);
     let open = w.ticket_in(Status::Open);
     let at = min(2);
@@ -102,7 +102,7 @@ fn a_status_filter_naming_closed_opens_the_archive_in_all_only() {
 #[test]
 fn default_orders() {
     let mut w = World::new();
-    let policy = w.state.settings.sla;
+    let policy = w.state.settings.sla.clone();
     let normal = w.create(Priority::Normal, min(0));
     let urgent = w.create(Priority::Urgent, min(10));
     let key = |w: &World, v, id| default_sort_key(v, w.ticket(id), &policy);

@@ -1,5 +1,6 @@
 //! The server's API against API.md and RULES.md, over real HTTP.
 
+mod admin;
 mod common;
 mod crash;
 mod durable;
