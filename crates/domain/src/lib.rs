@@ -25,9 +25,12 @@ pub mod mutation;
 pub mod permissions;
 pub mod presence;
 pub mod refusal;
+pub mod report;
 pub mod settings;
 pub mod sla;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
 pub mod ticket;
 pub mod views;
@@ -43,6 +46,7 @@ pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMes
 pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};
 pub use presence::{BeatState, Heartbeat, PresenceEntry, PresenceState};
 pub use refusal::{Refusal, RefusalCode};
+pub use report::{Compliance, GroupBy, ReportGroup, ReportQuery, SlaReport};
 pub use settings::{Hours, PriorityTargets, SlaPolicy, Targets, TeamSettings};
 pub use sla::{Deadline, Indicator, Moments, Sla, Timer, TimerKind, TimerState};
 pub use state::State;

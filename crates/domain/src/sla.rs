@@ -519,6 +519,18 @@ pub fn counted_ms(ticket: &Ticket, policy: &SlaPolicy, timer: TimerKind, now: Ti
     }
 }
 
+/// For a paused resolution timer: the moment its counted time reached (or
+/// will reach, counting on from its last start) the target.
+pub fn paused_due(ticket: &Ticket, policy: &SlaPolicy) -> Option<Timestamp> {
+    if ticket.sla_clock.resolution_halted_at.is_none() || is_stopped(ticket.status) {
+        return None;
+    }
+    let clock = Clock::of(policy, ticket.priority);
+    let (from, before) = anchor(ticket, TimerKind::Resolution, clock);
+    let target = minutes_ms(resolution_target(ticket, policy));
+    Some(clock.shift(from, target - before))
+}
+
 /// The deadlines of the running timers (none for paused or stopped ones).
 pub fn deadlines(ticket: &Ticket, policy: &SlaPolicy) -> Vec<Deadline> {
     TimerKind::ALL

@@ -13,6 +13,7 @@ pub mod open;
 pub mod postgres;
 pub mod presence;
 pub mod query;
+pub mod reports;
 pub mod rows;
 pub mod sessions;
 pub mod sqlite;

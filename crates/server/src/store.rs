@@ -352,6 +352,14 @@ pub trait Store: Send + Sync + 'static {
         let like = self.dialect().like();
         read_tokens(self, |db| crate::inbox::page(db, query, viewer, like))
     }
+    /// The tickets an SLA report up to `to` reads, with their assignment
+    /// history (RULES.md "SLA compliance").
+    fn report_inputs(
+        &self,
+        to: Timestamp,
+    ) -> StoreResult<Vec<fyncall_domain::report::ReportTicket>> {
+        read_tokens(self, |db| crate::reports::inputs(db, to))
+    }
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;
     /// The store's identity: new at creation and at every restore.

@@ -5,5 +5,6 @@ mod fixture;
 mod lifecycle;
 mod permissions;
 mod properties;
+mod report;
 mod sla;
 mod views;

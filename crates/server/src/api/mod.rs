@@ -4,6 +4,7 @@ pub mod account;
 mod conversations;
 pub mod openapi;
 pub mod presence;
+mod reports;
 mod schemas;
 pub use account::check_new_agent;
 mod sync;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/comments", post(tickets::comment))
         .route("/presence", post(presence::heartbeat))
+        .route("/reports/sla", get(reports::sla))
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
         .route("/openapi.json", get(openapi::document))

@@ -17,7 +17,7 @@ pub struct ErrorBody {
     error: ApiError,
 }
 
-use super::{account, conversations, presence, sync, tickets};
+use super::{account, conversations, presence, reports, sync, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,7 @@ use super::{account, conversations, presence, sync, tickets};
         account::end_my_session,
         account::change_password,
         account::end_agent_sessions,
+        reports::sla,
         conversations::list,
         conversations::get_one,
         conversations::claim,

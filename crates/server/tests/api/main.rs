@@ -10,6 +10,7 @@ mod inbox;
 mod instances;
 mod permissions;
 mod presence;
+mod reports;
 mod security;
 mod sync;
 mod transport;

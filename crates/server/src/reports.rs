@@ -1,0 +1,50 @@
+//! The inputs of the SLA compliance report (RULES.md "SLA compliance"),
+//! read with one SQL text for both stores; the report itself is the
+//! domain's [`fyncall_domain::report::sla_report`].
+
+use std::collections::HashMap;
+
+use fyncall_domain::report::{self, ReportTicket};
+use fyncall_domain::wire::millis;
+use fyncall_domain::{Activity, Ticket, Timestamp};
+use uuid::Uuid;
+
+use crate::sessions::TokenDb;
+use crate::store::{StoreError, StoreResult};
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Every ticket created before `to` (no later ticket has an outcome in the
+/// period), with the assignment history in its timeline.
+pub fn inputs(db: &mut dyn TokenDb, to: Timestamp) -> StoreResult<Vec<ReportTicket>> {
+    let to = millis::format(&to);
+    let tickets = db.rows_built(
+        "SELECT data FROM tickets WHERE created_at < $1",
+        &[Some(to.as_str())],
+    )?;
+    let entries = db.rows_built(
+        "SELECT a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
+         WHERE a.kind IN ('created', 'assigned') AND t.created_at < $1",
+        &[Some(to.as_str())],
+    )?;
+    let mut history: HashMap<Uuid, Vec<Activity>> = HashMap::new();
+    for row in entries {
+        let data = row.first().cloned().flatten().unwrap_or_default();
+        let entry: Activity = serde_json::from_str(&data).map_err(db_err)?;
+        history.entry(entry.ticket_id).or_default().push(entry);
+    }
+    tickets
+        .into_iter()
+        .map(|row| {
+            let data = row.first().cloned().flatten().unwrap_or_default();
+            let ticket: Ticket = serde_json::from_str(&data).map_err(db_err)?;
+            let assignments = report::assignments(history.get(&ticket.id).into_iter().flatten());
+            Ok(ReportTicket {
+                ticket,
+                assignments,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,114 @@
+//! `GET /reports/sla` (API.md "Reports") over real HTTP on both stores:
+//! the hand-computed fixture number by number, as JSON and as CSV.
+
+use fyncall_domain::testing::report_fixture;
+use fyncall_domain::{Caller, SlaReport};
+use reqwest::header::ACCEPT;
+use uuid::Uuid;
+
+use crate::common::*;
+
+/// Writes the fixture's changes at their own moments, as the server would
+/// have applied them then.
+pub async fn load_fixture(t: &Team) -> fyncall_domain::testing::ReportFixture {
+    let id = |s: &str| Uuid::parse_str(s).expect("an agent id");
+    let fixture = report_fixture(id(&t.conversation), id(&t.bob_id));
+    let (store, steps) = (t.store.clone(), fixture.steps.clone());
+    let who = [
+        ("admin", id(&t.admin_id)),
+        ("alice", id(&t.alice_id)),
+        ("bob", id(&t.bob_id)),
+    ];
+    tokio::task::spawn_blocking(move || {
+        for step in &steps {
+            let by = who
+                .iter()
+                .find(|(n, _)| *n == step.by)
+                .map(|(_, id)| *id)
+                .expect("a fixture agent");
+            store
+                .apply(Caller::Agent(by), &step.mutation, Uuid::now_v7(), step.at)
+                .unwrap_or_else(|e| panic!("{} at {}: {e:?}", step.mutation.name(), step.at));
+        }
+    })
+    .await
+    .expect("the fixture loads");
+    fixture
+}
+
+async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
+    let t = Team::new(store).await;
+    let fixture = load_fixture(&t).await;
+    let name = |key: &str| {
+        if key == t.alice_id {
+            "alice".to_owned()
+        } else if key == t.bob_id {
+            "bob".to_owned()
+        } else {
+            key.to_owned()
+        }
+    };
+    let period = format!("from={}&to={}", fixture.from, fixture.to);
+    for by in ["agent", "week"] {
+        let (s, v) = t
+            .get(&t.alice, &format!("/reports/sla?{period}&group_by={by}"))
+            .await;
+        assert_eq!(s.as_u16(), 200, "{v}");
+        let report: SlaReport = serde_json::from_value(v.clone()).expect("the API.md shape");
+        assert_eq!(
+            fixture.differences(&report, name),
+            Vec::<String>::new(),
+            "by {by}: {v}"
+        );
+        assert_eq!(v["total"]["first_response"]["met"], 7);
+        // CSV carries the same numbers, line for line.
+        let csv = t
+            .http
+            .get(format!("{}/reports/sla?{period}&group_by={by}", t.url))
+            .bearer_auth(&t.alice)
+            .header(ACCEPT, "text/csv")
+            .send()
+            .await
+            .expect("reaches the server");
+        assert_eq!(csv.status().as_u16(), 200);
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("text/csv")),
+            "{:?}",
+            csv.headers()
+        );
+        let body = csv.text().await.expect("body");
+        assert_eq!(body, report.to_csv());
+        assert_eq!(body.lines().count(), report.groups.len() + 2);
+    }
+    // A period in the zone's dates; an empty week has no rate, never 0%.
+    let (_, v) = t
+        .get(
+            &t.alice,
+            "/reports/sla?from=2026-02-23&to=2026-03-02&group_by=week",
+        )
+        .await;
+    assert_eq!(
+        v["groups"][0]["first_response"]["rate"],
+        serde_json::Value::Null,
+        "{v}"
+    );
+    // Bad parameters say what to write instead.
+    for (query, field) in [
+        ("group_by=year", "group_by"),
+        ("from=yesterday", "from"),
+        ("from=2026-03-09&to=2026-03-02", "from"),
+    ] {
+        let got = t.get(&t.alice, &format!("/reports/sla?{query}")).await;
+        assert_error(&got, 422, "invalid");
+        assert!(
+            got.1["error"]["fields"][field].is_string(),
+            "{query}: {}",
+            got.1
+        );
+    }
+    assert_error(&t.get("", "/reports/sla").await, 401, "unauthorized");
+}
+
+crate::both_stores!(the_sla_report_gives_the_hand_computed_numbers);
