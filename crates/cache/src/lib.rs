@@ -25,6 +25,7 @@ mod inbox;
 pub mod notify;
 mod outbox;
 mod pull;
+mod reports;
 mod restore;
 mod rows;
 pub mod session;

@@ -162,6 +162,32 @@ enum Command {
         #[command(subcommand)]
         action: Option<ProblemAction>,
     },
+    /// Reports computed from this machine's copy (they work offline).
+    Report {
+        #[command(subcommand)]
+        report: ReportKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportKind {
+    /// SLA compliance: met and missed first responses and resolutions,
+    /// achievement rates, median and 90th percentile times.
+    Sla {
+        /// Start of the period: a date (00:00 in the team's calendar zone,
+        /// UTC without one) or an RFC 3339 time. Default: 28 days before --to.
+        #[arg(long, value_name = "WHEN")]
+        from: Option<String>,
+        /// End of the period, not included. Default: now.
+        #[arg(long, value_name = "WHEN")]
+        to: Option<String>,
+        /// agent, priority, category, day, week or month.
+        #[arg(long, default_value = "week")]
+        by: String,
+        /// Print CSV (the server's `Accept: text/csv` shape).
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -559,6 +585,9 @@ async fn run(cli: Cli) -> Outcome {
             Ok(())
         }
         Command::Problems { action } => problems(&ctx, action).await,
+        Command::Report {
+            report: ReportKind::Sla { from, to, by, csv },
+        } => sla_report(&ctx, from, to, &by, csv),
     }
 }
 
@@ -951,5 +980,42 @@ async fn problems(ctx: &Ctx, action: Option<ProblemAction>) -> Outcome {
             }
             Ok(())
         }
+    }
+}
+
+/// `fyncall report sla`: the report from the local cache.
+fn sla_report(ctx: &Ctx, from: Option<String>, to: Option<String>, by: &str, csv: bool) -> Outcome {
+    use fyncall_domain::report::{self, GroupBy, ReportQuery};
+    let cache = open_cache(&ctx.home)?;
+    let now = cache.server_now(Utc::now())?;
+    let zone = report::report_zone(&cache.settings()?);
+    let when = |text: Option<String>, flag: &str| {
+        text.map(|t| {
+            report::parse_when(&t, zone).map_err(|why| Failure::other(format!("--{flag}: {why}")))
+        })
+        .transpose()
+    };
+    let to = when(to, "to")?.unwrap_or(now);
+    let from = when(from, "from")?.unwrap_or(to - chrono::TimeDelta::days(28));
+    if from >= to {
+        return Err(Failure::other(
+            "the period is empty: --from must come before --to",
+        ));
+    }
+    let group_by = GroupBy::parse(by).ok_or_else(|| {
+        Failure::other(format!(
+            "cannot group by \"{by}\": use agent, priority, category, day, week or month"
+        ))
+    })?;
+    let query = ReportQuery { from, to, group_by };
+    let out = cache.sla_report(&query, now)?;
+    if csv {
+        print!("{}", out.to_csv());
+        Ok(())
+    } else if ctx.json {
+        ctx.print(&out)
+    } else {
+        output::sla_report(&out);
+        Ok(())
     }
 }

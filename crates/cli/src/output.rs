@@ -240,3 +240,44 @@ pub fn problems(problems: &[Problem]) {
         );
     }
 }
+
+/// "83.3%", or "–" when nothing counted.
+fn rate(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn time(seconds: Option<i64>) -> String {
+    seconds.map(span).unwrap_or_else(|| "–".into())
+}
+
+/// The SLA compliance report as a table, the total last.
+pub fn sla_report(report: &fyncall_domain::SlaReport) {
+    println!(
+        "SLA compliance {} – {} ({}), by {}",
+        report.from.format("%Y-%m-%d %H:%M"),
+        report.to.format("%Y-%m-%d %H:%M"),
+        report.time_zone,
+        report.group_by.as_str()
+    );
+    println!(
+        "{:24}  {:>16} {:>6} {:>8} {:>8}   {:>16} {:>6} {:>8} {:>8}",
+        "", "first response", "rate", "median", "p90", "resolution", "rate", "median", "p90"
+    );
+    for g in report.groups.iter().chain(std::iter::once(&report.total)) {
+        let f = &g.first_response;
+        let r = &g.resolution;
+        println!(
+            "{}  {:>16} {:>6} {:>8} {:>8}   {:>16} {:>6} {:>8} {:>8}",
+            cut(&g.label, 24),
+            format!("{} met {} missed", f.met, f.missed),
+            rate(f.rate),
+            time(f.median_seconds),
+            time(f.p90_seconds),
+            format!("{} met {} missed", r.met, r.missed),
+            rate(r.rate),
+            time(r.median_seconds),
+            time(r.p90_seconds),
+        );
+    }
+}

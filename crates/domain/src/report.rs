@@ -113,6 +113,29 @@ pub fn assignments<'a>(entries: impl IntoIterator<Item = &'a Activity>) -> Vec<A
     out
 }
 
+/// Tickets with their assignment histories, from the tickets and any of
+/// their timeline entries (entries other than creation and assignment are
+/// passed over).
+pub fn gather(
+    tickets: impl IntoIterator<Item = Ticket>,
+    entries: impl IntoIterator<Item = Activity>,
+) -> Vec<ReportTicket> {
+    let mut history: std::collections::HashMap<Uuid, Vec<Activity>> = Default::default();
+    for e in entries {
+        history.entry(e.ticket_id).or_default().push(e);
+    }
+    tickets
+        .into_iter()
+        .map(|ticket| {
+            let assignments = assignments(history.get(&ticket.id).into_iter().flatten());
+            ReportTicket {
+                ticket,
+                assignments,
+            }
+        })
+        .collect()
+}
+
 /// One timer kind's numbers in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -120,7 +143,8 @@ pub fn assignments<'a>(entries: impl IntoIterator<Item = &'a Activity>) -> Vec<A
 pub struct Compliance {
     pub met: u32,
     pub missed: u32,
-    /// met / (met + missed); `None` when nothing counted (shown as "–").
+    /// met / (met + missed) to four decimals; `None` when nothing counted
+    /// (shown as "–").
     pub rate: Option<f64>,
     /// Counted time to the stop, over the timers that stopped in the period.
     pub median_seconds: Option<i64>,
@@ -301,7 +325,9 @@ impl Tally {
         Compliance {
             met: self.met,
             missed: self.missed,
-            rate: (counted > 0).then(|| f64::from(self.met) / f64::from(counted)),
+            // Four decimals (0.01 %): what anyone reads, and exact through JSON.
+            rate: (counted > 0)
+                .then(|| (f64::from(self.met) / f64::from(counted) * 1e4).round() / 1e4),
             median_seconds: percentile(&self.stopped, 0.5),
             p90_seconds: percentile(&self.stopped, 0.9),
         }

@@ -2,12 +2,9 @@
 //! read with one SQL text for both stores; the report itself is the
 //! domain's [`fyncall_domain::report::sla_report`].
 
-use std::collections::HashMap;
-
 use fyncall_domain::report::{self, ReportTicket};
 use fyncall_domain::wire::millis;
 use fyncall_domain::{Activity, Ticket, Timestamp};
-use uuid::Uuid;
 
 use crate::sessions::TokenDb;
 use crate::store::{StoreError, StoreResult};
@@ -29,22 +26,17 @@ pub fn inputs(db: &mut dyn TokenDb, to: Timestamp) -> StoreResult<Vec<ReportTick
          WHERE a.kind IN ('created', 'assigned') AND t.created_at < $1",
         &[Some(to.as_str())],
     )?;
-    let mut history: HashMap<Uuid, Vec<Activity>> = HashMap::new();
-    for row in entries {
-        let data = row.first().cloned().flatten().unwrap_or_default();
-        let entry: Activity = serde_json::from_str(&data).map_err(db_err)?;
-        history.entry(entry.ticket_id).or_default().push(entry);
-    }
-    tickets
-        .into_iter()
+    let tickets: Vec<Ticket> = parse(tickets)?;
+    let entries: Vec<Activity> = parse(entries)?;
+    Ok(report::gather(tickets, entries))
+}
+
+/// Each row's first column read as JSON.
+fn parse<T: serde::de::DeserializeOwned>(rows: Vec<Vec<Option<String>>>) -> StoreResult<Vec<T>> {
+    rows.into_iter()
         .map(|row| {
             let data = row.first().cloned().flatten().unwrap_or_default();
-            let ticket: Ticket = serde_json::from_str(&data).map_err(db_err)?;
-            let assignments = report::assignments(history.get(&ticket.id).into_iter().flatten());
-            Ok(ReportTicket {
-                ticket,
-                assignments,
-            })
+            serde_json::from_str(&data).map_err(db_err)
         })
         .collect()
 }

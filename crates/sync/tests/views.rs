@@ -10,11 +10,15 @@ use std::sync::{Arc, Mutex};
 
 use fyncall_cache::{AssigneeFilter, Cache, Query};
 use fyncall_domain::inbox::{self, InboxMoments};
+use fyncall_domain::report::{self, GroupBy, ReportQuery};
+use fyncall_domain::testing::report_fixture;
 use fyncall_domain::wire::Entity;
+use fyncall_domain::wire::millis;
 use fyncall_domain::{
     Activity, Change, Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority,
     Status, Ticket, Timestamp, View,
 };
+use fyncall_domain::{Caller, SlaReport};
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
 use serde_json::{Value, json};
@@ -167,6 +171,7 @@ fn cache_ids(
 /// The demo team served on 127.0.0.1, Alice signed in, her cache synced.
 struct Demo {
     _dir: tempfile::TempDir,
+    team: demo::DemoTeam,
     server: app::Running,
     url: String,
     client: Client,
@@ -208,6 +213,7 @@ async fn demo_team() -> Demo {
     engine.sync_once().await.expect("synced");
     Demo {
         _dir: dir,
+        team,
         server,
         url,
         client,
@@ -222,6 +228,7 @@ async fn demo_team() -> Demo {
 async fn every_view_and_filter_lists_the_same_tickets_in_server_cache_and_rule() {
     let Demo {
         _dir,
+        team: _,
         server,
         url,
         client,
@@ -573,4 +580,163 @@ async fn every_inbox_view_and_search_lists_the_same_conversations_in_order() {
         all.len()
     );
     demo.server.shutdown().await.expect("stopped");
+}
+
+/// The server's report over HTTP, read into the domain's shape.
+async fn server_report(d: &Demo, query: &ReportQuery) -> SlaReport {
+    let url = format!(
+        "{}/api/v1/reports/sla?from={}&to={}&group_by={}",
+        d.url,
+        millis::format(&query.from),
+        millis::format(&query.to),
+        query.group_by.as_str()
+    );
+    let res = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(&d.token)
+        .send()
+        .await
+        .expect("reaches the server");
+    assert_eq!(res.status().as_u16(), 200);
+    res.json().await.expect("the API.md shape")
+}
+
+/// Every grouping over the last day, week and month up to `to`: the
+/// server's report equals the cache's.
+async fn compare_reports(d: &Demo, to: Timestamp, label: &str) {
+    let mut compared = 0;
+    for days in [1, 7, 30] {
+        for group_by in GroupBy::ALL {
+            let query = ReportQuery {
+                from: to - chrono::TimeDelta::days(days),
+                to,
+                group_by,
+            };
+            let server = server_report(d, &query).await;
+            let cache = d
+                .cache
+                .lock()
+                .expect("lock")
+                .sla_report(&query, chrono::Utc::now())
+                .expect("report");
+            assert_eq!(server, cache, "{label}: {days} days by {group_by:?}");
+            compared += server.total.first_response.met
+                + server.total.first_response.missed
+                + server.total.resolution.met
+                + server.total.resolution.missed;
+        }
+    }
+    assert!(
+        compared > 0,
+        "{label}: the demo team has outcomes to compare"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sla_report_is_the_same_from_the_server_and_from_the_cache() {
+    let d = demo_team().await;
+    let now = chrono::Utc::now();
+    // Ends a minute ago, so a timer falling due between the two reads
+    // cannot count in one and not the other.
+    let to = chrono::SubsecRound::trunc_subsecs(now - chrono::TimeDelta::minutes(1), 3);
+    compare_reports(&d, to, "24/7").await;
+    // Business hours in Berlin for normal and low: other outcome moments,
+    // days cut at Berlin midnight.
+    let admin = d
+        .client
+        .login("admin@demo.fyncall.test", demo::DEMO_PASSWORD)
+        .await
+        .expect("admin")
+        .0;
+    let http = reqwest::Client::new();
+    let settings_url = format!("{}/api/v1/settings", d.url);
+    let mut settings: Value = http
+        .get(&settings_url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("settings")
+        .json()
+        .await
+        .expect("json");
+    let day = json!([{"from": "09:00", "to": "17:30"}]);
+    settings["calendar"] = json!({"time_zone": "Europe/Berlin",
+        "weekly": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}, "holidays": []});
+    settings["sla_policy"]["normal"]["hours"] = json!("business_hours");
+    settings["sla_policy"]["low"]["hours"] = json!("business_hours");
+    let res = http
+        .put(&settings_url)
+        .bearer_auth(&admin)
+        .json(&settings)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(res.status().as_u16(), 200);
+    d.engine.sync_once().await.expect("synced");
+    compare_reports(&d, to, "business hours").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hand_computed_fixture_reads_the_same_from_the_cache() {
+    let d = demo_team().await;
+    let alice = d.team.agents[0].id;
+    let ben = d.team.agents[1].id;
+    let conversation = d
+        .cache
+        .lock()
+        .expect("lock")
+        .inbox(&InboxQuery {
+            view: InboxView::All,
+            search: None,
+            limit: 1,
+            cursor: None,
+        })
+        .expect("inbox")
+        .conversations[0]
+        .id;
+    // The fixture's March 2026 lies before every demo ticket.
+    let fixture = report_fixture(conversation, ben);
+    let store = d.team.store.clone();
+    let admin = d.team.admin.id;
+    let steps = fixture.steps.clone();
+    tokio::task::spawn_blocking(move || {
+        for step in &steps {
+            let by = match step.by.as_str() {
+                "admin" => admin,
+                "alice" => alice,
+                _ => ben,
+            };
+            store
+                .apply(Caller::Agent(by), &step.mutation, Uuid::now_v7(), step.at)
+                .expect("a fixture step");
+        }
+    })
+    .await
+    .expect("loaded");
+    d.engine.sync_once().await.expect("synced");
+    let zone = report::report_zone(&d.cache.lock().expect("lock").settings().expect("settings"));
+    for group_by in [GroupBy::Agent, GroupBy::Week] {
+        let query = ReportQuery {
+            from: report::parse_when(&fixture.from, zone).expect("from"),
+            to: report::parse_when(&fixture.to, zone).expect("to"),
+            group_by,
+        };
+        let cache = d
+            .cache
+            .lock()
+            .expect("lock")
+            .sla_report(&query, chrono::Utc::now())
+            .expect("report");
+        let name = |key: &str| {
+            if key == alice.to_string() {
+                "alice".to_owned()
+            } else if key == ben.to_string() {
+                "bob".to_owned()
+            } else {
+                key.to_owned()
+            }
+        };
+        assert_eq!(fixture.differences(&cache, name), Vec::<String>::new());
+        assert_eq!(cache, server_report(&d, &query).await);
+    }
 }

@@ -7,5 +7,6 @@ mod crash;
 mod offline;
 mod queue;
 mod rejections;
+mod report;
 mod restore;
 mod signin;

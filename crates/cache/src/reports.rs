@@ -1,0 +1,35 @@
+//! The SLA compliance report from the local copy, so it works offline: the
+//! same domain function as the server's, over the cache's tickets and their
+//! assignment history (RULES.md "SLA compliance").
+
+use fyncall_domain::report::{self, ReportQuery};
+use fyncall_domain::{Activity, SlaReport, Ticket, Timestamp};
+
+use crate::error::Result;
+use crate::{Cache, millis};
+
+impl Cache {
+    /// The report for `query` at `now`, from what this machine holds.
+    pub fn sla_report(&self, query: &ReportQuery, now: Timestamp) -> Result<SlaReport> {
+        let to = millis(query.to);
+        let mut entries = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
+             WHERE a.kind IN ('created', 'assigned') AND t.created_at < ?1",
+        )?;
+        for data in stmt.query_map([to], |r| r.get::<_, String>(0))? {
+            entries.push(serde_json::from_str::<Activity>(&data?)?);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM tickets WHERE created_at < ?1")?;
+        let mut tickets = Vec::new();
+        for data in stmt.query_map([to], |r| r.get::<_, String>(0))? {
+            tickets.push(serde_json::from_str::<Ticket>(&data?)?);
+        }
+        let tickets = report::gather(tickets, entries);
+        let settings = self.settings()?;
+        let agents = self.agents()?;
+        Ok(report::sla_report(&tickets, &settings, &agents, query, now))
+    }
+}
