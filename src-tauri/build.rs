@@ -32,6 +32,17 @@ fn main() {
             "heartbeat",
             "preferences",
             "set_preference",
+            "admin_agents",
+            "create_agent",
+            "update_agent",
+            "end_agent_sessions",
+            "integration_tokens",
+            "create_integration_token",
+            "revoke_integration_token",
+            "preview_settings",
+            "save_settings",
+            "sla_report",
+            "export_sla_report",
         ]));
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri build failed: {e:#}");

@@ -189,3 +189,96 @@ pub async fn take_link(link: State<'_, crate::PendingLink>) -> IpcResult<Option<
 pub async fn heartbeat(desk: State<'_, Desk>, beat: fyncall_domain::Heartbeat) -> IpcResult<()> {
     desk.heartbeat(beat).await
 }
+
+#[tauri::command]
+pub async fn admin_agents(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::Agent>> {
+    desk.admin_agents().await
+}
+
+#[tauri::command]
+pub async fn create_agent(
+    desk: State<'_, Desk>,
+    agent: fyncall_domain::wire::NewAgent,
+) -> IpcResult<fyncall_domain::Agent> {
+    desk.create_agent(agent).await
+}
+
+#[tauri::command]
+pub async fn update_agent(
+    desk: State<'_, Desk>,
+    id: Uuid,
+    change: fyncall_domain::AgentChange,
+) -> IpcResult<fyncall_domain::Agent> {
+    desk.update_agent(id, change).await
+}
+
+#[tauri::command]
+pub async fn end_agent_sessions(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.end_agent_sessions(id).await
+}
+
+#[tauri::command]
+pub async fn integration_tokens(
+    desk: State<'_, Desk>,
+) -> IpcResult<Vec<fyncall_domain::wire::IntegrationToken>> {
+    desk.integration_tokens().await
+}
+
+#[tauri::command]
+pub async fn create_integration_token(
+    desk: State<'_, Desk>,
+    name: String,
+) -> IpcResult<fyncall_domain::wire::NewIntegrationToken> {
+    desk.create_integration_token(name).await
+}
+
+#[tauri::command]
+pub async fn revoke_integration_token(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.revoke_integration_token(id).await
+}
+
+#[tauri::command]
+pub async fn preview_settings(
+    desk: State<'_, Desk>,
+    settings: serde_json::Value,
+) -> IpcResult<fyncall_domain::sla::PolicyPreview> {
+    desk.preview_settings(settings).await
+}
+
+#[tauri::command]
+pub async fn save_settings(
+    desk: State<'_, Desk>,
+    settings: serde_json::Value,
+) -> IpcResult<fyncall_domain::TeamSettings> {
+    desk.save_settings(settings).await
+}
+
+#[tauri::command]
+pub async fn sla_report(
+    desk: State<'_, Desk>,
+    query: crate::admin::ReportRequest,
+) -> IpcResult<fyncall_domain::SlaReport> {
+    desk.sla_report(query).await
+}
+
+/// Saves the SLA report as CSV in the Downloads folder; the file's path.
+#[tauri::command]
+pub async fn export_sla_report(
+    app: tauri::AppHandle,
+    desk: State<'_, Desk>,
+    query: crate::admin::ReportRequest,
+) -> IpcResult<String> {
+    use tauri::Manager;
+    let report = desk.sla_report(query).await?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| crate::desk::internal(format!("no folder to save the report in: {e}")))?;
+    let path = tauri::async_runtime::spawn_blocking(move || {
+        crate::admin::save_new_file(&dir, &report.file_name(), report.to_csv().as_bytes())
+    })
+    .await
+    .map_err(|e| crate::desk::internal(format!("saving the report failed: {e}")))??;
+    Ok(path.display().to_string())
+}

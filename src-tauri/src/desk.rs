@@ -96,7 +96,7 @@ pub struct Desk {
     changes: broadcast::Sender<Arc<ChangeSet>>,
 }
 
-fn internal(message: impl Into<String>) -> IpcError {
+pub(crate) fn internal(message: impl Into<String>) -> IpcError {
     IpcError::new(IpcCode::Internal, message)
 }
 
@@ -300,7 +300,7 @@ impl Desk {
     }
 
     /// The signed-in agent's client (token from the keyring or the file).
-    async fn client(&self) -> IpcResult<Client> {
+    pub(crate) async fn client(&self) -> IpcResult<Client> {
         let home = self.home.clone();
         let saved = tauri::async_runtime::spawn_blocking(move || recall(&home))
             .await

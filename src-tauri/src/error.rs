@@ -43,6 +43,15 @@ impl IpcError {
             refusal: None,
         }
     }
+
+    /// A refusal by the rules, its fields naming what to fix.
+    pub fn refused(r: Refusal) -> IpcError {
+        IpcError {
+            code: IpcCode::Refused,
+            message: r.message.clone(),
+            refusal: Some(r),
+        }
+    }
 }
 
 impl From<CacheError> for IpcError {
@@ -68,6 +77,22 @@ impl From<SyncError> for IpcError {
                 IpcError::new(IpcCode::Unreachable, m)
             }
             SyncError::Unauthorized(m) => IpcError::new(IpcCode::Unauthorized, m),
+            // The server's refusal, its fields kept so a form can show each
+            // next to its field.
+            SyncError::Refused {
+                code,
+                message,
+                fields,
+            } if !fields.is_empty() || code == "forbidden" => {
+                let code = if code == "forbidden" {
+                    fyncall_domain::RefusalCode::Forbidden
+                } else {
+                    fyncall_domain::RefusalCode::Invalid
+                };
+                let mut r = Refusal::new(code, message);
+                r.fields = fields;
+                IpcError::refused(r)
+            }
             SyncError::Refused { message, .. } => IpcError::new(IpcCode::Invalid, message),
             SyncError::Invalid(m) => IpcError::new(IpcCode::Invalid, m),
             SyncError::Cache(c) => c.into(),

@@ -2,6 +2,7 @@
 //! `fyncall-sync`. Commands are one-line adapters (`commands.rs`); the state
 //! and events live in `desk.rs`; `--demo` runs the team server in-process.
 
+mod admin;
 mod commands;
 mod demo;
 pub mod desk;
@@ -184,6 +185,17 @@ pub fn run() {
             commands::heartbeat,
             commands::preferences,
             commands::set_preference,
+            commands::admin_agents,
+            commands::create_agent,
+            commands::update_agent,
+            commands::end_agent_sessions,
+            commands::integration_tokens,
+            commands::create_integration_token,
+            commands::revoke_integration_token,
+            commands::preview_settings,
+            commands::save_settings,
+            commands::sla_report,
+            commands::export_sla_report,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

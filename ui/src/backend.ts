@@ -23,6 +23,13 @@ import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
 import type { TeamSettings } from './generated/TeamSettings';
 import type { TicketDetail } from './generated/TicketDetail';
+import type { AgentChange } from './generated/AgentChange';
+import type { IntegrationToken } from './generated/IntegrationToken';
+import type { NewAgent } from './generated/NewAgent';
+import type { NewIntegrationToken } from './generated/NewIntegrationToken';
+import type { PolicyPreview } from './generated/PolicyPreview';
+import type { ReportRequest } from './generated/ReportRequest';
+import type { SlaReport } from './generated/SlaReport';
 
 /** How to reach the server: a CA certificate file to trust besides the
  * OS store, and plain HTTP to another machine (off unless asked for). */
@@ -75,6 +82,25 @@ export interface Backend {
   takeLink(): Promise<string | null>;
   preferences(keys: string[]): Promise<Record<string, string>>;
   setPreference(key: string, value: string): Promise<void>;
+
+  // The admin console: each call needs the server.
+  /** Every agent of the team, deactivated ones too, as the server has them now. */
+  adminAgents(): Promise<Agent[]>;
+  createAgent(agent: NewAgent): Promise<Agent>;
+  updateAgent(id: string, change: AgentChange): Promise<Agent>;
+  endAgentSessions(id: string): Promise<void>;
+  integrationTokens(): Promise<IntegrationToken[]>;
+  /** The new token's secret is in the answer, this once. */
+  createIntegrationToken(name: string): Promise<NewIntegrationToken>;
+  revokeIntegrationToken(id: string): Promise<void>;
+  /** What the settings would do to the running tickets (checked as the server checks). */
+  previewSettings(settings: TeamSettings): Promise<PolicyPreview>;
+  saveSettings(settings: TeamSettings): Promise<TeamSettings>;
+
+  // Reports, from this computer's copy (they work offline).
+  slaReport(query: ReportRequest): Promise<SlaReport>;
+  /** Saves the report as CSV in the Downloads folder; the file's path. */
+  exportSlaReport(query: ReportRequest): Promise<string>;
 }
 
 /** Errors from the backend carry a code from a closed set. */
@@ -85,6 +111,11 @@ export function isIpcError(e: unknown): e is IpcError {
 export function errorText(e: unknown): string {
   if (isIpcError(e)) return e.message;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** What a refusal says about each field ("name" → "the name cannot be empty"). */
+export function fieldErrors(e: unknown): Record<string, string> {
+  return isIpcError(e) && e.refusal ? { ...e.refusal.fields } : {};
 }
 
 export function newId(): string {

@@ -10,6 +10,11 @@ import type { InboxQuery } from './generated/InboxQuery';
 import type { PresenceEntry } from './generated/PresenceEntry';
 import type { InboxRow } from './generated/InboxRow';
 import type { TeamSettings } from './generated/TeamSettings';
+import type { AgentChange } from './generated/AgentChange';
+import type { IntegrationToken } from './generated/IntegrationToken';
+import type { NewAgent } from './generated/NewAgent';
+import type { ReportRequest } from './generated/ReportRequest';
+import type { SlaReport } from './generated/SlaReport';
 import type { Mutation } from './generated/Mutation';
 import type { Refusal } from './generated/Refusal';
 import type { TicketDetail } from './generated/TicketDetail';
@@ -168,7 +173,7 @@ export class MockBackend implements Backend {
     mine: this.inboxRows.filter((r) => r.assignee_id === alice.id).length,
     all: this.inboxRows.length,
   });
-  settings = async () => ({
+  teamSettings: TeamSettings = {
     categories: ['billing', 'shipping', 'technical'],
     sla_policy: {
       urgent: { first_response_minutes: 15, resolution_minutes: 240, hours: 'always' },
@@ -179,7 +184,8 @@ export class MockBackend implements Backend {
     at_risk_fraction: 0.25,
     retired_categories: [],
     calendar: null,
-  }) as TeamSettings;
+  };
+  settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];
   act = async (m?: Mutation) => {
     if (m) this.acted.push(m);
@@ -208,6 +214,65 @@ export class MockBackend implements Backend {
   takeLink = async () => { const l = this.link; this.link = null; return l; };
   preferences = async () => ({});
   setPreference = async () => {};
+
+  // The admin console and reports, against this in-memory team.
+  online = true;
+  #needServer() {
+    if (!this.online) throw { code: 'unreachable', message: 'cannot reach http://x: connection refused' };
+  }
+  staff: Agent[] = [{ ...alice, role: 'admin' }, { id: 'b1', name: 'Ben Okoro', email: 'ben@example.com', role: 'agent', active: true }];
+  adminAgents = async () => { this.#needServer(); return structuredClone(this.staff); };
+  createAgent = async (a: NewAgent) => {
+    this.#needServer();
+    if (this.staff.some((x) => x.email === a.email)) {
+      throw { code: 'refused', message: 'an agent with that email exists', refusal: { code: 'invalid', message: 'an agent with that email exists', fields: { email: 'an agent with that email exists' } } };
+    }
+    const made: Agent = { id: `n${this.staff.length}`, name: a.name.trim(), email: a.email, role: a.role, active: true };
+    this.staff.push(made);
+    return made;
+  };
+  updateAgent = async (id: string, change: AgentChange) => {
+    this.#needServer();
+    const a = this.staff.find((x) => x.id === id);
+    if (!a) throw { code: 'not_found', message: 'no such agent' };
+    Object.assign(a, change);
+    return structuredClone(a);
+  };
+  endedSessions: string[] = [];
+  endAgentSessions = async (id: string) => { this.#needServer(); this.endedSessions.push(id); };
+  tokens: IntegrationToken[] = [{ id: 'k1', name: 'chat platform', created_at: '2026-11-02T09:00:00.000Z', last_used_at: '2026-11-30T10:00:00.000Z' }];
+  integrationTokens = async () => { this.#needServer(); return structuredClone(this.tokens); };
+  createIntegrationToken = async (name: string) => {
+    this.#needServer();
+    this.tokens.push({ id: `k${this.tokens.length + 1}`, name, created_at: '2026-12-01T09:00:00.000Z', last_used_at: '2026-12-01T09:00:00.000Z' });
+    return { id: `k${this.tokens.length}`, token: 'fyk_secret_shown_once' };
+  };
+  revokeIntegrationToken = async (id: string) => { this.#needServer(); this.tokens = this.tokens.filter((t) => t.id !== id); };
+  previews: TeamSettings[] = [];
+  previewSettings = async (next: TeamSettings) => {
+    this.previews.push(next);
+    return { tickets: 12, become_at_risk: 3, become_breached: 1, become_on_track: 0, deadlines_moved: 5, summary: '3 tickets become at risk, 1 breached; 5 tickets get a new deadline.' };
+  };
+  saveSettings = async (next: TeamSettings) => {
+    this.#needServer();
+    this.teamSettings = structuredClone(next);
+    return structuredClone(next);
+  };
+  reportQueries: ReportRequest[] = [];
+  slaReport = async (q: ReportRequest): Promise<SlaReport> => {
+    this.reportQueries.push(q);
+    const c = (met: number, missed: number, median: number | null) => ({
+      met, missed, rate: met + missed ? Math.round((met / (met + missed)) * 1e4) / 1e4 : null, median_seconds: median, p90_seconds: median === null ? null : median * 3,
+    });
+    const groups = q.group_by === 'agent'
+      ? [{ key: alice.id, label: 'Alice Moreau', first_response: c(18, 2, 1200), resolution: c(9, 1, 36000) },
+        { key: 'b1', label: 'Ben Okoro', first_response: c(10, 5, 1800), resolution: c(4, 4, 50000) }]
+      : [{ key: '2026-11-23', label: 'Week of 23 Nov 2026', first_response: c(12, 3, 1500), resolution: c(6, 2, 40000) },
+        { key: '2026-11-30', label: 'Week of 30 Nov 2026', first_response: c(0, 0, null), resolution: c(0, 0, null) }];
+    return { from: q.from, to: q.to, group_by: q.group_by, time_zone: 'UTC', groups, total: { key: 'total', label: 'Total', first_response: c(28, 7, 1500), resolution: c(13, 5, 40000) } };
+  };
+  exports: ReportRequest[] = [];
+  exportSlaReport = async (q: ReportRequest) => { this.exports.push(q); return '/home/alice/Downloads/sla-2026-11-03-2026-12-01-by-week.csv'; };
 }
 
 /** The app's state over `backend` for rendering a component alone: signed

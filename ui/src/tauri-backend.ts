@@ -52,4 +52,22 @@ export class TauriBackend implements Backend {
   takeLink = () => invoke<string | null>('take_link');
   preferences = (keys: string[]) => invoke<Record<string, string>>('preferences', { keys });
   setPreference = (key: string, value: string) => invoke<void>('set_preference', { key, value });
+  adminAgents = () => invoke<Awaited<ReturnType<Backend['adminAgents']>>>('admin_agents');
+  createAgent = (agent: Parameters<Backend['createAgent']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['createAgent']>>>('create_agent', { agent });
+  updateAgent = (id: string, change: Parameters<Backend['updateAgent']>[1]) =>
+    invoke<Awaited<ReturnType<Backend['updateAgent']>>>('update_agent', { id, change });
+  endAgentSessions = (id: string) => invoke<void>('end_agent_sessions', { id });
+  integrationTokens = () => invoke<Awaited<ReturnType<Backend['integrationTokens']>>>('integration_tokens');
+  createIntegrationToken = (name: string) =>
+    invoke<Awaited<ReturnType<Backend['createIntegrationToken']>>>('create_integration_token', { name });
+  revokeIntegrationToken = (id: string) => invoke<void>('revoke_integration_token', { id });
+  previewSettings = (settings: Parameters<Backend['previewSettings']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['previewSettings']>>>('preview_settings', { settings });
+  saveSettings = (settings: Parameters<Backend['saveSettings']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['saveSettings']>>>('save_settings', { settings });
+  slaReport = (query: Parameters<Backend['slaReport']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['slaReport']>>>('sla_report', { query });
+  exportSlaReport = (query: Parameters<Backend['exportSlaReport']>[0]) =>
+    invoke<string>('export_sla_report', { query });
 }

@@ -1,9 +1,11 @@
 //! The SLA compliance report from the local copy, so it works offline: the
 //! same domain function as the server's, over the cache's tickets and their
-//! assignment history (RULES.md "SLA compliance").
+//! assignment history (RULES.md "SLA compliance"); and the preview of what
+//! new settings would do to the running tickets.
 
 use fyncall_domain::report::{self, ReportQuery};
-use fyncall_domain::{Activity, SlaReport, Ticket, Timestamp};
+use fyncall_domain::sla::{self, PolicyPreview};
+use fyncall_domain::{Activity, SlaReport, TeamSettings, Ticket, Timestamp};
 
 use crate::error::Result;
 use crate::{Cache, millis};
@@ -31,5 +33,19 @@ impl Cache {
         let settings = self.settings()?;
         let agents = self.agents()?;
         Ok(report::sla_report(&tickets, &settings, &agents, query, now))
+    }
+
+    /// What `new` settings would do to the open tickets at `now`, before an
+    /// admin saves them.
+    pub fn preview_settings(&self, new: &TeamSettings, now: Timestamp) -> Result<PolicyPreview> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM tickets WHERE open = 1")?;
+        let mut tickets = Vec::new();
+        for data in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            tickets.push(serde_json::from_str::<Ticket>(&data?)?);
+        }
+        let old = self.settings()?;
+        Ok(sla::preview(&tickets, &old.sla, &new.sla, now))
     }
 }

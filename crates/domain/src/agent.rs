@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::refusal::Refusal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -28,4 +30,38 @@ impl Agent {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+}
+
+/// Longest agent name, in characters.
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// An agent's name as stored: no control characters, trimmed, 1 to 100
+/// characters.
+pub fn clean_name(name: &str) -> Result<String, Refusal> {
+    let text = crate::text::clean_text("name", name)?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Refusal::invalid("name", "the name cannot be empty"));
+    }
+    if trimmed.chars().count() > NAME_MAX_CHARS {
+        return Err(Refusal::invalid(
+            "name",
+            format!("the name is longer than {NAME_MAX_CHARS} characters: shorten it"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An admin's change to an agent (API.md `PATCH /agents/{id}`): any of a
+/// new name, role, or active flag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
 }

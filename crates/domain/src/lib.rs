@@ -40,7 +40,7 @@ pub mod wire;
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 pub use activity::{Activity, ActorKind, ActorRef, AssignReason, Change};
-pub use agent::{Agent, Role};
+pub use agent::{Agent, AgentChange, Role};
 pub use conversation::{Author, Conversation, Customer, Message};
 pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMessage};
 pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};

@@ -63,7 +63,7 @@ impl fmt::Display for Refusal {
 }
 
 impl Refusal {
-    fn new(code: RefusalCode, message: impl Into<String>) -> Self {
+    pub fn new(code: RefusalCode, message: impl Into<String>) -> Self {
         Refusal {
             code,
             message: message.into(),

@@ -455,6 +455,16 @@ pub fn sla_report(
 }
 
 impl SlaReport {
+    /// The name its CSV is saved under: `sla-2026-03-02-2026-03-16-by-week.csv`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "sla-{}-{}-by-{}.csv",
+            self.from.format("%Y-%m-%d"),
+            self.to.format("%Y-%m-%d"),
+            self.group_by.as_str()
+        )
+    }
+
     /// The report as CSV: a header, one line per group, then the total.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());

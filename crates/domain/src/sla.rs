@@ -673,3 +673,92 @@ pub(crate) fn on_status_change(
         _ => {}
     }
 }
+
+/// What a new policy or calendar would do to the running tickets now,
+/// shown before an admin saves it ("3 tickets become at risk, 1 breached").
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct PolicyPreview {
+    /// Open tickets looked at.
+    pub tickets: u32,
+    /// Tickets whose indicator turns at risk.
+    pub become_at_risk: u32,
+    /// Tickets whose indicator turns breached.
+    pub become_breached: u32,
+    /// Tickets at risk or breached now that turn on track.
+    pub become_on_track: u32,
+    /// Tickets whose earliest deadline moves.
+    pub deadlines_moved: u32,
+    /// The preview in words.
+    pub summary: String,
+}
+
+/// The [`PolicyPreview`] of going from `old` to `new` at `now`.
+pub fn preview<'a>(
+    tickets: impl IntoIterator<Item = &'a Ticket>,
+    old: &SlaPolicy,
+    new: &SlaPolicy,
+    now: Timestamp,
+) -> PolicyPreview {
+    let mut p = PolicyPreview::default();
+    for t in tickets.into_iter().filter(|t| !t.status.is_done()) {
+        p.tickets += 1;
+        let (before, after) = (
+            evaluate(t, old, now).indicator,
+            evaluate(t, new, now).indicator,
+        );
+        if before != after {
+            match after {
+                Indicator::AtRisk => p.become_at_risk += 1,
+                Indicator::Breached => p.become_breached += 1,
+                Indicator::OnTrack => p.become_on_track += 1,
+            }
+        }
+        if moments(t, old).due_at != moments(t, new).due_at {
+            p.deadlines_moved += 1;
+        }
+    }
+    let mut parts = Vec::new();
+    // "1 ticket becomes", "3 tickets become".
+    let count = |n: u32, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 ticket {one}")
+        } else {
+            format!("{n} tickets {many}")
+        }
+    };
+    if p.become_at_risk > 0 {
+        parts.push(count(p.become_at_risk, "becomes at risk", "become at risk"));
+    }
+    if p.become_breached > 0 {
+        parts.push(if parts.is_empty() {
+            count(p.become_breached, "becomes breached", "become breached")
+        } else {
+            format!("{} breached", p.become_breached)
+        });
+    }
+    if p.become_on_track > 0 {
+        parts.push(count(
+            p.become_on_track,
+            "is back on track",
+            "are back on track",
+        ));
+    }
+    p.summary = if parts.is_empty() {
+        "No running ticket changes state".to_owned()
+    } else {
+        parts.join(", ")
+    };
+    if p.deadlines_moved > 0 {
+        p.summary.push_str(&format!(
+            "; {}",
+            count(
+                p.deadlines_moved,
+                "gets a new deadline",
+                "get a new deadline"
+            )
+        ));
+    }
+    p.summary.push('.');
+    p
+}

@@ -246,3 +246,41 @@ pub struct LiveSession {
     /// This is the session making the request.
     pub current: bool,
 }
+
+/// An integration token, without its secret (`GET /integrations/tokens`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct IntegrationToken {
+    pub id: uuid::Uuid,
+    pub name: String,
+    #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: crate::Timestamp,
+    #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub last_used_at: crate::Timestamp,
+}
+
+/// A new integration token (`POST /integrations/tokens`): the secret is
+/// shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct NewIntegrationToken {
+    pub id: uuid::Uuid,
+    pub token: String,
+}
+
+/// A new agent as an admin adds one (`POST /agents`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub role: crate::Role,
+    /// The first password, 12 to 1,000 characters.
+    pub password: String,
+}

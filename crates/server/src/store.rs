@@ -4,8 +4,8 @@
 
 use fyncall_domain::wire::PushResult;
 use fyncall_domain::{
-    Agent, Caller, InboxPage, InboxQuery, Message, Mutation, Refusal, Role, Stamp, TeamSettings,
-    Timestamp,
+    Agent, AgentChange, Caller, InboxPage, InboxQuery, Message, Mutation, Refusal, Role, Stamp,
+    TeamSettings, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,16 +89,7 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-/// An integration token, without its secret.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct IntegrationToken {
-    pub id: Uuid,
-    pub name: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub last_used_at: Timestamp,
-}
+pub use fyncall_domain::wire::IntegrationToken;
 
 /// Which of an agent's sessions to end.
 #[derive(Debug, Clone)]
@@ -259,12 +250,7 @@ pub trait Store: Send + Sync + 'static {
     // Agents and settings
     fn agents(&self) -> StoreResult<Vec<Agent>>;
     fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64>;
-    fn update_agent(
-        &self,
-        id: Uuid,
-        role: Option<Role>,
-        active: Option<bool>,
-    ) -> StoreResult<(Agent, i64)>;
+    fn update_agent(&self, id: Uuid, change: &AgentChange) -> StoreResult<(Agent, i64)>;
     fn settings(&self) -> StoreResult<TeamSettings>;
     fn put_settings(&self, settings: &TeamSettings) -> StoreResult<i64>;
 

@@ -7,8 +7,10 @@ use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
 use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
-use fyncall_domain::wire::{LiveSession, PushAnswer};
-use fyncall_domain::{Agent, Timestamp};
+use fyncall_domain::wire::{
+    IntegrationToken, LiveSession, NewAgent, NewIntegrationToken, PushAnswer,
+};
+use fyncall_domain::{Agent, AgentChange, TeamSettings, Timestamp};
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -295,6 +297,79 @@ impl Client {
         Ok(())
     }
 
+    /// Every agent of the team, deactivated ones too.
+    pub async fn agents(&self) -> Result<Vec<Agent>> {
+        let req = self
+            .request(reqwest::Method::GET, "/agents")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Adds an agent (admins only): `{name, email, role, password}`.
+    pub async fn create_agent(&self, agent: &NewAgent) -> Result<Agent> {
+        let req = self
+            .request(reqwest::Method::POST, "/agents")
+            .timeout(Duration::from_secs(30))
+            .json(agent);
+        read(self.send(req).await?).await
+    }
+
+    /// Changes an agent (admins only): any of `{name, role, active}`.
+    pub async fn update_agent(&self, id: Uuid, change: &AgentChange) -> Result<Agent> {
+        let req = self
+            .request(reqwest::Method::PATCH, &format!("/agents/{id}"))
+            .timeout(Duration::from_secs(10))
+            .json(change);
+        read(self.send(req).await?).await
+    }
+
+    /// Ends every session of an agent (admins only).
+    pub async fn end_agent_sessions(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/agents/{id}/sessions"))
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// The team's integration tokens (admins only), without their secrets.
+    pub async fn integration_tokens(&self) -> Result<Vec<IntegrationToken>> {
+        let req = self
+            .request(reqwest::Method::GET, "/integrations/tokens")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Makes an integration token (admins only): `{id, token}`, the token
+    /// shown this once.
+    pub async fn create_integration_token(&self, name: &str) -> Result<NewIntegrationToken> {
+        let req = self
+            .request(reqwest::Method::POST, "/integrations/tokens")
+            .timeout(Duration::from_secs(10))
+            .json(&json!({"name": name}));
+        read(self.send(req).await?).await
+    }
+
+    pub async fn revoke_integration_token(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/integrations/tokens/{id}"),
+            )
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// Replaces the team's settings (admins only); the settings saved.
+    pub async fn put_settings(&self, settings: &TeamSettings) -> Result<TeamSettings> {
+        let req = self
+            .request(reqwest::Method::PUT, "/settings")
+            .timeout(Duration::from_secs(30))
+            .json(settings);
+        read(self.send(req).await?).await
+    }
+
     pub async fn me(&self) -> Result<Agent> {
         let req = self
             .request(reqwest::Method::GET, "/me")
@@ -435,6 +510,10 @@ async fn check(response: Response) -> Result<Response> {
         _ => SyncError::Refused {
             code: text("code").unwrap_or_else(|| status.as_str().to_owned()),
             message,
+            fields: error
+                .get("fields")
+                .and_then(|f| serde_json::from_value(f.clone()).ok())
+                .unwrap_or_default(),
         },
     })
 }

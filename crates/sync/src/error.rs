@@ -12,9 +12,14 @@ pub enum SyncError {
     /// The token is missing, revoked or the password was wrong: sign in again.
     #[error("{0}")]
     Unauthorized(String),
-    /// The server refused the request itself (not one mutation of a push).
+    /// The server refused the request itself (not one mutation of a push);
+    /// `fields` names what to fix in which field.
     #[error("{message}")]
-    Refused { code: String, message: String },
+    Refused {
+        code: String,
+        message: String,
+        fields: std::collections::BTreeMap<String, String>,
+    },
     /// Input this client cannot use.
     #[error("{0}")]
     Invalid(String),

@@ -11,7 +11,9 @@ export type Route =
   | { kind: 'ticket'; id: string }
   | { kind: 'conversation'; id: string }
   | { kind: 'problems' }
-  | { kind: 'settings' };
+  | { kind: 'settings' }
+  | { kind: 'reports' }
+  | { kind: 'admin' };
 
 /** What a place keeps while the agent is elsewhere. */
 export class Memo {

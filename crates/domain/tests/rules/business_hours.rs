@@ -316,3 +316,47 @@ fn a_business_hours_priority_needs_a_calendar_with_open_hours() {
     assert_eq!(old.sla.calendar, None);
     assert_eq!(old.sla.targets.low.hours, Hours::Always);
 }
+
+#[test]
+fn a_preview_says_how_many_running_tickets_change_state() {
+    // Monday 2026-11-30: urgent created 09:00 (first response 15 min), normal
+    // 08:00 (240 min). At 09:10 both are on track. Halving every target:
+    // urgent's first response becomes 7 min with 10 counted → breached;
+    // normal's becomes 120 min with 70 counted (50 left, above the 30-min
+    // at-risk line) → still on track. Both deadlines move.
+    let mut w = World::new();
+    let urgent = w.create(Priority::Urgent, berlin(2026, 11, 30, 9, 0));
+    let normal = w.create(Priority::Normal, berlin(2026, 11, 30, 8, 0));
+    let _done = w.ticket_in(Status::Resolved);
+    let now = berlin(2026, 11, 30, 9, 10);
+    let old = w.state.settings.sla.clone();
+    let mut new = old.clone();
+    for p in Priority::ALL {
+        let t = match p {
+            Priority::Urgent => &mut new.targets.urgent,
+            Priority::High => &mut new.targets.high,
+            Priority::Normal => &mut new.targets.normal,
+            Priority::Low => &mut new.targets.low,
+        };
+        t.first_response_minutes /= 2;
+        t.resolution_minutes /= 2;
+    }
+    let tickets = [w.ticket(urgent).clone(), w.ticket(normal).clone()];
+    let p = sla::preview(tickets.iter(), &old, &new, now);
+    assert_eq!(p.tickets, 2);
+    assert_eq!(
+        (p.become_at_risk, p.become_breached, p.become_on_track),
+        (0, 1, 0)
+    );
+    assert_eq!(p.deadlines_moved, 2);
+    assert_eq!(
+        p.summary,
+        "1 ticket becomes breached; 2 tickets get a new deadline."
+    );
+    // Nothing changes: it says so.
+    let same = sla::preview(tickets.iter(), &old, &old, now);
+    assert_eq!(same.summary, "No running ticket changes state.");
+    // The way back: the breached one is on track again.
+    let back = sla::preview(tickets.iter(), &new, &old, now);
+    assert_eq!(back.become_on_track, 1);
+}

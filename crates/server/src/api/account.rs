@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use fyncall_domain::wire::LiveSession;
-use fyncall_domain::{Agent, Role, TeamSettings, permissions};
+use fyncall_domain::{Agent, AgentChange, Role, TeamSettings, permissions};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -284,11 +284,8 @@ fn parse_role(text: &str) -> Result<Role, ApiError> {
 /// Checks a new agent's fields; shared by the API and `init`.
 pub fn check_new_agent(new: &NewAgent) -> Result<(), ApiError> {
     // RULES.md "Text and ids": no control characters in names.
-    fyncall_domain::text::clean_text("name", &new.name)?;
+    fyncall_domain::agent::clean_name(&new.name)?;
     fyncall_domain::text::clean_text("email", &new.email)?;
-    if new.name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "the name cannot be empty"));
-    }
     let email = new.email.trim();
     if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
         return Err(ApiError::invalid(
@@ -331,25 +328,16 @@ pub async fn create_agent(
     Ok((StatusCode::CREATED, Json(agent)))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct AgentPatch {
-    pub role: Option<String>,
-    pub active: Option<bool>,
-}
-
-#[utoipa::path(patch, path = "/api/v1/agents/{id}", request_body = AgentPatch, tag = "agents",
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", request_body = AgentChange, tag = "agents",
     params(("id" = Uuid, Path)), responses((status = 200, body = Agent)))]
 pub async fn update_agent(
     State(state): State<AppState>,
     AgentAuth(actor, ..): AgentAuth,
     Id(id): Id,
-    ApiJson(body): ApiJson<AgentPatch>,
+    ApiJson(body): ApiJson<AgentChange>,
 ) -> Result<Json<Agent>, ApiError> {
     permissions::check_admin(&actor, "change agents")?;
-    let role = body.role.as_deref().map(parse_role).transpose()?;
-    let (agent, seq) = state
-        .blocking(move |s| s.update_agent(id, role, body.active))
-        .await?;
+    let (agent, seq) = state.blocking(move |s| s.update_agent(id, &body)).await?;
     state.announce(Some(seq));
     if !agent.active {
         // Nobody sees a deactivated agent anywhere, on any server process.

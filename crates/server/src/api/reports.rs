@@ -67,12 +67,7 @@ pub async fn sla(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
     if wants_csv {
-        let name = format!(
-            "sla-{}-{}-by-{}.csv",
-            from.format("%Y-%m-%d"),
-            to.format("%Y-%m-%d"),
-            group_by.as_str()
-        );
+        let name = out.file_name();
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

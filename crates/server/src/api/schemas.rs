@@ -55,11 +55,7 @@ pub struct LoginAnswer {
 }
 
 /// `POST /integrations/tokens`: the token, shown once.
-#[derive(Serialize, ToSchema)]
-pub struct TokenAnswer {
-    pub id: Uuid,
-    pub token: String,
-}
+pub use fyncall_domain::wire::NewIntegrationToken as TokenAnswer;
 
 /// One mutation of a push (API.md "Sync"): `name` and `args` mirror the
 /// ticket endpoints, `args` carrying the ids from their paths.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use serde_json::{Value, json};
@@ -235,10 +235,9 @@ impl Store for PgStore {
     fn update_agent(
         &self,
         id: Uuid,
-        role: Option<Role>,
-        active: Option<bool>,
+        change: &fyncall_domain::AgentChange,
     ) -> StoreResult<(Agent, i64)> {
-        self.patch_agent(id, role, active)
+        self.patch_agent(id, change)
     }
 
     fn settings(&self) -> StoreResult<TeamSettings> {

@@ -5,7 +5,7 @@
 
 use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
-    Activity, Agent, Conversation, Message, Role, TeamSettings, Ticket, Timestamp, sla,
+    Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
 use postgres::Transaction;
 use serde_json::Value;
@@ -367,15 +367,14 @@ impl PgStore {
     pub(crate) fn patch_agent(
         &self,
         id: Uuid,
-        role: Option<Role>,
-        active: Option<bool>,
+        change: &fyncall_domain::AgentChange,
     ) -> StoreResult<(Agent, i64)> {
         self.write(|db| {
             // Every agent row locked: two instances demoting two admins at
             // once must not leave the team with none.
             let rows = db.query("SELECT data FROM agents ORDER BY pos FOR UPDATE", &[])?;
             let all: Vec<Agent> = parse_rows(&rows)?;
-            let agent = crate::rows::patched_agent(&all, id, role, active)?;
+            let agent = crate::rows::patched_agent(&all, id, change)?;
             db.execute(
                 "UPDATE agents SET data = $2 WHERE id = $1",
                 &[
@@ -383,7 +382,7 @@ impl PgStore {
                     &serde_json::to_string(&agent).map_err(db_err)?,
                 ],
             )?;
-            if active == Some(false) {
+            if change.active == Some(false) {
                 // Deactivating ends every session; reactivating revives none.
                 crate::sessions::end(
                     &mut super::tokens::PgTokens(db),

@@ -1,6 +1,6 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -217,10 +217,9 @@ impl Store for SqliteStore {
     fn update_agent(
         &self,
         id: Uuid,
-        role: Option<Role>,
-        active: Option<bool>,
+        change: &fyncall_domain::AgentChange,
     ) -> StoreResult<(Agent, i64)> {
-        self.patch_agent(id, role, active)
+        self.patch_agent(id, change)
     }
 
     fn settings(&self) -> StoreResult<TeamSettings> {

@@ -6,7 +6,7 @@
 
 use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
-    Activity, Agent, Conversation, Message, Role, TeamSettings, Ticket, Timestamp, sla,
+    Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -285,13 +285,12 @@ impl SqliteStore {
     pub(crate) fn patch_agent(
         &self,
         id: Uuid,
-        role: Option<Role>,
-        active: Option<bool>,
+        change: &fyncall_domain::AgentChange,
     ) -> StoreResult<(Agent, i64)> {
         self.write(|conn| {
             let tx = conn.transaction().map_err(db_err)?;
             let all = agents(&tx)?;
-            let agent = crate::rows::patched_agent(&all, id, role, active)?;
+            let agent = crate::rows::patched_agent(&all, id, change)?;
             tx.execute(
                 "UPDATE agents SET data = ?2 WHERE id = ?1",
                 params![
@@ -300,7 +299,7 @@ impl SqliteStore {
                 ],
             )
             .map_err(db_err)?;
-            if active == Some(false) {
+            if change.active == Some(false) {
                 // Deactivating ends every session; reactivating revives none.
                 crate::sessions::end(
                     &mut super::tokens::SqliteTokens(&tx),

@@ -104,3 +104,134 @@ async fn business_hours_move_running_deadlines_and_bad_calendars_say_what_to_fix
 }
 
 crate::both_stores!(business_hours_move_running_deadlines_and_bad_calendars_say_what_to_fix);
+
+async fn agents_and_tokens_as_the_admin_console_uses_them(store: Kind) {
+    let t = Team::new(store).await;
+    let (s, made) = t
+        .post(&t.admin, "/agents", json!({"name": "  Dana Reyes ", "email": "dana@example.com", "role": "agent", "password": "twelve chars ok"}))
+        .await;
+    assert_eq!(s.as_u16(), 201, "{made}");
+    assert_eq!(made["name"], "Dana Reyes", "trimmed");
+    let path = format!("/agents/{}", made["id"].as_str().expect("id"));
+    // Renamed, then made an admin, in two changes.
+    let (s, renamed) = t
+        .call(
+            &t.admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "Dana Reyes-Ortiz"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{renamed}");
+    assert_eq!(renamed["name"], "Dana Reyes-Ortiz");
+    assert_eq!(renamed["role"], "agent", "untouched");
+    let (_, promoted) = t
+        .call(
+            &t.admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(promoted["role"], "admin");
+    assert_eq!(promoted["name"], "Dana Reyes-Ortiz");
+    // A name with a control character, or empty: refused, naming the field.
+    for bad in ["Dana\u{7}", "   "] {
+        let refused = t
+            .call(&t.admin, Method::PATCH, &path, Some(json!({"name": bad})))
+            .await;
+        assert_error(&refused, 422, "invalid");
+        assert!(
+            refused.1["error"]["fields"]["name"].is_string(),
+            "{}",
+            refused.1
+        );
+    }
+    // Agents may not change agents.
+    assert_error(
+        &t.call(&t.alice, Method::PATCH, &path, Some(json!({"name": "x"})))
+            .await,
+        403,
+        "forbidden",
+    );
+    // The team keeps one active admin: with Dana demoted again, the first
+    // admin cannot step down.
+    t.call(
+        &t.admin,
+        Method::PATCH,
+        &path,
+        Some(json!({"role": "agent"})),
+    )
+    .await;
+    let refused = t
+        .call(
+            &t.admin,
+            Method::PATCH,
+            &format!("/agents/{}", t.admin_id),
+            Some(json!({"role": "agent"})),
+        )
+        .await;
+    assert!(refused.0.is_client_error(), "{refused:?}");
+    assert!(refused.1.to_string().contains("admin"), "{}", refused.1);
+    // Deactivate, reactivate; end sessions.
+    let (_, off) = t
+        .call(
+            &t.admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(off["active"], false);
+    let (_, on) = t
+        .call(
+            &t.admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(on["active"], true);
+    let (s, _) = t
+        .call(&t.admin, Method::DELETE, &format!("{path}/sessions"), None)
+        .await;
+    assert_eq!(s.as_u16(), 204);
+    // Integration tokens: made (shown once), listed without the secret, revoked.
+    let (s, token) = t
+        .post(
+            &t.admin,
+            "/integrations/tokens",
+            json!({"name": "helpdesk widget"}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{token}");
+    let secret = token["token"]
+        .as_str()
+        .expect("the secret, once")
+        .to_owned();
+    let (_, list) = t.get(&t.admin, "/integrations/tokens").await;
+    let listed = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["id"] == token["id"])
+        .expect("listed");
+    assert_eq!(listed["name"], "helpdesk widget");
+    assert!(
+        !list.to_string().contains(&secret),
+        "the secret is never listed"
+    );
+    let (s, _) = t
+        .call(
+            &t.admin,
+            Method::DELETE,
+            &format!("/integrations/tokens/{}", token["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 204);
+    let (s, _) = t.get(&secret, "/conversations").await;
+    assert_eq!(s.as_u16(), 401, "a revoked token stops working");
+}
+
+crate::both_stores!(agents_and_tokens_as_the_admin_console_uses_them);

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import AdminPage from './AdminPage.svelte';
+import App from '../App.svelte';
+import { MockBackend, alice, withDesk } from '../mock-backend';
+import type { Agent } from '../generated/Agent';
+
+const admin: Agent = { ...alice, role: 'admin' };
+const signedIn = { server: 'https://x', agent: admin, demo: false, token_in_keyring: true };
+
+function online(backend: MockBackend, connection: 'online' | 'offline' = 'online') {
+  const { desk, context } = withDesk(backend, { me: admin });
+  desk.status = { connection, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null };
+  return context;
+}
+
+describe('the admin console', () => {
+  it('is in the sidebar for admins only', async () => {
+    const asAgent = render(App, { backend: new MockBackend({ ...signedIn, agent: alice }) });
+    await waitFor(() => expect(asAgent.container.querySelector('[data-nav=reports]')).not.toBeNull());
+    expect(asAgent.container.querySelector('[data-nav=admin]')).toBeNull();
+    asAgent.unmount();
+    const asAdmin = render(App, { backend: new MockBackend(signedIn) });
+    await waitFor(() => expect(asAdmin.container.querySelector('[data-nav=admin]')).not.toBeNull());
+  });
+
+  it('adds an agent only with what the server would accept, and shows its refusal at the field', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await waitFor(() => expect(container.querySelectorAll('[data-agent]')).toHaveLength(2));
+    const type = async (name: string, email: string, password: string) => {
+      await fireEvent.input(container.querySelector('[data-field=name]')!, { target: { value: name } });
+      await fireEvent.input(container.querySelector('[data-field=email]')!, { target: { value: email } });
+      await fireEvent.input(container.querySelector('[data-field=password]')!, { target: { value: password } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Add agent' }));
+    };
+    await type('Dana', 'dana-at-example', 'short');
+    expect(container.querySelector('[data-error=email]')?.textContent).toContain('name@example.com');
+    expect(container.querySelector('[data-error=password]')?.textContent).toContain('12 to 1,000');
+    expect(backend.staff).toHaveLength(2);
+    await type('Ben again', 'ben@example.com', 'twelve chars ok');
+    await waitFor(() => expect(container.querySelector('[data-error=email]')?.textContent).toBe('an agent with that email exists'));
+    await type('Dana Reyes', 'dana@example.com', 'twelve chars ok');
+    await waitFor(() => expect(container.querySelectorAll('[data-agent]')).toHaveLength(3));
+    expect(screen.getByRole('status').textContent).toContain('Dana Reyes can now sign in');
+    await fireEvent.click(container.querySelector('[data-agent="dana@example.com"] [data-action=deactivate]')!);
+    await waitFor(() => expect(container.querySelector('[data-agent="dana@example.com"]')?.textContent).toContain('Deactivated'));
+  });
+
+  it('shows a new integration token once, with a copy button, and revokes', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=tokens]')!);
+    await waitFor(() => expect(container.querySelector('[data-token="chat platform"]')).not.toBeNull());
+    await fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
+    expect(container.querySelector('#e-token-name')?.textContent).toContain('name the token');
+    await fireEvent.input(container.querySelector('[data-field=token-name]')!, { target: { value: 'help widget' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
+    await waitFor(() => expect(screen.getByTestId('token-secret').textContent).toBe('fyk_secret_shown_once'));
+    expect(container.querySelector('[data-token="help widget"]')).not.toBeNull();
+    expect(container.querySelector('[data-testid=admin-tokens]')?.textContent).not.toContain('fyk_secret');
+    await fireEvent.click(screen.getByRole('button', { name: 'Done' }));
+    expect(screen.queryByTestId('token-secret')).toBeNull();
+    await fireEvent.click(container.querySelector('[data-token="chat platform"] [data-action=revoke]')!);
+    await waitFor(() => expect(container.querySelector('[data-token="chat platform"]')).toBeNull());
+  });
+
+  it('sets business hours with pasted holidays, counts normal in them, previews, and saves', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=hours]')!);
+    const use = await waitFor(() => container.querySelector('[data-field=use-calendar]') as HTMLInputElement);
+    await fireEvent.click(use);
+    await waitFor(() => expect(container.querySelector('[data-field=time-zone]')).not.toBeNull());
+    await fireEvent.input(container.querySelector('[data-field=time-zone]')!, { target: { value: 'Europe/Berlin' } });
+    await fireEvent.input(container.querySelector('[data-field=paste-holidays]')!, { target: { value: '2026-12-25\n26.12.2026\n2027-01-01\n' } });
+    await fireEvent.click(container.querySelector('[data-action=import-holidays]')!);
+    expect([...container.querySelectorAll('[data-testid=holidays] li')].map((li) => li.textContent?.slice(0, 10))).toEqual(['2026-12-25', '2027-01-01']);
+    expect((container.querySelector('[data-field=paste-holidays]') as HTMLTextAreaElement).value).toBe('26.12.2026');
+    // The draft lives on across tabs.
+    await fireEvent.click(container.querySelector('[data-section=sla]')!);
+    await fireEvent.change(container.querySelector('[data-field=normal-hours]')!, { target: { value: 'business_hours' } });
+    await waitFor(() => expect(screen.getByTestId('preview').textContent).toContain('3 tickets become at risk, 1 breached'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await waitFor(() => expect(screen.getByTestId('saved-note').textContent).toContain('Saved'));
+    expect(backend.teamSettings.calendar?.time_zone).toBe('Europe/Berlin');
+    expect(backend.teamSettings.calendar?.holidays).toEqual(['2026-12-25', '2027-01-01']);
+    expect(backend.teamSettings.calendar?.weekly.mon).toEqual([{ from: '09:00', to: '17:00' }]);
+    expect(backend.teamSettings.sla_policy.normal.hours).toBe('business_hours');
+  });
+
+  it('retires a category, which leaves the pickers but stays listed', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=categories]')!);
+    await waitFor(() => expect(container.querySelector('[data-category=shipping]')).not.toBeNull());
+    await fireEvent.click(container.querySelector('[data-category=shipping] [data-action=retire]')!);
+    expect(container.querySelector('[data-retired=shipping]')).not.toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await waitFor(() => expect(backend.teamSettings.retired_categories).toEqual(['shipping']));
+    expect(backend.teamSettings.categories).toEqual(['billing', 'technical']);
+  });
+
+  it('says it needs the server when offline and changes nothing', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend, 'offline') });
+    expect(screen.getByTestId('admin-offline').textContent).toContain('needs the server');
+    expect((screen.getByRole('button', { name: 'Add agent' }) as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(container.querySelector('[data-section=categories]')!);
+    expect((screen.getByRole('button', { name: 'Save settings' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
