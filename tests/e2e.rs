@@ -55,6 +55,12 @@ fn the_real_app_end_to_end() {
     d.click("button[type=submit]");
     d.wait("[data-testid=ticket-list] tbody tr");
     println!("sign-in to first rendered view: {:?}", started.elapsed());
+    // An agent has Reports, and no admin section.
+    d.wait("a[data-nav=reports]");
+    assert!(
+        d.find("a[data-nav=admin]").is_none(),
+        "an agent sees no admin section"
+    );
 
     // Each view shows its rows and the count the server gives.
     let (api, token) = api_login(&url, "alice@demo.fyncall.test");
