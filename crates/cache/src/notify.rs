@@ -114,7 +114,14 @@ fn minutes_text(ms: i64) -> String {
 /// risk once its at-risk moment has come.
 pub fn sla_notices(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Vec<Notice> {
     let mut out = Vec::new();
+    // Time left is counted time: on business hours, a night or a weekend
+    // before the due moment does not count.
+    let timers = sla::evaluate(ticket, policy, now);
     for d in sla::deadlines(ticket, policy) {
+        let left_ms = match d.timer {
+            TimerKind::FirstResponse => timers.first_response.remaining_seconds,
+            TimerKind::Resolution => timers.resolution.remaining_seconds,
+        } * 1000;
         let (kind, text) = if now >= d.breach_at() {
             (
                 NoticeKind::Breached,
@@ -126,7 +133,7 @@ pub fn sla_notices(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Vec<N
                 format!(
                     "{} at risk: {} to {}",
                     label(ticket),
-                    minutes_text((d.due_at - now).num_milliseconds()),
+                    minutes_text(left_ms),
                     d.timer.label()
                 ),
             )

@@ -427,3 +427,45 @@ fn a_first_download_does_not_flood_with_old_alerts() {
         "{due:?}"
     );
 }
+
+#[test]
+fn a_business_hours_ticket_due_monday_is_not_announced_on_saturday() {
+    // Berlin office, Monday to Friday 09:00–18:00; normal counts it. A
+    // ticket created Friday 2026-11-27 16:30 (15:30 UTC) has its first
+    // response due Monday 11:30 and at risk from Monday 10:30 (09:30 UTC).
+    let day = serde_json::json!([{"from": "09:00", "to": "18:00"}]);
+    let mut policy = SlaPolicy::default();
+    policy.calendar = Some(
+        serde_json::from_value(serde_json::json!({"time_zone": "Europe/Berlin",
+            "weekly": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}}))
+        .expect("a calendar"),
+    );
+    policy.targets.normal.hours = Hours::BusinessHours;
+    let at = |s: &str| -> Timestamp { s.parse().expect("time") };
+    let t = my_ticket(0, ALICE, Priority::Normal, at("2026-11-27T15:30:00Z"));
+    for quiet in [
+        "2026-11-27T17:59:00Z",
+        "2026-11-28T12:00:00Z",
+        "2026-11-29T23:00:00Z",
+        "2026-11-30T09:29:59Z",
+    ] {
+        assert!(
+            sla_notices(&t, &policy, at(quiet)).is_empty(),
+            "nothing at {quiet}"
+        );
+    }
+    assert_eq!(
+        sla::next_at_risk_moment(&t, &policy, at("2026-11-28T12:00:00Z")),
+        Some(at("2026-11-30T09:30:00Z"))
+    );
+    let monday = sla_notices(&t, &policy, at("2026-11-30T09:30:00Z"));
+    assert_eq!(monday.len(), 1);
+    assert_eq!(monday[0].kind, NoticeKind::AtRisk);
+    // Counted time left, not the wall time since Friday.
+    assert!(
+        monday[0].summary.contains("60 min to first response"),
+        "{}",
+        monday[0].summary
+    );
+    assert_eq!(monday[0].moment, at("2026-11-30T10:30:00Z"));
+}
