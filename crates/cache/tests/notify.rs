@@ -434,12 +434,14 @@ fn a_business_hours_ticket_due_monday_is_not_announced_on_saturday() {
     // ticket created Friday 2026-11-27 16:30 (15:30 UTC) has its first
     // response due Monday 11:30 and at risk from Monday 10:30 (09:30 UTC).
     let day = serde_json::json!([{"from": "09:00", "to": "18:00"}]);
-    let mut policy = SlaPolicy::default();
-    policy.calendar = Some(
-        serde_json::from_value(serde_json::json!({"time_zone": "Europe/Berlin",
-            "weekly": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}}))
-        .expect("a calendar"),
-    );
+    let mut policy = SlaPolicy {
+        calendar: Some(
+            serde_json::from_value(serde_json::json!({"time_zone": "Europe/Berlin",
+                "weekly": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}}))
+            .expect("a calendar"),
+        ),
+        ..SlaPolicy::default()
+    };
     policy.targets.normal.hours = Hours::BusinessHours;
     let at = |s: &str| -> Timestamp { s.parse().expect("time") };
     let t = my_ticket(0, ALICE, Priority::Normal, at("2026-11-27T15:30:00Z"));
