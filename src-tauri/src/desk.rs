@@ -169,6 +169,15 @@ impl Desk {
         &self.home
     }
 
+    /// Something that wakes the notifier (an empty change), for a choice
+    /// made outside the window, such as the tray's Pause.
+    pub fn nudger(&self) -> impl Fn() + Send + 'static {
+        let changes = self.changes.clone();
+        move || {
+            let _ = changes.send(Arc::new(ChangeSet::default()));
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
         self.changes.subscribe()
     }

@@ -92,8 +92,9 @@ pub fn show_notice(
 
 fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
     let handle = app.clone();
-    let ticket = n.ticket_id;
-    match show_notice(n, move || open_ticket(&handle, Some(ticket))) {
+    // A summary of quiet hours opens the window, not a ticket.
+    let ticket = (!n.ticket_id.is_nil()).then_some(n.ticket_id);
+    match show_notice(n, move || open_ticket(&handle, ticket)) {
         Ok(()) => {
             tracing::info!(kind = n.kind.as_str(), ticket = %n.ticket_id, "notification shown");
         }
@@ -133,31 +134,142 @@ fn tray_menu(app: &AppHandle, summary: &TraySummary) -> tauri::Result<Menu<tauri
         true,
         None::<&str>,
     )?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        "pause",
-        "Pause notifications for 1 hour",
-        true,
-        None::<&str>,
-    )?)?;
+    let pause = match summary.paused_until {
+        Some(until) => MenuItem::with_id(
+            app,
+            "resume",
+            format!(
+                "Notifications paused until {}: resume",
+                until.with_timezone(&chrono::Local).format("%H:%M")
+            ),
+            true,
+            None::<&str>,
+        )?,
+        None => MenuItem::with_id(
+            app,
+            "pause",
+            "Pause notifications for 1 hour",
+            true,
+            None::<&str>,
+        )?,
+    };
+    menu.append(&pause)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
     Ok(menu)
 }
 
-/// The tooltip: "N at risk, M breached".
+/// The count in words: "N at risk, M breached".
 pub fn tooltip(summary: &TraySummary) -> String {
     format!("{} at risk, {} breached", summary.at_risk, summary.breached)
 }
 
-fn update_tray(app: &AppHandle, tray: &TrayIcon, summary: &TraySummary) {
-    let icon = if summary.breached > 0 {
-        ICON_BREACHED
-    } else if summary.at_risk > 0 {
-        ICON_AT_RISK
-    } else {
-        ICON_NORMAL
+/// Whether the desktop says do not disturb: the `Inhibited` property of
+/// the notification service, where it has one (read with a short time
+/// limit; no answer means no).
+#[cfg(target_os = "linux")]
+fn inhibited() -> bool {
+    use std::sync::OnceLock;
+    static BUS: OnceLock<Option<zbus::blocking::Connection>> = OnceLock::new();
+    let Some(bus) = BUS.get_or_init(|| {
+        zbus::blocking::connection::Builder::session()
+            .ok()?
+            .method_timeout(Duration::from_secs(2))
+            .build()
+            .ok()
+    }) else {
+        return false;
     };
-    if let Ok(image) = Image::from_bytes(icon) {
+    bus.call_method(
+        Some("org.freedesktop.Notifications"),
+        "/org/freedesktop/Notifications",
+        Some("org.freedesktop.DBus.Properties"),
+        "Get",
+        &("org.freedesktop.Notifications", "Inhibited"),
+    )
+    .ok()
+    .and_then(|reply| {
+        reply
+            .body()
+            .deserialize::<zbus::zvariant::OwnedValue>()
+            .ok()
+    })
+    .and_then(|v| bool::try_from(v).ok())
+    .unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn inhibited() -> bool {
+    false
+}
+
+/// The tray's state in words for those who cannot see the icon: on Linux
+/// the StatusNotifierItem's title and the icon's accessible description
+/// (tray-icon sets neither: its tooltip is not exported there).
+#[cfg(target_os = "linux")]
+// The one unsafe block of the app: tray-icon hands out its indicator only as
+// a raw pointer, and libappindicator's setters take `&mut`; see SAFETY below.
+#[allow(unsafe_code)]
+fn describe_tray(tray: &TrayIcon, icon: &std::path::Path, words: &str) {
+    let (icon, words) = (icon.to_path_buf(), words.to_owned());
+    let _ = tray.with_inner_tray_icon(move |inner| {
+        // SAFETY: `app_indicator` points at the indicator tray-icon owns for
+        // as long as `inner` lives, on this (the GTK main) thread. The copy
+        // is the same GObject handle (the struct holds only its pointer);
+        // its methods pass that pointer to libappindicator, and it is never
+        // dropped (ManuallyDrop), so nothing is freed twice.
+        let mut handle =
+            std::mem::ManuallyDrop::new(unsafe { std::ptr::read(inner.app_indicator()) });
+        if let Some(dir) = icon.parent() {
+            handle.set_icon_theme_path(&dir.to_string_lossy());
+        }
+        handle.set_icon_full(&icon.to_string_lossy(), &words);
+        handle.set_title(&format!("Fyncall Desk: {words}"));
+    });
+}
+
+/// The three tray icons as files (the indicator reads icons from disk).
+#[cfg(target_os = "linux")]
+fn icon_files(app: &AppHandle) -> Option<[std::path::PathBuf; 3]> {
+    let dir = app.path().app_cache_dir().ok()?.join("tray");
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut out: [std::path::PathBuf; 3] = Default::default();
+    for (i, (name, bytes)) in [
+        ("fyncall-tray-normal.png", ICON_NORMAL),
+        ("fyncall-tray-at-risk.png", ICON_AT_RISK),
+        ("fyncall-tray-breached.png", ICON_BREACHED),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+            std::fs::write(&path, bytes).ok()?;
+        }
+        out[i] = path;
+    }
+    Some(out)
+}
+
+fn update_tray(app: &AppHandle, tray: &TrayIcon, summary: &TraySummary) {
+    let which = if summary.breached > 0 {
+        2
+    } else if summary.at_risk > 0 {
+        1
+    } else {
+        0
+    };
+    #[cfg(target_os = "linux")]
+    match icon_files(app) {
+        Some(files) => describe_tray(tray, &files[which], &tooltip(summary)),
+        None => {
+            if let Ok(image) = Image::from_bytes([ICON_NORMAL, ICON_AT_RISK, ICON_BREACHED][which])
+            {
+                let _ = tray.set_icon(Some(image));
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    if let Ok(image) = Image::from_bytes([ICON_NORMAL, ICON_AT_RISK, ICON_BREACHED][which]) {
         let _ = tray.set_icon(Some(image));
     }
     let _ = tray.set_tooltip(Some(tooltip(summary)));
@@ -184,13 +296,21 @@ pub fn tray(app: &AppHandle) -> tauri::Result<TrayIcon> {
             match id.as_str() {
                 "open" => open_ticket(app, None),
                 "quit" => app.exit(0),
-                "pause" => {
+                "pause" | "resume" => {
                     if let Some(desk) = app.try_state::<Desk>() {
                         let cache = desk.cache().clone();
+                        let pause = id == "pause";
+                        let nudge = desk.nudger();
                         tauri::async_runtime::spawn_blocking(move || {
                             if let Ok(c) = cache.lock() {
-                                let _ = c.pause_notices(Utc::now(), 60);
+                                let _ = if pause {
+                                    c.pause_notices(Utc::now(), 60)
+                                } else {
+                                    c.resume_notices()
+                                };
                             }
+                            // The tray's menu says until when at once.
+                            nudge();
                         });
                     }
                 }
@@ -226,6 +346,8 @@ fn pass(
     changes: Vec<Arc<ChangeSet>>,
     warned: &AtomicBool,
 ) -> Duration {
+    // Asked before the cache is locked: it is a D-Bus round trip.
+    let quiet_desktop = inhibited();
     let Ok(c) = cache.lock() else {
         return MAX_SLEEP;
     };
@@ -242,7 +364,9 @@ fn pass(
         // A first download: what was already at risk is not news.
         let _ = c.baseline_notices(local_now);
     }
-    let due = c.take_notices(assigned, local_now).unwrap_or_default();
+    let due = c
+        .due_notices(assigned, local_now, quiet_desktop)
+        .unwrap_or_default();
     let summary = c.tray(local_now, TRAY_TICKETS).unwrap_or_default();
     let sleep = c.next_wake(local_now, MAX_SLEEP).unwrap_or(MAX_SLEEP);
     drop(c);

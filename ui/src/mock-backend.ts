@@ -212,8 +212,9 @@ export class MockBackend implements Backend {
   onOpenTicket = async () => () => {};
   link: string | null = null;
   takeLink = async () => { const l = this.link; this.link = null; return l; };
-  preferences = async () => ({});
-  setPreference = async () => {};
+  prefs: Record<string, string> = {};
+  preferences = async (keys: string[]) => Object.fromEntries(keys.filter((k) => k in this.prefs).map((k) => [k, this.prefs[k]]));
+  setPreference = async (key: string, value: string) => { this.prefs[key] = value; };
 
   // The admin console and reports, against this in-memory team.
   online = true;

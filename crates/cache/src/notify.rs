@@ -8,8 +8,13 @@
 //! - At risk, breached: a running timer of one of your tickets entered that
 //!   state. One per (ticket, timer, state, due time): a priority change that
 //!   moves the deadline can raise a new one; a paused or stopped timer none.
+//! - Quiet: inside the agent's quiet hours, or while the desktop says do not
+//!   disturb, nothing pops up (the tray still changes); what was held is
+//!   told once, in one summary, when the quiet ends. Breaches of urgent
+//!   tickets may be let through.
 
-use chrono::TimeDelta;
+use chrono::{NaiveTime, TimeDelta};
+use chrono_tz::Tz;
 use fyncall_domain::{Activity, Change, Priority, SlaPolicy, Ticket, TimerKind, Timestamp, sla};
 use rusqlite::params;
 use serde::Serialize;
@@ -26,6 +31,8 @@ pub enum NoticeKind {
     Assigned,
     AtRisk,
     Breached,
+    /// What was held while notifications were quiet, told once.
+    Summary,
 }
 
 impl NoticeKind {
@@ -34,6 +41,7 @@ impl NoticeKind {
             NoticeKind::Assigned => "assigned",
             NoticeKind::AtRisk => "at_risk",
             NoticeKind::Breached => "breached",
+            NoticeKind::Summary => "summary",
         }
     }
 }
@@ -68,6 +76,51 @@ pub struct NoticePrefs {
     pub at_risk_for: Vec<Priority>,
     /// No notifications before this moment ("pause for 1 hour").
     pub paused_until: Option<Timestamp>,
+    /// No pop-ups inside these hours.
+    pub quiet: Option<QuietHours>,
+    /// Breaches of urgent tickets pop up even when quiet.
+    pub urgent_breaches_through: bool,
+}
+
+/// The agent's quiet hours: local times in their zone; `from` after `to`
+/// runs over midnight (22:00–07:00); equal times are never quiet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuietHours {
+    pub from: NaiveTime,
+    pub to: NaiveTime,
+    pub zone: Tz,
+}
+
+impl QuietHours {
+    /// Reads "HH:MM" times and an IANA zone; `None` for anything else.
+    pub fn parse(from: &str, to: &str, zone: &str) -> Option<QuietHours> {
+        Some(QuietHours {
+            from: NaiveTime::parse_from_str(from, "%H:%M").ok()?,
+            to: NaiveTime::parse_from_str(to, "%H:%M").ok()?,
+            zone: zone.parse().ok()?,
+        })
+    }
+
+    /// The next moment after `now` the quiet hours end.
+    pub fn ends_after(&self, now: Timestamp) -> Option<Timestamp> {
+        let local = now.with_timezone(&self.zone);
+        (0..=2).find_map(|d| {
+            let day = local.date_naive() + chrono::Days::new(d);
+            let end = chrono::TimeZone::from_local_datetime(&self.zone, &day.and_time(self.to))
+                .earliest()?
+                .with_timezone(&chrono::Utc);
+            (end > now).then_some(end)
+        })
+    }
+
+    pub fn contains(&self, now: Timestamp) -> bool {
+        let t = now.with_timezone(&self.zone).time();
+        if self.from <= self.to {
+            self.from <= t && t < self.to
+        } else {
+            t >= self.from || t < self.to
+        }
+    }
 }
 
 impl Default for NoticePrefs {
@@ -78,6 +131,8 @@ impl Default for NoticePrefs {
             breached: true,
             at_risk_for: Priority::ALL.to_vec(),
             paused_until: None,
+            quiet: None,
+            urgent_breaches_through: false,
         }
     }
 }
@@ -91,8 +146,42 @@ impl NoticePrefs {
             NoticeKind::Assigned => self.assigned,
             NoticeKind::AtRisk => self.at_risk && self.at_risk_for.contains(&priority),
             NoticeKind::Breached => self.breached,
+            NoticeKind::Summary => true,
         }
     }
+
+    /// Whether pop-ups are held at `now`: quiet hours, or the desktop's do
+    /// not disturb (`inhibited`).
+    pub fn is_quiet(&self, now: Timestamp, inhibited: bool) -> bool {
+        inhibited || self.quiet.as_ref().is_some_and(|q| q.contains(now))
+    }
+
+    /// Whether `notice` pops up even when quiet.
+    pub fn breaks_through(&self, notice: &Notice, priority: Priority) -> bool {
+        self.urgent_breaches_through
+            && notice.kind == NoticeKind::Breached
+            && priority == Priority::Urgent
+    }
+}
+
+/// The one notification that tells what quiet hours held back:
+/// "3 tickets turned at risk, 1 breached while notifications were quiet".
+pub fn quiet_summary(at_risk: u32, breached: u32, assigned: u32) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let first = |n: u32, what: &str, parts: &mut Vec<String>| {
+        if n == 0 {
+            return;
+        }
+        parts.push(if parts.is_empty() {
+            format!("{n} {} {what}", if n == 1 { "ticket" } else { "tickets" })
+        } else {
+            format!("{n} {what}")
+        });
+    };
+    first(at_risk, "turned at risk", &mut parts);
+    first(breached, "breached", &mut parts);
+    first(assigned, "assigned to you", &mut parts);
+    (!parts.is_empty()).then(|| format!("{} while notifications were quiet", parts.join(", ")))
 }
 
 fn label(t: &Ticket) -> String {
@@ -225,6 +314,16 @@ impl Cache {
                 .preference("notify.paused_until")?
                 .and_then(|t| t.parse::<i64>().ok())
                 .map(crate::from_millis),
+            quiet: match (
+                self.preference("notify.quiet.from")?,
+                self.preference("notify.quiet.to")?,
+                self.preference("notify.quiet.zone")?,
+            ) {
+                (Some(from), Some(to), Some(zone)) => QuietHours::parse(&from, &to, &zone),
+                _ => None,
+            },
+            urgent_breaches_through: self.preference("notify.quiet.urgent_breaches")?.as_deref()
+                == Some("on"),
         };
         for p in Priority::ALL {
             if on(&format!("notify.at_risk.{}", p.as_str()))? {
@@ -232,6 +331,11 @@ impl Cache {
             }
         }
         Ok(prefs)
+    }
+
+    /// Ends a pause now.
+    pub fn resume_notices(&self) -> Result<()> {
+        self.set_preference("notify.paused_until", "0")
     }
 
     /// Pauses notifications for `minutes` from `local_now`.
@@ -244,6 +348,18 @@ impl Cache {
     /// ledger has not seen and the agent wants, recording them as sent.
     /// `assigned` are the assignment notices of the latest sync.
     pub fn take_notices(&self, assigned: Vec<Notice>, local_now: Timestamp) -> Result<Vec<Notice>> {
+        self.due_notices(assigned, local_now, false)
+    }
+
+    /// [`Cache::take_notices`] on a desktop that may say do not disturb
+    /// (`inhibited`): while quiet, notices are recorded and counted, not
+    /// returned; the first call after the quiet returns one summary of them.
+    pub fn due_notices(
+        &self,
+        assigned: Vec<Notice>,
+        local_now: Timestamp,
+        inhibited: bool,
+    ) -> Result<Vec<Notice>> {
         let now = self.server_now(local_now)?;
         let prefs = self.notice_prefs()?;
         let settings = self.settings()?;
@@ -264,6 +380,9 @@ impl Cache {
                 candidates.push((n, t.priority));
             }
         }
+        // Quiet is read on the agent's own clock: it is their night.
+        let quiet = prefs.is_quiet(local_now, inhibited);
+        let mut held = [0u32; 3];
         let mut out = Vec::new();
         for (n, priority) in candidates {
             // A breach already seen makes its at-risk notice moot.
@@ -278,9 +397,54 @@ impl Cache {
                 self.record_notice(&n, now)?;
                 continue;
             }
-            if self.record_notice(&n, now)? {
+            if !self.record_notice(&n, now)? {
+                continue;
+            }
+            if quiet && !prefs.breaks_through(&n, priority) {
+                held[match n.kind {
+                    NoticeKind::AtRisk => 0,
+                    NoticeKind::Breached => 1,
+                    _ => 2,
+                }] += 1;
+            } else {
                 out.push(n);
             }
+        }
+        const HELD: [&str; 3] = [
+            "notify.held.at_risk",
+            "notify.held.breached",
+            "notify.held.assigned",
+        ];
+        let mut total = [0u32; 3];
+        for (i, key) in HELD.iter().enumerate() {
+            let before: u32 = self
+                .preference(key)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            total[i] = before + held[i];
+        }
+        if quiet {
+            for (i, key) in HELD.iter().enumerate() {
+                if held[i] > 0 {
+                    self.set_preference(key, &total[i].to_string())?;
+                }
+            }
+        } else if let Some(text) = quiet_summary(total[0], total[1], total[2]) {
+            for key in HELD {
+                self.set_preference(key, "0")?;
+            }
+            out.insert(
+                0,
+                Notice {
+                    ticket_id: Uuid::nil(),
+                    kind: NoticeKind::Summary,
+                    timer: None,
+                    moment: now,
+                    summary: text,
+                    body: "The tray and SLA At Risk show them.".into(),
+                    critical: false,
+                },
+            );
         }
         Ok(out)
     }
@@ -351,10 +515,17 @@ impl Cache {
         cap: std::time::Duration,
     ) -> Result<std::time::Duration> {
         let now = self.server_now(local_now)?;
-        Ok(match self.next_my_moment(now)? {
+        let mut wake = match self.next_my_moment(now)? {
             Some(at) => (at - now).to_std().unwrap_or_default().min(cap),
             None => cap,
-        })
+        };
+        // The end of quiet hours, on the agent's clock: its summary is due then.
+        if let Some(q) = self.notice_prefs()?.quiet.filter(|q| q.contains(local_now)) {
+            if let Some(end) = q.ends_after(local_now) {
+                wake = wake.min((end - local_now).to_std().unwrap_or_default());
+            }
+        }
+        Ok(wake)
     }
 
     /// The tray: how many of the agent's tickets are at risk and breached
@@ -366,7 +537,10 @@ impl Cache {
             Some(me) => me,
             None => return Ok(TraySummary::default()),
         };
-        let mut summary = TraySummary::default();
+        let mut summary = TraySummary {
+            paused_until: self.notice_prefs()?.paused_until.filter(|p| *p > now),
+            ..TraySummary::default()
+        };
         for t in self.my_tickets_at_risk(me, now)? {
             match sla::evaluate(&t, &settings.sla, now).indicator {
                 fyncall_domain::Indicator::Breached => summary.breached += 1,
@@ -375,12 +549,19 @@ impl Cache {
             }
         }
         for t in self.my_deadlines(top)? {
-            let due = sla::moments(&t, &settings.sla).due_at;
+            // Counted time left of its running timer due first (business
+            // hours count only open time).
+            let timers = sla::evaluate(&t, &settings.sla, now);
+            let seconds_left = [timers.first_response, timers.resolution]
+                .into_iter()
+                .filter(|x| x.state.is_running())
+                .min_by_key(|x| x.due_at)
+                .map(|x| x.remaining_seconds);
             summary.urgent.push(TrayTicket {
                 id: t.id,
                 label: label(&t),
                 subject: t.subject.clone(),
-                seconds_left: due.map(|d| (d - now).num_seconds()),
+                seconds_left,
             });
         }
         Ok(summary)
@@ -392,6 +573,8 @@ pub struct TraySummary {
     pub at_risk: u32,
     pub breached: u32,
     pub urgent: Vec<TrayTicket>,
+    /// Notifications are paused until then ("Pause for 1 hour").
+    pub paused_until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -471,3 +471,116 @@ fn a_business_hours_ticket_due_monday_is_not_announced_on_saturday() {
     );
     assert_eq!(monday[0].moment, at("2026-11-30T10:30:00Z"));
 }
+
+#[test]
+fn quiet_hours_hold_pop_ups_and_tell_them_once_in_a_summary() {
+    use fyncall_cache::notify::QuietHours;
+    // Quiet 22:00–07:00 UTC runs over midnight; equal times are never quiet.
+    let q = QuietHours::parse("22:00", "07:00", "UTC").expect("valid");
+    let at = |s: &str| -> Timestamp { s.parse().expect("time") };
+    assert!(q.contains(at("2026-11-30T23:30:00Z")) && q.contains(at("2026-12-01T06:59:59Z")));
+    assert!(!q.contains(at("2026-12-01T07:00:00Z")) && !q.contains(at("2026-11-30T21:59:00Z")));
+    assert!(
+        !QuietHours::parse("09:00", "09:00", "UTC")
+            .expect("valid")
+            .contains(at("2026-12-01T09:00:00Z"))
+    );
+    assert_eq!(QuietHours::parse("9", "07:00", "UTC"), None);
+    assert_eq!(QuietHours::parse("22:00", "07:00", "Mars/Base"), None);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = SlaPolicy::default();
+    // Three urgent tickets of mine, created now: at risk, then breached.
+    let mine: Vec<Ticket> = (0..3)
+        .map(|i| my_ticket(200 + i, ALICE, Priority::Urgent, now()))
+        .collect();
+    let cache = cache_with(dir.path(), &mine);
+    let first = sla::deadlines(&mine[0], &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    // Quiet over the whole at-risk stretch, in the agent's zone.
+    let quiet_from = (first.at_risk_at - TimeDelta::minutes(1))
+        .format("%H:%M")
+        .to_string();
+    let quiet_to = (first.at_risk_at + TimeDelta::minutes(2))
+        .format("%H:%M")
+        .to_string();
+    cache
+        .set_preference("notify.quiet.from", &quiet_from)
+        .expect("pref");
+    cache
+        .set_preference("notify.quiet.to", &quiet_to)
+        .expect("pref");
+    cache
+        .set_preference("notify.quiet.zone", "UTC")
+        .expect("pref");
+    let held = cache
+        .take_notices(Vec::new(), first.at_risk_at)
+        .expect("take");
+    assert!(held.is_empty(), "nothing pops up while quiet: {held:?}");
+    // The tray still counts them.
+    assert_eq!(cache.tray(first.at_risk_at, 5).expect("tray").at_risk, 3);
+    // When the quiet ends: one summary, not a burst; then nothing more.
+    let after = first.at_risk_at + TimeDelta::minutes(2) + TimeDelta::seconds(1);
+    let told = cache.take_notices(Vec::new(), after).expect("take");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].kind, NoticeKind::Summary);
+    assert_eq!(
+        told[0].summary,
+        "3 tickets turned at risk while notifications were quiet"
+    );
+    assert!(
+        cache
+            .take_notices(Vec::new(), after + TimeDelta::seconds(1))
+            .expect("take")
+            .is_empty()
+    );
+
+    // Do not disturb behaves the same; urgent breaches may break through.
+    let breach = first.breach_at();
+    let dnd = cache.due_notices(Vec::new(), breach, true).expect("take");
+    assert!(dnd.is_empty(), "do not disturb holds breaches too: {dnd:?}");
+    let told = cache
+        .due_notices(Vec::new(), breach + TimeDelta::seconds(1), false)
+        .expect("take");
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0].summary,
+        "3 tickets breached while notifications were quiet"
+    );
+    let other: Vec<Ticket> = (0..2)
+        .map(|i| my_ticket(300 + i, ALICE, Priority::Urgent, breach))
+        .collect();
+    let dir2 = tempfile::tempdir().expect("dir");
+    let cache2 = cache_with(dir2.path(), &other);
+    cache2
+        .set_preference("notify.quiet.urgent_breaches", "on")
+        .expect("pref");
+    let later = sla::deadlines(&other[0], &policy)
+        .into_iter()
+        .find(|d| d.timer == TimerKind::FirstResponse)
+        .expect("running");
+    assert!(
+        cache2
+            .due_notices(Vec::new(), later.at_risk_at, true)
+            .expect("take")
+            .is_empty()
+    );
+    let through = cache2
+        .due_notices(Vec::new(), later.breach_at(), true)
+        .expect("take");
+    assert_eq!(
+        through.len(),
+        2,
+        "urgent breaches break through: {through:?}"
+    );
+    assert!(through.iter().all(|n| n.kind == NoticeKind::Breached));
+    let told = cache2
+        .due_notices(Vec::new(), later.breach_at() + TimeDelta::seconds(1), false)
+        .expect("take");
+    assert_eq!(
+        told[0].summary,
+        "2 tickets turned at risk while notifications were quiet"
+    );
+}

@@ -40,4 +40,23 @@ describe('the settings page', () => {
     await waitFor(() => expect(backend.passwordChanges).toEqual([['right', 'a long new passphrase']]));
     expect((await screen.findByText(/Password changed/)).textContent).toContain('Every other session');
   });
+
+  it('keeps quiet hours in this computer\'s zone, with urgent breaches off by default', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(SettingsPage, { context: withDesk(backend).context });
+    const on = await waitFor(() => container.querySelector('[data-pref=quiet]') as HTMLInputElement);
+    expect(on.checked).toBe(false);
+    await fireEvent.click(on);
+    await waitFor(() => expect(backend.prefs['notify.quiet.from']).toBe('22:00'));
+    expect(backend.prefs['notify.quiet.to']).toBe('07:00');
+    expect(backend.prefs['notify.quiet.zone']).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const through = await waitFor(() => container.querySelector('[data-pref="notify.quiet.urgent_breaches"]') as HTMLInputElement);
+    expect(through.checked).toBe(false);
+    await fireEvent.change(container.querySelector('[data-field=quiet-from]')!, { target: { value: '21:30' } });
+    await waitFor(() => expect(backend.prefs['notify.quiet.from']).toBe('21:30'));
+    await fireEvent.click(through);
+    await waitFor(() => expect(backend.prefs['notify.quiet.urgent_breaches']).toBe('on'));
+    await fireEvent.click(container.querySelector('[data-pref=quiet]')!);
+    await waitFor(() => expect(backend.prefs['notify.quiet.from']).toBe(''));
+  });
 });

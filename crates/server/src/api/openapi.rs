@@ -143,6 +143,11 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<(u16, &'stati
             "the body is over 1 MiB (or a push of more than 1,000 mutations)",
         ));
         out.push((422, "a field breaks a rule; `fields` names each"));
+    } else if path == "/api/v1/reports/sla" {
+        out.push((
+            422,
+            "`from`, `to` or `group_by` cannot be read, or the period is empty; `fields` names which",
+        ));
     }
     out.push((
         503,
