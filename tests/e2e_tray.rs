@@ -112,6 +112,8 @@ fn the_tray_and_notifications_over_d_bus() {
         "{}",
         prop("Title")
     );
+    let calm_icon = prop("IconName");
+    assert!(!calm_icon.is_empty(), "an icon");
 
     assert_eq!(before, (0, 0), "Tara starts with nothing at risk");
     // A new urgent ticket of Tara's: at risk 30 s after it is made,
@@ -161,6 +163,8 @@ fn the_tray_and_notifications_over_d_bus() {
         "the tray turned at risk {risk_lag} ms late"
     );
     assert_eq!(prop("XAyatanaLabel"), (risk.0 + risk.1).to_string());
+    let risk_icon = prop("IconName");
+    assert_ne!(risk_icon, calm_icon, "the icon changes at risk");
     let menu = String::try_from(
         runtime
             .block_on(support::item_property(&bus, &item, "Menu"))
@@ -249,6 +253,22 @@ fn the_tray_and_notifications_over_d_bus() {
     within("the tray to go back", Duration::from_secs(20), || {
         (counts() == before).then_some(())
     });
+    assert_eq!(prop("IconName"), calm_icon, "the calm icon again");
+    assert_eq!(prop("XAyatanaLabel"), "", "no count left");
+
+    // A notification closed without a click changes nothing: the window
+    // stays where it is.
+    d.click("a[data-view=all]");
+    d.wait("[data-testid=ticket-list][data-view=all]");
+    let last = seen.lock().map(|s| s.len() as u32).unwrap_or(0);
+    runtime
+        .block_on(support::close(&bus, last))
+        .expect("closed");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        d.find("[data-testid=ticket-subject]").is_none(),
+        "no ticket opened by a close"
+    );
 
     // Do not disturb: a new ticket's at-risk moment pops nothing up, the tray
     // still counts it; when it ends, one summary.

@@ -119,6 +119,19 @@ pub async fn serve_inhibitable(
         .await
 }
 
+/// Says notification `id` was closed (dismissed, not clicked).
+pub async fn close(connection: &zbus::Connection, id: u32) -> zbus::Result<()> {
+    connection
+        .emit_signal(
+            None::<zbus::names::BusName<'_>>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "NotificationClosed",
+            &(id, 2u32),
+        )
+        .await
+}
+
 /// A StatusNotifierWatcher (the tray host side of the protocol): records
 /// each item that registers as (bus name, object path).
 #[derive(Clone, Default)]
