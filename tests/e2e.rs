@@ -9,7 +9,6 @@
 mod desk;
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,12 +19,12 @@ use serde_json::{Value, json};
 #[test]
 #[ignore = "needs the app built by scripts/build; scripts/test runs it"]
 fn the_real_app_end_to_end() {
-    let app = std::env::var("FYNCALL_DESK_BIN")
-        .expect("FYNCALL_DESK_BIN: the app built by scripts/build (custom protocol)");
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/e2e");
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
-    let run = tempfile::tempdir().expect("dir");
-    let mut reaper = Reaper(Vec::new());
+    let Run {
+        app,
+        artifacts,
+        dir: run,
+        mut reaper,
+    } = run();
     // Accessibility findings (axe-core) on every main screen, both themes.
     let mut audits: Vec<String> = Vec::new();
 

@@ -10,7 +10,6 @@
 
 mod desk;
 
-use std::path::Path;
 use std::time::Duration;
 
 use desk::*;
@@ -19,12 +18,12 @@ use serde_json::{Value, json};
 #[test]
 #[ignore = "needs the app built by scripts/build; scripts/test runs it"]
 fn an_admin_sets_up_the_team_and_reads_the_sla_report() {
-    let app = std::env::var("FYNCALL_DESK_BIN")
-        .expect("FYNCALL_DESK_BIN: the app built by scripts/build (custom protocol)");
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/e2e");
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
-    let run = tempfile::tempdir().expect("dir");
-    let mut reaper = Reaper(Vec::new());
+    let Run {
+        app,
+        artifacts,
+        dir: run,
+        mut reaper,
+    } = run();
     let mut audits: Vec<String> = Vec::new();
     let server = demo_server(run.path());
     let url = server.url.clone();

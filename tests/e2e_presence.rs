@@ -9,7 +9,6 @@
 
 mod desk;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use desk::*;
@@ -35,12 +34,12 @@ fn open_ticket(d: &Driver, id: &str) {
 #[test]
 #[ignore = "needs the app built by scripts/build; scripts/test runs it"]
 fn two_agents_see_each_other_on_a_ticket() {
-    let app = std::env::var("FYNCALL_DESK_BIN")
-        .expect("FYNCALL_DESK_BIN: the app built by scripts/build (custom protocol)");
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/e2e");
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
-    let run = tempfile::tempdir().expect("dir");
-    let mut server_reaper = Reaper(Vec::new());
+    let Run {
+        app,
+        artifacts,
+        dir: run,
+        reaper: mut server_reaper,
+    } = run();
     let server = demo_server(run.path());
     let url = server.url.clone();
     server_reaper.0.push(server.child);

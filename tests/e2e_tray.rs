@@ -14,7 +14,6 @@
 mod desk;
 mod support;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,12 +39,12 @@ fn within<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> (
 #[test]
 #[ignore = "needs the app built by scripts/build; scripts/test runs it"]
 fn the_tray_and_notifications_over_d_bus() {
-    let app = std::env::var("FYNCALL_DESK_BIN")
-        .expect("FYNCALL_DESK_BIN: the app built by scripts/build (custom protocol)");
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/e2e");
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
-    let run = tempfile::tempdir().expect("dir");
-    let mut reaper = Reaper(Vec::new());
+    let Run {
+        app,
+        artifacts,
+        dir: run,
+        mut reaper,
+    } = run();
     let server = demo_server(run.path());
     let url = server.url.clone();
     reaper.0.push(server.child);

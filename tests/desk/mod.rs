@@ -368,6 +368,29 @@ pub fn api_login(url: &str, email: &str) -> (reqwest::blocking::Client, String) 
     (http, v["token"].as_str().expect("token").to_owned())
 }
 
+/// What every real-app test starts from: the app `scripts/build` made
+/// (FYNCALL_DESK_BIN), the folder screenshots go to, a folder for the run
+/// and the processes to stop at its end.
+pub struct Run {
+    pub app: String,
+    pub artifacts: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub reaper: Reaper,
+}
+
+pub fn run() -> Run {
+    let app = std::env::var("FYNCALL_DESK_BIN")
+        .expect("FYNCALL_DESK_BIN: the app built by scripts/build (custom protocol)");
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/e2e");
+    std::fs::create_dir_all(&artifacts).expect("artifacts");
+    Run {
+        app,
+        artifacts,
+        dir: tempfile::tempdir().expect("dir"),
+        reaper: Reaper(Vec::new()),
+    }
+}
+
 /// An X display (Xvfb) with a private D-Bus session running tauri-driver,
 /// its data folders under `run`. The processes go into `reaper`.
 pub struct Desktop {

@@ -51,6 +51,7 @@ pub use settings::{Hours, PriorityTargets, SlaPolicy, Targets, TeamSettings};
 pub use sla::{Deadline, Indicator, Moments, Sla, Timer, TimerKind, TimerState};
 pub use state::State;
 pub use ticket::{
-    AiContext, Category, Pause, Priority, Sentiment, SlaClock, Source, Status, Ticket, Trigger,
+    AiContext, Category, Kept, Pause, Priority, Sentiment, SlaClock, Source, Status, Ticket,
+    Trigger,
 };
 pub use views::{Order, SortField, SortKey, View};

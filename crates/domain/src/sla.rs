@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::Timestamp;
 use crate::calendar::{self, Calendar};
 use crate::settings::{Hours, SlaPolicy};
-use crate::ticket::{Pause, Priority, Status, Ticket};
+use crate::ticket::{Kept, Pause, Priority, Status, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -390,12 +390,12 @@ pub fn first_response(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Ti
             .expect("a first-response timer that has not stopped runs"),
         Some(stop) => {
             let target = first_response_target(ticket, policy);
-            match (c.first_response_counted_ms, c.first_response_due_at) {
-                (Some(counted), Some(due)) => stopped(
+            match c.first_response_kept {
+                Some(kept) => stopped(
                     target,
-                    c.first_response_hours,
-                    minutes_ms(target) - counted,
-                    due,
+                    kept.hours,
+                    minutes_ms(target) - kept.counted_ms,
+                    kept.due_at,
                     stop,
                 ),
                 // Stopped before outcomes were kept: it counted every moment.
@@ -422,12 +422,12 @@ pub fn resolution(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Timer 
     if is_stopped(ticket.status) {
         // It stopped when resolved; any wait just before that did not count either.
         let stop = ticket.resolved_at.unwrap_or(halted).max(halted);
-        if let (Some(counted), Some(due)) = (c.resolution_counted_ms, c.resolution_due_at) {
+        if let Some(kept) = c.resolution_kept {
             return stopped(
                 target,
-                c.resolution_hours,
-                minutes_ms(target) - counted,
-                due,
+                kept.hours,
+                minutes_ms(target) - kept.counted_ms,
+                kept.due_at,
                 stop,
             );
         }
@@ -502,8 +502,8 @@ pub fn counted_ms(ticket: &Ticket, policy: &SlaPolicy, timer: TimerKind, now: Ti
         TimerState::Met | TimerState::Missed => {
             let c = &ticket.sla_clock;
             let kept = match timer {
-                TimerKind::FirstResponse => c.first_response_counted_ms,
-                TimerKind::Resolution => c.resolution_counted_ms,
+                TimerKind::FirstResponse => c.first_response_kept.map(|k| k.counted_ms),
+                TimerKind::Resolution => c.resolution_kept.map(|k| k.counted_ms),
             };
             kept.unwrap_or_else(|| target - t.remaining_seconds * 1000)
         }
@@ -625,9 +625,11 @@ pub(crate) fn stop_first_response(ticket: &mut Ticket, policy: &SlaPolicy, at: T
         let c = &mut ticket.sla_clock;
         c.first_response_stopped_at = Some(at);
         c.first_response_target_minutes = Some(target);
-        c.first_response_counted_ms = Some(counted);
-        c.first_response_due_at = Some(due);
-        c.first_response_hours = clock.hours();
+        c.first_response_kept = Some(Kept {
+            counted_ms: counted,
+            due_at: due,
+            hours: clock.hours(),
+        });
     }
 }
 
@@ -648,9 +650,11 @@ pub(crate) fn on_status_change(
         let counted = before + clock.counted(anchor_at, halted);
         let c = &mut ticket.sla_clock;
         c.resolution_target_minutes = Some(target);
-        c.resolution_counted_ms = Some(counted);
-        c.resolution_due_at = Some(clock.shift(at, minutes_ms(target) - counted));
-        c.resolution_hours = clock.hours();
+        c.resolution_kept = Some(Kept {
+            counted_ms: counted,
+            due_at: clock.shift(at, minutes_ms(target) - counted),
+            hours: clock.hours(),
+        });
     }
     let clock = &mut ticket.sla_clock;
     match (resolution_counts_in(from), resolution_counts_in(to)) {
@@ -666,9 +670,7 @@ pub(crate) fn on_status_change(
                 }
             }
             clock.resolution_target_minutes = None;
-            clock.resolution_counted_ms = None;
-            clock.resolution_due_at = None;
-            clock.resolution_hours = Hours::Always;
+            clock.resolution_kept = None;
         }
         _ => {}
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::report::{Compliance, GroupBy, SlaReport};
-use crate::{Mutation, Timestamp};
+use crate::{Caller, Mutation, Timestamp};
 
 const FIXTURE: &str = include_str!("../fixtures/sla-report.json");
 
@@ -59,6 +59,36 @@ fn same(what: &str, got: &Compliance, want: &Value, out: &mut Vec<String>) {
 }
 
 impl ReportFixture {
+    /// Each step as a caller, the mutation and its moment, the fixture's
+    /// `admin`, `alice` and `bob` being these agents.
+    pub fn changes(
+        &self,
+        admin: Uuid,
+        alice: Uuid,
+        bob: Uuid,
+    ) -> Vec<(Caller, Mutation, Timestamp)> {
+        self.steps
+            .iter()
+            .map(|step| {
+                let by = match step.by.as_str() {
+                    "admin" => admin,
+                    "alice" => alice,
+                    _ => bob,
+                };
+                (Caller::Agent(by), step.mutation.clone(), step.at)
+            })
+            .collect()
+    }
+
+    /// Reads a report's agent keys as the fixture names them.
+    pub fn namer(alice: Uuid, bob: Uuid) -> impl Fn(&str) -> String {
+        move |key: &str| match Uuid::parse_str(key) {
+            Ok(id) if id == alice => "alice".to_owned(),
+            Ok(id) if id == bob => "bob".to_owned(),
+            _ => key.to_owned(),
+        }
+    }
+
     /// Every difference between `report` and the hand-computed numbers of
     /// its grouping (`agent` or `week`) and total; `name` turns an agent id
     /// key into `alice` / `bob`.

@@ -191,6 +191,22 @@ impl AiContext {
     }
 }
 
+/// A stopped timer's outcome as it stood when it stopped, so a later
+/// priority, policy or calendar change does not rewrite it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Kept {
+    /// Time it counted, in milliseconds.
+    pub counted_ms: i64,
+    #[serde(with = "crate::wire::millis")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub due_at: Timestamp,
+    /// The time it counted.
+    pub hours: Hours,
+}
+
 /// A finished period `[from, to)` the resolution timer did not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -239,34 +255,13 @@ pub struct SlaClock {
     pub resolution_halted_at: Option<Timestamp>,
     /// The resolution target in force when the ticket was resolved.
     pub resolution_target_minutes: Option<u32>,
-    /// The first-response outcome kept when it stopped: counted time, due
-    /// moment and the time it counted (`None`: stopped before these were
-    /// kept, when every timer counted always).
+    /// The first-response outcome kept when it stopped (`None`: running,
+    /// or stopped before outcomes were kept, when every timer counted always).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_response_counted_ms: Option<i64>,
-    #[serde(
-        default,
-        with = "crate::wire::millis_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub first_response_due_at: Option<Timestamp>,
-    #[serde(default)]
-    pub first_response_hours: Hours,
+    pub first_response_kept: Option<Kept>,
     /// The resolution outcome kept when it stopped (cleared by a reopen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution_counted_ms: Option<i64>,
-    #[serde(
-        default,
-        with = "crate::wire::millis_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub resolution_due_at: Option<Timestamp>,
-    #[serde(default)]
-    pub resolution_hours: Hours,
+    pub resolution_kept: Option<Kept>,
     /// Whether the one `sla_breached` entry of each timer was appended.
     pub first_response_breach_recorded: bool,
     pub resolution_breach_recorded: bool,

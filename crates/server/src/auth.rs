@@ -153,22 +153,32 @@ impl<K: Hash + Eq + Clone> Failures<K> {
 
     fn add(&mut self, key: &K, window: Window, now: Instant) {
         if !self.by_key.contains_key(key) && self.by_key.len() >= MAX_KEYS {
-            self.by_key.retain(|_, list| {
-                list.back()
-                    .is_some_and(|t| now.duration_since(*t) < window.span)
-            });
-            if self.by_key.len() >= MAX_KEYS {
-                let stalest = self
-                    .by_key
-                    .iter()
-                    .min_by_key(|(_, list)| list.back().copied())
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = stalest {
-                    self.by_key.remove(&k);
-                }
-            }
+            self.make_room(window, now);
         }
         self.by_key.entry(key.clone()).or_default().push_back(now);
+    }
+
+    /// Forgets keys whose failures are all outside the window; if that is
+    /// not enough, the stalest tenth, so a flood of new keys costs O(1) per
+    /// key on average, not a scan of every key for each.
+    fn make_room(&mut self, window: Window, now: Instant) {
+        self.by_key.retain(|_, list| {
+            list.back()
+                .is_some_and(|t| now.duration_since(*t) < window.span)
+        });
+        if self.by_key.len() < MAX_KEYS {
+            return;
+        }
+        let mut latest: Vec<Instant> = self
+            .by_key
+            .values()
+            .filter_map(|list| list.back().copied())
+            .collect();
+        let cut = latest.len() / 10;
+        let (_, threshold, _) = latest.select_nth_unstable(cut);
+        let threshold = *threshold;
+        self.by_key
+            .retain(|_, list| list.back().is_some_and(|t| *t > threshold));
     }
 
     fn take_back(&mut self, key: &K, at: Instant) {
@@ -405,5 +415,39 @@ impl FromRequestParts<AppState> for IntegrationAuth {
                 "this endpoint is for the chat integration's token; agents use the ticket and conversation endpoints",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_new_addresses_keeps_memory_bounded() {
+        let window = Window {
+            max: 5,
+            span: Duration::from_secs(60),
+        };
+        let start = Instant::now();
+        let mut failures: Failures<u32> = Failures::new();
+        // Keys that failed over a minute ago go first.
+        for k in 0..1000 {
+            failures.add(&k, window, start);
+        }
+        let later = start + Duration::from_secs(61);
+        let flood = MAX_KEYS as u32 * 3;
+        for k in 1000..1000 + flood {
+            failures.add(&k, window, later + Duration::from_micros(u64::from(k)));
+            assert!(failures.by_key.len() <= MAX_KEYS, "bounded at {k}");
+        }
+        assert!(!failures.by_key.contains_key(&0), "the stale ones are gone");
+        // The newest stay counted: the last address is still remembered.
+        assert!(failures.by_key.contains_key(&(999 + flood)));
+        // Five failures of one address block it, whatever the flood did.
+        let now = later + Duration::from_secs(1);
+        for _ in 0..5 {
+            failures.add(&u32::MAX, window, now);
+        }
+        assert!(failures.blocked(&u32::MAX, window, now).is_some());
     }
 }

@@ -9,16 +9,16 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use fyncall_cache::{AssigneeFilter, Cache, Query};
+use fyncall_domain::SlaReport;
 use fyncall_domain::inbox::{self, InboxMoments};
 use fyncall_domain::report::{self, GroupBy, ReportQuery};
-use fyncall_domain::testing::report_fixture;
+use fyncall_domain::testing::{ReportFixture, report_fixture};
 use fyncall_domain::wire::Entity;
 use fyncall_domain::wire::millis;
 use fyncall_domain::{
     Activity, Change, Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority,
     Status, Ticket, Timestamp, View,
 };
-use fyncall_domain::{Caller, SlaReport};
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
 use serde_json::{Value, json};
@@ -697,17 +697,11 @@ async fn the_hand_computed_fixture_reads_the_same_from_the_cache() {
     // The fixture's March 2026 lies before every demo ticket.
     let fixture = report_fixture(conversation, ben);
     let store = d.team.store.clone();
-    let admin = d.team.admin.id;
-    let steps = fixture.steps.clone();
+    let changes = fixture.changes(d.team.admin.id, alice, ben);
     tokio::task::spawn_blocking(move || {
-        for step in &steps {
-            let by = match step.by.as_str() {
-                "admin" => admin,
-                "alice" => alice,
-                _ => ben,
-            };
+        for (caller, mutation, at) in &changes {
             store
-                .apply(Caller::Agent(by), &step.mutation, Uuid::now_v7(), step.at)
+                .apply(*caller, mutation, Uuid::now_v7(), *at)
                 .expect("a fixture step");
         }
     })
@@ -727,16 +721,10 @@ async fn the_hand_computed_fixture_reads_the_same_from_the_cache() {
             .expect("lock")
             .sla_report(&query, chrono::Utc::now())
             .expect("report");
-        let name = |key: &str| {
-            if key == alice.to_string() {
-                "alice".to_owned()
-            } else if key == ben.to_string() {
-                "bob".to_owned()
-            } else {
-                key.to_owned()
-            }
-        };
-        assert_eq!(fixture.differences(&cache, name), Vec::<String>::new());
+        assert_eq!(
+            fixture.differences(&cache, ReportFixture::namer(alice, ben)),
+            Vec::<String>::new()
+        );
         assert_eq!(cache, server_report(&d, &query).await);
     }
 }

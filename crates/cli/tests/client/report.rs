@@ -1,8 +1,8 @@
 //! `fyncall report sla` from the local cache, offline: the hand-computed
 //! fixture number by number, as a table, JSON and CSV.
 
-use fyncall_domain::testing::report_fixture;
-use fyncall_domain::{Caller, SlaReport};
+use fyncall_domain::SlaReport;
+use fyncall_domain::testing::{ReportFixture, report_fixture};
 use fyncall_server::open::Database;
 use uuid::Uuid;
 
@@ -38,14 +38,9 @@ fn the_sla_report_reads_the_hand_computed_numbers_offline() {
         page.conversations[0].id
     };
     let fixture = report_fixture(conversation, ben);
-    for step in &fixture.steps {
-        let by = match step.by.as_str() {
-            "admin" => admin,
-            "alice" => alice,
-            _ => ben,
-        };
+    for (caller, mutation, at) in fixture.changes(admin, alice, ben) {
         store
-            .apply(Caller::Agent(by), &step.mutation, Uuid::now_v7(), step.at)
+            .apply(caller, &mutation, Uuid::now_v7(), at)
             .expect("a fixture step");
     }
     store.close().expect("closed");
@@ -55,15 +50,7 @@ fn the_sla_report_reads_the_hand_computed_numbers_offline() {
     let home = dir.path().join("alice");
     login(&home, &server, ALICE);
     server.stop();
-    let name = |key: &str| {
-        if key == alice.to_string() {
-            "alice".to_owned()
-        } else if key == ben.to_string() {
-            "bob".to_owned()
-        } else {
-            key.to_owned()
-        }
-    };
+    let name = ReportFixture::namer(alice, ben);
     for by in ["agent", "week"] {
         let args = [
             "report",
@@ -78,7 +65,7 @@ fn the_sla_report_reads_the_hand_computed_numbers_offline() {
         let json = json_of(&home, &args);
         let report: SlaReport = serde_json::from_value(json).expect("the report's shape");
         assert_eq!(
-            fixture.differences(&report, name),
+            fixture.differences(&report, &name),
             Vec::<String>::new(),
             "by {by}"
         );

@@ -4,22 +4,15 @@
 use fyncall_domain::report::{self, GroupBy, ReportQuery, ReportTicket, SlaReport};
 use fyncall_domain::testing::{ReportFixture, report_fixture};
 use fyncall_domain::*;
-use uuid::Uuid;
 
 use crate::fixture::*;
 
 fn team() -> (World, ReportFixture) {
     let fixture = report_fixture(CONV, BOB);
     let mut w = World::new();
-    for step in &fixture.steps {
-        let by = match step.by.as_str() {
-            "admin" => ADMIN,
-            "alice" => ALICE,
-            "bob" => BOB,
-            other => panic!("unknown agent {other}"),
-        };
-        w.apply(Caller::Agent(by), step.mutation.clone(), step.at)
-            .unwrap_or_else(|r| panic!("{:?} at {}: {r:?}", step.mutation.name(), step.at));
+    for (caller, mutation, at) in fixture.changes(ADMIN, ALICE, BOB) {
+        w.apply(caller, mutation.clone(), at)
+            .unwrap_or_else(|r| panic!("{:?} at {at}: {r:?}", mutation.name()));
     }
     (w, fixture)
 }
@@ -44,21 +37,13 @@ fn run(w: &World, fixture: &ReportFixture, by: GroupBy) -> SlaReport {
     report::sla_report(&tickets, &w.state.settings, &agents, &query, fixture.now)
 }
 
-fn name(key: &str) -> String {
-    match Uuid::parse_str(key) {
-        Ok(id) if id == ALICE => "alice".into(),
-        Ok(id) if id == BOB => "bob".into(),
-        _ => key.to_owned(),
-    }
-}
-
 #[test]
 fn the_fixture_gives_the_hand_computed_numbers() {
     let (w, fixture) = team();
     for by in [GroupBy::Agent, GroupBy::Week] {
         let report = run(&w, &fixture, by);
         assert_eq!(
-            fixture.differences(&report, name),
+            fixture.differences(&report, ReportFixture::namer(ALICE, BOB)),
             Vec::<String>::new(),
             "by {by:?}"
         );

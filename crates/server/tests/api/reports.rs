@@ -1,8 +1,8 @@
 //! `GET /reports/sla` (API.md "Reports") over real HTTP on both stores:
 //! the hand-computed fixture number by number, as JSON and as CSV.
 
-use fyncall_domain::testing::report_fixture;
-use fyncall_domain::{Caller, SlaReport};
+use fyncall_domain::SlaReport;
+use fyncall_domain::testing::{ReportFixture, report_fixture};
 use reqwest::header::ACCEPT;
 use uuid::Uuid;
 
@@ -13,22 +13,13 @@ use crate::common::*;
 pub async fn load_fixture(t: &Team) -> fyncall_domain::testing::ReportFixture {
     let id = |s: &str| Uuid::parse_str(s).expect("an agent id");
     let fixture = report_fixture(id(&t.conversation), id(&t.bob_id));
-    let (store, steps) = (t.store.clone(), fixture.steps.clone());
-    let who = [
-        ("admin", id(&t.admin_id)),
-        ("alice", id(&t.alice_id)),
-        ("bob", id(&t.bob_id)),
-    ];
+    let store = t.store.clone();
+    let changes = fixture.changes(id(&t.admin_id), id(&t.alice_id), id(&t.bob_id));
     tokio::task::spawn_blocking(move || {
-        for step in &steps {
-            let by = who
-                .iter()
-                .find(|(n, _)| *n == step.by)
-                .map(|(_, id)| *id)
-                .expect("a fixture agent");
+        for (caller, mutation, at) in &changes {
             store
-                .apply(Caller::Agent(by), &step.mutation, Uuid::now_v7(), step.at)
-                .unwrap_or_else(|e| panic!("{} at {}: {e:?}", step.mutation.name(), step.at));
+                .apply(*caller, mutation, Uuid::now_v7(), *at)
+                .unwrap_or_else(|e| panic!("{} at {at}: {e:?}", mutation.name()));
         }
     })
     .await
@@ -39,15 +30,8 @@ pub async fn load_fixture(t: &Team) -> fyncall_domain::testing::ReportFixture {
 async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
     let t = Team::new(store).await;
     let fixture = load_fixture(&t).await;
-    let name = |key: &str| {
-        if key == t.alice_id {
-            "alice".to_owned()
-        } else if key == t.bob_id {
-            "bob".to_owned()
-        } else {
-            key.to_owned()
-        }
-    };
+    let id = |s: &str| Uuid::parse_str(s).expect("an agent id");
+    let name = ReportFixture::namer(id(&t.alice_id), id(&t.bob_id));
     let period = format!("from={}&to={}", fixture.from, fixture.to);
     for by in ["agent", "week"] {
         let (s, v) = t
@@ -56,7 +40,7 @@ async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
         assert_eq!(s.as_u16(), 200, "{v}");
         let report: SlaReport = serde_json::from_value(v.clone()).expect("the API.md shape");
         assert_eq!(
-            fixture.differences(&report, name),
+            fixture.differences(&report, &name),
             Vec::<String>::new(),
             "by {by}: {v}"
         );
