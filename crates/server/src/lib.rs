@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod limits;
+pub mod migrate;
 pub mod open;
 pub mod postgres;
 pub mod presence;

@@ -41,7 +41,7 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
         /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:8470")]
+        #[arg(long, env = "FYNCALL_LISTEN", default_value = "127.0.0.1:8470")]
         listen: String,
         #[command(flatten)]
         limits: LimitArgs,
@@ -72,6 +72,18 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Move a team from its SQLite file into an empty PostgreSQL database,
+    /// whole (history, sessions, tokens, the change sequence, the database
+    /// id): clients carry on without downloading the team again. Stop the
+    /// server first; serve the new store with `serve --database-url`.
+    Migrate {
+        /// The team's SQLite file.
+        #[arg(long)]
+        from_db: PathBuf,
+        /// The empty PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+        #[arg(long, env = "FYNCALL_DATABASE_URL", hide_env_values = true)]
+        to_database_url: String,
+    },
     /// Give a PostgreSQL store restored with pg_restore its new database id,
     /// so every client notices and heals.
     Restored {
@@ -86,19 +98,35 @@ enum Command {
 struct LimitArgs {
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     /// Without it the server speaks plain HTTP: put a TLS proxy in front.
-    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "FYNCALL_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
     tls_cert: Option<PathBuf>,
     /// The private key (PEM) of --tls-cert.
-    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "FYNCALL_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
     tls_key: Option<PathBuf>,
     /// An agent's session ends after this many days unused (fractions allowed).
-    #[arg(long, default_value_t = 30.0, value_parser = positive_days)]
+    #[arg(long, env = "FYNCALL_SESSION_DAYS", default_value_t = 30.0, value_parser = positive_days)]
     session_days: f64,
     /// Requests per second one session may make (bursts of twice as many); 0 turns it off.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, env = "FYNCALL_MAX_REQUEST_RATE", default_value_t = 100)]
     max_request_rate: u32,
-    /// A proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client.
-    #[arg(long, value_name = "CIDR")]
+    /// A proxy (address or CIDR, repeatable; comma-separated in the
+    /// environment) whose X-Forwarded-For names the client.
+    #[arg(
+        long,
+        env = "FYNCALL_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
     trusted_proxy: Vec<ipnet::IpNet>,
     /// Seconds a request may take before it is answered 503 (live streams excepted).
     #[arg(long, default_value_t = 30)]
@@ -158,7 +186,7 @@ impl LimitArgs {
 #[derive(Args)]
 struct DbArgs {
     /// The team's SQLite file.
-    #[arg(long)]
+    #[arg(long, env = "FYNCALL_DB")]
     db: Option<PathBuf>,
     /// A PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
     #[arg(long, env = "FYNCALL_DATABASE_URL", hide_env_values = true)]
@@ -271,6 +299,20 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
             println!("restored {shown}; its new database id is {id}");
+        }
+        Command::Migrate {
+            from_db,
+            to_database_url,
+        } => {
+            let moved = blocking(move || {
+                fyncall_server::migrate::sqlite_to_postgres(&from_db, &to_database_url)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await?;
+            println!("moved: {moved}");
+            println!(
+                "serve it with `fyncall-server serve --database-url ...`; clients keep their data and carry on"
+            );
         }
         Command::Restored { database_url } => {
             let id = blocking(move || {

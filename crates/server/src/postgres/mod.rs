@@ -395,7 +395,7 @@ impl Drop for PgStore {
 }
 
 impl PgStore {
-    fn connect_and_migrate(url: &str) -> StoreResult<PgStore> {
+    pub(crate) fn connect_and_migrate(url: &str) -> StoreResult<PgStore> {
         let mut config: Config = url.parse().map_err(|e| {
             db_err(format!(
                 "{url:?} is not a PostgreSQL URL ({e}): write it as postgres://USER@HOST:PORT/DATABASE"

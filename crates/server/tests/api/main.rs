@@ -8,6 +8,7 @@ mod errors;
 mod fuzz;
 mod inbox;
 mod instances;
+mod operations;
 mod permissions;
 mod presence;
 mod reports;
