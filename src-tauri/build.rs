@@ -43,6 +43,8 @@ fn main() {
             "save_settings",
             "sla_report",
             "export_sla_report",
+            "about",
+            "diagnostics",
         ]));
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri build failed: {e:#}");

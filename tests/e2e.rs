@@ -672,6 +672,54 @@ fn the_real_app_end_to_end() {
     d.screenshot(&artifacts, "10a-settings-sessions");
     audits.extend(d.audit("settings"));
 
+    // About says the versions; the diagnostic info names the app, the
+    // server and the sync state, and never the sign-in token.
+    d.wait_text("[data-testid=about]", "the versions", |t| {
+        t.contains(&format!("Fyncall Desk {}", env!("CARGO_PKG_VERSION")))
+            && t.contains("fyncall-server")
+    });
+    let diagnostics = d.script_async(
+        "const done = arguments[arguments.length - 1]; \
+         window.__TAURI_INTERNALS__.invoke('diagnostics').then(done, (e) => done('failed: ' + JSON.stringify(e)));",
+        json!([]),
+    );
+    let diagnostics = diagnostics.as_str().unwrap_or_default().to_owned();
+    assert!(diagnostics.starts_with("Fyncall Desk "), "{diagnostics}");
+    assert!(
+        diagnostics.contains(&url) && diagnostics.contains("Sync: "),
+        "{diagnostics}"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("session.json")).unwrap_or_else(|_| "{}".into()),
+    )
+    .unwrap_or(Value::Null);
+    if let Some(token) = saved["token"].as_str().filter(|t| !t.is_empty()) {
+        assert!(
+            !diagnostics.contains(token),
+            "the token leaked into the diagnostics"
+        );
+    }
+    assert!(
+        !diagnostics.contains(PASSWORD),
+        "the password leaked into the diagnostics"
+    );
+    // The app's logs: a file a day in its log folder, this user's only.
+    let logs: Vec<_> = std::fs::read_dir(home.join("logs"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        !logs.is_empty(),
+        "a log file in {}",
+        home.join("logs").display()
+    );
+    for log in &logs {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(log)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600, "{} is {mode:o}", log.display());
+    }
+
     // Signing out can take this computer's copy of the team with it.
     d.click("[data-testid=connection] button[data-action=sign-out]");
     d.click("input[name=remove-data]");

@@ -282,3 +282,20 @@ pub async fn export_sla_report(
     .map_err(|e| crate::desk::internal(format!("saving the report failed: {e}")))??;
     Ok(path.display().to_string())
 }
+
+#[tauri::command]
+pub async fn about(
+    desk: State<'_, Desk>,
+    logs: State<'_, crate::LogGuard>,
+) -> IpcResult<crate::about::About> {
+    desk.about(&logs.1).await
+}
+
+/// The text of "Copy diagnostic info" (never a token or a password).
+#[tauri::command]
+pub async fn diagnostics(
+    desk: State<'_, Desk>,
+    logs: State<'_, crate::LogGuard>,
+) -> IpcResult<String> {
+    desk.diagnostics(&logs.1).await
+}

@@ -2,6 +2,7 @@
 //! `fyncall-sync`. Commands are one-line adapters (`commands.rs`); the state
 //! and events live in `desk.rs`; `--demo` runs the team server in-process.
 
+mod about;
 mod admin;
 mod commands;
 mod demo;
@@ -12,12 +13,15 @@ pub mod notifier;
 use std::path::PathBuf;
 
 use tauri::{Emitter, Manager};
+use tracing_subscriber::Layer;
 
 /// The command line: `--demo`, `--demo-as EMAIL`, `--home DIR`, and a
 /// `fyncall://ticket/1042` link to open (what the desktop passes when such a
 /// link is clicked anywhere).
 #[derive(Debug, Default, Clone)]
 pub struct Args {
+    /// `--version`: print it and stop.
+    pub version: bool,
     pub demo: bool,
     pub demo_as: Option<String>,
     pub home: Option<PathBuf>,
@@ -42,6 +46,12 @@ pub fn ticket_link(arg: &str) -> Option<String> {
     }
 }
 
+/// Keeps the log writer running for the app's lifetime; where the logs are.
+pub struct LogGuard(
+    pub Option<tracing_appender::non_blocking::WorkerGuard>,
+    pub PathBuf,
+);
+
 /// A link the app was started with, until the window asks for it.
 #[derive(Default)]
 pub struct PendingLink(pub std::sync::Mutex<Option<String>>);
@@ -54,6 +64,7 @@ impl Args {
         let mut it = args.into_iter().skip(1);
         while let Some(a) = it.next() {
             match a.as_str() {
+                "--version" | "-V" => out.version = true,
                 "--demo" => out.demo = true,
                 "--demo-as" => {
                     out.demo = true;
@@ -71,15 +82,60 @@ impl Args {
     }
 }
 
+/// The app's version, as `--version` and Settings → About say it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Logs to standard error and to a file a day in `dir` (the newest 14
+/// kept), readable by this user only (the umask set in [`run`]).
+fn init_logs(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,tao=warn,wry=warn".into())
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let file = fyncall_cache::files::private_dir(dir).ok().and_then(|()| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("fyncall-desk")
+            .filename_suffix("log")
+            .max_log_files(14)
+            .build(dir)
+            .ok()
+    });
+    match file {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter());
+            let _ = tracing_subscriber::registry()
+                .with(stderr)
+                .with(layer)
+                .try_init();
+            Some(guard)
+        }
+        None => {
+            let _ = tracing_subscriber::registry().with(stderr).try_init();
+            None
+        }
+    }
+}
+
 pub fn run() {
     let args = Args::parse(std::env::args());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    if args.version {
+        println!("fyncall-desk {VERSION}");
+        return;
+    }
+    // Everything the app writes is this user's only: the cache (also made
+    // 0600 explicitly), the sign-in file, the logs.
+    #[cfg(unix)]
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             if let Some(w) = app.get_webview_window("main") {
@@ -104,6 +160,12 @@ pub fn run() {
                 // A fresh demo team each time: start from an empty cache.
                 let _ = std::fs::remove_dir_all(&home);
             }
+            // Logs in the platform's log folder (beside the data with --home).
+            let logs = match &args.home {
+                Some(h) => h.join("logs"),
+                None => app.path().app_log_dir()?,
+            };
+            app.manage(LogGuard(init_logs(&logs), logs));
             let desk = desk::Desk::open(app.handle().clone(), &home)
                 .map_err(|e| format!("cannot open the cache: {}", e.message))?;
             if args.demo {
@@ -196,6 +258,8 @@ pub fn run() {
             commands::save_settings,
             commands::sla_report,
             commands::export_sla_report,
+            commands::about,
+            commands::diagnostics,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -24,6 +24,7 @@ import type { StatusInfo } from './generated/StatusInfo';
 import type { TeamSettings } from './generated/TeamSettings';
 import type { TicketDetail } from './generated/TicketDetail';
 import type { AgentChange } from './generated/AgentChange';
+import type { About } from './generated/About';
 import type { IntegrationToken } from './generated/IntegrationToken';
 import type { NewAgent } from './generated/NewAgent';
 import type { NewIntegrationToken } from './generated/NewIntegrationToken';
@@ -96,6 +97,11 @@ export interface Backend {
   /** What the settings would do to the running tickets (checked as the server checks). */
   previewSettings(settings: TeamSettings): Promise<PolicyPreview>;
   saveSettings(settings: TeamSettings): Promise<TeamSettings>;
+
+  /** The app's and the server's versions, and where the logs are. */
+  about(): Promise<About>;
+  /** "Copy diagnostic info": versions, OS, server, sync state, last errors; never a token or a password. */
+  diagnostics(): Promise<string>;
 
   // Reports, from this computer's copy (they work offline).
   slaReport(query: ReportRequest): Promise<SlaReport>;

@@ -258,6 +258,8 @@ export class MockBackend implements Backend {
     this.teamSettings = structuredClone(next);
     return structuredClone(next);
   };
+  about = async () => ({ app_version: '0.1.0', server_version: '0.1.0', server: 'https://x', log_folder: '/home/alice/.local/share/app.fyncall.desk/logs' });
+  diagnostics = async () => 'Fyncall Desk 0.1.0\nOS: Debian GNU/Linux 12 (linux x86_64)\nServer: https://x (fyncall-server 0.1.0)';
   reportQueries: ReportRequest[] = [];
   slaReport = async (q: ReportRequest): Promise<SlaReport> => {
     this.reportQueries.push(q);

@@ -66,6 +66,8 @@ export class TauriBackend implements Backend {
     invoke<Awaited<ReturnType<Backend['previewSettings']>>>('preview_settings', { settings });
   saveSettings = (settings: Parameters<Backend['saveSettings']>[0]) =>
     invoke<Awaited<ReturnType<Backend['saveSettings']>>>('save_settings', { settings });
+  about = () => invoke<Awaited<ReturnType<Backend['about']>>>('about');
+  diagnostics = () => invoke<string>('diagnostics');
   slaReport = (query: Parameters<Backend['slaReport']>[0]) =>
     invoke<Awaited<ReturnType<Backend['slaReport']>>>('sla_report', { query });
   exportSlaReport = (query: Parameters<Backend['exportSlaReport']>[0]) =>

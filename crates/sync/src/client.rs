@@ -297,6 +297,18 @@ impl Client {
         Ok(())
     }
 
+    /// The server's version, as its API document says it.
+    pub async fn server_version(&self) -> Result<String> {
+        let req = self
+            .request(reqwest::Method::GET, "/openapi.json")
+            .timeout(Duration::from_secs(10));
+        let doc: Value = read(self.send(req).await?).await?;
+        doc["info"]["version"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| SyncError::Server("the server's API document names no version".into()))
+    }
+
     /// Every agent of the team, deactivated ones too.
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         let req = self

@@ -59,4 +59,15 @@ describe('the settings page', () => {
     await fireEvent.click(container.querySelector('[data-pref=quiet]')!);
     await waitFor(() => expect(backend.prefs['notify.quiet.from']).toBe(''));
   });
+
+  it('says the versions and copies diagnostic info', async () => {
+    const backend = new MockBackend(signedIn);
+    let copied = '';
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t: string) => { copied = t; } }, configurable: true });
+    render(SettingsPage, { context: withDesk(backend).context });
+    await waitFor(() => expect(screen.getByTestId('about').textContent).toBe('Fyncall Desk 0.1.0; server https://x (fyncall-server 0.1.0)'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy diagnostic info' }));
+    await waitFor(() => expect(screen.getByTestId('diagnostics-note').textContent).toContain('Copied'));
+    expect(copied).toContain('Fyncall Desk 0.1.0');
+  });
 });
