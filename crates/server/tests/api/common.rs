@@ -297,3 +297,32 @@ pub fn serve(db: &[String]) -> (Child, String) {
         .to_owned();
     (child, format!("{addr}/api/v1"))
 }
+
+/// Every change from `cursor` on, page by page (`GET /sync/pull`, `url`
+/// ending in `/api/v1`): the changes and the cursor to ask from next.
+pub async fn pull_all(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    mut cursor: i64,
+) -> (Vec<Value>, i64) {
+    let mut changes = Vec::new();
+    loop {
+        let page: Value = http
+            .get(format!("{url}/sync/pull?cursor={cursor}&limit=500"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("pull")
+            .json()
+            .await
+            .expect("json");
+        changes.extend(page["changes"].as_array().cloned().unwrap_or_default());
+        cursor = page["cursor"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("a pull page: {page}"));
+        if page["has_more"] != true {
+            return (changes, cursor);
+        }
+    }
+}

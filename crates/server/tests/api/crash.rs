@@ -200,29 +200,11 @@ async fn kill_9_during_pushes_loses_and_doubles_nothing(kind: Kind) {
         .count();
     assert_eq!(comments, all.len(), "each mutation applied exactly once");
     // The change log from 0 holds every comment, in increasing order.
-    let mut cursor = 0;
-    let mut activity = 0;
-    loop {
-        let v: Value = http
-            .get(format!("{url}/sync/pull?cursor={cursor}&limit=500"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("pull")
-            .json()
-            .await
-            .expect("json");
-        activity += v["changes"]
-            .as_array()
-            .expect("changes")
-            .iter()
-            .filter(|c| c["entity"] == "activity" && c["data"]["kind"] == "comment")
-            .count();
-        cursor = v["cursor"].as_i64().expect("cursor");
-        if v["has_more"] != true {
-            break;
-        }
-    }
+    let (changes, _) = pull_all(&http, &url, &token, 0).await;
+    let activity = changes
+        .iter()
+        .filter(|c| c["entity"] == "activity" && c["data"]["kind"] == "comment")
+        .count();
     assert_eq!(activity, all.len());
 
     // SIGTERM: a clean stop.

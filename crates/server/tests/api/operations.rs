@@ -131,24 +131,7 @@ async fn migrate_moves_a_team_to_postgres_and_its_clients_carry_on() {
         .expect("json");
     let token = login["token"].as_str().expect("token").to_owned();
     // A client synced to the end before the move.
-    let mut cursor = 0i64;
-    let mut before = Vec::new();
-    loop {
-        let page: Value = http
-            .get(format!("{old_url}/sync/pull?cursor={cursor}&limit=500"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("pull")
-            .json()
-            .await
-            .expect("json");
-        before.extend(page["changes"].as_array().cloned().unwrap_or_default());
-        cursor = page["cursor"].as_i64().unwrap_or_else(|| panic!("{page}"));
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            break;
-        }
-    }
+    let (before, cursor) = pull_all(&http, &old_url, &token, 0).await;
     let database_id = login["database_id"].clone();
     let _ = old.kill();
     let _ = old.wait();
@@ -234,24 +217,7 @@ async fn migrate_moves_a_team_to_postgres_and_its_clients_carry_on() {
     assert_eq!(page["database_id"], database_id, "{page}");
     assert_eq!(page["changes"], json!([]), "no download again: {page}");
     assert_eq!(page["cursor"], json!(cursor));
-    let mut after = Vec::new();
-    let mut c = 0i64;
-    loop {
-        let page: Value = http
-            .get(format!("{new_url}/sync/pull?cursor={c}&limit=500"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("pull")
-            .json()
-            .await
-            .expect("json");
-        after.extend(page["changes"].as_array().cloned().unwrap_or_default());
-        c = page["cursor"].as_i64().unwrap_or_else(|| panic!("{page}"));
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            break;
-        }
-    }
+    let (after, _) = pull_all(&http, &new_url, &token, 0).await;
     let ids = |v: &[Value]| -> Vec<(String, String, i64)> {
         v.iter()
             .map(|c| {
