@@ -56,7 +56,7 @@ impl Desk {
         let about = self.about(logs).await?;
         let status = self.status().await?;
         let session = self.session()?;
-        let problems = self.with_cache(|c| c.problems()).await.unwrap_or_default();
+        let problems = self.with_reader(|c| c.problems()).await.unwrap_or_default();
         let mut out = vec![
             format!("Fyncall Desk {}", about.app_version),
             format!("OS: {}", os_name()),

@@ -94,7 +94,7 @@ impl Desk {
     pub async fn preview_settings(&self, settings: Value) -> IpcResult<PolicyPreview> {
         let new = read_settings(settings)?;
         let now = Utc::now();
-        self.with_cache(move |c| {
+        self.with_reader(move |c| {
             let now = c.server_now(now)?;
             c.preview_settings(&new, now)
         })
@@ -113,7 +113,7 @@ impl Desk {
     /// dates are read in the team's calendar zone, as the server reads them.
     pub async fn sla_report(&self, request: ReportRequest) -> IpcResult<SlaReport> {
         let now = Utc::now();
-        self.with_cache(move |c| {
+        self.with_reader(move |c| {
             let zone = report::report_zone(&c.settings()?);
             let when = |field: &str, text: &str| {
                 report::parse_when(text, zone)

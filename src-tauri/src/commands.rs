@@ -73,47 +73,47 @@ pub async fn status(desk: State<'_, Desk>) -> IpcResult<StatusInfo> {
 
 #[tauri::command]
 pub async fn counts(desk: State<'_, Desk>) -> IpcResult<Counts> {
-    desk.with_cache(|c| c.counts(Utc::now())).await
+    desk.with_reader(|c| c.counts(Utc::now())).await
 }
 
 #[tauri::command]
 pub async fn tickets(desk: State<'_, Desk>, query: Query) -> IpcResult<Page> {
-    desk.with_cache(move |c| c.tickets(&query, Utc::now()))
+    desk.with_reader(move |c| c.tickets(&query, Utc::now()))
         .await
 }
 
 #[tauri::command]
 pub async fn ticket(desk: State<'_, Desk>, id: String) -> IpcResult<TicketDetail> {
-    desk.with_cache(move |c| c.find_ticket(&id).and_then(|id| c.ticket(id, Utc::now())))
+    desk.with_reader(move |c| c.find_ticket(&id).and_then(|id| c.ticket(id, Utc::now())))
         .await
 }
 
 #[tauri::command]
 pub async fn conversation(desk: State<'_, Desk>, id: Uuid) -> IpcResult<ConversationDetail> {
-    desk.with_cache(move |c| c.conversation(id, Utc::now()))
+    desk.with_reader(move |c| c.conversation(id, Utc::now()))
         .await
 }
 
 /// A page of an inbox view (Unassigned, Mine, All conversations).
 #[tauri::command]
 pub async fn inbox(desk: State<'_, Desk>, query: InboxQuery) -> IpcResult<InboxPage> {
-    desk.with_cache(move |c| c.inbox(&query)).await
+    desk.with_reader(move |c| c.inbox(&query)).await
 }
 
 #[tauri::command]
 pub async fn inbox_counts(desk: State<'_, Desk>) -> IpcResult<InboxCounts> {
-    desk.with_cache(|c| c.inbox_counts()).await
+    desk.with_reader(|c| c.inbox_counts()).await
 }
 
 /// The team's settings: SLA targets and the categories the pickers offer.
 #[tauri::command]
 pub async fn settings(desk: State<'_, Desk>) -> IpcResult<TeamSettings> {
-    desk.with_cache(|c| c.settings()).await
+    desk.with_reader(|c| c.settings()).await
 }
 
 #[tauri::command]
 pub async fn agents(desk: State<'_, Desk>) -> IpcResult<Vec<Agent>> {
-    desk.with_cache(|c| c.agents()).await
+    desk.with_reader(|c| c.agents()).await
 }
 
 #[tauri::command]
@@ -126,18 +126,18 @@ pub async fn check(
     desk: State<'_, Desk>,
     mutations: Vec<Mutation>,
 ) -> IpcResult<Vec<Option<Refusal>>> {
-    desk.with_cache(move |c| mutations.iter().map(|m| c.check(m, Utc::now())).collect())
+    desk.with_reader(move |c| mutations.iter().map(|m| c.check(m, Utc::now())).collect())
         .await
 }
 
 #[tauri::command]
 pub async fn outbox(desk: State<'_, Desk>) -> IpcResult<Vec<OutboxEntry>> {
-    desk.with_cache(|c| c.outbox()).await
+    desk.with_reader(|c| c.outbox()).await
 }
 
 #[tauri::command]
 pub async fn problems(desk: State<'_, Desk>) -> IpcResult<Vec<Problem>> {
-    desk.with_cache(|c| c.problems()).await
+    desk.with_reader(|c| c.problems()).await
 }
 
 #[tauri::command]

@@ -88,7 +88,11 @@ struct Running {
 
 pub struct Desk {
     home: PathBuf,
+    /// The writer: actions, sync, notifications.
     cache: SharedCache,
+    /// A connection that only reads, for the window's views: it never
+    /// waits for a sync or a first download holding the writer.
+    reader: SharedCache,
     running: Mutex<Option<Running>>,
     demo: Mutex<bool>,
     app: AppHandle,
@@ -147,9 +151,11 @@ impl Desk {
             }
         }
         let (changes, _) = broadcast::channel(256);
+        let reader = cache.reader()?;
         let desk = Desk {
             home: home.to_path_buf(),
             cache: Arc::new(Mutex::new(cache)),
+            reader: Arc::new(Mutex::new(reader)),
             running: Mutex::new(None),
             demo: Mutex::new(false),
             app,
@@ -180,6 +186,36 @@ impl Desk {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
         self.changes.subscribe()
+    }
+
+    /// Runs `f` on the reading connection off the window's thread: what the
+    /// window shows, never behind a write.
+    pub async fn with_reader<T, F>(&self, f: F) -> IpcResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Cache) -> fyncall_cache::Result<T> + Send + 'static,
+    {
+        let reader = self.reader.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let c = reader
+                .lock()
+                .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?;
+            f(&c).map_err(IpcError::from)
+        })
+        .await
+        .map_err(|e| internal(format!("a cache task failed: {e}")))?
+    }
+
+    /// Points the reading connection at the cache file again (after the
+    /// files were removed, or made again).
+    async fn refresh_reader(&self) -> IpcResult<()> {
+        let fresh = self.with_cache(|c| c.reader()).await?;
+        let mut r = self
+            .reader
+            .lock()
+            .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?;
+        *r = fresh;
+        Ok(())
     }
 
     /// Runs `f` on the cache off the window's thread.
@@ -280,6 +316,7 @@ impl Desk {
         let (token, agent) = client.login(email, password).await?;
         // After a sign-out that removed this computer's copy, a file again.
         self.with_cache(|c| c.reopen()).await?;
+        self.refresh_reader().await?;
         let server = client.server().to_owned();
         let id = agent.id;
         let bound = server.clone();
@@ -369,6 +406,7 @@ impl Desk {
             .map_err(|e| internal(format!("forgetting the sign-in failed: {e}")))??;
         if remove_data {
             self.with_cache(|c| c.remove_files()).await?;
+            self.refresh_reader().await?;
             tracing::info!("removed this computer's copy of the team's tickets");
         }
         if let Ok(mut d) = self.demo.lock() {

@@ -158,6 +158,30 @@ impl Cache {
         Ok(())
     }
 
+    /// A second connection to the same file that only reads, for the
+    /// window: in WAL mode it reads the last committed state while this one
+    /// writes (a first download, a sync), so views never queue behind sync.
+    /// A detached cache gives an empty one in memory.
+    pub fn reader(&self) -> Result<Cache> {
+        if self.detached {
+            return Cache::on(Connection::open_in_memory()?, &self.path);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(Cache {
+            conn,
+            path: self.path.clone(),
+            detached: false,
+        })
+    }
+
     /// True after `remove_files`: nothing is on disk.
     pub fn is_detached(&self) -> bool {
         self.detached

@@ -812,3 +812,31 @@ fn the_cache_files_are_private_and_can_be_removed() {
     assert!(path.exists());
     assert!(!cache.is_detached());
 }
+
+#[test]
+fn the_reader_reads_the_last_commit_while_a_write_is_open_and_never_writes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("c.sqlite");
+    let cache = loaded(&path, ALICE, 60, 1);
+    let reader = cache.reader().expect("a reader");
+    let all = |c: &Cache| {
+        let mut q = Query::view(View::All);
+        q.status = Status::ALL.to_vec();
+        c.tickets(&q, now()).expect("page").total.unwrap_or(0)
+    };
+    let before = all(&reader);
+    assert_eq!(before, 60);
+    // A writer in the middle of a long transaction (a first download): the
+    // reader answers at once with what was committed, not what is half done.
+    let mut writer = rusqlite::Connection::open(&path).expect("open");
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .expect("begin");
+    tx.execute("DELETE FROM tickets", []).expect("delete");
+    assert_eq!(all(&reader), before, "uncommitted rows are not seen");
+    assert_eq!(all(&cache.reader().expect("another")), before);
+    tx.commit().expect("commit");
+    assert_eq!(all(&reader), 0, "the commit is seen by the next read");
+    // It only reads.
+    assert!(reader.set_preference("theme", "dark").is_err());
+}
