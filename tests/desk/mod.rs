@@ -26,8 +26,41 @@ impl Drop for Reaper {
                     .args(["-KILL", &pid.to_string()])
                     .status();
             }
+            // SIGTERM first: Xvfb then removes its lock and socket.
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            for _ in 0..40 {
+                if matches!(c.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+/// Whether X display `n` is free: no lock, or a lock left by a process
+/// that is gone (then the stale lock and socket are removed).
+fn display_free(n: u32) -> bool {
+    let lock = format!("/tmp/.X{n}-lock");
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    match std::fs::read_to_string(&lock) {
+        Err(_) => !Path::new(&socket).exists(),
+        Ok(text) => {
+            let alive = text
+                .trim()
+                .parse::<u32>()
+                .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if alive {
+                return false;
+            }
+            std::fs::remove_file(&lock).is_ok() && {
+                let _ = std::fs::remove_file(&socket);
+                true
+            }
         }
     }
 }
@@ -408,10 +441,7 @@ impl Desktop {
         // otherwise answer for ours.
         let display_no = (90..190)
             .map(|n| n + std::process::id() % 7)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            })
+            .find(|n| display_free(*n))
             .expect("a free X display number");
         let display = format!(":{display_no}");
         reaper.0.push(
