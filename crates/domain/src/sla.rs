@@ -296,12 +296,17 @@ fn anchor(ticket: &Ticket, kind: TimerKind, clock: Clock<'_>) -> (Timestamp, i64
     (start, counted - legacy)
 }
 
-/// A running timer's target and fixed moments: (target, due, at risk).
-fn running_moments(
-    ticket: &Ticket,
-    kind: TimerKind,
-    policy: &SlaPolicy,
-) -> Option<(u32, Timestamp, Timestamp)> {
+/// A running timer's fixed facts: its target, due and at-risk moments, and
+/// where it last started counting with what it had counted before.
+struct Running {
+    target: u32,
+    due: Timestamp,
+    at_risk: Timestamp,
+    from: Timestamp,
+    before: i64,
+}
+
+fn running_moments(ticket: &Ticket, kind: TimerKind, policy: &SlaPolicy) -> Option<Running> {
     let clock = Clock::of(policy, ticket.priority);
     let (target, runs) = match kind {
         TimerKind::FirstResponse => (
@@ -323,14 +328,25 @@ fn running_moments(
         from,
         target_ms - policy.at_risk_threshold_ms(target) - before,
     );
-    Some((target, due, at_risk))
+    Some(Running {
+        target,
+        due,
+        at_risk,
+        from,
+        before,
+    })
 }
 
 /// A running timer at `now`.
 fn running(ticket: &Ticket, kind: TimerKind, policy: &SlaPolicy, now: Timestamp) -> Option<Timer> {
-    let (target, due, at_risk_at) = running_moments(ticket, kind, policy)?;
+    let Running {
+        target,
+        due,
+        at_risk: at_risk_at,
+        from,
+        before,
+    } = running_moments(ticket, kind, policy)?;
     let clock = Clock::of(policy, ticket.priority);
-    let (from, before) = anchor(ticket, kind, clock);
     let left = minutes_ms(target) - before - clock.counted(from, now);
     let state = if now > due {
         TimerState::Breached
@@ -536,13 +552,11 @@ pub fn deadlines(ticket: &Ticket, policy: &SlaPolicy) -> Vec<Deadline> {
     TimerKind::ALL
         .into_iter()
         .filter_map(|kind| {
-            running_moments(ticket, kind, policy).map(|(target_minutes, due_at, at_risk_at)| {
-                Deadline {
-                    timer: kind,
-                    target_minutes,
-                    due_at,
-                    at_risk_at,
-                }
+            running_moments(ticket, kind, policy).map(|r| Deadline {
+                timer: kind,
+                target_minutes: r.target,
+                due_at: r.due,
+                at_risk_at: r.at_risk,
             })
         })
         .collect()
