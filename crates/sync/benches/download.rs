@@ -1,0 +1,232 @@
+//! The first download of a large team, over loopback, with its floors:
+//! N tickets with 2 comments each on N/5 conversations (2 messages each).
+//!
+//! - floor: the server's rows read with raw queries, no HTTP, no client
+//!   (rows/s and bytes/s);
+//! - the server serving a first download (HTTP only, nothing stored): the
+//!   page-by-page pull and the one-stream snapshot;
+//! - the client storing rows already in memory into an empty cache;
+//! - end to end into an empty cache, as `fyncall sync` does it.
+//!
+//! `cargo bench -p fyncall-sync --bench download` (FYNCALL_BENCH_TICKETS,
+//! default 100,000). The server runs in this process on its SQLite file.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use fyncall_cache::Cache;
+use fyncall_domain::mutation::{Comment, CreateTicket, OpenConversation, PostMessage};
+use fyncall_domain::{Author, Caller, Customer, Mutation, Priority};
+use fyncall_server::write::Pushed;
+use fyncall_server::{app, demo};
+use fyncall_sync::{Client, Engine};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const CATEGORIES: [&str; 5] = ["billing", "shipping", "product", "technical", "other"];
+
+fn pushed(mutation: Mutation) -> Pushed {
+    Pushed {
+        id: Uuid::now_v7(),
+        mutation: Ok(mutation),
+        client_at: None,
+    }
+}
+
+fn push(store: &dyn fyncall_server::Store, caller: Caller, all: Vec<Mutation>) {
+    let all: Vec<Pushed> = all.into_iter().map(pushed).collect();
+    for batch in all.chunks(500) {
+        let (results, _) = store.push(caller, batch, &Utc::now).expect("push");
+        assert!(
+            results
+                .iter()
+                .all(|r| r.outcome == fyncall_domain::wire::Outcome::Applied),
+            "a seed mutation was refused: {:?}",
+            results.iter().find(|r| r.refused())
+        );
+    }
+}
+
+fn rate(n: usize, secs: f64) -> String {
+    format!("{:.0}", n as f64 / secs)
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("team.db");
+    let team = demo::create(&db, Utc::now()).expect("demo");
+    let store = team.store.clone();
+    let agents: Vec<Uuid> = team.agents.iter().map(|a| a.id).collect();
+
+    let seeding = Instant::now();
+    let conversations: Vec<Uuid> = (0..tickets.div_ceil(5)).map(|_| Uuid::now_v7()).collect();
+    let mut open = Vec::new();
+    for (i, c) in conversations.iter().enumerate() {
+        open.push(Mutation::OpenConversation(OpenConversation {
+            id: *c,
+            customer: Customer {
+                name: format!("Customer {i}"),
+                email: format!("c{i}@example.com"),
+            },
+            channel: "chat".into(),
+        }));
+        for (k, author) in [Author::Customer, Author::Ai].into_iter().enumerate() {
+            open.push(Mutation::PostMessage(PostMessage {
+                id: Uuid::now_v7(),
+                conversation_id: *c,
+                author,
+                body: format!("Message {k} of customer {i}: my parcel has not arrived yet."),
+            }));
+        }
+    }
+    push(store.as_ref(), Caller::Integration, open);
+    let ticket_ids: Vec<Uuid> = (0..tickets).map(|_| Uuid::now_v7()).collect();
+    for (a, agent) in agents.iter().enumerate() {
+        let mut mine = Vec::new();
+        for (i, id) in ticket_ids.iter().enumerate().skip(a).step_by(agents.len()) {
+            mine.push(Mutation::CreateTicket(CreateTicket {
+                id: *id,
+                conversation_id: conversations[i / 5],
+                subject: format!("Ticket {i}: parcel stuck in transit"),
+                priority: Priority::ALL[i % 4],
+                description: Some(format!("Order #{} has not moved for a week.", 50_000 + i)),
+                category: Some(CATEGORIES[i % 5].into()),
+                assignee_id: Some(*agent),
+            }));
+            for k in 0..2 {
+                mine.push(Mutation::Comment(Comment {
+                    id: Uuid::now_v7(),
+                    ticket_id: *id,
+                    body: format!(
+                        "Comment {k} on ticket {i}: asked the carrier, waiting for an answer."
+                    ),
+                }));
+            }
+        }
+        push(store.as_ref(), Caller::Agent(*agent), mine);
+    }
+    let seq = store.current_seq().expect("seq");
+    println!(
+        "team: {tickets} tickets × 2 comments, {} conversations × 2 messages ({seq} changes), seeded in {:.1} s",
+        conversations.len(),
+        seeding.elapsed().as_secs_f64()
+    );
+
+    // The floor: the same rows read with raw queries on the server's file.
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let start = Instant::now();
+        let (mut rows, mut bytes) = (0usize, 0usize);
+        for sql in [
+            "SELECT data FROM tickets",
+            "SELECT data FROM activity",
+            "SELECT data FROM conversations",
+            "SELECT data FROM messages",
+            "SELECT data FROM agents",
+        ] {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            let mut q = stmt.query([]).expect("query");
+            while let Some(r) = q.next().expect("row") {
+                let data: String = r.get(0).expect("data");
+                rows += 1;
+                bytes += data.len();
+            }
+        }
+        let took = start.elapsed().as_secs_f64();
+        println!(
+            "floor, raw read:   {rows} rows, {:.1} MiB in {took:.2} s = {} rows/s, {:.0} MiB/s",
+            mib(bytes),
+            rate(rows, took),
+            mib(bytes) / took
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let unlimited = fyncall_server::Config {
+        max_request_rate: 0,
+        ..Default::default()
+    };
+    let server = app::start_with(store.clone(), listener, unlimited)
+        .await
+        .expect("start");
+    let url = format!("http://{}", server.addr);
+    let login = |email: &'static str| {
+        let url = url.clone();
+        async move {
+            let c = Client::new(&url).expect("client");
+            let (token, _) = c.login(email, demo::DEMO_PASSWORD).await.expect("login");
+            c.with_token(&token)
+        }
+    };
+    let ben = login("ben@demo.fyncall.test").await;
+
+    // The server serving a first download page by page, nothing stored.
+    let start = Instant::now();
+    let (mut cursor, mut rows) = (0, 0usize);
+    let mut pages = Vec::new();
+    loop {
+        let p = ben.pull(cursor, fyncall_sync::PAGE).await.expect("pull");
+        rows += p.page.changes.len();
+        cursor = p.page.cursor;
+        let more = p.page.has_more;
+        pages.push(p.page);
+        if !more {
+            break;
+        }
+    }
+    let took = start.elapsed().as_secs_f64();
+    println!(
+        "pull from 0:       {rows} rows in {} pages in {took:.2} s = {} rows/s (HTTP and JSON, nothing stored)",
+        pages.len(),
+        rate(rows, took)
+    );
+
+    // The client storing those rows, already in memory, into an empty cache.
+    {
+        let mut cache = Cache::open(&dir.path().join("store-only.sqlite")).expect("cache");
+        let me = ben.me().await.expect("me").id;
+        cache.sign_in(&url, me).expect("sign in");
+        let start = Instant::now();
+        for chunk in pages.chunks(10) {
+            cache.apply_pulls(chunk).expect("store");
+        }
+        let took = start.elapsed().as_secs_f64();
+        println!(
+            "cache store only:  {rows} rows into an empty cache in {took:.2} s = {} rows/s (pages already in memory)",
+            rate(rows, took)
+        );
+    }
+    drop(pages);
+
+    // End to end into an empty cache, as `fyncall sync` does it.
+    for run in 1..=2 {
+        let path = dir.path().join(format!("ben-{run}.sqlite"));
+        let cache = Arc::new(Mutex::new(Cache::open(&path).expect("cache")));
+        let me = ben.me().await.expect("me").id;
+        cache.lock().expect("lock").sign_in(&url, me).expect("sign in");
+        let engine = Engine::new(ben.clone(), cache);
+        let start = Instant::now();
+        let report = engine.sync_once().await.expect("first download");
+        let took = start.elapsed().as_secs_f64();
+        println!(
+            "first download {run}:  {} rows into an empty cache in {took:.2} s = {} rows/s (end to end over loopback; target ≤ 5 s at 100,000 tickets)",
+            report.pulled,
+            rate(report.pulled, took)
+        );
+    }
+    server.shutdown().await.expect("shutdown");
+}
