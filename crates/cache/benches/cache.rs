@@ -287,8 +287,8 @@ fn main() {
                         p.cursor += shift;
                         for c in &mut p.changes {
                             c.seq = c.seq.map(|s| s + shift);
-                            if let Some(v) = c.data.get_mut("version") {
-                                *v = serde_json::json!(v.as_i64().unwrap_or(0) + round);
+                            if let fyncall_domain::wire::Pulled::Ticket(t) = &mut c.data {
+                                t.ticket.version += round;
                             }
                         }
                     }

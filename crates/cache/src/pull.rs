@@ -2,11 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use fyncall_domain::{
-    Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, TeamSettings, Ticket, apply,
-};
+use fyncall_domain::{Caller, Mutation, Stamp, apply};
 use rusqlite::{Connection, params};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{CacheError, Result};
@@ -14,17 +11,9 @@ use crate::events::ChangeSet;
 use crate::rows::{Batch, reach};
 use crate::{Cache, from_millis, set_meta};
 
-use fyncall_domain::wire::Entity;
+use fyncall_domain::wire::Pulled;
 /// A page of `GET /sync/pull` and its changes: the wire types, defined once in the domain.
 pub use fyncall_domain::wire::{PullPage, PulledChange};
-
-#[derive(Deserialize)]
-struct PulledConversation {
-    #[serde(flatten)]
-    conversation: Conversation,
-    #[serde(default)]
-    messages: Vec<Message>,
-}
 
 impl Cache {
     /// Stores a pulled page in one transaction: the server's rows, the new
@@ -60,37 +49,27 @@ impl Cache {
             let mut conversations = BTreeSet::new();
             let mut settings_changed = false;
             for change in pages.iter().flat_map(|p| &p.changes) {
-                let data = &change.data;
-                let bad = |e: serde_json::Error| {
-                    CacheError::Invalid(format!(
-                        "the server sent a {} this client cannot read ({e}): update Fyncall Desk",
-                        change.entity.as_str()
-                    ))
-                };
-                match change.entity {
-                    Entity::Settings => {
-                        let s = TeamSettings::deserialize(data).map_err(bad)?;
+                match &change.data {
+                    Pulled::Settings(s) => {
                         tx.execute(
                             "INSERT INTO settings (id, data) VALUES (1, ?1)
                              ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                            [serde_json::to_string(&s)?],
+                            [serde_json::to_string(s)?],
                         )?;
                         settings_changed |= b.settings.sla != s.sla;
-                        b.settings = s;
+                        b.settings = (**s).clone();
                         b.changes.team = true;
                     }
-                    Entity::Agent => {
-                        let a = Agent::deserialize(data).map_err(bad)?;
+                    Pulled::Agent(a) => {
                         tx.execute(
                             "INSERT INTO agents (id, name, data) VALUES (?1, ?2, ?3)
                              ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data",
-                            params![a.id.to_string(), a.name, serde_json::to_string(&a)?],
+                            params![a.id.to_string(), a.name, serde_json::to_string(a)?],
                         )?;
-                        b.set_agent_name(&a)?;
+                        b.set_agent_name(a)?;
                         b.changes.team = true;
                     }
-                    Entity::Conversation => {
-                        let c = PulledConversation::deserialize(data).map_err(bad)?;
+                    Pulled::Conversation(c) => {
                         if b.server_conversation(&c.conversation)? {
                             conversations.insert(c.conversation.id);
                         }
@@ -98,21 +77,19 @@ impl Cache {
                             b.message(m, false)?;
                         }
                     }
-                    Entity::Ticket => {
-                        let t = Ticket::deserialize(data).map_err(bad)?;
-                        if b.server_ticket(&t)? {
-                            tickets.insert(t.id);
+                    Pulled::Ticket(t) => {
+                        if b.server_ticket(&t.ticket)? {
+                            tickets.insert(t.ticket.id);
                         }
                     }
-                    Entity::Activity => {
-                        let a = Activity::deserialize(data).map_err(bad)?;
-                        b.activity(&a, false)?;
+                    Pulled::Activity(a) => {
+                        b.activity(a, false)?;
                         if !b.bulk {
-                            b.changes.activity.push(a);
+                            b.changes.activity.push((**a).clone());
                         }
                     }
                     // Something a newer server knows: its rows come again after an update.
-                    Entity::Unknown => {}
+                    Pulled::Unknown => {}
                 }
             }
             set_meta(&tx, "cursor", &last.cursor.max(0).to_string())?;

@@ -355,12 +355,7 @@ fn a_refused_action_writes_nothing() {
 fn server_row(mut t: Ticket, change: impl FnOnce(&mut Ticket)) -> fyncall_cache::PulledChange {
     change(&mut t);
     t.version += 1;
-    fyncall_cache::PulledChange {
-        entity: "ticket".into(),
-        id: t.id.to_string(),
-        seq: None,
-        data: serde_json::to_value(&t).expect("ticket"),
-    }
+    fyncall_cache::PulledChange::ticket(t)
 }
 
 #[test]

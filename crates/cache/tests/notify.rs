@@ -71,12 +71,7 @@ fn cache_with(dir: &std::path::Path, tickets: &[Ticket]) -> Cache {
     let mut cache = loaded(&dir.join("c.sqlite"), ALICE, 3, 0);
     let changes = tickets
         .iter()
-        .map(|t| PulledChange {
-            entity: "ticket".into(),
-            id: t.id.to_string(),
-            seq: None,
-            data: serde_json::to_value(t).expect("ticket"),
-        })
+        .map(|t| PulledChange::ticket(t.clone()))
         .collect();
     let cursor = cache.cursor().expect("cursor") + 1;
     cache.apply_pull(&page(changes, cursor)).expect("pull");
@@ -139,15 +134,7 @@ fn each_deadline_alerts_once_across_restarts_and_again_when_it_moves() {
     lower.version += 1;
     let cursor = cache.cursor().expect("cursor") + 1;
     cache
-        .apply_pull(&page(
-            vec![PulledChange {
-                entity: "ticket".into(),
-                id: lower.id.to_string(),
-                seq: None,
-                data: serde_json::to_value(&lower).expect("ticket"),
-            }],
-            cursor,
-        ))
+        .apply_pull(&page(vec![PulledChange::ticket(lower.clone())], cursor))
         .expect("pull");
     let moved = sla::deadlines(&lower, &policy)
         .into_iter()
@@ -340,15 +327,7 @@ fn the_scheduler_wakes_exactly_at_each_moment_rearms_and_survives_clock_jumps() 
     urgent.version += 1;
     let cursor = cache.cursor().expect("cursor") + 1;
     cache
-        .apply_pull(&page(
-            vec![PulledChange {
-                entity: "ticket".into(),
-                id: urgent.id.to_string(),
-                seq: None,
-                data: serde_json::to_value(&urgent).expect("ticket"),
-            }],
-            cursor,
-        ))
+        .apply_pull(&page(vec![PulledChange::ticket(urgent.clone())], cursor))
         .expect("pull");
     let moved = sla::deadlines(&urgent, &policy)
         .into_iter()

@@ -30,8 +30,48 @@ pub mod millis {
 
     use crate::Timestamp;
 
+    /// `2026-03-02T09:00:00.000Z`. Written digit by digit: every row a
+    /// sync stores or serves carries several of these, and chrono's
+    /// general formatter (which parses its pattern each time) was a tenth of
+    /// storing a first download.
     pub fn format(t: &Timestamp) -> String {
-        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        use chrono::{Datelike, Timelike};
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        }
+        // A leap second (nanoseconds past 999,999,999) shows as :60, as chrono writes it.
+        let (second, nanos) = match t.nanosecond() {
+            n if n >= 1_000_000_000 => (t.second() + 1, n - 1_000_000_000),
+            n => (t.second(), n),
+        };
+        let mut out = [0u8; 24];
+        let mut put = |at: usize, value: u32, digits: usize| {
+            let mut v = value;
+            for i in (0..digits).rev() {
+                out[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year.unsigned_abs(), 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, second, 2);
+        put(20, nanos / 1_000_000, 3);
+        for (at, sep) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (23, b'Z'),
+        ] {
+            out[at] = sep;
+        }
+        out.iter().map(|b| char::from(*b)).collect()
     }
 
     pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -159,18 +199,239 @@ impl From<&str> for Entity {
     }
 }
 
-/// One change of a pull: the current state of one entity (`data`: a ticket
-/// with its SLA at the time of the answer, a timeline entry, a conversation
-/// with its messages, an agent, or the team settings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// One change of a pull: the current state of one entity, typed by what it
+/// is (on the wire `{entity, id, seq, data}`; JSON only at the HTTP edge).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PulledChange {
-    pub entity: Entity,
     pub id: String,
-    #[serde(default)]
     pub seq: Option<i64>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub data: serde_json::Value,
+    pub data: Pulled,
+}
+
+/// How [`PulledChange`] looks on the wire, for the OpenAPI document.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PulledChangeWire {
+    entity: Entity,
+    id: String,
+    seq: Option<i64>,
+    /// A ticket (with `sla`), a timeline entry, a conversation with its
+    /// `messages`, an agent or the team settings, as `entity` says.
+    #[schema(value_type = Object)]
+    data: (),
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PulledChange {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <PulledChangeWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PulledChange {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <PulledChangeWire as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// What a pulled change holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pulled {
+    /// A ticket, with its SLA as the server computed it at the answer's
+    /// `server_time` (`sla`, sent for readers of the JSON; a client reading
+    /// it back gets `None` and computes the timers itself, to the second).
+    Ticket(Box<PulledTicket>),
+    /// A timeline entry.
+    Activity(Box<crate::Activity>),
+    /// A conversation with its messages, oldest first.
+    Conversation(Box<PulledConversation>),
+    Agent(crate::Agent),
+    Settings(Box<crate::TeamSettings>),
+    /// Something a newer server knows; a client skips it until it is updated.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulledTicket {
+    pub ticket: crate::Ticket,
+    pub sla: Option<crate::Sla>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledConversation {
+    #[serde(flatten)]
+    pub conversation: crate::Conversation,
+    #[serde(default)]
+    pub messages: Vec<crate::Message>,
+}
+
+impl Pulled {
+    pub fn entity(&self) -> Entity {
+        match self {
+            Pulled::Ticket(_) => Entity::Ticket,
+            Pulled::Activity(_) => Entity::Activity,
+            Pulled::Conversation(_) => Entity::Conversation,
+            Pulled::Agent(_) => Entity::Agent,
+            Pulled::Settings(_) => Entity::Settings,
+            Pulled::Unknown => Entity::Unknown,
+        }
+    }
+
+    /// Reads `data` as the state of an `entity`, from any deserializer.
+    pub fn read<'de, D: Deserializer<'de>>(entity: Entity, data: D) -> Result<Pulled, D::Error> {
+        Ok(match entity {
+            Entity::Ticket => Pulled::Ticket(Box::new(PulledTicket {
+                ticket: crate::Ticket::deserialize(data)?,
+                sla: None,
+            })),
+            Entity::Activity => Pulled::Activity(Box::new(crate::Activity::deserialize(data)?)),
+            Entity::Conversation => {
+                Pulled::Conversation(Box::new(PulledConversation::deserialize(data)?))
+            }
+            Entity::Agent => Pulled::Agent(crate::Agent::deserialize(data)?),
+            Entity::Settings => Pulled::Settings(Box::new(crate::TeamSettings::deserialize(data)?)),
+            Entity::Unknown => {
+                serde::de::IgnoredAny::deserialize(data)?;
+                Pulled::Unknown
+            }
+        })
+    }
+}
+
+impl Serialize for Pulled {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct WithSla<'a> {
+            #[serde(flatten)]
+            ticket: &'a crate::Ticket,
+            sla: &'a Option<crate::Sla>,
+        }
+        match self {
+            Pulled::Ticket(t) => WithSla {
+                ticket: &t.ticket,
+                sla: &t.sla,
+            }
+            .serialize(s),
+            Pulled::Activity(a) => a.serialize(s),
+            Pulled::Conversation(c) => c.serialize(s),
+            Pulled::Agent(a) => a.serialize(s),
+            Pulled::Settings(t) => t.serialize(s),
+            Pulled::Unknown => s.serialize_unit(),
+        }
+    }
+}
+
+impl PulledChange {
+    pub fn entity(&self) -> Entity {
+        self.data.entity()
+    }
+
+    /// A change read from the JSON of its parts (`data` as `entity`).
+    pub fn from_json(
+        entity: Entity,
+        id: impl ToString,
+        seq: Option<i64>,
+        data: serde_json::Value,
+    ) -> Result<PulledChange, serde_json::Error> {
+        Ok(PulledChange {
+            id: id.to_string(),
+            seq,
+            data: Pulled::read(entity, data)?,
+        })
+    }
+
+    /// A ticket's state as a pulled change (no server SLA with it).
+    pub fn ticket(ticket: crate::Ticket) -> PulledChange {
+        PulledChange {
+            id: ticket.id.to_string(),
+            seq: None,
+            data: Pulled::Ticket(Box::new(PulledTicket { ticket, sla: None })),
+        }
+    }
+}
+
+impl Serialize for PulledChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("PulledChange", 4)?;
+        out.serialize_field("entity", &self.entity())?;
+        out.serialize_field("id", &self.id)?;
+        out.serialize_field("seq", &self.seq)?;
+        out.serialize_field("data", &self.data)?;
+        out.end()
+    }
+}
+
+/// Reads `data` straight into its type when `entity` came before it (as
+/// servers write it); otherwise it is held as JSON until `entity` is known.
+impl<'de> Deserialize<'de> for PulledChange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PulledChange, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PulledChange;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a pulled change {entity, id, seq, data}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PulledChange, A::Error> {
+                use serde::de::Error;
+                struct Typed(Entity);
+                impl<'de> serde::de::DeserializeSeed<'de> for Typed {
+                    type Value = Pulled;
+                    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Pulled, D::Error> {
+                        Pulled::read(self.0, d)
+                    }
+                }
+                #[derive(Deserialize)]
+                #[serde(field_identifier, rename_all = "snake_case")]
+                enum Field {
+                    Entity,
+                    Id,
+                    Seq,
+                    Data,
+                    #[serde(other)]
+                    Other,
+                }
+                let (mut entity, mut id, mut seq) = (None, None, None);
+                let (mut data, mut held) = (None, None::<serde_json::Value>);
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Entity => entity = Some(map.next_value::<Entity>()?),
+                        Field::Id => id = Some(map.next_value::<String>()?),
+                        Field::Seq => seq = map.next_value::<Option<i64>>()?,
+                        Field::Data => match entity {
+                            Some(e) => data = Some(map.next_value_seed(Typed(e))?),
+                            None => held = Some(map.next_value()?),
+                        },
+                        Field::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let entity = entity.ok_or_else(|| A::Error::missing_field("entity"))?;
+                let data = match (data, held) {
+                    (Some(data), _) => data,
+                    (None, Some(json)) => Pulled::read(entity, json).map_err(A::Error::custom)?,
+                    (None, None) => return Err(A::Error::missing_field("data")),
+                };
+                Ok(PulledChange {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    seq,
+                    data,
+                })
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// A page of `GET /sync/pull`.
@@ -219,6 +480,59 @@ mod tests {
         )
         .expect("any RFC 3339");
         assert_eq!(other.sent_at, at);
+    }
+
+    #[test]
+    fn a_pulled_change_reads_back_typed_whatever_the_order_of_its_keys() {
+        use super::{Entity, Pulled, PulledChange};
+        let settings = crate::TeamSettings::default();
+        let change = PulledChange {
+            id: "settings".into(),
+            seq: Some(7),
+            data: Pulled::Settings(Box::new(settings.clone())),
+        };
+        let text = serde_json::to_string(&change).expect("json");
+        assert!(text.starts_with(r#"{"entity":"settings","id":"settings","seq":7,"data":"#));
+        let back: PulledChange = serde_json::from_str(&text).expect("typed");
+        assert_eq!(back, change);
+        // `data` before `entity` (another writer's order) reads the same.
+        let data = serde_json::to_string(&settings).expect("settings");
+        let reordered = format!(r#"{{"data":{data},"seq":7,"id":"settings","entity":"settings"}}"#);
+        let back: PulledChange = serde_json::from_str(&reordered).expect("typed");
+        assert_eq!(back, change);
+        // An entity only a newer server knows is skipped, not an error.
+        let newer: PulledChange =
+            serde_json::from_str(r#"{"entity":"macro","id":"m1","seq":8,"data":{"x":[1,2]}}"#)
+                .expect("unknown");
+        assert_eq!(newer.entity(), Entity::Unknown);
+        // A ticket's data that is not a ticket is refused, naming what is wrong.
+        let bad = serde_json::from_str::<PulledChange>(
+            r#"{"entity":"ticket","id":"t1","seq":9,"data":{"subject":"x"}}"#,
+        )
+        .expect_err("not a ticket");
+        assert!(bad.to_string().contains("missing field"), "{bad}");
+    }
+
+    #[test]
+    fn a_leap_second_is_written_as_chrono_writes_it() {
+        let t = chrono::DateTime::from_timestamp(1_483_228_799, 1_250_000_000).expect("leap");
+        assert_eq!(
+            super::millis::format(&t),
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        );
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit writer says what chrono's formatter says, for
+        /// any moment from year 0 to 9999 and beyond.
+        #[test]
+        fn written_times_are_chronos_own(secs in -62_167_219_200i64..300_000_000_000, nanos in 0u32..1_000_000_000) {
+            let t = chrono::DateTime::from_timestamp(secs, nanos).expect("in range");
+            proptest::prop_assert_eq!(
+                super::millis::format(&t),
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod open;
 pub mod postgres;
 pub mod presence;
+pub mod pull;
 pub mod query;
 pub mod reports;
 pub mod rows;

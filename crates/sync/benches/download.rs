@@ -217,7 +217,11 @@ async fn main() {
         let path = dir.path().join(format!("ben-{run}.sqlite"));
         let cache = Arc::new(Mutex::new(Cache::open(&path).expect("cache")));
         let me = ben.me().await.expect("me").id;
-        cache.lock().expect("lock").sign_in(&url, me).expect("sign in");
+        cache
+            .lock()
+            .expect("lock")
+            .sign_in(&url, me)
+            .expect("sign in");
         let engine = Engine::new(ben.clone(), cache);
         let start = Instant::now();
         let report = engine.sync_once().await.expect("first download");

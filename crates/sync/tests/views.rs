@@ -13,11 +13,11 @@ use fyncall_domain::SlaReport;
 use fyncall_domain::inbox::{self, InboxMoments};
 use fyncall_domain::report::{self, GroupBy, ReportQuery};
 use fyncall_domain::testing::{ReportFixture, report_fixture};
-use fyncall_domain::wire::Entity;
+use fyncall_domain::wire::Pulled;
 use fyncall_domain::wire::millis;
 use fyncall_domain::{
-    Activity, Change, Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority,
-    Status, Ticket, Timestamp, View,
+    Change, Conversation, InboxPage, InboxQuery, InboxRow, InboxView, Message, Priority, Status,
+    Ticket, Timestamp, View,
 };
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
@@ -363,26 +363,20 @@ async fn feed(client: &Client) -> Feed {
     loop {
         let pulled = client.pull(cursor, 500).await.expect("pull");
         for change in &pulled.page.changes {
-            match change.entity {
-                Entity::Activity => {
-                    let a: Activity =
-                        serde_json::from_value(change.data.clone()).expect("activity");
-                    if let Change::Comment { body } = a.change {
-                        out.comments.push((a.ticket_id, body));
+            match &change.data {
+                Pulled::Activity(a) => {
+                    if let Change::Comment { body } = &a.change {
+                        out.comments.push((a.ticket_id, body.clone()));
                     }
                 }
-                Entity::Ticket => {
-                    let t: Ticket = serde_json::from_value(change.data.clone()).expect("ticket");
-                    out.tickets.retain(|x| x.id != t.id);
-                    out.tickets.push(t);
+                Pulled::Ticket(t) => {
+                    out.tickets.retain(|x| x.id != t.ticket.id);
+                    out.tickets.push(t.ticket.clone());
                 }
-                Entity::Conversation => {
-                    let c: Conversation =
-                        serde_json::from_value(change.data.clone()).expect("conversation");
-                    let messages: Vec<Message> =
-                        serde_json::from_value(change.data["messages"].clone()).unwrap_or_default();
-                    out.conversations.retain(|(x, _)| x.id != c.id);
-                    out.conversations.push((c, messages));
+                Pulled::Conversation(c) => {
+                    out.conversations.retain(|(x, _)| x.id != c.conversation.id);
+                    out.conversations
+                        .push((c.conversation.clone(), c.messages.clone()));
                 }
                 _ => {}
             }

@@ -1,7 +1,5 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use std::collections::HashMap;
-
 use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
@@ -11,12 +9,11 @@ use uuid::Uuid;
 use super::tokens::PgTokens;
 use super::{Db, PgStore, agents, db_err, parse_rows, settings};
 use crate::error::ApiError;
+use crate::pull::{PullRows, Table};
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::rows::ticket_json;
 use crate::sessions::TokenDb;
-use crate::store::{
-    Entity, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
-};
+use crate::store::{PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id};
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
     args.iter()
@@ -101,92 +98,57 @@ fn conversation_json<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreRes
     Ok(Some(value))
 }
 
-/// The rows of `ids` from a table with `id` and JSON `data` columns, by id.
-fn by_ids<C: GenericClient, T: serde::de::DeserializeOwned>(
-    db: &mut Db<'_, C>,
-    sql: &'static str,
-    ids: &[String],
-) -> StoreResult<HashMap<String, T>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    db.query(sql, &[&ids])?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.get::<_, String>(0),
-                serde_json::from_str(r.get::<_, &str>(1)).map_err(db_err)?,
-            ))
-        })
-        .collect()
-}
+/// The reads of a pull page on PostgreSQL (id lists as arrays).
+struct PgPull<'a, 'b, C: GenericClient>(&'a mut Db<'b, C>);
 
-fn pull<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    cursor: i64,
-    limit: u32,
-    now: Timestamp,
-) -> StoreResult<PullPage> {
-    let settings = settings(db)?;
-    let limit = limit.clamp(1, 500);
-    let rows = db.query(
-        "SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        &[&cursor, &(i64::from(limit) + 1)],
-    )?;
-    let has_more = rows.len() > limit as usize;
-    let page: Vec<(i64, String, String)> = rows
-        .iter()
-        .take(limit as usize)
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    // Tickets and activity, most of any page, are read in one query each.
-    let ids_of = |kind: &str| -> Vec<String> {
-        page.iter()
-            .filter(|(_, entity, _)| entity == kind)
-            .map(|(_, _, id)| id.clone())
-            .collect()
-    };
-    let tickets: HashMap<String, Ticket> = by_ids(
-        db,
-        "SELECT id, data FROM tickets WHERE id = ANY($1)",
-        &ids_of("ticket"),
-    )?;
-    let activity: HashMap<String, Value> = by_ids(
-        db,
-        "SELECT id, data FROM activity WHERE id = ANY($1)",
-        &ids_of("activity"),
-    )?;
-    let mut changes = Vec::with_capacity(page.len());
-    let mut last = cursor;
-    for (seq, entity, id) in &page {
-        last = *seq;
-        let data = match entity.as_str() {
-            "ticket" => tickets.get(id).map(|t| ticket_json(t, &settings, now)),
-            "activity" => activity.get(id).cloned(),
-            "conversation" => conversation_json(db, id)?,
-            "agent" => db
-                .query_opt("SELECT data FROM agents WHERE id = $1", &[id])?
-                .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
-                .transpose()?,
-            "settings" => Some(serde_json::to_value(&settings).map_err(db_err)?),
-            _ => None,
-        };
-        if let Some(data) = data {
-            changes.push(PulledChange {
-                entity: Entity::from(entity.as_str()),
-                id: id.to_string(),
-                seq: Some(*seq),
-                data,
-            });
-        }
+impl<C: GenericClient> PullRows for PgPull<'_, '_, C> {
+    fn changes_after(
+        &mut self,
+        cursor: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String, String)>> {
+        Ok(self
+            .0
+            .query(
+                "SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&cursor, &limit],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
-    Ok(PullPage {
-        changes,
-        cursor: last,
-        has_more,
-        server_time: now,
-        database_id: None,
-    })
+
+    fn data_of(&mut self, table: Table, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let sql = match table {
+            Table::Tickets => "SELECT id, data FROM tickets WHERE id = ANY($1)",
+            Table::Activity => "SELECT id, data FROM activity WHERE id = ANY($1)",
+            Table::Conversations => "SELECT id, data FROM conversations WHERE id = ANY($1)",
+            Table::Agents => "SELECT id, data FROM agents WHERE id = ANY($1)",
+        };
+        Ok(self
+            .0
+            .query(sql, &[&ids])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn messages_of(&mut self, conversations: &[String]) -> StoreResult<Vec<(String, String)>> {
+        Ok(self
+            .0
+            .query(
+                "SELECT conversation_id, data FROM messages WHERE conversation_id = ANY($1)
+                 ORDER BY conversation_id, sent_at, pos",
+                &[&conversations],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self.0)
+    }
 }
 
 fn not_found_ticket(id: Uuid) -> ApiError {
@@ -301,7 +263,7 @@ impl Store for PgStore {
     }
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
-        self.snapshot(|db| pull(db, cursor, limit, now))
+        self.snapshot(|db| crate::pull::page(&mut PgPull(db), cursor, limit, now))
     }
 
     fn database_id(&self) -> StoreResult<Uuid> {

@@ -8,11 +8,10 @@ use uuid::Uuid;
 use super::tokens::SqliteTokens;
 use super::{SqliteStore, agents, db_err, load_ticket, settings, ticket_json};
 use crate::error::ApiError;
+use crate::pull::{PullRows, Table};
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::sessions::TokenDb;
-use crate::store::{
-    Entity, PullPage, PulledChange, Store, StoreResult, TicketPage, TicketQuery, parse_database_id,
-};
+use crate::store::{PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id};
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
     args.iter()
@@ -111,65 +110,61 @@ fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> 
     Ok(Some(value))
 }
 
-/// The JSON `data` column of one row of `table`, parsed.
-fn stored_json(conn: &Connection, table: &str, id: &str) -> StoreResult<Option<Value>> {
-    conn.prepare_cached(&format!("SELECT data FROM {table} WHERE id = ?1"))
-        .map_err(db_err)?
-        .query_row([id], |r| r.get::<_, String>(0))
-        .optional()
-        .map_err(db_err)?
-        .map(|d| serde_json::from_str(&d))
-        .transpose()
-        .map_err(db_err)
-}
+/// The reads of a pull page on SQLite (id lists as a JSON array).
+struct SqlitePull<'c>(&'c Connection);
 
-fn pull(conn: &Connection, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
-    let settings = settings(conn)?;
-    let limit = limit.clamp(1, 500);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, entity, entity_id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
-        .map_err(db_err)?;
-    let rows: Vec<(i64, String, String)> = stmt
-        .query_map(rusqlite::params![cursor, i64::from(limit) + 1], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(db_err)?
-        .collect::<Result<_, _>>()
-        .map_err(db_err)?;
-    let has_more = rows.len() > limit as usize;
-    let mut changes = Vec::new();
-    let mut last = cursor;
-    for (seq, entity, id) in rows.into_iter().take(limit as usize) {
-        last = seq;
-        let data = match entity.as_str() {
-            "ticket" => {
-                let uuid = Uuid::parse_str(&id).map_err(db_err)?;
-                load_ticket(conn, uuid)?.map(|t| ticket_json(&t, &settings, now))
-            }
-            "activity" => stored_json(conn, "activity", &id)?,
-            "conversation" => conversation_json(conn, Uuid::parse_str(&id).map_err(db_err)?)?,
-            "agent" => stored_json(conn, "agents", &id)?,
-            "settings" => Some(serde_json::to_value(&settings).map_err(db_err)?),
-            _ => None,
-        };
-        if let Some(data) = data {
-            changes.push(PulledChange {
-                entity: Entity::from(entity.as_str()),
-                id: id.to_string(),
-                seq: Some(seq),
-                data,
-            });
-        }
+impl PullRows for SqlitePull<'_> {
+    fn changes_after(
+        &mut self,
+        cursor: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String, String)>> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT seq, entity, entity_id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(rusqlite::params![cursor, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
     }
-    Ok(PullPage {
-        changes,
-        cursor: last,
-        has_more,
-        server_time: now,
-        database_id: None,
-    })
+
+    fn data_of(&mut self, table: Table, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT id, data FROM {} WHERE id IN (SELECT value FROM json_each(?1))",
+            table.name()
+        );
+        let ids = serde_json::to_string(ids).map_err(db_err)?;
+        let mut stmt = self.0.prepare_cached(&sql).map_err(db_err)?;
+        let rows = stmt
+            .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn messages_of(&mut self, conversations: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let ids = serde_json::to_string(conversations).map_err(db_err)?;
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT conversation_id, data FROM messages
+                 WHERE conversation_id IN (SELECT value FROM json_each(?1))
+                 ORDER BY conversation_id, sent_at, rowid",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self.0)
+    }
 }
 
 impl Store for SqliteStore {
@@ -282,7 +277,7 @@ impl Store for SqliteStore {
     }
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
-        self.read(|c| pull(c, cursor, limit, now))
+        self.read(|c| crate::pull::page(&mut SqlitePull(c), cursor, limit, now))
     }
 
     fn database_id(&self) -> StoreResult<Uuid> {
