@@ -48,7 +48,7 @@ impl Cache {
     }
 
     /// The rules' answer for each candidate action (all on one ticket or
-    /// one conversation: the state is read once, for the first).
+    /// one conversation: the state is read once, for the widest scope).
     pub(crate) fn offered(
         &self,
         candidates: Vec<(String, String, Mutation)>,
@@ -57,8 +57,14 @@ impl Cache {
         let Some((_, _, first)) = candidates.first() else {
             return Ok(Vec::new());
         };
+        // The widest scope: one that reaches the linked tickets, if any does.
+        let widest = candidates
+            .iter()
+            .map(|(_, _, m)| m)
+            .find(|m| m.scope().linked)
+            .unwrap_or(first);
         let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
-        let state = load_state(&self.conn, first)?;
+        let state = load_state(&self.conn, widest)?;
         let stamp = Stamp {
             mutation_id: Uuid::nil(),
             at: local_now + TimeDelta::milliseconds(clock_offset_ms(&self.conn)?),

@@ -97,7 +97,12 @@ pub(crate) fn load_state(conn: &Connection, mutation: &Mutation) -> Result<State
     if let Some(id) = scope.conversation {
         if let Some(c) = visible_conversation(conn, id)? {
             state.conversations.insert(c.id, c);
-            for t in linked_ids(conn, id)? {
+            let linked = if scope.linked {
+                linked_ids(conn, id)?
+            } else {
+                Vec::new()
+            };
+            for t in linked {
                 if let Some((t, _)) = visible_ticket(conn, t)? {
                     state.tickets.insert(t.id, t);
                 }

@@ -205,8 +205,13 @@ pub enum Mutation {
 pub struct Scope {
     /// The ticket the mutation names.
     pub ticket: Option<Uuid>,
-    /// The conversation it names; load it with all its linked tickets.
+    /// The conversation it names.
     pub conversation: Option<Uuid>,
+    /// Whether the change can reach the conversation's linked tickets (a
+    /// claim, an assignment, a reply, a customer message), so they must be
+    /// loaded with it. A new ticket on a conversation needs none of them:
+    /// its cost never grows with the tickets already linked there.
+    pub linked: bool,
 }
 
 impl Mutation {
@@ -232,19 +237,23 @@ impl Mutation {
         let ticket = |id: Uuid| Scope {
             ticket: Some(id),
             conversation: None,
+            linked: false,
         };
         let conversation = |id: Uuid| Scope {
             ticket: None,
             conversation: Some(id),
+            linked: true,
         };
         match self {
             Mutation::CreateTicket(m) => Scope {
                 ticket: Some(m.id),
                 conversation: Some(m.conversation_id),
+                linked: false,
             },
             Mutation::AiEscalation(m) => Scope {
                 ticket: Some(m.id),
                 conversation: Some(m.conversation_id),
+                linked: false,
             },
             Mutation::EditTicket(m) => ticket(m.ticket_id),
             Mutation::ChangeStatus(m) => ticket(m.ticket_id),
@@ -256,7 +265,11 @@ impl Mutation {
             Mutation::AssignConversation(m) => conversation(m.conversation_id),
             Mutation::Reply(m) => conversation(m.conversation_id),
             Mutation::PostMessage(m) => conversation(m.conversation_id),
-            Mutation::OpenConversation(m) => conversation(m.id),
+            // A new conversation has no tickets yet.
+            Mutation::OpenConversation(m) => Scope {
+                linked: false,
+                ..conversation(m.id)
+            },
         }
     }
 

@@ -51,8 +51,13 @@ pub trait Steps {
     fn agents(&mut self) -> StoreResult<Vec<Agent>>;
     /// A ticket, locked until commit where the store has row locks.
     fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>>;
-    /// A conversation and its tickets, oldest first, locked until commit.
-    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>>;
+    /// A conversation, locked until commit, with its tickets (oldest first,
+    /// locked too) when `linked`.
+    fn lock_conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> StoreResult<Option<(Conversation, Vec<Ticket>)>>;
     /// Due tickets (`next_breach_at <= now`), locked; ones another sweep
     /// holds are skipped.
     fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>>;
@@ -144,7 +149,7 @@ pub fn load_state(
     let scope = mutation.scope();
     let mut state = State::default();
     if let Some(id) = scope.conversation {
-        if let Some((c, tickets)) = steps.lock_conversation(id)? {
+        if let Some((c, tickets)) = steps.lock_conversation(id, scope.linked)? {
             state.conversations.insert(c.id, c);
             for t in tickets {
                 state.tickets.insert(t.id, t);

@@ -65,6 +65,56 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("dir");
+
+    // A new ticket's cost must not grow with the tickets already on its
+    // conversation: the same tickets onto a few conversations and onto many.
+    let few = tickets / 10;
+    for conversations in [5, few.div_ceil(5)] {
+        let team = demo::create(
+            &dir.path().join(format!("shape-{conversations}.db")),
+            Utc::now(),
+        )
+        .expect("demo");
+        let ids: Vec<Uuid> = (0..conversations).map(|_| Uuid::now_v7()).collect();
+        let open = ids
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Mutation::OpenConversation(OpenConversation {
+                    id: *c,
+                    customer: Customer {
+                        name: format!("Customer {i}"),
+                        email: format!("c{i}@example.com"),
+                    },
+                    channel: "chat".into(),
+                })
+            })
+            .collect();
+        push(team.store.as_ref(), Caller::Integration, open);
+        let agent = team.agents[0].id;
+        let creates: Vec<Mutation> = (0..few)
+            .map(|i| {
+                Mutation::CreateTicket(CreateTicket {
+                    id: Uuid::now_v7(),
+                    conversation_id: ids[i % conversations],
+                    subject: format!("Ticket {i}"),
+                    priority: Priority::ALL[i % 4],
+                    description: None,
+                    category: None,
+                    assignee_id: None,
+                })
+            })
+            .collect();
+        let start = Instant::now();
+        push(team.store.as_ref(), Caller::Agent(agent), creates);
+        let took = start.elapsed().as_secs_f64();
+        println!(
+            "new tickets:       {few} onto {conversations} conversations ({} each at the end) in {took:.2} s = {} tickets/s",
+            few / conversations,
+            rate(few, took)
+        );
+    }
+
     let db = dir.path().join("team.db");
     let team = demo::create(&db, Utc::now()).expect("demo");
     let store = team.store.clone();

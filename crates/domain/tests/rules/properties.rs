@@ -220,6 +220,31 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
 
 /// Entries a mutation must append besides `sla_breached` ones, from the
 /// states before and after: one per applied change.
+/// What a store loads before applying `m`: its scope, with the team.
+fn scoped_state(full: &State, m: &Mutation) -> State {
+    let scope = m.scope();
+    let mut state = State {
+        settings: full.settings.clone(),
+        agents: full.agents.clone(),
+        ..State::default()
+    };
+    if let Some(c) = scope
+        .conversation
+        .and_then(|id| full.conversations.get(&id))
+    {
+        state.conversations.insert(c.id, c.clone());
+        if scope.linked {
+            for t in full.tickets.values().filter(|t| t.conversation_id == c.id) {
+                state.tickets.insert(t.id, t.clone());
+            }
+        }
+    }
+    if let Some(t) = scope.ticket.and_then(|id| full.tickets.get(&id)) {
+        state.tickets.insert(t.id, t.clone());
+    }
+    state
+}
+
 fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize {
     let changed = |id: &Uuid, f: &dyn Fn(&Ticket) -> String| {
         before.tickets.get(id).map(f) != after.tickets.get(id).map(f)
@@ -304,6 +329,27 @@ proptest! {
                 Some(id) => Caller::Agent(id),
                 None => Caller::Integration,
             };
+            // What a store loads for the mutation (its scope) gives the
+            // same answer as the whole team: loading less never changes a rule.
+            let stamp = Stamp { mutation_id: Uuid::from_u128(0x5c0be), at: now, client_at: None };
+            let full = apply(&world.state, caller, &m, &stamp);
+            let scoped = apply(&scoped_state(&world.state, &m), caller, &m, &stamp);
+            match (full, scoped) {
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(&a.activity, &b.activity, "{}", m.name());
+                    prop_assert_eq!(&a.messages, &b.messages);
+                    prop_assert_eq!(&a.tickets, &b.tickets);
+                    prop_assert_eq!(&a.conversations, &b.conversations);
+                    for id in &a.tickets {
+                        prop_assert_eq!(a.state.tickets.get(id), b.state.tickets.get(id));
+                    }
+                    for id in &a.conversations {
+                        prop_assert_eq!(a.state.conversations.get(id), b.state.conversations.get(id));
+                    }
+                }
+                (a, b) => prop_assert!(false, "{}: whole team {:?}, its scope {:?}", m.name(), a.err(), b.err()),
+            }
             let before = world.state.clone();
             let before_json = serde_json::to_string(&before).expect("state serialises");
             let timeline_len = world.timeline.len();

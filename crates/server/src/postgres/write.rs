@@ -225,7 +225,11 @@ impl Steps for PgSteps<'_, '_, '_> {
             .transpose()
     }
 
-    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
+    fn lock_conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
         let id = id.to_string();
         let Some(row) = self.db.query_opt(
             "SELECT data FROM conversations WHERE id = $1 FOR UPDATE",
@@ -235,6 +239,9 @@ impl Steps for PgSteps<'_, '_, '_> {
             return Ok(None);
         };
         let c: Conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
+        if !linked {
+            return Ok(Some((c, Vec::new())));
+        }
         let rows = self.db.query(
             "SELECT data FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id FOR UPDATE",
             &[&id],

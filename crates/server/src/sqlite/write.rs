@@ -147,7 +147,11 @@ impl Steps for SqliteSteps<'_> {
         load_ticket(self.conn, id)
     }
 
-    fn lock_conversation(&mut self, id: Uuid) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
+    fn lock_conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
         let json: Option<String> = self
             .conn
             .query_row(
@@ -161,7 +165,12 @@ impl Steps for SqliteSteps<'_> {
             return Ok(None);
         };
         let c: Conversation = serde_json::from_str(&json).map_err(db_err)?;
-        Ok(Some((c, load_tickets_of(self.conn, id)?)))
+        let tickets = if linked {
+            load_tickets_of(self.conn, id)?
+        } else {
+            Vec::new()
+        };
+        Ok(Some((c, tickets)))
     }
 
     fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>> {
