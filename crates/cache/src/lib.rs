@@ -18,6 +18,7 @@
 //! after, for the UI and the notifier.
 
 mod actions;
+mod counts;
 mod error;
 mod events;
 pub mod files;
@@ -55,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0003_at_risk_index.sql"),
     include_str!("../../../migrations/cache/0004_sent_journal.sql"),
     include_str!("../../../migrations/cache/0005_inbox.sql"),
+    include_str!("../../../migrations/cache/0006_view_counts.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first
@@ -125,9 +127,15 @@ impl Cache {
         // connection closes, not inside an agent's action; this is the backstop.
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         migrate(&mut conn)?;
-        // A first download interrupted by a crash left the sort indexes off.
+        // A first download interrupted by a crash left the sort indexes and
+        // the kept counts off; a build with other view rules recounts.
         if meta(&conn, "bootstrap")?.is_none() {
             conn.execute_batch(SORT_INDEXES)?;
+            if !counts::current(&conn)? {
+                let tx = conn.transaction()?;
+                counts::install(&tx)?;
+                tx.commit()?;
+            }
         }
         let cache = Cache {
             conn,

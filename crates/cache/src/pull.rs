@@ -37,13 +37,16 @@ impl Cache {
             b.bulk = starting || bootstrapping;
             if b.bulk && last.has_more {
                 if !bootstrapping {
-                    // A long first download: sort indexes are built once at its end.
+                    // A long first download: sort indexes are built and the
+                    // views counted once at its end.
                     tx.execute_batch(crate::DROP_SORT_INDEXES)?;
+                    crate::counts::suspend(&tx)?;
                 }
                 set_meta(&tx, "bootstrap", "1")?;
             } else if bootstrapping {
                 tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
                 tx.execute_batch(crate::SORT_INDEXES)?;
+                crate::counts::install(&tx)?;
             }
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();

@@ -109,6 +109,7 @@ impl Cache {
             [],
         )?;
         tx.execute_batch(crate::SORT_INDEXES)?;
+        crate::counts::install(&tx)?;
         // The journal first (older), then the outbox, each in its order.
         let outbox: Vec<(String, String, i64, i64, String)> = {
             let mut stmt = tx.prepare(

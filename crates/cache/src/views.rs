@@ -478,7 +478,14 @@ impl Cache {
     pub fn counts(&self, local_now: Timestamp) -> Result<Counts> {
         let now = self.now(local_now)?;
         let mut counts = [0u64; 5];
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
         for (i, view) in View::ALL.into_iter().enumerate() {
+            // Kept as rows change (crate::counts); SLA At Risk moves with
+            // the clock and is counted over its own index.
+            if let Some(n) = crate::counts::kept_count(&self.conn, view, me)? {
+                counts[i] = n;
+                continue;
+            }
             let (clauses, args) = self.filter(&Query::view(view), now)?;
             let n: i64 = self.conn.query_row(
                 &format!(

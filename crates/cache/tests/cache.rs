@@ -835,3 +835,100 @@ fn the_reader_reads_the_last_commit_while_a_write_is_open_and_never_writes() {
     // It only reads.
     assert!(reader.set_preference("theme", "dark").is_err());
 }
+
+/// The sidebar's counts as the rules give them over every ticket the cache shows.
+fn counted(cache: &Cache, me: Uuid) -> fyncall_cache::Counts {
+    let mut q = Query::view(View::All);
+    q.status = Status::ALL.to_vec();
+    let tickets: Vec<Ticket> = all_pages(cache, q).into_iter().map(|r| r.ticket).collect();
+    let policy = SlaPolicy::default();
+    let n = |view: View| {
+        tickets
+            .iter()
+            .filter(|t| view.contains(t, me, &policy, now()))
+            .count() as u64
+    };
+    fyncall_cache::Counts {
+        all: n(View::All),
+        mine: n(View::Mine),
+        sla_at_risk: n(View::SlaAtRisk),
+        pending: n(View::Pending),
+        ai_escalated: n(View::AiEscalated),
+    }
+}
+
+#[test]
+fn the_sidebar_counts_are_kept_as_rows_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.sqlite");
+    // 300 tickets come in several pages: a first download, counted once at its end.
+    let mut cache = loaded(&path, ALICE, 300, 0);
+    let kept: i64 = cache
+        .connection()
+        .query_row("SELECT count(*) FROM view_counts WHERE n > 0", [], |r| {
+            r.get(0)
+        })
+        .expect("kept counts");
+    assert!(kept >= 4, "the counts are kept in view_counts, not counted");
+    let check = |cache: &Cache, what: &str| {
+        let expected = counted(cache, ALICE);
+        assert!(expected.all > 0 && expected.mine > 0 && expected.pending > 0);
+        assert_eq!(cache.counts(now()).expect("counts"), expected, "{what}");
+        let reader = cache.reader().expect("reader");
+        assert_eq!(
+            reader.counts(now()).expect("counts"),
+            expected,
+            "{what}, reader"
+        );
+    };
+    check(&cache, "after a first download");
+    // Local changes: waiting on customer, closed, another priority.
+    let mine: Vec<Ticket> = (0..300)
+        .map(ticket)
+        .filter(|t| t.assignee_id == Some(ALICE) && t.status == Status::Open)
+        .take(2)
+        .collect();
+    for (t, status) in mine
+        .iter()
+        .zip([Status::WaitingOnCustomer, Status::Resolved])
+    {
+        cache
+            .act(
+                Mutation::ChangeStatus(ChangeStatus {
+                    ticket_id: t.id,
+                    status,
+                    note: None,
+                }),
+                now(),
+            )
+            .expect("status");
+        check(
+            &cache,
+            &format!("after {t:?} went {status:?}", t = t.number),
+        );
+    }
+    // The server's rows: one of Alice's goes to Ben, one of Ben's is closed.
+    let to_ben = (0..300)
+        .map(ticket)
+        .find(|t| t.assignee_id == Some(ALICE) && t.status == Status::InProgress)
+        .expect("one of Alice's in progress");
+    let closed = (0..300)
+        .map(ticket)
+        .find(|t| t.assignee_id == Some(BEN) && t.status == Status::WaitingOnCustomer)
+        .expect("one of Ben's waiting");
+    let cursor = cache.cursor().expect("cursor") + 1;
+    cache
+        .apply_pull(&page(
+            vec![
+                server_row(to_ben, |t| t.assignee_id = Some(BEN)),
+                server_row(closed, |t| t.status = Status::Closed),
+            ],
+            cursor,
+        ))
+        .expect("pull");
+    check(&cache, "after the server's rows");
+    // Opened again, the counts are the same (and not counted again).
+    drop(cache);
+    let cache = Cache::open(&path).expect("open again");
+    check(&cache, "opened again");
+}
