@@ -249,10 +249,35 @@ pub trait Store: Send + Sync + 'static {
 
     // Agents and settings
     fn agents(&self) -> StoreResult<Vec<Agent>>;
-    fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64>;
-    fn update_agent(&self, id: Uuid, change: &AgentChange) -> StoreResult<(Agent, i64)>;
     fn settings(&self) -> StoreResult<TeamSettings>;
-    fn put_settings(&self, settings: &TeamSettings) -> StoreResult<i64>;
+
+    // The team: agents and settings, through the one write path's steps.
+    fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
+        let mut seq = 0;
+        self.transact(&mut |steps| {
+            seq = write::create_agent(steps, agent, password_hash)?;
+            Ok(())
+        })?;
+        Ok(seq)
+    }
+
+    fn update_agent(&self, id: Uuid, change: &AgentChange) -> StoreResult<(Agent, i64)> {
+        let mut out = None;
+        self.transact(&mut |steps| {
+            out = Some(write::update_agent(steps, id, change, crate::time::now())?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| StoreError::Database("the write ended without a result".into()))
+    }
+
+    fn put_settings(&self, settings: &TeamSettings) -> StoreResult<i64> {
+        let mut seq = 0;
+        self.transact(&mut |steps| {
+            seq = write::put_settings(steps, settings)?;
+            Ok(())
+        })?;
+        Ok(seq)
+    }
 
     // Changes: the one write path (`crate::write`) over this store's steps.
     /// Runs `work` in one write transaction, committed (durably) before

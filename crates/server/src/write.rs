@@ -83,6 +83,70 @@ pub trait Steps {
     ) -> StoreResult<()>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
+
+    // The team: agents and settings.
+    /// Every agent, locked until commit (two admins demoted at once must
+    /// not leave the team with none).
+    fn lock_agents(&mut self) -> StoreResult<Vec<Agent>>;
+    /// `false` when an agent with that id or email exists already.
+    fn insert_agent(&mut self, agent: &Agent, password_hash: &str) -> StoreResult<bool>;
+    fn save_agent(&mut self, agent: &Agent) -> StoreResult<()>;
+    /// Ends every session of an agent at `now`.
+    fn end_sessions(&mut self, agent: Uuid, now: Timestamp) -> StoreResult<()>;
+    /// Stores the team's settings, keeping ticket writers out until commit.
+    fn save_settings(&mut self, settings: &TeamSettings) -> StoreResult<()>;
+    /// The tickets not closed: their stored moments follow the policy.
+    fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>>;
+    /// Stores a ticket's SLA moments under `settings`.
+    fn save_moments(&mut self, ticket: &Ticket, settings: &TeamSettings) -> StoreResult<()>;
+    /// The next change sequence, given to an entity's change-log row.
+    fn bump(&mut self, entity: &str, id: &str) -> StoreResult<i64>;
+}
+
+/// Adds an agent; its change sequence.
+pub fn create_agent(steps: &mut dyn Steps, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
+    if !steps.insert_agent(agent, password_hash)? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("an agent with email {} already exists", agent.email),
+        )
+        .into());
+    }
+    let seq = steps.bump("agent", &agent.id.to_string())?;
+    steps.notify(seq)?;
+    Ok(seq)
+}
+
+/// Renames an agent, changes their role or (de)activates them: the team
+/// keeps an active admin; deactivating ends every session (reactivating
+/// revives none).
+pub fn update_agent(
+    steps: &mut dyn Steps,
+    id: Uuid,
+    change: &fyncall_domain::AgentChange,
+    now: Timestamp,
+) -> StoreResult<(Agent, i64)> {
+    let all = steps.lock_agents()?;
+    let agent = crate::rows::patched_agent(&all, id, change)?;
+    steps.save_agent(&agent)?;
+    if change.active == Some(false) {
+        steps.end_sessions(id, now)?;
+    }
+    let seq = steps.bump("agent", &id.to_string())?;
+    steps.notify(seq)?;
+    Ok((agent, seq))
+}
+
+/// Stores the team's settings; running deadlines move with the policy, so
+/// every stored moment is recomputed in the same transaction.
+pub fn put_settings(steps: &mut dyn Steps, new: &TeamSettings) -> StoreResult<i64> {
+    steps.save_settings(new)?;
+    for ticket in steps.running_tickets()? {
+        steps.save_moments(&ticket, new)?;
+    }
+    let seq = steps.bump("settings", &Uuid::nil().to_string())?;
+    steps.notify(seq)?;
+    Ok(seq)
 }
 
 /// A stored answer: outcome (`applying`, `applied`, `rejected`), seq, error JSON.

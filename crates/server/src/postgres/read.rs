@@ -190,24 +190,8 @@ impl Store for PgStore {
         self.read(agents)
     }
 
-    fn create_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
-        self.create_agent_row(agent, password_hash)
-    }
-
-    fn update_agent(
-        &self,
-        id: Uuid,
-        change: &fyncall_domain::AgentChange,
-    ) -> StoreResult<(Agent, i64)> {
-        self.patch_agent(id, change)
-    }
-
     fn settings(&self) -> StoreResult<TeamSettings> {
         self.read(settings)
-    }
-
-    fn put_settings(&self, new: &TeamSettings) -> StoreResult<i64> {
-        self.save_settings(new)
     }
 
     fn transact(

@@ -319,13 +319,74 @@ impl Steps for PgSteps<'_, '_, '_> {
     fn notify(&mut self, seq: i64) -> StoreResult<()> {
         notify(self.db, Some(seq))
     }
+
+    fn lock_agents(&mut self) -> StoreResult<Vec<Agent>> {
+        let rows = self
+            .db
+            .query("SELECT data FROM agents ORDER BY pos FOR UPDATE", &[])?;
+        parse_rows(&rows)
+    }
+
+    fn insert_agent(&mut self, agent: &Agent, password_hash: &str) -> StoreResult<bool> {
+        insert_agent_row(self.db, agent, password_hash)
+    }
+
+    fn save_agent(&mut self, agent: &Agent) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE agents SET data = $2 WHERE id = $1",
+            &[
+                &agent.id.to_string(),
+                &serde_json::to_string(agent).map_err(db_err)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn end_sessions(&mut self, agent: Uuid, now: Timestamp) -> StoreResult<()> {
+        crate::sessions::end(&mut PgTokens(self.db), agent, &Ending::All, now)?;
+        Ok(())
+    }
+
+    /// Waits for readers holding ticket rows to write, and keeps new ones
+    /// out until the stored moments follow the new policy.
+    fn save_settings(&mut self, settings: &TeamSettings) -> StoreResult<()> {
+        self.db
+            .execute("LOCK TABLE tickets IN EXCLUSIVE MODE", &[])?;
+        self.db.execute(
+            "UPDATE team SET settings = $1 WHERE id = 1",
+            &[&serde_json::to_string(settings).map_err(db_err)?],
+        )?;
+        Ok(())
+    }
+
+    fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>> {
+        let rows = self
+            .db
+            .query("SELECT data FROM tickets WHERE status <> 'closed'", &[])?;
+        parse_rows(&rows)
+    }
+
+    fn save_moments(&mut self, t: &Ticket, settings: &TeamSettings) -> StoreResult<()> {
+        let m = sla::moments(t, &settings.sla);
+        self.db.execute(
+            "UPDATE tickets SET due_at = $2, at_risk_at = $3, next_breach_at = $4 WHERE id = $1",
+            &[
+                &t.id.to_string(),
+                &iso_opt(m.due_at),
+                &iso_opt(m.at_risk_at),
+                &iso_opt(next_breach_at(t, settings)),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn bump(&mut self, entity: &str, id: &str) -> StoreResult<i64> {
+        PgSteps::bump(self, entity, id)
+    }
 }
 
-pub(super) fn insert_agent(
-    db: &mut Tx<'_, '_>,
-    agent: &Agent,
-    password_hash: &str,
-) -> StoreResult<i64> {
+/// Adds an agent row; `false` when the id or email is taken.
+fn insert_agent_row(db: &mut Tx<'_, '_>, agent: &Agent, password_hash: &str) -> StoreResult<bool> {
     let inserted = db.execute(
         "INSERT INTO agents (id, email, password_hash, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         &[
@@ -335,7 +396,16 @@ pub(super) fn insert_agent(
             &serde_json::to_string(agent).map_err(db_err)?,
         ],
     )?;
-    if inserted == 0 {
+    Ok(inserted > 0)
+}
+
+/// The first agent of a new team (`init`), outside the write path.
+pub(super) fn insert_agent(
+    db: &mut Tx<'_, '_>,
+    agent: &Agent,
+    password_hash: &str,
+) -> StoreResult<i64> {
+    if !insert_agent_row(db, agent, password_hash)? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("an agent with email {} already exists", agent.email),
@@ -364,71 +434,6 @@ impl PgStore {
             let mut steps = PgSteps { db, counters };
             work(&mut steps)?;
             steps.counters.write_back(steps.db)
-        })
-    }
-
-    pub(crate) fn create_agent_row(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
-        self.write(|db| insert_agent(db, agent, password_hash))
-    }
-
-    pub(crate) fn patch_agent(
-        &self,
-        id: Uuid,
-        change: &fyncall_domain::AgentChange,
-    ) -> StoreResult<(Agent, i64)> {
-        self.write(|db| {
-            // Every agent row locked: two instances demoting two admins at
-            // once must not leave the team with none.
-            let rows = db.query("SELECT data FROM agents ORDER BY pos FOR UPDATE", &[])?;
-            let all: Vec<Agent> = parse_rows(&rows)?;
-            let agent = crate::rows::patched_agent(&all, id, change)?;
-            db.execute(
-                "UPDATE agents SET data = $2 WHERE id = $1",
-                &[
-                    &id.to_string(),
-                    &serde_json::to_string(&agent).map_err(db_err)?,
-                ],
-            )?;
-            if change.active == Some(false) {
-                // Deactivating ends every session; reactivating revives none.
-                crate::sessions::end(
-                    &mut super::tokens::PgTokens(db),
-                    id,
-                    &Ending::All,
-                    crate::time::now(),
-                )?;
-            }
-            let seq = bump(db, "agent", &id.to_string())?;
-            notify(db, Some(seq))?;
-            Ok((agent, seq))
-        })
-    }
-
-    pub(crate) fn save_settings(&self, new: &TeamSettings) -> StoreResult<i64> {
-        self.write(|db| {
-            // Waits for writers holding ticket rows, and keeps new ones out
-            // until the stored moments follow the new policy.
-            db.execute("LOCK TABLE tickets IN EXCLUSIVE MODE", &[])?;
-            db.execute(
-                "UPDATE team SET settings = $1 WHERE id = 1",
-                &[&serde_json::to_string(new).map_err(db_err)?],
-            )?;
-            let rows = db.query("SELECT data FROM tickets WHERE status <> 'closed'", &[])?;
-            for t in parse_rows::<Ticket>(&rows)? {
-                let m = sla::moments(&t, &new.sla);
-                db.execute(
-                    "UPDATE tickets SET due_at = $2, at_risk_at = $3, next_breach_at = $4 WHERE id = $1",
-                    &[
-                        &t.id.to_string(),
-                        &iso_opt(m.due_at),
-                        &iso_opt(m.at_risk_at),
-                        &iso_opt(next_breach_at(&t, new)),
-                    ],
-                )?;
-            }
-            let seq = bump(db, "settings", &Uuid::nil().to_string())?;
-            notify(db, Some(seq))?;
-            Ok(seq)
         })
     }
 }

@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::tokens::SqliteTokens;
 use super::{SqliteStore, agents, db_err, load_ticket, load_tickets_of, now_text, settings};
-use crate::error::ApiError;
 use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
 use crate::store::{Ending, StoreResult};
@@ -254,6 +253,87 @@ impl Steps for SqliteSteps<'_> {
         // One process serves an SQLite store: the API announces the change itself.
         Ok(())
     }
+
+    // One writer at a time: the transaction itself keeps others out.
+    fn lock_agents(&mut self) -> StoreResult<Vec<Agent>> {
+        agents(self.conn)
+    }
+
+    fn insert_agent(&mut self, agent: &Agent, password_hash: &str) -> StoreResult<bool> {
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT INTO agents (id, email, password_hash, data) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![agent.id.to_string(), agent.email, password_hash, serde_json::to_string(agent).map_err(db_err)?],
+            )
+            .map_err(db_err)?;
+        Ok(inserted > 0)
+    }
+
+    fn save_agent(&mut self, agent: &Agent) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE agents SET data = ?2 WHERE id = ?1",
+                params![
+                    agent.id.to_string(),
+                    serde_json::to_string(agent).map_err(db_err)?
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn end_sessions(&mut self, agent: Uuid, now: Timestamp) -> StoreResult<()> {
+        crate::sessions::end(&mut SqliteTokens(self.conn), agent, &Ending::All, now)?;
+        Ok(())
+    }
+
+    fn save_settings(&mut self, settings: &TeamSettings) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE team SET settings = ?1 WHERE id = 1",
+                params![serde_json::to_string(settings).map_err(db_err)?],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM tickets WHERE status <> 'closed'")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
+        }
+        Ok(out)
+    }
+
+    fn save_moments(&mut self, t: &Ticket, settings: &TeamSettings) -> StoreResult<()> {
+        let m = sla::moments(t, &settings.sla);
+        self.conn
+            .prepare_cached(
+                "UPDATE tickets SET due_at = ?2, at_risk_at = ?3, next_breach_at = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    t.id.to_string(),
+                    m.due_at.map(iso),
+                    m.at_risk_at.map(iso),
+                    next_breach_at(t, settings).map(iso)
+                ])
+            })
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn bump(&mut self, entity: &str, id: &str) -> StoreResult<i64> {
+        bump(self.conn, entity, id)
+    }
 }
 
 impl SqliteStore {
@@ -266,86 +346,6 @@ impl SqliteStore {
             let tx = conn.transaction().map_err(db_err)?;
             work(&mut SqliteSteps { conn: &tx })?;
             tx.commit().map_err(db_err)
-        })
-    }
-
-    pub(crate) fn insert_agent(&self, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(db_err)?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO agents (id, email, password_hash, data) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    params![agent.id.to_string(), agent.email, password_hash, serde_json::to_string(agent).map_err(db_err)?],
-                )
-                .map_err(db_err)?;
-            if inserted == 0 {
-                return Err(ApiError::new(
-                    crate::error::ErrorCode::Conflict,
-                    format!("an agent with email {} already exists", agent.email),
-                )
-                .into());
-            }
-            let seq = bump(&tx, "agent", &agent.id.to_string())?;
-            tx.commit().map_err(db_err)?;
-            Ok(seq)
-        })
-    }
-
-    pub(crate) fn patch_agent(
-        &self,
-        id: Uuid,
-        change: &fyncall_domain::AgentChange,
-    ) -> StoreResult<(Agent, i64)> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(db_err)?;
-            let all = agents(&tx)?;
-            let agent = crate::rows::patched_agent(&all, id, change)?;
-            tx.execute(
-                "UPDATE agents SET data = ?2 WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    serde_json::to_string(&agent).map_err(db_err)?
-                ],
-            )
-            .map_err(db_err)?;
-            if change.active == Some(false) {
-                // Deactivating ends every session; reactivating revives none.
-                crate::sessions::end(
-                    &mut super::tokens::SqliteTokens(&tx),
-                    id,
-                    &Ending::All,
-                    crate::time::now(),
-                )?;
-            }
-            let seq = bump(&tx, "agent", &id.to_string())?;
-            tx.commit().map_err(db_err)?;
-            Ok((agent, seq))
-        })
-    }
-
-    pub(crate) fn save_settings(&self, new: &TeamSettings) -> StoreResult<i64> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(db_err)?;
-            tx.execute("UPDATE team SET settings = ?1 WHERE id = 1", params![serde_json::to_string(new).map_err(db_err)?])
-                .map_err(db_err)?;
-            // Running deadlines move with the policy: recompute the stored moments.
-            let rows: Vec<String> = {
-                let mut stmt = tx.prepare("SELECT data FROM tickets WHERE status <> 'closed'").map_err(db_err)?;
-                let rows = stmt.query_map([], |r| r.get(0)).map_err(db_err)?;
-                rows.collect::<Result<_, _>>().map_err(db_err)?
-            };
-            for json in rows {
-                let t: Ticket = serde_json::from_str(&json).map_err(db_err)?;
-                let m = sla::moments(&t, &new.sla);
-                tx.execute(
-                    "UPDATE tickets SET due_at = ?2, at_risk_at = ?3, next_breach_at = ?4 WHERE id = ?1",
-                    params![t.id.to_string(), m.due_at.map(iso), m.at_risk_at.map(iso), next_breach_at(&t, new).map(iso)],
-                )
-                .map_err(db_err)?;
-            }
-            let seq = bump(&tx, "settings", &Uuid::nil().to_string())?;
-            tx.commit().map_err(db_err)?;
-            Ok(seq)
         })
     }
 }
