@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0004_sent_journal.sql"),
     include_str!("../../../migrations/cache/0005_inbox.sql"),
     include_str!("../../../migrations/cache/0006_view_counts.sql"),
+    include_str!("../../../migrations/cache/0007_at_risk_covering.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first

@@ -69,6 +69,19 @@ pub struct Query {
 }
 
 impl Query {
+    /// The view as it is: no filter and no search (any sort or page).
+    pub fn is_bare(&self) -> bool {
+        self.status.is_empty()
+            && self.priority.is_empty()
+            && self.assignee.is_none()
+            && self.category.is_none()
+            && self.created_from.is_none()
+            && self.created_to.is_none()
+            && self.updated_from.is_none()
+            && self.updated_to.is_none()
+            && self.search.as_deref().is_none_or(|s| s.trim().is_empty())
+    }
+
     pub fn view(view: View) -> Query {
         Query {
             view,
@@ -218,7 +231,9 @@ impl Cache {
     }
 
     /// The WHERE clause (and its parameters) of a view with filters.
-    fn filter(&self, q: &Query, now: Timestamp) -> Result<(Vec<String>, Vec<Sql>)> {
+    /// `walk`: SLA At Risk with many tickets at risk, read in the list's
+    /// own order (the at-risk test made on each row, off the index choice).
+    fn filter(&self, q: &Query, now: Timestamp, walk: bool) -> Result<(Vec<String>, Vec<Sql>)> {
         let mut clauses = Vec::new();
         let mut args: Vec<Sql> = Vec::new();
         let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
@@ -228,7 +243,7 @@ impl Cache {
             // In SLA At Risk the at-risk moment picks the index (a closed
             // ticket has none): the `+` keeps this term off the choice.
             clauses.push(
-                if rule.at_risk {
+                if rule.at_risk && !walk {
                     "+t.open = 1"
                 } else {
                     "t.open = 1"
@@ -248,7 +263,10 @@ impl Cache {
             clauses.push("t.source = ?".to_owned());
             args.push(Sql::Text(source.as_str().into()));
         }
-        if rule.at_risk {
+        if rule.at_risk && walk {
+            clauses.push("+t.at_risk_at <= ?".to_owned());
+            args.push(Sql::Integer(millis(now)));
+        } else if rule.at_risk {
             // The due bound is implied by the at-risk moment; the `+`
             // keeps it off the index choice, so the few tickets at risk
             // are read by `tickets_at_risk` rather than every ticket due
@@ -305,31 +323,46 @@ impl Cache {
         let limit = q.limit.clamp(1, 500);
         let (sort, order) = q.sort.unwrap_or_else(|| q.view.default_sort());
         let columns = sort_columns(q.view, sort);
-        let (mut clauses, mut args) = self.filter(q, now)?;
-        let search = q.search.as_deref().and_then(fts_query);
-        let from = match &search {
-            None => "tickets t",
-            // Few matches: read them from the full-text index and sort them.
-            Some(s) if self.search_matches(s)? <= FEW_MATCHES => {
-                clauses.push("ticket_search MATCH ?".into());
-                args.push(Sql::Text(s.clone()));
-                "ticket_search CROSS JOIN tickets t ON t.rowid = ticket_search.rowid"
-            }
-            // Many: walk the view's index in order and stop at a page.
-            Some(s) => {
-                clauses.push(
-                    "t.rowid IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)"
-                        .into(),
-                );
-                args.push(Sql::Text(s.clone()));
-                "tickets t"
-            }
+        // Many tickets at risk: the page walks the list's own index in
+        // order (the first page is found at once), while the count reads the
+        // at-risk index alone.
+        let walk = q.view.rule().at_risk && self.many_at_risk(now)?;
+        let (mut clauses, mut args) = self.filter(q, now, walk)?;
+        let (mut count_clauses, mut count_args) = if walk {
+            self.filter(q, now, false)?
+        } else {
+            (clauses.clone(), args.clone())
         };
+        let search = q.search.as_deref().and_then(fts_query);
+        let (from, searched) = match &search {
+            None => ("tickets t", None),
+            // Few matches: read them from the full-text index and sort them.
+            Some(s) if self.search_matches(s)? <= FEW_MATCHES => (
+                "ticket_search CROSS JOIN tickets t ON t.rowid = ticket_search.rowid",
+                Some(("ticket_search MATCH ?", s)),
+            ),
+            // Many: walk the view's index in order and stop at a page.
+            Some(s) => (
+                "tickets t",
+                Some((
+                    "t.rowid IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)",
+                    s,
+                )),
+            ),
+        };
+        if let Some((clause, s)) = searched {
+            for (c, a) in [
+                (&mut clauses, &mut args),
+                (&mut count_clauses, &mut count_args),
+            ] {
+                c.push(clause.into());
+                a.push(Sql::Text(s.clone()));
+            }
+        }
         let count_sql = format!(
             "SELECT count(*) FROM {from} WHERE {}",
-            clauses.join(" AND ")
+            count_clauses.join(" AND ")
         );
-        let count_args = args.clone();
         if let Some(cursor) = &q.cursor {
             let values: Vec<Value> = serde_json::from_str(cursor).map_err(|_| {
                 CacheError::Invalid(
@@ -388,6 +421,18 @@ impl Cache {
         })
     }
 
+    /// Whether more than [`FEW_AT_RISK`] open tickets are at risk now
+    /// (counted on the at-risk index alone, and only that far).
+    fn many_at_risk(&self, now: Timestamp) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM tickets t
+                WHERE t.at_risk_at <= ?1 AND +t.open = 1 LIMIT ?2)",
+            rusqlite::params![millis(now), FEW_AT_RISK + 1],
+            |r| r.get(0),
+        )?;
+        Ok(n > FEW_AT_RISK)
+    }
+
     /// How many tickets a full-text query matches (read from the index only).
     fn search_matches(&self, fts: &str) -> Result<i64> {
         Ok(self.conn.query_row(
@@ -423,15 +468,22 @@ impl Cache {
             columns,
             limit,
         } = self.plan(q, now)?;
-        let total = if q.with_total {
-            let n: i64 =
-                self.conn
-                    .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
-                        r.get(0)
-                    })?;
-            Some(n.max(0) as u64)
-        } else {
-            None
+        // A view with no filter has its count kept (crate::counts).
+        let kept = match (q.with_total, q.is_bare(), self.me()?) {
+            (true, true, Some(me)) => crate::counts::kept_count(&self.conn, q.view, me)?,
+            _ => None,
+        };
+        let total = match (q.with_total, kept) {
+            (false, _) => None,
+            (true, Some(n)) => Some(n),
+            (true, None) => {
+                let n: i64 =
+                    self.conn
+                        .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                            r.get(0)
+                        })?;
+                Some(n.max(0) as u64)
+            }
         };
         let settings = self.settings()?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -486,7 +538,7 @@ impl Cache {
                 counts[i] = n;
                 continue;
             }
-            let (clauses, args) = self.filter(&Query::view(view), now)?;
+            let (clauses, args) = self.filter(&Query::view(view), now, false)?;
             let n: i64 = self.conn.query_row(
                 &format!(
                     "SELECT count(*) FROM tickets t WHERE {}",
@@ -709,6 +761,9 @@ impl Cache {
 
 /// Up to this many matches a search sorts them; above, it walks the view's index.
 const FEW_MATCHES: i64 = 2000;
+/// At most this many tickets at risk are read by the at-risk index and
+/// sorted; past it the list's own index is walked in order.
+const FEW_AT_RISK: i64 = 1000;
 
 struct Plan {
     sql: String,

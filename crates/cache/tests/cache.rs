@@ -932,3 +932,52 @@ fn the_sidebar_counts_are_kept_as_rows_change() {
     let cache = Cache::open(&path).expect("open again");
     check(&cache, "opened again");
 }
+
+#[test]
+fn sla_at_risk_with_many_at_risk_walks_its_own_order_and_counts_on_its_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = 1800;
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, n, 0);
+    let tickets: Vec<Ticket> = (0..n).map(ticket).collect();
+    let policy = SlaPolicy::default();
+    let mut expected: Vec<&Ticket> = tickets
+        .iter()
+        .filter(|t| View::SlaAtRisk.contains(t, ALICE, &policy, now()))
+        .collect();
+    assert!(expected.len() > 1000, "many at risk: {}", expected.len());
+    expected.sort_by_key(|t| default_sort_key(View::SlaAtRisk, t, &policy));
+    let expected: Vec<Uuid> = expected.into_iter().map(|t| t.id).collect();
+    let got: Vec<Uuid> = all_pages(&cache, Query::view(View::SlaAtRisk))
+        .iter()
+        .map(|r| r.ticket.id)
+        .collect();
+    assert_eq!(got, expected);
+    let total = cache
+        .tickets(&Query::view(View::SlaAtRisk), now())
+        .expect("page")
+        .total
+        .expect("asked for");
+    assert_eq!(total as usize, expected.len());
+    assert_eq!(
+        cache.counts(now()).expect("counts").sla_at_risk as usize,
+        expected.len()
+    );
+    // The page in the list's order (no sort in memory), the count on the
+    // at-risk index alone, and so for every sort the agent picks.
+    let (page, count) = cache
+        .explain(&Query::view(View::SlaAtRisk), now())
+        .expect("plan");
+    assert_indexed(&page, "many at risk, page", true);
+    assert!(
+        count
+            .iter()
+            .any(|l| l.contains("COVERING INDEX tickets_at_risk")),
+        "counted on the at-risk index alone: {count:?}"
+    );
+    for field in SortField::ALL {
+        let mut q = Query::view(View::SlaAtRisk);
+        q.sort = Some((field, Order::Desc));
+        let (page, _) = cache.explain(&q, now()).expect("plan");
+        assert_indexed(&page, &format!("many at risk by {field:?}"), true);
+    }
+}
