@@ -325,18 +325,25 @@ pub(crate) fn settings(conn: &Connection) -> StoreResult<TeamSettings> {
     serde_json::from_str(&json).map_err(db_err)
 }
 
-pub(crate) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT data FROM agents ORDER BY rowid")
-        .map_err(db_err)?;
+/// The JSON `data` column (the first) of every row `sql` gives, parsed.
+pub(crate) fn parse_rows<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))
+        .query_map(params, |r| r.get::<_, String>(0))
         .map_err(db_err)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
     }
     Ok(out)
+}
+
+pub(crate) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
+    parse_rows(conn, "SELECT data FROM agents ORDER BY rowid", [])
 }
 
 pub(crate) fn load_ticket(conn: &Connection, id: Uuid) -> StoreResult<Option<Ticket>> {
@@ -355,21 +362,11 @@ pub(crate) fn load_tickets_of(
     conn: &Connection,
     conversation_id: Uuid,
 ) -> StoreResult<Vec<Ticket>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT data FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
-        )
-        .map_err(db_err)?;
-    let rows = stmt
-        .query_map(params![conversation_id.to_string()], |r| {
-            r.get::<_, String>(0)
-        })
-        .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
-    }
-    Ok(out)
+    parse_rows(
+        conn,
+        "SELECT data FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
+        params![conversation_id.to_string()],
+    )
 }
 
 pub(crate) fn now_text(now: Timestamp) -> String {

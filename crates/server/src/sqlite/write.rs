@@ -173,20 +173,11 @@ impl Steps for SqliteSteps<'_> {
     }
 
     fn lock_due_tickets(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Ticket>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT data FROM tickets WHERE next_breach_at <= ?1 ORDER BY next_breach_at LIMIT ?2",
-            )
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![iso(now), limit], |r| r.get::<_, String>(0))
-            .map_err(db_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
-        }
-        Ok(out)
+        super::parse_rows(
+            self.conn,
+            "SELECT data FROM tickets WHERE next_breach_at <= ?1 ORDER BY next_breach_at LIMIT ?2",
+            params![iso(now), limit],
+        )
     }
 
     fn save_ticket(&mut self, ticket: &mut Ticket, settings: &TeamSettings) -> StoreResult<i64> {
@@ -299,18 +290,11 @@ impl Steps for SqliteSteps<'_> {
     }
 
     fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data FROM tickets WHERE status <> 'closed'")
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&row.map_err(db_err)?).map_err(db_err)?);
-        }
-        Ok(out)
+        super::parse_rows(
+            self.conn,
+            "SELECT data FROM tickets WHERE status <> 'closed'",
+            [],
+        )
     }
 
     fn save_moments(&mut self, t: &Ticket, settings: &TeamSettings) -> StoreResult<()> {
