@@ -226,7 +226,14 @@ impl Cache {
     /// How many conversations each inbox view holds (the sidebar).
     pub fn inbox_counts(&self) -> Result<InboxCounts> {
         let mut n = [0u64; 3];
+        let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        // Kept as rows change (crate::counts); counted while they are not.
+        let kept = crate::counts::KeptCounts::new(&self.conn, me)?;
         for (i, view) in InboxView::ALL.into_iter().enumerate() {
+            if let Some(k) = &kept {
+                n[i] = k.inbox(view)?;
+                continue;
+            }
             let (clauses, args) = self.inbox_filter(view, None)?;
             let count: i64 = self.conn.query_row(
                 &format!(

@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0005_inbox.sql"),
     include_str!("../../../migrations/cache/0006_view_counts.sql"),
     include_str!("../../../migrations/cache/0007_at_risk_covering.sql"),
+    include_str!("../../../migrations/cache/0008_kept_counts.sql"),
 ];
 
 /// The indexes that serve All Tickets sorted by each column. A first

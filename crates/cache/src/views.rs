@@ -470,7 +470,10 @@ impl Cache {
         } = self.plan(q, now)?;
         // A view with no filter has its count kept (crate::counts).
         let kept = match (q.with_total, q.is_bare(), self.me()?) {
-            (true, true, Some(me)) => crate::counts::kept_count(&self.conn, q.view, me)?,
+            (true, true, Some(me)) => match crate::counts::KeptCounts::new(&self.conn, me)? {
+                Some(k) => k.count(q.view, now)?,
+                None => None,
+            },
             _ => None,
         };
         let total = match (q.with_total, kept) {
@@ -531,10 +534,15 @@ impl Cache {
         let now = self.now(local_now)?;
         let mut counts = [0u64; 5];
         let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
+        // Kept as rows change (crate::counts); counted while they are not.
+        let kept = crate::counts::KeptCounts::new(&self.conn, me)?;
         for (i, view) in View::ALL.into_iter().enumerate() {
-            // Kept as rows change (crate::counts); SLA At Risk moves with
-            // the clock and is counted over its own index.
-            if let Some(n) = crate::counts::kept_count(&self.conn, view, me)? {
+            if let Some(n) = kept
+                .as_ref()
+                .map(|k| k.count(view, now))
+                .transpose()?
+                .flatten()
+            {
                 counts[i] = n;
                 continue;
             }

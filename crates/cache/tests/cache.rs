@@ -837,7 +837,7 @@ fn the_reader_reads_the_last_commit_while_a_write_is_open_and_never_writes() {
 }
 
 /// The sidebar's counts as the rules give them over every ticket the cache shows.
-fn counted(cache: &Cache, me: Uuid) -> fyncall_cache::Counts {
+fn counted(cache: &Cache, me: Uuid, at: Timestamp) -> fyncall_cache::Counts {
     let mut q = Query::view(View::All);
     q.status = Status::ALL.to_vec();
     let tickets: Vec<Ticket> = all_pages(cache, q).into_iter().map(|r| r.ticket).collect();
@@ -845,7 +845,7 @@ fn counted(cache: &Cache, me: Uuid) -> fyncall_cache::Counts {
     let n = |view: View| {
         tickets
             .iter()
-            .filter(|t| view.contains(t, me, &policy, now()))
+            .filter(|t| view.contains(t, me, &policy, at))
             .count() as u64
     };
     fyncall_cache::Counts {
@@ -871,7 +871,7 @@ fn the_sidebar_counts_are_kept_as_rows_change() {
         .expect("kept counts");
     assert!(kept >= 4, "the counts are kept in view_counts, not counted");
     let check = |cache: &Cache, what: &str| {
-        let expected = counted(cache, ALICE);
+        let expected = counted(cache, ALICE, now());
         assert!(expected.all > 0 && expected.mine > 0 && expected.pending > 0);
         assert_eq!(cache.counts(now()).expect("counts"), expected, "{what}");
         let reader = cache.reader().expect("reader");
@@ -880,6 +880,43 @@ fn the_sidebar_counts_are_kept_as_rows_change() {
             expected,
             "{what}, reader"
         );
+        // The inbox's counts equal its views' totals, counted.
+        let total = |view: InboxView| {
+            cache
+                .inbox(&InboxQuery {
+                    view,
+                    search: None,
+                    limit: 1,
+                    cursor: None,
+                })
+                .expect("inbox")
+                .total
+        };
+        let inbox = cache.inbox_counts().expect("inbox counts");
+        assert_eq!(
+            (inbox.unassigned, inbox.mine, inbox.all),
+            (
+                total(InboxView::Unassigned),
+                total(InboxView::Mine),
+                total(InboxView::All)
+            ),
+            "{what}, inbox"
+        );
+        // SLA At Risk moves with the clock: the same an hour, a day and a
+        // month on, and a day back.
+        for later in [
+            chrono::TimeDelta::hours(1),
+            chrono::TimeDelta::days(1),
+            chrono::TimeDelta::days(30),
+            chrono::TimeDelta::days(-1),
+        ] {
+            let at = now() + later;
+            assert_eq!(
+                cache.counts(at).expect("counts"),
+                counted(cache, ALICE, at),
+                "{what}, {later:?} on"
+            );
+        }
     };
     check(&cache, "after a first download");
     // Local changes: waiting on customer, closed, another priority.
@@ -907,6 +944,25 @@ fn the_sidebar_counts_are_kept_as_rows_change() {
             &format!("after {t:?} went {status:?}", t = t.number),
         );
     }
+    // Alice claims an unassigned conversation.
+    let unassigned = (0..100)
+        .map(conversation_id)
+        .find(|c| {
+            cache
+                .conversation(*c, now())
+                .map(|d| d.conversation.assignee_id.is_none())
+                .unwrap_or(false)
+        })
+        .expect("an unassigned conversation");
+    cache
+        .act(
+            Mutation::ClaimConversation(fyncall_domain::mutation::ClaimConversation {
+                conversation_id: unassigned,
+            }),
+            now(),
+        )
+        .expect("claim");
+    check(&cache, "after a claim");
     // The server's rows: one of Alice's goes to Ben, one of Ben's is closed.
     let to_ben = (0..300)
         .map(ticket)
