@@ -35,6 +35,8 @@ impl Cache {
             let starting = crate::cursor(&tx)? == 0;
             let bootstrapping = crate::meta(&tx, "bootstrap")?.is_some();
             b.bulk = starting || bootstrapping;
+            // Search rows too are written once, when the download ends.
+            b.defer_search = b.bulk && last.has_more;
             if b.bulk && last.has_more {
                 if !bootstrapping {
                     // A long first download: sort indexes are built and the
@@ -47,6 +49,7 @@ impl Cache {
                 tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
                 tx.execute_batch(crate::SORT_INDEXES)?;
                 crate::counts::install(&tx)?;
+                crate::rows::rebuild_search(&tx)?;
             }
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();

@@ -134,6 +134,9 @@ pub(crate) struct Batch<'c> {
     overlays: bool,
     /// A first download: no before/after per ticket (see [`ChangeSet::bulk`]).
     pub bulk: bool,
+    /// A long first download that builds the search index once at its end
+    /// ([`rebuild_search`]): no search row is written ticket by ticket.
+    pub defer_search: bool,
     pub changes: ChangeSet,
 }
 
@@ -151,6 +154,7 @@ impl<'c> Batch<'c> {
             search_dirty: BTreeMap::new(),
             overlays: conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?,
             bulk: false,
+            defer_search: false,
             changes: ChangeSet::default(),
         })
     }
@@ -167,7 +171,8 @@ impl<'c> Batch<'c> {
     pub fn finish(mut self) -> Result<ChangeSet> {
         self.changes.bulk |= self.bulk;
         // One rebuild per touched ticket, however many of its rows changed.
-        for (id, text) in std::mem::take(&mut self.search_dirty) {
+        let dirty = std::mem::take(&mut self.search_dirty);
+        for (id, text) in dirty.into_iter().filter(|_| !self.defer_search) {
             let row: Option<(i64, String)> = self
                 .conn
                 .prepare_cached("SELECT rowid, data FROM tickets WHERE id = ?1")?
@@ -584,5 +589,21 @@ pub(crate) fn reach(
         conversations.insert(c);
         tickets.extend(linked_ids(conn, c)?);
     }
+    Ok(())
+}
+
+/// Writes every ticket's search row again from its visible row and its
+/// comments, in one statement: the end of a long first download, which
+/// wrote none ticket by ticket.
+pub(crate) fn rebuild_search(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM ticket_search", [])?;
+    conn.execute(
+        "INSERT INTO ticket_search (rowid, subject, description, comments)
+         SELECT t.rowid, json_extract(t.data, '$.subject'), json_extract(t.data, '$.description'),
+                (SELECT group_concat(a.body, ' ') FROM activity a
+                 WHERE a.ticket_id = t.id AND a.kind = 'comment')
+         FROM tickets t",
+        [],
+    )?;
     Ok(())
 }

@@ -1037,3 +1037,57 @@ fn sla_at_risk_with_many_at_risk_walks_its_own_order_and_counts_on_its_index() {
         assert_indexed(&page, &format!("many at risk by {field:?}"), true);
     }
 }
+
+#[test]
+fn a_long_first_download_builds_the_same_search_rows_as_a_short_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = |cache: &Cache| -> Vec<(i64, String, Option<String>, Option<String>)> {
+        let mut stmt = cache
+            .connection()
+            .prepare(
+                "SELECT s.rowid, s.subject, s.description, s.comments FROM ticket_search s
+                 ORDER BY s.rowid",
+            )
+            .expect("prepare");
+        let out = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("rows");
+        // Comments in a stable order: the index does not care about it.
+        out.into_iter()
+            .map(
+                |(id, s, d, c): (i64, String, Option<String>, Option<String>)| {
+                    let c = c.map(|c| {
+                        let mut words: Vec<&str> = c.split(' ').collect();
+                        words.sort_unstable();
+                        words.join(" ")
+                    });
+                    (id, s, d, c)
+                },
+            )
+            .collect()
+    };
+    // Page by page: the search rows are written once, at the end.
+    let long = loaded(&dir.path().join("long.sqlite"), ALICE, 400, 2);
+    // All pages in one transaction: ticket by ticket.
+    let mut short = Cache::open(&dir.path().join("short.sqlite")).expect("open");
+    short.sign_in("http://127.0.0.1:1", ALICE).expect("sign in");
+    let mut pages = team_pages(400, 2);
+    for p in &mut pages {
+        p.has_more = false;
+    }
+    short.apply_pulls(&pages).expect("one transaction");
+    let (a, b) = (rows(&long), rows(&short));
+    assert_eq!(a.len(), 400);
+    assert!(
+        a.iter().all(|r| r.3.is_some()),
+        "every ticket has its comments"
+    );
+    assert_eq!(a, b);
+    // And search finds a comment's words through it.
+    let mut q = Query::view(View::All);
+    q.status = Status::ALL.to_vec();
+    q.search = Some("comment".into());
+    assert!(!long.tickets(&q, now()).expect("search").tickets.is_empty());
+}
