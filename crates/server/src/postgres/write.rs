@@ -89,6 +89,11 @@ impl Counters {
 struct PgSteps<'s, 'a, 'b> {
     db: &'s mut Tx<'a, 'b>,
     counters: Counters,
+    /// A savepoint released but not yet told to the server: the release
+    /// goes with the next savepoint in one round trip (or with the commit,
+    /// which releases every savepoint). Only statements kept anyway run
+    /// in between, and a rollback always follows its own savepoint.
+    release_pending: bool,
 }
 
 impl PgSteps<'_, '_, '_> {
@@ -120,15 +125,21 @@ fn save_ticket(
     let db = &mut *steps.db;
     let moments = sla::moments(ticket, &settings.sla);
     let data = serde_json::to_string(ticket).map_err(db_err)?;
+    // The row and its change-log row in one statement: one round trip.
+    let seq = steps.counters.seq + 1;
     db.execute(
-        "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (id) DO UPDATE SET
-             subject = excluded.subject, description = excluded.description, status = excluded.status,
-             priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-             category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-             at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data",
+        "WITH saved AS (
+           INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                                category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (id) DO UPDATE SET
+               subject = excluded.subject, description = excluded.description, status = excluded.status,
+               priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+               category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+               at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data
+           RETURNING id)
+         INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
+         ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq",
         &[
             &ticket.id.to_string(),
             &ticket.number,
@@ -146,15 +157,23 @@ fn save_ticket(
             &iso_opt(moments.at_risk_at),
             &iso_opt(next_breach_at(ticket, settings)),
             &data,
+            &seq,
         ],
     )?;
-    steps.bump("ticket", &ticket.id.to_string())
+    steps.counters.seq = seq;
+    Ok(seq)
 }
 
 fn insert_activity(steps: &mut PgSteps<'_, '_, '_>, entry: &Activity) -> StoreResult<Option<i64>> {
+    // The entry and its change-log row in one statement: one round trip;
+    // nothing (and no sequence taken) when the entry exists already.
+    let seq = steps.counters.seq + 1;
     let inserted = steps.db.execute(
-        "INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO NOTHING",
+        "WITH added AS (
+           INSERT INTO activity (id, ticket_id, at, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (id) DO NOTHING RETURNING id)
+         INSERT INTO changes (seq, entity, entity_id) SELECT $7, 'activity', id FROM added
+         ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq",
         &[
             &entry.id.to_string(),
             &entry.ticket_id.to_string(),
@@ -162,12 +181,14 @@ fn insert_activity(steps: &mut PgSteps<'_, '_, '_>, entry: &Activity) -> StoreRe
             &entry.change.kind(),
             &activity_body(entry),
             &serde_json::to_string(entry).map_err(db_err)?,
+            &seq,
         ],
     )?;
     if inserted == 0 {
         return Ok(None);
     }
-    steps.bump("activity", &entry.id.to_string()).map(Some)
+    steps.counters.seq = seq;
+    Ok(Some(seq))
 }
 
 fn insert_message(db: &mut Tx<'_, '_>, message: &Message) -> StoreResult<bool> {
@@ -184,7 +205,12 @@ fn save_conversation(steps: &mut PgSteps<'_, '_, '_>, c: &Conversation) -> Store
 /// changing one ticket apply one after the other, each on the other's result.
 impl Steps for PgSteps<'_, '_, '_> {
     fn savepoint(&mut self) -> StoreResult<()> {
-        self.db.batch_execute("SAVEPOINT fyncall_step")?;
+        if std::mem::take(&mut self.release_pending) {
+            self.db
+                .batch_execute("RELEASE SAVEPOINT fyncall_step; SAVEPOINT fyncall_step")?;
+        } else {
+            self.db.batch_execute("SAVEPOINT fyncall_step")?;
+        }
         self.counters
             .saved
             .push((self.counters.seq, self.counters.next_number));
@@ -192,12 +218,20 @@ impl Steps for PgSteps<'_, '_, '_> {
     }
 
     fn release_savepoint(&mut self) -> StoreResult<()> {
-        self.db.batch_execute("RELEASE SAVEPOINT fyncall_step")?;
+        if self.release_pending {
+            self.db.batch_execute("RELEASE SAVEPOINT fyncall_step")?;
+        }
+        self.release_pending = true;
         self.counters.saved.pop();
         Ok(())
     }
 
     fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        // The savepoint rolled back to is the last one opened, never one
+        // whose release is pending: say any pending release first.
+        if std::mem::take(&mut self.release_pending) {
+            self.db.batch_execute("RELEASE SAVEPOINT fyncall_step")?;
+        }
         self.db
             .batch_execute("ROLLBACK TO SAVEPOINT fyncall_step")?;
         if let Some((seq, number)) = self.counters.saved.last().copied() {
@@ -431,7 +465,11 @@ impl PgStore {
     ) -> StoreResult<()> {
         self.write(|db| {
             let counters = Counters::lock(db)?;
-            let mut steps = PgSteps { db, counters };
+            let mut steps = PgSteps {
+                db,
+                counters,
+                release_pending: false,
+            };
             work(&mut steps)?;
             steps.counters.write_back(steps.db)
         })
