@@ -40,13 +40,9 @@ fn measure(runs: usize, mut f: impl FnMut(usize)) -> (Duration, Duration) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(tickets) = fyncall_domain::testing::bench_tickets() else {
         return;
-    }
-    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    };
     let comments: usize = std::env::var("FYNCALL_BENCH_COMMENTS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -104,8 +104,14 @@ fn take(view: View, rule: &ViewRule, kept: Kept, row: &str) -> String {
     )
 }
 
-/// The triggers, written from the rules.
-fn triggers() -> String {
+/// The triggers, written from the rules once per process (every count
+/// compares them with the ones in the file).
+fn triggers() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(write_triggers)
+}
+
+fn write_triggers() -> String {
     let (mut inserted, mut deleted, mut updated) = (String::new(), String::new(), String::new());
     for (view, rule, kept) in kept() {
         inserted.push_str(&add(view, &rule, kept, "NEW"));
@@ -155,7 +161,7 @@ const DROP: &str = "DROP TRIGGER IF EXISTS view_counts_insert;
 
 /// Whether the counts are kept by triggers written from these rules.
 pub(crate) fn current(conn: &Connection) -> Result<bool> {
-    Ok(meta(conn, "view_counts")?.as_deref() == Some(triggers().as_str()))
+    Ok(meta(conn, "view_counts")?.as_deref() == Some(triggers()))
 }
 
 /// Stops keeping the counts (a first download counts once at its end).
@@ -190,8 +196,8 @@ pub(crate) fn install(conn: &Connection) -> Result<()> {
         )?;
     }
     let sql = triggers();
-    conn.execute_batch(&sql)?;
-    set_meta(conn, "view_counts", &sql)?;
+    conn.execute_batch(sql)?;
+    set_meta(conn, "view_counts", sql)?;
     Ok(())
 }
 

@@ -155,3 +155,18 @@ impl ReportFixture {
         out
     }
 }
+
+/// How many tickets a benchmark runs with: `FYNCALL_BENCH_TICKETS`, 100,000
+/// by default; `None` when cargo only lists the benchmarks (`--list`), which
+/// then run nothing.
+pub fn bench_tickets() -> Option<usize> {
+    if std::env::args().any(|a| a == "--list") {
+        return None;
+    }
+    Some(
+        std::env::var("FYNCALL_BENCH_TICKETS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000),
+    )
+}

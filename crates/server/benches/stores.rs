@@ -383,13 +383,9 @@ async fn run(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(tickets) = fyncall_domain::testing::bench_tickets() else {
         return;
-    }
-    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    };
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("team.db");
     let sqlite = run(

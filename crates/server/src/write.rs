@@ -106,15 +106,20 @@ pub trait Steps {
 /// Adds an agent; its change sequence.
 pub fn create_agent(steps: &mut dyn Steps, agent: &Agent, password_hash: &str) -> StoreResult<i64> {
     if !steps.insert_agent(agent, password_hash)? {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("an agent with email {} already exists", agent.email),
-        )
-        .into());
+        return Err(agent_exists(agent));
     }
     let seq = steps.bump("agent", &agent.id.to_string())?;
     steps.notify(seq)?;
     Ok(seq)
+}
+
+/// The refusal of an agent whose email is taken.
+pub fn agent_exists(agent: &Agent) -> StoreError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("an agent with email {} already exists", agent.email),
+    )
+    .into()
 }
 
 /// Renames an agent, changes their role or (de)activates them: the team

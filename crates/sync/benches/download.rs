@@ -57,13 +57,9 @@ fn mib(bytes: usize) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(tickets) = fyncall_domain::testing::bench_tickets() else {
         return;
-    }
-    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    };
     let dir = tempfile::tempdir().expect("dir");
 
     // A new ticket's cost must not grow with the tickets already on its

@@ -74,13 +74,9 @@ async fn push_all(client: &Client, entries: Vec<OutboxEntry>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(tickets) = fyncall_domain::testing::bench_tickets() else {
         return;
-    }
-    let tickets: usize = std::env::var("FYNCALL_BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    };
     let dir = tempfile::tempdir().expect("dir");
     let team = demo::create(&dir.path().join("team.db"), Utc::now()).expect("demo");
     let integration = team.integration_token.clone();

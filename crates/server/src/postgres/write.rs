@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::tokens::PgTokens;
 use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings};
-use crate::error::{ApiError, ErrorCode};
 use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
 use crate::store::{Ending, StoreResult};
@@ -440,11 +439,7 @@ pub(super) fn insert_agent(
     password_hash: &str,
 ) -> StoreResult<i64> {
     if !insert_agent_row(db, agent, password_hash)? {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("an agent with email {} already exists", agent.email),
-        )
-        .into());
+        return Err(crate::write::agent_exists(agent));
     }
     let seq = bump(db, "agent", &agent.id.to_string())?;
     notify(db, Some(seq))?;
