@@ -55,6 +55,18 @@ pub struct StatusInfo {
     /// A message to show once (the server was restored from a backup, and
     /// how many changes were sent again); carried by one status only.
     pub notice: Option<String>,
+    /// A first download under way: rows stored of how many.
+    pub download: Option<DownloadInfo>,
+}
+
+/// How far a first download is (the sidebar's progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct DownloadInfo {
+    #[ts(type = "number")]
+    pub rows: u64,
+    #[ts(type = "number")]
+    pub total: u64,
 }
 
 /// The `cache-changed` event: what to re-read.
@@ -425,6 +437,7 @@ impl Desk {
                 error: None,
                 last_sync_at: None,
                 notice: None,
+                download: None,
             },
         };
         let cache = self.cache.clone();
@@ -494,5 +507,9 @@ fn status_info(cache: &SharedCache, s: &SyncStatus) -> IpcResult<StatusInfo> {
         problems: info.problems,
         clock_offset_ms: info.clock_offset_ms,
         notice: s.notice.clone(),
+        download: s.download.map(|d| DownloadInfo {
+            rows: d.rows,
+            total: d.total,
+        }),
     })
 }

@@ -46,7 +46,7 @@ describe('the app against a mock backend', () => {
     const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
     const { container } = render(App, { backend });
     await waitFor(() => expect(backend.statusHandler).not.toBeNull());
-    const status = { connection: 'online' as const, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0 };
+    const status = { connection: 'online' as const, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, download: null };
     const text = 'The server was restored from a backup; 5 of your changes were sent again.';
     backend.statusHandler?.({ ...status, notice: text });
     expect((await screen.findByRole('status')).textContent).toContain(text);
@@ -55,6 +55,22 @@ describe('the app against a mock backend', () => {
     await waitFor(() => expect(container.querySelector('[data-testid=notice]')?.textContent).toContain(text));
     await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
     await waitFor(() => expect(container.querySelector('[data-testid=notice]')).toBeNull());
+  });
+
+  it('shows how far a first download is while it runs, and nothing once it ends', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
+    const { container } = render(App, { backend });
+    await waitFor(() => expect(backend.statusHandler).not.toBeNull());
+    const status = { connection: 'syncing' as const, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null };
+    // Sent until shown: the sidebar's first load may land after it.
+    await waitFor(() => {
+      backend.statusHandler?.({ ...status, download: { rows: 115_000, total: 460_000 } });
+      expect(container.querySelector('[data-testid=download]')?.textContent).toContain('(25%)');
+    });
+    const bar = container.querySelector('[data-testid=download] progress') as HTMLProgressElement;
+    expect([bar.value, bar.max]).toEqual([115_000, 460_000]);
+    backend.statusHandler?.({ ...status, connection: 'online', download: null });
+    await waitFor(() => expect(container.querySelector('[data-testid=download]')).toBeNull());
   });
 
   it("asks before signing out, and removes this computer's copy only when ticked", async () => {

@@ -124,7 +124,7 @@ export class MockBackend implements Backend {
     this.passwordChanges.push([current, next]);
     this.liveSessions = this.liveSessions.filter((s) => s.current);
   };
-  status = async () => ({ connection: 'online' as const, error: null, last_sync_at: null, pending: 2, problems: 1, clock_offset_ms: 0, notice: null });
+  status = async () => ({ connection: 'online' as const, error: null, last_sync_at: null, pending: 2, problems: 1, clock_offset_ms: 0, notice: null, download: null });
   counts = async () => ({ all: 7, mine: 3, sla_at_risk: 1, pending: 0, ai_escalated: 2 });
   tickets = async (q: Query) => {
     this.queries.push(q);

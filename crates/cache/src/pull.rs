@@ -29,6 +29,34 @@ impl Cache {
         let Some(last) = pages.last() else {
             return Ok(ChangeSet::default());
         };
+        self.store_pulled(
+            pages.iter().flat_map(|p| &p.changes),
+            Some(last.cursor),
+            last.has_more,
+        )
+    }
+
+    /// Stores rows of a snapshot (`GET /sync/snapshot`) in one transaction.
+    /// The cursor stays 0 until the last call gives the snapshot's `end`
+    /// cursor, so a download cut half-way starts again (rows are written
+    /// over, never twice) and a cache never claims rows it lacks.
+    pub fn apply_snapshot(&mut self, rows: &[PulledChange], end: Option<i64>) -> Result<ChangeSet> {
+        if crate::cursor(&self.conn)? != 0 {
+            return Err(CacheError::Invalid(
+                "a snapshot goes only into a cache that has not pulled yet".into(),
+            ));
+        }
+        self.store_pulled(rows.iter(), end, end.is_none())
+    }
+
+    /// Stores pulled rows; `cursor` is where they bring the cache (None:
+    /// not yet anywhere), `more` whether more rows of the same download follow.
+    fn store_pulled<'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a PulledChange>,
+        cursor: Option<i64>,
+        more: bool,
+    ) -> Result<ChangeSet> {
         let tx = self.conn.transaction()?;
         let changes = {
             let mut b = Batch::new(&tx)?;
@@ -36,8 +64,8 @@ impl Cache {
             let bootstrapping = crate::meta(&tx, "bootstrap")?.is_some();
             b.bulk = starting || bootstrapping;
             // Search rows too are written once, when the download ends.
-            b.defer_search = b.bulk && last.has_more;
-            if b.bulk && last.has_more {
+            b.defer_search = b.bulk && more;
+            if b.bulk && more {
                 if !bootstrapping {
                     // A long first download: sort indexes are built and the
                     // views counted once at its end.
@@ -54,7 +82,7 @@ impl Cache {
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();
             let mut settings_changed = false;
-            for change in pages.iter().flat_map(|p| &p.changes) {
+            for change in rows {
                 match &change.data {
                     Pulled::Settings(s) => {
                         tx.execute(
@@ -94,13 +122,20 @@ impl Cache {
                             b.changes.activity.push((**a).clone());
                         }
                     }
+                    Pulled::Message(m) => b.message(m, false)?,
                     // Something a newer server knows: its rows come again after an update.
                     Pulled::Unknown => {}
                 }
             }
-            set_meta(&tx, "cursor", &last.cursor.max(0).to_string())?;
+            let cursor = match cursor {
+                Some(c) => {
+                    set_meta(&tx, "cursor", &c.max(0).to_string())?;
+                    c
+                }
+                None => 0,
+            };
             // Acknowledged changes the cursor has passed are now in the server's rows.
-            for (id, mutation) in passed(&tx, last.cursor)? {
+            for (id, mutation) in passed(&tx, cursor)? {
                 reach(&tx, &mutation, &mut tickets, &mut conversations)?;
                 tx.execute("DELETE FROM outbox WHERE id = ?1", [id.to_string()])?;
                 b.changes.queue = true;

@@ -138,6 +138,8 @@ pub(crate) struct Batch<'c> {
     /// ([`rebuild_search`]): no search row is written ticket by ticket.
     pub defer_search: bool,
     pub changes: ChangeSet,
+    /// The conversations in `changes.conversations`, to find them at once.
+    touched: std::collections::HashSet<Uuid>,
 }
 
 impl<'c> Batch<'c> {
@@ -156,7 +158,16 @@ impl<'c> Batch<'c> {
             bulk: false,
             defer_search: false,
             changes: ChangeSet::default(),
+            touched: Default::default(),
         })
+    }
+
+    /// Counts a conversation as changed, once however many of its rows
+    /// the batch writes.
+    fn touch_conversation(&mut self, id: Uuid) {
+        if self.touched.insert(id) {
+            self.changes.conversations.push(id);
+        }
     }
 
     /// Remembers a ticket's visible state before its first write.
@@ -402,9 +413,7 @@ impl<'c> Batch<'c> {
                 server_data,
                 keep
             ])?;
-        if !self.changes.conversations.contains(&c.id) {
-            self.changes.conversations.push(c.id);
-        }
+        self.touch_conversation(c.id);
         Ok(())
     }
 
@@ -426,9 +435,7 @@ impl<'c> Batch<'c> {
                 "UPDATE conversations SET server_data = ?1 WHERE id = ?2",
                 params![serde_json::to_string(c)?, c.id.to_string()],
             )?;
-            if !self.changes.conversations.contains(&c.id) {
-                self.changes.conversations.push(c.id);
-            }
+            self.touch_conversation(c.id);
             return Ok(true);
         }
         self.write_conversation(c, false, ServerCopy::Set(None))?;
@@ -453,9 +460,7 @@ impl<'c> Batch<'c> {
             "DELETE FROM messages WHERE conversation_id = ?1 AND pending = 1",
             [id.to_string()],
         )?;
-        if !self.changes.conversations.contains(&id) {
-            self.changes.conversations.push(id);
-        }
+        self.touch_conversation(id);
         match row {
             Some((true, Some(data))) => {
                 let c: Conversation = serde_json::from_str(&data)?;
@@ -489,9 +494,7 @@ impl<'c> Batch<'c> {
             m.author.as_str(),
             m.body
         ])?;
-        if !self.changes.conversations.contains(&m.conversation_id) {
-            self.changes.conversations.push(m.conversation_id);
-        }
+        self.touch_conversation(m.conversation_id);
         Ok(())
     }
 

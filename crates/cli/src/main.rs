@@ -735,7 +735,11 @@ async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Ou
     blocking(move || fyncall_signin::keep(&home, session, fyncall_signin::Keep::KeyringOrFile))
         .await?;
     let engine = Engine::new(client.with_token(&token), Arc::new(Mutex::new(cache)));
+    let progress = (!ctx.json).then(|| show_download(&engine));
     let synced = engine.sync_once().await;
+    if let Some(p) = progress {
+        p.abort();
+    }
     if ctx.json {
         return ctx.print(&agent);
     }
@@ -887,11 +891,48 @@ async fn sessions(ctx: &Ctx, action: Option<SessionAction>) -> Outcome {
     Ok(())
 }
 
+/// Prints how far a first download is to stderr, a line every tenth
+/// (a terminal sees one line rewritten), until the download ends.
+fn show_download(engine: &Engine) -> tokio::task::JoinHandle<()> {
+    use std::io::{IsTerminal, Write};
+    let mut status = engine.status();
+    tokio::spawn(async move {
+        let terminal = std::io::stderr().is_terminal();
+        let mut shown = None;
+        while status.changed().await.is_ok() {
+            let Some(d) = status.borrow_and_update().download else {
+                continue;
+            };
+            let percent = (d.rows * 100).checked_div(d.total).unwrap_or(100);
+            let step = if terminal { percent } else { percent / 10 * 10 };
+            if shown == Some(step) {
+                continue;
+            }
+            shown = Some(step);
+            let mut err = std::io::stderr().lock();
+            let line = format!(
+                "Downloading the team: {} of {} rows ({percent}%)",
+                d.rows, d.total
+            );
+            let _ = if terminal {
+                write!(err, "\r{line}{}", if d.rows == d.total { "\n" } else { "" })
+            } else {
+                writeln!(err, "{line}")
+            };
+        }
+    })
+}
+
 async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
     let cache = open_cache(&ctx.home)?;
     let engine = Arc::new(ctx.engine(cache).await?);
     if !watch {
-        let report = engine.sync_once().await?;
+        let progress = (!ctx.json).then(|| show_download(&engine));
+        let report = engine.sync_once().await;
+        if let Some(p) = progress {
+            p.abort();
+        }
+        let report = report?;
         let info = engine.with_cache(|c| c.info()).await?;
         if ctx.json {
             return ctx.print(&serde_json::json!({

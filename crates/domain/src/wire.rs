@@ -167,6 +167,9 @@ pub enum Entity {
     Conversation,
     Agent,
     Settings,
+    /// A conversation's message on its own (a snapshot's rows; a pull
+    /// sends messages inside their conversation).
+    Message,
     /// Something a newer server knows; a client skips it until it is updated.
     #[serde(other)]
     Unknown,
@@ -181,6 +184,7 @@ impl Entity {
             Entity::Conversation => "conversation",
             Entity::Agent => "agent",
             Entity::Settings => "settings",
+            Entity::Message => "message",
             Entity::Unknown => "unknown",
         }
     }
@@ -194,6 +198,7 @@ impl From<&str> for Entity {
             "conversation" => Entity::Conversation,
             "agent" => Entity::Agent,
             "settings" => Entity::Settings,
+            "message" => Entity::Message,
             _ => Entity::Unknown,
         }
     }
@@ -254,6 +259,8 @@ pub enum Pulled {
     Conversation(Box<PulledConversation>),
     Agent(crate::Agent),
     Settings(Box<crate::TeamSettings>),
+    /// A message on its own (only in a snapshot).
+    Message(Box<crate::Message>),
     /// Something a newer server knows; a client skips it until it is updated.
     Unknown,
 }
@@ -280,6 +287,7 @@ impl Pulled {
             Pulled::Conversation(_) => Entity::Conversation,
             Pulled::Agent(_) => Entity::Agent,
             Pulled::Settings(_) => Entity::Settings,
+            Pulled::Message(_) => Entity::Message,
             Pulled::Unknown => Entity::Unknown,
         }
     }
@@ -297,6 +305,7 @@ impl Pulled {
             }
             Entity::Agent => Pulled::Agent(crate::Agent::deserialize(data)?),
             Entity::Settings => Pulled::Settings(Box::new(crate::TeamSettings::deserialize(data)?)),
+            Entity::Message => Pulled::Message(Box::new(crate::Message::deserialize(data)?)),
             Entity::Unknown => {
                 serde::de::IgnoredAny::deserialize(data)?;
                 Pulled::Unknown
@@ -323,6 +332,7 @@ impl Serialize for Pulled {
             Pulled::Conversation(c) => c.serialize(s),
             Pulled::Agent(a) => a.serialize(s),
             Pulled::Settings(t) => t.serialize(s),
+            Pulled::Message(m) => m.serialize(s),
             Pulled::Unknown => s.serialize_unit(),
         }
     }
@@ -449,6 +459,30 @@ pub struct PullPage {
     /// The store that answered; absent from older servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_id: Option<uuid::Uuid>,
+}
+
+/// The first line of `GET /sync/snapshot`: every row of the team follows,
+/// one [`PulledChange`] a line (no `seq`), all as of `cursor`; then one
+/// [`SnapshotEnd`] line. A client stores them and pulls from `cursor` on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotHead {
+    /// The change the rows are the state after.
+    pub cursor: i64,
+    /// How many row lines follow.
+    pub rows: u64,
+    #[serde(with = "millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub server_time: crate::Timestamp,
+    pub database_id: Option<uuid::Uuid>,
+}
+
+/// The last line of `GET /sync/snapshot`: says the stream is whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotEnd {
+    /// How many row lines were sent (equal to the head's `rows`).
+    pub end: u64,
 }
 
 #[cfg(test)]

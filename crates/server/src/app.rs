@@ -42,7 +42,12 @@ pub struct AppState {
     pub database_id: Uuid,
     /// Who has which ticket or conversation open (memory only).
     pub presence: Arc<crate::presence::Presence>,
+    /// Snapshots streaming at once (each holds one read of the store).
+    pub snapshots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most snapshots streaming at once.
+pub const SNAPSHOTS: usize = 2;
 
 impl AppState {
     /// Runs a store call off the async workers.
@@ -338,6 +343,7 @@ pub async fn start_with(
         config: Arc::new(config),
         shutdown: shutdown.clone(),
         presence: Arc::new(crate::presence::Presence::new()),
+        snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS)),
     };
     state.store.follow_other_instances(
         state.changes.clone(),

@@ -18,6 +18,7 @@ pub mod query;
 pub mod reports;
 pub mod rows;
 pub mod sessions;
+pub mod snapshot;
 pub mod sqlite;
 pub mod store;
 pub mod time;

@@ -128,7 +128,7 @@ pub fn page(
             }),
             Entity::Agent => agents.remove(&id).map(Pulled::Agent),
             Entity::Settings => Some(Pulled::Settings(Box::new(settings.clone()))),
-            Entity::Unknown => None,
+            Entity::Message | Entity::Unknown => None,
         };
         if let Some(data) = data {
             out.push(PulledChange {

@@ -373,6 +373,14 @@ pub trait Store: Send + Sync + 'static {
     }
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;
+    /// Every row of the team as of one sequence, as the lines of
+    /// `GET /sync/snapshot` ([`crate::snapshot::write`]), to `out`.
+    fn snapshot(
+        &self,
+        now: Timestamp,
+        database_id: Uuid,
+        out: &mut dyn FnMut(&[u8]) -> StoreResult<()>,
+    ) -> StoreResult<()>;
     /// The store's identity: new at creation and at every restore.
     fn database_id(&self) -> StoreResult<Uuid>;
 

@@ -8,7 +8,8 @@ use futures_util::{Stream, StreamExt};
 use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
 use fyncall_domain::wire::{
-    IntegrationToken, LiveSession, NewAgent, NewIntegrationToken, PushAnswer,
+    IntegrationToken, LiveSession, NewAgent, NewIntegrationToken, PulledChange, PushAnswer,
+    SnapshotEnd, SnapshotHead,
 };
 use fyncall_domain::{Agent, AgentChange, TeamSettings, Timestamp};
 use reqwest::{Response, StatusCode};
@@ -32,6 +33,114 @@ pub struct Pulled {
     /// Server clock minus local clock, estimated from the round trip.
     pub clock_offset_ms: i64,
     pub round_trip: Duration,
+}
+
+/// How long a snapshot may stay silent before it counts as broken off.
+const SNAPSHOT_SILENCE: Duration = Duration::from_secs(60);
+
+/// `GET /sync/snapshot` being read: its head, then its rows batch by batch
+/// as they arrive ([`SnapshotReader::next_rows`]).
+pub struct SnapshotReader {
+    pub head: SnapshotHead,
+    /// Server clock minus local clock, estimated from the round trip.
+    pub clock_offset_ms: i64,
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    /// Bytes received and not yet read, from `start`.
+    buffer: Vec<u8>,
+    start: usize,
+    /// Row lines read so far.
+    read: u64,
+    ended: bool,
+}
+
+impl SnapshotReader {
+    /// The next whole line, without its newline (None: the body ended).
+    async fn line(&mut self) -> Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(at) = self.buffer[self.start..].iter().position(|b| *b == b'\n') {
+                let line = self.buffer[self.start..self.start + at].to_vec();
+                self.start += at + 1;
+                return Ok(Some(line));
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Reads one more piece of the body; false when it ended.
+    async fn fill(&mut self) -> Result<bool> {
+        self.buffer.drain(..self.start);
+        self.start = 0;
+        let next = tokio::time::timeout(SNAPSHOT_SILENCE, self.body.next())
+            .await
+            .map_err(|_| {
+                SyncError::Unreachable(format!(
+                    "the first download stalled after {} of {} rows: it starts again",
+                    self.read, self.head.rows
+                ))
+            })?;
+        match next {
+            None => Ok(false),
+            Some(Ok(bytes)) => {
+                self.buffer.extend_from_slice(&bytes);
+                Ok(true)
+            }
+            Some(Err(e)) => Err(SyncError::Unreachable(format!(
+                "the first download broke off after {} of {} rows ({}): it starts again",
+                self.read,
+                self.head.rows,
+                root_cause(&e)
+            ))),
+        }
+    }
+
+    /// Up to `max` rows, as many as are whole in what has arrived once at
+    /// least one is (None once the stream's end was read and checked).
+    pub async fn next_rows(&mut self, max: usize) -> Result<Option<Vec<PulledChange>>> {
+        let mut out = Vec::new();
+        while !self.ended && out.len() < max.max(1) {
+            let Some(at) = self.buffer[self.start..].iter().position(|b| *b == b'\n') else {
+                if !out.is_empty() && self.buffer.len() - self.start < 64 * 1024 {
+                    // Hand over what is whole while the rest is on its way.
+                    break;
+                }
+                if !self.fill().await? {
+                    return Err(SyncError::Unreachable(format!(
+                        "the first download ended early, after {} of {} rows: it starts again",
+                        self.read, self.head.rows
+                    )));
+                }
+                continue;
+            };
+            let line = &self.buffer[self.start..self.start + at];
+            if self.read == self.head.rows {
+                let end: SnapshotEnd = serde_json::from_slice(line).map_err(not_expected)?;
+                if end.end != self.head.rows {
+                    return Err(SyncError::Server(format!(
+                        "the snapshot announced {} rows and sent {}",
+                        self.head.rows, end.end
+                    )));
+                }
+                self.ended = true;
+            } else {
+                out.push(serde_json::from_slice(line).map_err(not_expected)?);
+                self.read += 1;
+            }
+            self.start += at + 1;
+        }
+        Ok(if out.is_empty() && self.ended {
+            None
+        } else {
+            Some(out)
+        })
+    }
+}
+
+fn not_expected(e: serde_json::Error) -> SyncError {
+    SyncError::Server(format!(
+        "the server's answer is not what this client expects ({e}): is it a Fyncall server of a matching version?"
+    ))
 }
 
 #[derive(Deserialize)]
@@ -421,6 +530,51 @@ impl Client {
             page,
             round_trip,
         })
+    }
+
+    /// Opens `GET /sync/snapshot` and reads its head. `None` when this
+    /// server has no snapshot (an older server) or has no room for one
+    /// now: pull page by page instead.
+    pub async fn snapshot(&self) -> Result<Option<SnapshotReader>> {
+        let asked = Utc::now();
+        let started = Instant::now();
+        let req = self.request(reqwest::Method::GET, "/sync/snapshot");
+        let response = match self.send(req).await {
+            Ok(r) => r,
+            Err(SyncError::Refused { code, .. }) if code == "404" || code == "not_found" => {
+                return Ok(None);
+            }
+            Err(SyncError::Server(why)) => {
+                tracing::info!(%why, "no snapshot now; pulling page by page");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let round_trip = started.elapsed();
+        let mut reader = SnapshotReader {
+            head: SnapshotHead {
+                cursor: 0,
+                rows: 0,
+                server_time: asked,
+                database_id: None,
+            },
+            clock_offset_ms: 0,
+            body: Box::pin(response.bytes_stream()),
+            buffer: Vec::new(),
+            start: 0,
+            read: 0,
+            ended: false,
+        };
+        let head = reader.line().await?.ok_or_else(|| {
+            SyncError::Unreachable(
+                "the first download broke off before it began: it starts again".into(),
+            )
+        })?;
+        reader.head = serde_json::from_slice(&head).map_err(not_expected)?;
+        let midpoint: Timestamp =
+            asked + TimeDelta::milliseconds(round_trip.as_millis() as i64 / 2);
+        reader.clock_offset_ms = (reader.head.server_time - midpoint).num_milliseconds();
+        Ok(Some(reader))
     }
 
     /// The live stream: each event as a [`Live`] (a heartbeat says the line

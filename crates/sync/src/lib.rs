@@ -25,7 +25,7 @@ use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
-pub use client::{Client, Live, Pulled, Transport};
+pub use client::{Client, Live, Pulled, SnapshotReader, Transport};
 pub use error::{Result, SyncError};
 
 /// Pull page size (the server's maximum).
@@ -40,6 +40,10 @@ pub const PUSH_BYTES: usize = 512 * 1024;
 pub const MUTATION_MAX_BYTES: usize = 1024 * 1024 - 4 * 1024;
 /// Most pulled rows stored in one transaction while catching up.
 pub const CATCH_UP_ROWS: usize = 5000;
+/// Snapshot rows read into one batch while the previous one is stored.
+pub const SNAPSHOT_BATCH: usize = 2500;
+/// Most snapshot rows stored in one transaction.
+pub const SNAPSHOT_ROWS: usize = 20_000;
 /// Reconnect when the stream is silent this long (heartbeats come every 15 s).
 const STREAM_SILENCE: Duration = Duration::from_secs(45);
 
@@ -64,6 +68,15 @@ pub struct SyncStatus {
     /// restored from a backup and how many changes were sent again. Carried
     /// by one status only.
     pub notice: Option<String>,
+    /// A first download under way: rows stored of how many.
+    pub download: Option<Download>,
+}
+
+/// How far a first download is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Download {
+    pub rows: u64,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +133,7 @@ impl Engine {
             error: None,
             last_sync_at: None,
             notice: None,
+            download: None,
         });
         Engine {
             client: Mutex::new(client),
@@ -205,9 +219,111 @@ impl Engine {
             } else {
                 last
             },
+            download: None,
         };
         self.status.send_replace(status.clone());
         let _ = self.events.send(SyncEvent::Status(status));
+    }
+
+    /// Says how far a first download is (the status stays `syncing`).
+    fn set_download(&self, download: Download) {
+        let mut status = self.status.borrow().clone();
+        status.connection = Connection::Syncing;
+        status.notice = None;
+        status.download = Some(download);
+        self.status.send_replace(status.clone());
+        let _ = self.events.send(SyncEvent::Status(status));
+    }
+
+    /// A first download from the server's snapshot: its rows are read and
+    /// parsed while the ones before are stored, in large transactions, the
+    /// views showing them as they come; the cursor moves to the snapshot's
+    /// only once every row is in. `None`: done, or no snapshot to be had
+    /// (pull page by page); `Some`: the pass ends so (the server's database
+    /// was replaced).
+    async fn download(&self, client: &Client, report: &mut Report) -> Result<Option<Pass>> {
+        let Some(mut reader) = client.snapshot().await? else {
+            return Ok(None);
+        };
+        let seen = reader.head.database_id;
+        if self.with_cache(move |c| c.must_heal(seen)).await? {
+            return self.heal(seen, report).await.map(Some);
+        }
+        let (total, cursor, offset) =
+            (reader.head.rows, reader.head.cursor, reader.clock_offset_ms);
+        self.set_download(Download { rows: 0, total });
+        let (tx, mut rx) = tokio::sync::mpsc::channel(SNAPSHOT_ROWS / SNAPSHOT_BATCH);
+        let reading = tokio::spawn(async move {
+            loop {
+                let next = reader.next_rows(SNAPSHOT_BATCH).await;
+                let last = !matches!(next, Ok(Some(_)));
+                if tx.send(next).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        let mut stored = 0u64;
+        let outcome: Result<()> = async {
+            let mut ended = false;
+            while !ended {
+                let mut rows: Vec<fyncall_cache::PulledChange> = Vec::new();
+                // What has arrived while the last batch was stored goes in together.
+                loop {
+                    let next = if rows.is_empty() {
+                        rx.recv().await
+                    } else {
+                        match rx.try_recv() {
+                            Ok(next) => Some(next),
+                            Err(_) => break,
+                        }
+                    };
+                    match next {
+                        Some(Ok(Some(more))) => rows.extend(more),
+                        Some(Ok(None)) => {
+                            ended = true;
+                            break;
+                        }
+                        Some(Err(e)) => return Err(e),
+                        None => {
+                            return Err(SyncError::Invalid(
+                                "the first download's reader stopped".into(),
+                            ));
+                        }
+                    }
+                    if rows.len() >= SNAPSHOT_ROWS {
+                        break;
+                    }
+                }
+                if rows.is_empty() {
+                    continue;
+                }
+                stored += rows.len() as u64;
+                let changes = self
+                    .with_cache(move |c| c.apply_snapshot(&rows, None))
+                    .await?;
+                self.changed(changes);
+                self.set_download(Download {
+                    rows: stored,
+                    total,
+                });
+            }
+            Ok(())
+        }
+        .await;
+        reading.abort();
+        outcome?;
+        let changes = self
+            .with_cache(move |c| {
+                let changes = c.apply_snapshot(&[], Some(cursor))?;
+                c.record_sync(offset, Utc::now())?;
+                c.checkpoint()?;
+                Ok(changes)
+            })
+            .await?;
+        report.pulled += stored as usize;
+        report.cursor = cursor;
+        self.changed(changes);
+        Ok(None)
     }
 
     /// Moves a mutation too large for any push to the sync problems, with a
@@ -330,6 +446,13 @@ impl Engine {
                 .with_cache(move |c| c.record_push(&results, now))
                 .await?;
             self.changed(changes);
+        }
+        // A first download comes whole from the snapshot; the pulls then
+        // bring what changed since.
+        if self.with_cache(|c| c.cursor()).await? == 0 {
+            if let Some(pass) = self.download(&client, report).await? {
+                return Ok(pass);
+            }
         }
         // While pages are stored, the next is already on its way; when far
         // behind, up to `CATCH_UP_ROWS` rows go into one transaction.

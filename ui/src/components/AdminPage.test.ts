@@ -10,7 +10,7 @@ const signedIn = { server: 'https://x', agent: admin, demo: false, token_in_keyr
 
 function online(backend: MockBackend, connection: 'online' | 'offline' = 'online') {
   const { desk, context } = withDesk(backend, { me: admin });
-  desk.status = { connection, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null };
+  desk.status = { connection, error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null, download: null };
   return context;
 }
 

@@ -84,5 +84,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The routes that answer for as long as they are open (no request timeout).
 pub fn stream_routes() -> Router<AppState> {
-    Router::new().route("/sync/stream", get(sync::stream))
+    Router::new()
+        .route("/sync/stream", get(sync::stream))
+        .route("/sync/snapshot", get(sync::snapshot))
 }

@@ -62,6 +62,7 @@ use super::{account, conversations, presence, reports, sync, tickets};
         tickets::enrich,
         sync::push,
         sync::pull,
+        sync::snapshot,
         sync::stream,
         presence::heartbeat,
     ),

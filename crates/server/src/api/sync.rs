@@ -141,6 +141,76 @@ pub async fn pull(
     Ok(Json(page))
 }
 
+/// Bytes of snapshot lines sent to the client at a time.
+const SNAPSHOT_CHUNK: usize = 256 * 1024;
+
+#[utoipa::path(get, path = "/api/v1/sync/snapshot", tag = "sync",
+    responses(
+        (status = 200, content_type = "application/x-ndjson", body = String,
+         description = "Every row of the team as of one sequence, one JSON value a line: a `SnapshotHead` ({cursor, rows, server_time, database_id}), then `rows` pulled changes ({entity, id, data}, no `seq`; `message` rows stand on their own), then a `SnapshotEnd` ({end}). A first download stores them and pulls from `cursor` on; a stream cut before its `SnapshotEnd` is incomplete."),
+        (status = 503, body = crate::api::openapi::ErrorBody,
+         description = "the store did not answer, or other first downloads are running: try again in a moment, or pull page by page"),
+    ))]
+pub async fn snapshot(
+    State(state): State<AppState>,
+    _: AgentAuth,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    // A snapshot holds one read of the store for as long as the client
+    // takes to read it: only a few at once, so writers and pulls keep theirs.
+    let permit = state.snapshots.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "other first downloads are running on this server: try again in a moment, or pull page by page",
+        )
+    })?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
+    let store = state.store.clone();
+    let database_id = state.database_id;
+    let now = crate::time::now();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut buf = Vec::with_capacity(SNAPSHOT_CHUNK * 2);
+        let sent = store.snapshot(now, database_id, &mut |line| {
+            buf.extend_from_slice(line);
+            if buf.len() >= SNAPSHOT_CHUNK {
+                let chunk = std::mem::replace(&mut buf, Vec::with_capacity(SNAPSHOT_CHUNK * 2));
+                tx.blocking_send(Ok(chunk.into())).map_err(|_| {
+                    crate::store::StoreError::Database("the client stopped reading".into())
+                })?;
+            }
+            Ok(())
+        });
+        match sent {
+            Ok(()) => {
+                let _ = tx.blocking_send(Ok(buf.into()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a snapshot stopped before its end");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    // The first chunk decides the status: a store that cannot start a
+    // snapshot answers 503, not a 200 that breaks off.
+    let first = match rx.recv().await {
+        Some(Ok(first)) => first,
+        _ => return Err(ApiError::unavailable()),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(
+        futures_util::stream::once(async { Ok(first) }),
+        rest,
+    ));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        body,
+    )
+        .into_response())
+}
+
 /// How often a live stream checks that its session still stands, so an
 /// ended session's streams close within 5 s.
 const SESSION_CHECK: Duration = Duration::from_secs(3);

@@ -151,6 +151,49 @@ impl<C: GenericClient> PullRows for PgPull<'_, '_, C> {
     }
 }
 
+struct PgSnapshot<'a, 'b, 'c>(&'a mut Db<'b, postgres::Transaction<'c>>);
+
+impl crate::snapshot::SnapshotRows for PgSnapshot<'_, '_, '_> {
+    fn seq(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .0
+            .query_one("SELECT seq FROM team WHERE id = 1", &[])?
+            .get(0))
+    }
+
+    fn count(&mut self, sql: &'static str) -> StoreResult<u64> {
+        let n: i64 = self.0.query_one(sql, &[])?.get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn settings(&mut self) -> StoreResult<String> {
+        Ok(self
+            .0
+            .query_one("SELECT settings FROM team WHERE id = 1", &[])?
+            .get(0))
+    }
+
+    fn each(
+        &mut self,
+        sql: &'static str,
+        row: &mut dyn FnMut(&str, &str) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        // Rows stream from the server as they are read, not all at once.
+        let mut rows = self
+            .0
+            .c
+            .query_raw(sql, std::iter::empty::<&(dyn ToSql + Sync)>())
+            .map_err(super::pg_err)?;
+        while let Some(r) = rows.next().map_err(super::pg_err)? {
+            let id: &str = r.try_get(0).map_err(super::pg_err)?;
+            let data: &str = r.try_get(1).map_err(super::pg_err)?;
+            row(id, data)?;
+        }
+        Ok(())
+    }
+}
+
 fn not_found_ticket(id: Uuid) -> ApiError {
     ApiError::not_found(format!("no ticket {id} in this team"))
 }
@@ -248,6 +291,16 @@ impl Store for PgStore {
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
         self.snapshot(|db| crate::pull::page(&mut PgPull(db), cursor, limit, now))
+    }
+
+    fn snapshot(
+        &self,
+        now: Timestamp,
+        database_id: Uuid,
+        out: &mut dyn FnMut(&[u8]) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        // One REPEATABLE READ snapshot: every row as of the sequence it reads first.
+        self.snapshot(|db| crate::snapshot::write(&mut PgSnapshot(db), now, database_id, out))
     }
 
     fn database_id(&self) -> StoreResult<Uuid> {

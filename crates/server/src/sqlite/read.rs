@@ -111,6 +111,42 @@ fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> 
 }
 
 /// The reads of a pull page on SQLite (id lists as a JSON array).
+struct SqliteSnapshot<'c>(&'c Connection);
+
+impl crate::snapshot::SnapshotRows for SqliteSnapshot<'_> {
+    fn seq(&mut self) -> StoreResult<i64> {
+        self.0
+            .query_row("SELECT seq FROM team WHERE id = 1", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    fn count(&mut self, sql: &'static str) -> StoreResult<u64> {
+        let n: i64 = self.0.query_row(sql, [], |r| r.get(0)).map_err(db_err)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn settings(&mut self) -> StoreResult<String> {
+        self.0
+            .query_row("SELECT settings FROM team WHERE id = 1", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    fn each(
+        &mut self,
+        sql: &'static str,
+        row: &mut dyn FnMut(&str, &str) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut stmt = self.0.prepare(sql).map_err(db_err)?;
+        let mut rows = stmt.query([]).map_err(db_err)?;
+        while let Some(r) = rows.next().map_err(db_err)? {
+            let id = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?;
+            let data = r.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?;
+            row(id, data)?;
+        }
+        Ok(())
+    }
+}
+
 struct SqlitePull<'c>(&'c Connection);
 
 impl PullRows for SqlitePull<'_> {
@@ -262,6 +298,20 @@ impl Store for SqliteStore {
 
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage> {
         self.read(|c| crate::pull::page(&mut SqlitePull(c), cursor, limit, now))
+    }
+
+    fn snapshot(
+        &self,
+        now: Timestamp,
+        database_id: Uuid,
+        out: &mut dyn FnMut(&[u8]) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.read(|c| {
+            // One read transaction: every row as of the sequence it reads first.
+            let tx = c.unchecked_transaction().map_err(db_err)?;
+            crate::snapshot::write(&mut SqliteSnapshot(&tx), now, database_id, out)?;
+            tx.commit().map_err(db_err)
+        })
     }
 
     fn database_id(&self) -> StoreResult<Uuid> {

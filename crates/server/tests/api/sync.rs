@@ -185,8 +185,118 @@ async fn stream_announces_changes_made_by_another_client(store: Kind) {
     assert!(ticket["id"].is_string());
 }
 
+async fn snapshot_holds_every_row_as_of_its_cursor(store: Kind) {
+    let t = Team::new(store).await;
+    for priority in ["low", "high", "urgent"] {
+        let ticket = t.ticket(&t.alice, priority).await;
+        let id = ticket["id"].as_str().expect("id").to_owned();
+        let (s, v) = t
+            .post(
+                &t.alice,
+                &format!("/tickets/{id}/comments"),
+                json!({"body": "Asked the carrier."}),
+            )
+            .await;
+        assert!(s.is_success(), "a comment: {s} {v}");
+    }
+    let (s, v) = t
+        .call(
+            &t.integration,
+            reqwest::Method::POST,
+            &format!("/integrations/conversations/{}/messages", t.conversation),
+            Some(json!({"author": "customer", "body": "Any news?"})),
+        )
+        .await;
+    assert!(s.is_success(), "a message: {s} {v}");
+    // Without a token: refused like every sync call.
+    let res = t
+        .http
+        .get(format!("{}/sync/snapshot", t.url))
+        .send()
+        .await
+        .expect("snapshot");
+    assert_eq!(res.status().as_u16(), 401);
+    let res = t
+        .http
+        .get(format!("{}/sync/snapshot", t.url))
+        .bearer_auth(&t.bob)
+        .send()
+        .await
+        .expect("snapshot");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let text = res.text().await.expect("body");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON value"))
+        .collect();
+    let head = &lines[0];
+    let rows = head["rows"].as_u64().expect("rows") as usize;
+    assert_eq!(lines.len(), rows + 2, "head, rows, end");
+    assert_eq!(lines[rows + 1], json!({"end": rows}));
+    assert!(head["database_id"].is_string() && head["server_time"].is_string());
+    // The same rows a pull from 0 gives, as of the same cursor.
+    let (pulled, cursor) = crate::common::pull_all(&t.http, &t.url, &t.bob, 0).await;
+    assert_eq!(head["cursor"], cursor);
+    let snapshot: std::collections::BTreeMap<(String, String), Value> = lines[1..=rows]
+        .iter()
+        .map(|l| {
+            assert!(l.get("seq").is_none(), "a snapshot row has no seq: {l}");
+            let key = (
+                l["entity"].as_str().expect("entity").to_owned(),
+                l["id"].as_str().expect("id").to_owned(),
+            );
+            (key, l["data"].clone())
+        })
+        .collect();
+    assert_eq!(snapshot.len(), rows, "a row came twice");
+    let mut seen = 0;
+    for change in &pulled {
+        let entity = change["entity"].as_str().expect("entity");
+        let id = change["id"].as_str().expect("id").to_owned();
+        let mut data = change["data"].clone();
+        if entity == "ticket" {
+            data.as_object_mut().expect("ticket").remove("sla");
+        }
+        if entity == "conversation" {
+            // A snapshot sends messages on their own rows.
+            for m in data["messages"].as_array().cloned().unwrap_or_default() {
+                let key = (
+                    "message".to_owned(),
+                    m["id"].as_str().expect("id").to_owned(),
+                );
+                assert_eq!(snapshot.get(&key), Some(&m), "message {key:?}");
+            }
+            data.as_object_mut()
+                .expect("conversation")
+                .remove("messages");
+        }
+        if entity == "settings" {
+            continue;
+        }
+        let key = (entity.to_owned(), id);
+        assert_eq!(snapshot.get(&key), Some(&data), "{key:?}");
+        seen += 1;
+    }
+    assert!(seen >= 3 + 3, "tickets and comments were compared");
+    for kind in [
+        "agent",
+        "conversation",
+        "message",
+        "ticket",
+        "activity",
+        "settings",
+    ] {
+        assert!(
+            snapshot.keys().any(|(e, _)| e == kind),
+            "no {kind} row in the snapshot"
+        );
+    }
+}
+
 crate::both_stores!(
     push_in_order_duplicates_and_rejections,
     pull_pages_through_every_change,
+    snapshot_holds_every_row_as_of_its_cursor,
     stream_announces_changes_made_by_another_client
 );
