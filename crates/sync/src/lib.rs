@@ -15,7 +15,7 @@ mod client;
 mod error;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -99,6 +99,20 @@ pub struct Report {
     pub notice: Option<String>,
     /// Changes queued again because the server's database was restored or replaced.
     pub resent: u64,
+    /// Where a first download from the snapshot spent its time.
+    pub snapshot: Option<SnapshotTimes>,
+}
+
+/// Where a first download from the snapshot spent its time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotTimes {
+    /// Waiting for rows to arrive (reading and parsing outran by storing).
+    pub waited: Duration,
+    /// Storing the rows.
+    pub storing: Duration,
+    pub transactions: u32,
+    /// Building the indexes, counts and search index at the end.
+    pub finishing: Duration,
 }
 
 /// How one pass of push and pull ended.
@@ -263,21 +277,17 @@ impl Engine {
             }
         });
         let mut stored = 0u64;
+        let mut times = SnapshotTimes::default();
         let outcome: Result<()> = async {
             let mut ended = false;
             while !ended {
+                let gathering = Instant::now();
                 let mut rows: Vec<fyncall_cache::PulledChange> = Vec::new();
-                // What has arrived while the last batch was stored goes in together.
+                // A transaction's worth is gathered while the one before is
+                // stored: a commit costs about the same however many rows it
+                // holds, so fewer and larger ones store the team faster.
                 loop {
-                    let next = if rows.is_empty() {
-                        rx.recv().await
-                    } else {
-                        match rx.try_recv() {
-                            Ok(next) => Some(next),
-                            Err(_) => break,
-                        }
-                    };
-                    match next {
+                    match rx.recv().await {
                         Some(Ok(Some(more))) => rows.extend(more),
                         Some(Ok(None)) => {
                             ended = true;
@@ -298,9 +308,13 @@ impl Engine {
                     continue;
                 }
                 stored += rows.len() as u64;
+                times.waited += gathering.elapsed();
+                let storing = Instant::now();
+                times.transactions += 1;
                 let changes = self
                     .with_cache(move |c| c.apply_snapshot(&rows, None))
                     .await?;
+                times.storing += storing.elapsed();
                 self.changed(changes);
                 self.set_download(Download {
                     rows: stored,
@@ -312,6 +326,7 @@ impl Engine {
         .await;
         reading.abort();
         outcome?;
+        let finishing = Instant::now();
         let changes = self
             .with_cache(move |c| {
                 let changes = c.apply_snapshot(&[], Some(cursor))?;
@@ -320,8 +335,10 @@ impl Engine {
                 Ok(changes)
             })
             .await?;
+        times.finishing = finishing.elapsed();
         report.pulled += stored as usize;
         report.cursor = cursor;
+        report.snapshot = Some(times);
         self.changed(changes);
         Ok(None)
     }
