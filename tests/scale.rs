@@ -24,8 +24,17 @@ use uuid::Uuid;
 const VIEWS: [&str; 5] = ["all", "mine", "sla_at_risk", "pending", "ai_escalated"];
 const CLIENTS: usize = 8;
 
-/// RSS in MiB of `pid` and of every process below it, by name.
-fn memory(pid: u32) -> Vec<(String, f64)> {
+/// RSS and PSS in MiB of `pid` and of every process below it, by name.
+fn memory(pid: u32) -> Vec<(String, f64, f64)> {
+    let kib = |text: &str, key: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
     std::iter::once(pid)
         .chain(descendants(pid))
         .filter_map(|p| {
@@ -36,24 +45,65 @@ fn memory(pid: u32) -> Vec<(String, f64)> {
                 .strip_prefix("Name:")?
                 .trim()
                 .to_owned();
-            let kib: f64 = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))?
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .ok()?;
-            Some((name, kib / 1024.0))
+            let rss = kib(&status, "VmRSS:")?;
+            // PSS: shared pages counted once across the processes that map them.
+            let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok()?;
+            let pss = kib(&rollup, "Pss:")?;
+            Some((name, rss / 1024.0, pss / 1024.0))
         })
         .collect()
 }
 
+/// Total RSS and PSS in MiB of `pid` and the processes below it.
+fn memory_totals(pid: u32) -> (f64, f64) {
+    memory(pid)
+        .iter()
+        .fold((0.0, 0.0), |(r, p), (_, rss, pss)| (r + rss, p + pss))
+}
+
 fn show_memory(pid: u32) -> String {
     let parts = memory(pid);
-    let total: f64 = parts.iter().map(|(_, m)| m).sum();
-    let each: Vec<String> = parts.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
-    format!("{total:.0} MiB ({})", each.join(", "))
+    let (rss, pss) = memory_totals(pid);
+    let each: Vec<String> = parts
+        .iter()
+        .map(|(n, r, p)| format!("{n} {r:.0}/{p:.0}"))
+        .collect();
+    format!("RSS {rss:.0} MiB, PSS {pss:.0} MiB ({})", each.join(", "))
+}
+
+/// The bare Tauri window (FYNCALL_BARE_BIN) on the same display, three
+/// times: its time to its page (min, median, max, in s) and its memory
+/// (RSS, PSS in MiB, the last run's) a second after.
+fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64))> {
+    use std::io::BufRead;
+    let bin = std::env::var("FYNCALL_BARE_BIN").ok()?;
+    let mut times = Vec::new();
+    let mut memory = (0.0, 0.0);
+    for _ in 0..3 {
+        let launched = Instant::now();
+        let mut child = Command::new(&bin)
+            .env("DISPLAY", &desktop.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+            .env("XDG_DATA_HOME", run.join("bare-data"))
+            .env("XDG_CACHE_HOME", run.join("bare-cache"))
+            .env("XDG_CONFIG_HOME", run.join("bare-config"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the bare window starts");
+        let out = child.stdout.take().expect("stdout");
+        let loaded = std::io::BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.starts_with("page loaded"));
+        assert!(loaded, "the bare window never loaded its page");
+        times.push(launched.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_secs(1));
+        memory = memory_totals(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    times.sort_by(f64::total_cmp);
+    Some(([times[0], times[1], times[2]], memory))
 }
 
 /// The app's own process under tauri-driver's session.
@@ -227,6 +277,14 @@ fn the_release_app_on_a_large_team() {
 
     let desktop = Desktop::start(run.path(), &mut reaper);
     let root = reaper.0.last().expect("tauri-driver").id();
+    let bare = bare_window(&desktop, run.path());
+    match &bare {
+        Some((t, (rss, pss))) => println!(
+            "bare window (same Tauri and WebKit, an empty page): its page after {:.2} / {:.2} / {:.2} s (min / median / max of 3); memory RSS {rss:.0} MiB, PSS {pss:.0} MiB",
+            t[0], t[1], t[2]
+        ),
+        None => println!("bare window: not measured (set FYNCALL_BARE_BIN)"),
+    }
     let home = run.path().join("home");
     let args = ["--home".to_owned(), home.display().to_string()];
     let d = desktop.launch(&app, &args);
@@ -256,9 +314,11 @@ fn the_release_app_on_a_large_team() {
     println!("memory after the first sync: {}", show_memory(pid));
 
     // Each view: click-to-render, then memory, then a screenshot.
+    let mut clicks = Vec::new();
     for round in 0..2 {
         for (view, total) in VIEWS.iter().zip(&totals) {
             let ms = click_to_render(&d, view, *total);
+            clicks.push(ms);
             std::thread::sleep(Duration::from_millis(300));
             if round == 0 {
                 println!(
@@ -270,6 +330,23 @@ fn the_release_app_on_a_large_team() {
                 println!("view {view:<13} again: click-to-render {ms:.0} ms");
             }
         }
+    }
+
+    clicks.sort_by(f64::total_cmp);
+    println!(
+        "view click-to-render: min {:.0} / median {:.0} / max {:.0} ms over {} clicks (target ≤ 50 ms p95)",
+        clicks[0],
+        clicks[clicks.len() / 2],
+        clicks[clicks.len() - 1],
+        clicks.len()
+    );
+    let (rss, pss) = memory_totals(pid);
+    if let Some((_, (bare_rss, bare_pss))) = &bare {
+        println!(
+            "memory after every view vs the bare window: RSS {rss:.0} − {bare_rss:.0} = +{:.0} MiB, PSS {pss:.0} − {bare_pss:.0} = +{:.0} MiB (target ≤ +150 MiB)",
+            rss - bare_rss,
+            pss - bare_pss
+        );
     }
 
     // Cold start on the full cache: launch to the first rendered view.
@@ -288,6 +365,13 @@ fn the_release_app_on_a_large_team() {
         cold.as_secs_f64(),
         show_memory(pid)
     );
+    if let Some((t, _)) = &bare {
+        println!(
+            "cold start vs the bare window's page: {:.2} s vs {:.2} s (median; target ≤ 0.4 s)",
+            cold.as_secs_f64(),
+            t[1]
+        );
+    }
     d.screenshot(&artifacts, "cold-start");
     d.quit();
     println!("screenshots in {}", artifacts.display());
