@@ -69,6 +69,15 @@ impl Team {
         }
     }
 
+    /// The server's snapshot, opened.
+    async fn snapshot(&self) -> fyncall_sync::SnapshotReader {
+        self.client
+            .snapshot()
+            .await
+            .expect("snapshot")
+            .expect("this server has snapshots")
+    }
+
     /// A first download as the engine makes it (from the snapshot).
     async fn downloaded(&self, cache: Cache) -> Arc<Mutex<Cache>> {
         let cache = Arc::new(Mutex::new(cache));
@@ -167,12 +176,7 @@ async fn a_snapshot_download_equals_a_pulled_one_row_for_row() {
 async fn changes_made_while_a_snapshot_is_stored_stay_on_top_and_reach_the_server() {
     let team = team().await;
     let mut cache = team.cache("acting.sqlite");
-    let mut reader = team
-        .client
-        .snapshot()
-        .await
-        .expect("snapshot")
-        .expect("one");
+    let mut reader = team.snapshot().await;
     let mut acted = None;
     while let Some(rows) = reader.next_rows(50).await.expect("rows") {
         cache.apply_snapshot(&rows, None).expect("store");
@@ -236,12 +240,7 @@ async fn changes_made_while_a_snapshot_is_stored_stay_on_top_and_reach_the_serve
 async fn a_download_cut_half_way_starts_again_and_ends_equal() {
     let team = team().await;
     let mut cache = team.cache("cut.sqlite");
-    let mut reader = team
-        .client
-        .snapshot()
-        .await
-        .expect("snapshot")
-        .expect("one");
+    let mut reader = team.snapshot().await;
     let half = reader.head.rows / 2;
     let mut stored = 0;
     while stored < half {
