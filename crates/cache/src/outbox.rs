@@ -28,9 +28,9 @@ pub struct OutboxEntry {
     pub acked_seq: Option<i64>,
 }
 
-use fyncall_domain::wire::Outcome;
 /// One result of `POST /sync/push`: the wire type, defined once in the domain.
 pub use fyncall_domain::wire::PushResult;
+use fyncall_domain::wire::{ErrorCode, Outcome, PushError};
 
 /// A change the server refused, kept with its reason and the text typed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,7 +40,7 @@ pub struct Problem {
     #[serde(flatten)]
     pub mutation: Mutation,
     pub summary: String,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// The refusal's `fields` and `current` (the server's text on a conflict).
     pub details: Option<Value>,
@@ -112,7 +112,7 @@ impl Cache {
                     continue;
                 };
                 let mutation: Mutation = serde_json::from_str(&json)?;
-                if r.error_code() == Some("unavailable") {
+                if r.error_code() == Some(ErrorCode::Unavailable) {
                     // The server's store could not take it now: it stays queued.
                     continue;
                 }
@@ -132,14 +132,15 @@ impl Cache {
                     }
                     (false, _) => {}
                     (true, _) => {
-                        let error = r.error.clone().unwrap_or(Value::Null);
-                        let text =
-                            |k: &str| error.get(k).and_then(Value::as_str).map(str::to_owned);
+                        let error = r.error.clone().unwrap_or_else(|| {
+                            PushError::new(ErrorCode::Internal, "the server refused this change")
+                        });
                         let mut details = serde_json::Map::new();
-                        for k in ["fields", "current"] {
-                            if let Some(v) = error.get(k).filter(|v| !v.is_null()) {
-                                details.insert(k.into(), v.clone());
-                            }
+                        if !error.fields.is_empty() {
+                            details.insert("fields".into(), serde_json::to_value(&error.fields)?);
+                        }
+                        if !error.current.is_empty() {
+                            details.insert("current".into(), serde_json::to_value(&error.current)?);
                         }
                         let typed: BTreeMap<&str, &str> =
                             mutation.typed_text().into_iter().collect();
@@ -152,9 +153,8 @@ impl Cache {
                                 r.id.to_string(),
                                 json,
                                 summary,
-                                text("code").unwrap_or_else(|| "rejected".into()),
-                                text("message")
-                                    .unwrap_or_else(|| "the server refused this change".into()),
+                                error.code.as_str(),
+                                error.message,
                                 (!details.is_empty()).then(|| Value::Object(details).to_string()),
                                 serde_json::to_string(&typed)?,
                                 made_at,
@@ -201,7 +201,8 @@ impl Cache {
                 id: parse_id(&id)?,
                 mutation: serde_json::from_str(&m)?,
                 summary,
-                code,
+                // A code this build does not know (kept by another build).
+                code: ErrorCode::parse(&code).unwrap_or(ErrorCode::Internal),
                 message,
                 details: details.map(|d| serde_json::from_str(&d)).transpose()?,
                 typed: serde_json::from_str(&typed)?,

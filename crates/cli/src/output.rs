@@ -227,7 +227,7 @@ pub fn problems(problems: &[Problem]) {
     }
     for p in problems {
         println!("{}  {}", p.id, p.summary);
-        println!("  refused ({}): {}", p.code, p.message);
+        println!("  refused ({}): {}", p.code.as_str(), p.message);
         for (field, text) in &p.typed {
             println!("  your {field}: {text}");
         }

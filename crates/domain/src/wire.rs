@@ -115,6 +115,128 @@ pub enum Outcome {
     Rejected,
 }
 
+/// The closed set of error codes of API.md, for every answer of the server
+/// and every refusal kept by a client. Clients branch on this, never on the
+/// message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidTransition,
+    Conflict,
+    TooLarge,
+    Invalid,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidTransition,
+        ErrorCode::Conflict,
+        ErrorCode::TooLarge,
+        ErrorCode::Invalid,
+        ErrorCode::RateLimited,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire spelling (`not_found`, `rate_limited`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The code spelled `s`; `None` for one this build does not know.
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The HTTP status that answers with this code (API.md's error table).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::InvalidTransition | ErrorCode::Conflict => 409,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::Invalid => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+impl From<crate::RefusalCode> for ErrorCode {
+    fn from(c: crate::RefusalCode) -> Self {
+        match c {
+            crate::RefusalCode::Forbidden => ErrorCode::Forbidden,
+            crate::RefusalCode::InvalidTransition => ErrorCode::InvalidTransition,
+            crate::RefusalCode::Invalid => ErrorCode::Invalid,
+            crate::RefusalCode::NotFound => ErrorCode::NotFound,
+            crate::RefusalCode::Conflict => ErrorCode::Conflict,
+        }
+    }
+}
+
+/// A code read from a server: one this build does not know (a newer
+/// server's) is taken as `internal`, so the answer around it is still read
+/// and the refusal kept with its message.
+fn lenient_code<'de, D: Deserializer<'de>>(d: D) -> Result<ErrorCode, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(ErrorCode::parse(&s).unwrap_or(ErrorCode::Internal))
+}
+
+/// Why the server refused one pushed mutation: API.md's error object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushError {
+    #[serde(deserialize_with = "lenient_code")]
+    pub code: ErrorCode,
+    pub message: String,
+    /// With `invalid`: what is wrong with each field.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// With `conflict`: the server's current text of the conflicting fields.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub current: std::collections::BTreeMap<String, Option<String>>,
+}
+
+impl PushError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        PushError {
+            code,
+            message: message.into(),
+            fields: Default::default(),
+            current: Default::default(),
+        }
+    }
+}
+
 /// One result of `POST /sync/push`, in the order the mutations were sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -125,11 +247,9 @@ pub struct PushResult {
     /// The change sequence at which an applied mutation shows in pull.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
-    /// Why it was refused: `{code, message, fields?, current?}`.
+    /// Why it was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
-    pub error: Option<serde_json::Value>,
+    pub error: Option<PushError>,
 }
 
 impl PushResult {
@@ -139,11 +259,8 @@ impl PushResult {
     }
 
     /// The refusal's code (`invalid`, `unavailable`, ...), if refused.
-    pub fn error_code(&self) -> Option<&str> {
-        self.error
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .and_then(serde_json::Value::as_str)
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.error.as_ref().map(|e| e.code)
     }
 }
 
@@ -263,6 +380,28 @@ pub enum Pulled {
     Message(Box<crate::Message>),
     /// Something a newer server knows; a client skips it until it is updated.
     Unknown,
+}
+
+/// A ticket as the REST API answers it: the stored ticket and its SLA at
+/// the time of the answer (API.md "Tickets").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketBody {
+    #[serde(flatten)]
+    pub ticket: crate::Ticket,
+    pub sla: crate::Sla,
+}
+
+impl TicketBody {
+    /// `ticket` with its SLA evaluated at `now` under `settings`.
+    pub fn at(
+        ticket: crate::Ticket,
+        settings: &crate::TeamSettings,
+        now: crate::Timestamp,
+    ) -> Self {
+        let sla = crate::sla::evaluate(&ticket, &settings.sla, now);
+        TicketBody { ticket, sla }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -490,6 +629,52 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use crate::conversation::{Author, Message};
+
+    use super::{ErrorCode, Outcome, PushError, PushResult};
+
+    #[test]
+    fn error_codes_are_spelled_as_serde_writes_them_and_read_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).expect("json");
+            assert_eq!(json, serde_json::Value::from(code.as_str()));
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            let back: ErrorCode = serde_json::from_value(json).expect("read");
+            assert_eq!(back, code);
+        }
+        assert_eq!(ErrorCode::parse("rejected"), None);
+    }
+
+    #[test]
+    fn a_push_result_keeps_its_refusal_typed_and_reads_a_newer_servers_code() {
+        let mut error = PushError::new(ErrorCode::Conflict, "edited by someone else");
+        error
+            .current
+            .insert("subject".into(), Some("Theirs".into()));
+        let r = PushResult {
+            id: uuid::Uuid::nil(),
+            outcome: Outcome::Rejected,
+            seq: None,
+            error: Some(error),
+        };
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["error"]["code"], "conflict");
+        assert_eq!(json["error"]["current"]["subject"], "Theirs");
+        assert!(json["error"].get("fields").is_none());
+        let back: PushResult = serde_json::from_value(json).expect("read");
+        assert_eq!(back, r);
+        assert_eq!(back.error_code(), Some(ErrorCode::Conflict));
+
+        let newer: PushResult = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::nil(), "outcome": "rejected",
+            "error": {"code": "quota_exceeded", "message": "over the team's quota"}
+        }))
+        .expect("a code this build does not know is still read");
+        let e = newer.error.expect("error");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::Internal, "over the team's quota")
+        );
+    }
 
     #[test]
     fn times_carry_exactly_three_decimals_and_read_back() {

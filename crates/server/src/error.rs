@@ -4,41 +4,17 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fyncall_domain::{Refusal, RefusalCode};
+use fyncall_domain::Refusal;
+use fyncall_domain::wire::PushError;
 use serde::Serialize;
 
-/// The closed set of error codes of API.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    InvalidTransition,
-    Conflict,
-    TooLarge,
-    Invalid,
-    RateLimited,
-    Unavailable,
-    Internal,
-}
+/// The closed set of error codes of API.md: the wire type, defined once in
+/// the domain.
+pub use fyncall_domain::wire::ErrorCode;
 
-impl ErrorCode {
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::InvalidTransition | ErrorCode::Conflict => StatusCode::CONFLICT,
-            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
+/// The HTTP status of an answer with `code`.
+fn status(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -107,15 +83,8 @@ impl ApiError {
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
-        let code = match r.code {
-            RefusalCode::Forbidden => ErrorCode::Forbidden,
-            RefusalCode::InvalidTransition => ErrorCode::InvalidTransition,
-            RefusalCode::Invalid => ErrorCode::Invalid,
-            RefusalCode::NotFound => ErrorCode::NotFound,
-            RefusalCode::Conflict => ErrorCode::Conflict,
-        };
         ApiError {
-            code,
+            code: r.code.into(),
             message: r.message,
             fields: r.fields,
             current: r.current,
@@ -137,6 +106,17 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<ApiError> for PushError {
+    fn from(e: ApiError) -> Self {
+        PushError {
+            code: e.code,
+            message: e.message,
+            fields: e.fields,
+            current: e.current,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Envelope<'a> {
     error: &'a ApiError,
@@ -145,7 +125,7 @@ struct Envelope<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response =
-            (self.code.status(), axum::Json(Envelope { error: &self })).into_response();
+            (status(self.code), axum::Json(Envelope { error: &self })).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

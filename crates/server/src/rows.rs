@@ -3,20 +3,6 @@
 //! searchable text of a timeline entry.
 
 use fyncall_domain::{Activity, Change, TeamSettings, Ticket, Timestamp, sla};
-use serde_json::Value;
-
-/// A ticket as API.md shows it: its fields plus `sla` computed at `now`.
-pub fn ticket_json(ticket: &Ticket, settings: &TeamSettings, now: Timestamp) -> Value {
-    let mut value = serde_json::to_value(ticket).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        let sla = sla::evaluate(ticket, &settings.sla, now);
-        map.insert(
-            "sla".into(),
-            serde_json::to_value(sla).unwrap_or(Value::Null),
-        );
-    }
-    value
-}
 
 /// The earliest moment an `sla_breached` entry falls due for this ticket.
 pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timestamp> {

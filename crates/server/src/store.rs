@@ -8,7 +8,6 @@ use fyncall_domain::{
     TeamSettings, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -110,7 +109,7 @@ pub struct Committed {
     pub tickets: Vec<Uuid>,
     pub conversations: Vec<Uuid>,
     pub messages: Vec<Message>,
-    pub activity: Vec<Value>,
+    pub activity: Vec<fyncall_domain::Activity>,
 }
 
 /// Filters, order and page of `GET /tickets`.
@@ -134,14 +133,25 @@ pub struct TicketQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A conversation as answered: with its messages, oldest first, and its
+/// tickets.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConversationBody {
+    #[serde(flatten)]
+    pub conversation: fyncall_domain::Conversation,
+    pub messages: Vec<Message>,
+    pub ticket_ids: Vec<Uuid>,
+}
+
+/// `GET /tickets`: one page of a view.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
-    pub tickets: Vec<Value>,
+    pub tickets: Vec<TicketBody>,
     pub next_cursor: Option<String>,
     pub total: i64,
 }
 
-pub use fyncall_domain::wire::{Entity, PullPage, PulledChange};
+pub use fyncall_domain::wire::{Entity, PullPage, PulledChange, TicketBody};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewAgent {
@@ -352,10 +362,14 @@ pub trait Store: Send + Sync + 'static {
     }
 
     // Reads
-    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value>;
-    fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)>;
+    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody>;
+    fn ticket_with_activity(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)>;
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage>;
-    fn conversation(&self, id: Uuid) -> StoreResult<Value>;
+    fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody>;
     /// The SQL dialect the store speaks.
     fn dialect(&self) -> Dialect;
     /// A page of an inbox view for `viewer` (API.md `GET /conversations`).

@@ -25,12 +25,11 @@
 //! clients may only choose v7/v4 ids, so the entry's primary key is the
 //! store's guarantee of at most one `sla_breached` per (ticket, timer).
 
-use fyncall_domain::wire::{Outcome, PushResult};
+use fyncall_domain::wire::{Outcome, PushError, PushResult};
 use fyncall_domain::{
     Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, State, TeamSettings, Ticket,
     Timestamp,
 };
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
@@ -79,7 +78,7 @@ pub trait Steps {
         id: Uuid,
         outcome: Outcome,
         seq: Option<i64>,
-        error: Option<&Value>,
+        error: Option<&PushError>,
     ) -> StoreResult<()>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
@@ -289,17 +288,8 @@ pub fn apply(
         tickets: applied.tickets.iter().copied().collect(),
         conversations: conversations.into_iter().collect(),
         messages: applied.messages,
-        activity: applied
-            .activity
-            .iter()
-            .filter_map(|a| serde_json::to_value(a).ok())
-            .collect(),
+        activity: applied.activity,
     })
-}
-
-/// The error of a refused pushed mutation, as stored and answered.
-pub fn error_value(e: &ApiError) -> Value {
-    json!({"code": e.code, "message": e.message, "fields": e.fields, "current": e.current})
 }
 
 /// A store error while applying one mutation, as that mutation's refusal.
@@ -321,9 +311,18 @@ fn duplicate(steps: &mut dyn Steps, id: Uuid) -> StoreResult<PushResult> {
     let (outcome, seq, error) = steps.mutation_outcome(id)?.ok_or_else(|| {
         StoreError::Database(format!("mutation {id} was claimed but has no answer"))
     })?;
-    let error = error
-        .and_then(|e| serde_json::from_str(&e).ok())
-        .or_else(|| (outcome == "rejected").then(|| Value::String("rejected".into())));
+    let error = match (error, outcome.as_str()) {
+        (Some(e), _) => Some(serde_json::from_str::<PushError>(&e).map_err(|e| {
+            StoreError::Database(format!(
+                "the stored answer of mutation {id} is not readable: {e}"
+            ))
+        })?),
+        (None, "rejected") => Some(PushError::new(
+            ErrorCode::Internal,
+            "the server refused this change when it was first sent",
+        )),
+        (None, _) => None,
+    };
     Ok(PushResult {
         id,
         outcome: Outcome::Duplicate,
@@ -374,7 +373,7 @@ pub fn push(
             }
             Ok(None) => duplicate(steps, pushed.id)?,
             Err(e) => {
-                let error = error_value(&store_refusal(e));
+                let error = PushError::from(store_refusal(e));
                 // The claim rolled back with the rest: claim again to record the refusal.
                 if steps.claim_mutation(pushed.id, now)? {
                     steps.record_outcome(pushed.id, Outcome::Rejected, None, Some(&error))?;

@@ -353,13 +353,13 @@ impl Engine {
             id: entry.id,
             outcome: Outcome::Rejected,
             seq: None,
-            error: Some(serde_json::json!({
-                "code": "too_large",
-                "message": format!(
+            error: Some(fyncall_domain::wire::PushError::new(
+                fyncall_domain::wire::ErrorCode::TooLarge,
+                format!(
                     "this change is {} KiB, more than the server takes in one request (1 MiB): copy its text, shorten it or split it, and make it again",
                     bytes / 1024
                 ),
-            })),
+            )),
         };
         let now = Utc::now();
         let changes = self

@@ -10,7 +10,6 @@ use fyncall_domain::mutation::{
 };
 use fyncall_domain::{Author, Caller, Customer, InboxPage, InboxQuery, InboxView, Mutation};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,7 +20,10 @@ use crate::error::ApiError;
 #[allow(unused_imports)]
 use fyncall_domain::{Conversation, Message};
 
-async fn conversation_after(state: &AppState, id: Uuid) -> Result<Json<Value>, ApiError> {
+async fn conversation_after(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Json<ConversationBody>, ApiError> {
     Ok(Json(state.blocking(move |s| s.conversation(id)).await?))
 }
 
@@ -60,7 +62,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     _: AgentAuth,
     Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationBody>, ApiError> {
     conversation_after(&state, id).await
 }
 
@@ -70,7 +72,7 @@ pub async fn claim(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationBody>, ApiError> {
     state
         .mutate(
             Caller::Agent(agent.id),
@@ -94,7 +96,7 @@ pub async fn assign(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<AssignBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationBody>, ApiError> {
     let m = Mutation::AssignConversation(AssignConversation {
         conversation_id: id,
         agent_id: b.agent_id,
@@ -109,15 +111,13 @@ pub struct ReplyBody {
     pub body: String,
 }
 
-fn message_of(committed: crate::store::Committed) -> Result<Json<Value>, ApiError> {
+fn message_of(committed: crate::store::Committed) -> Result<Json<Message>, ApiError> {
     let message = committed
         .messages
         .into_iter()
         .next()
         .ok_or_else(ApiError::internal)?;
-    Ok(Json(
-        serde_json::to_value(message).map_err(|_| ApiError::internal())?,
-    ))
+    Ok(Json(message))
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = ReplyBody, tag = "conversations",
@@ -127,7 +127,7 @@ pub async fn reply(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<ReplyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Message>), ApiError> {
     let m = Mutation::Reply(Reply {
         id: b.id.unwrap_or_else(Uuid::now_v7),
         conversation_id: id,
@@ -151,7 +151,7 @@ pub async fn open(
     State(state): State<AppState>,
     _: IntegrationAuth,
     ApiJson(b): ApiJson<OpenBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ConversationBody>), ApiError> {
     let id = b.id.unwrap_or_else(Uuid::now_v7);
     let m = Mutation::OpenConversation(OpenConversation {
         id,
@@ -178,7 +178,7 @@ pub async fn post_message(
     _: IntegrationAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<MessageBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Message>), ApiError> {
     let m = Mutation::PostMessage(PostMessage {
         id: b.id.unwrap_or_else(Uuid::now_v7),
         conversation_id: id,

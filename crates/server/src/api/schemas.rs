@@ -6,18 +6,13 @@
 
 #![allow(dead_code)] // Described for the document; the handlers build the same shapes as JSON.
 
-use fyncall_domain::{Activity, Agent, Conversation, Message, Sla, Ticket};
+use fyncall_domain::{Activity, Agent};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A ticket as answered: the stored ticket and its SLA at the time of the answer.
-#[derive(Serialize, ToSchema)]
-pub struct TicketBody {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    pub sla: Sla,
-}
+pub use fyncall_domain::wire::TicketBody;
 
 /// `GET /tickets/{id}`: the ticket and its timeline, oldest first.
 #[derive(Serialize, ToSchema)]
@@ -27,21 +22,10 @@ pub struct TicketDetail {
 }
 
 /// `GET /tickets`: one page of a view.
-#[derive(Serialize, ToSchema)]
-pub struct TicketList {
-    pub tickets: Vec<TicketBody>,
-    pub next_cursor: Option<String>,
-    pub total: i64,
-}
+pub use crate::store::TicketPage as TicketList;
 
 /// A conversation as answered: with its messages, oldest first, and its tickets.
-#[derive(Serialize, ToSchema)]
-pub struct ConversationBody {
-    #[serde(flatten)]
-    pub conversation: Conversation,
-    pub messages: Vec<Message>,
-    pub ticket_ids: Vec<Uuid>,
-}
+pub use crate::store::ConversationBody;
 
 /// `POST /auth/login`.
 #[derive(Serialize, ToSchema)]

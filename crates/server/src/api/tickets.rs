@@ -12,7 +12,6 @@ use fyncall_domain::mutation::{
 use fyncall_domain::wire::{double_option, required_nullable};
 use fyncall_domain::{AiContext, Caller, Mutation, Order, Priority, SortField, Status, View};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -134,13 +133,10 @@ pub async fn list(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketList>, ApiError> {
     let query = ticket_query(&params, agent.id)?;
     let now = crate::time::now();
-    let page = state.blocking(move |s| s.tickets(&query, now)).await?;
-    Ok(Json(
-        serde_json::to_value(page).map_err(|_| ApiError::internal())?,
-    ))
+    Ok(Json(state.blocking(move |s| s.tickets(&query, now)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
@@ -149,15 +145,15 @@ pub async fn get_one(
     State(state): State<AppState>,
     _: AgentAuth,
     Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let now = crate::time::now();
     let (ticket, activity) = state
         .blocking(move |s| s.ticket_with_activity(id, now))
         .await?;
-    Ok(Json(json!({"ticket": ticket, "activity": activity})))
+    Ok(Json(TicketDetail { ticket, activity }))
 }
 
-async fn ticket_after(state: &AppState, id: Uuid) -> Result<Json<Value>, ApiError> {
+async fn ticket_after(state: &AppState, id: Uuid) -> Result<Json<TicketBody>, ApiError> {
     let now = crate::time::now();
     Ok(Json(state.blocking(move |s| s.ticket(id, now)).await?))
 }
@@ -180,7 +176,7 @@ pub async fn create(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
     ApiJson(b): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TicketBody>), ApiError> {
     let id = b.id.unwrap_or_else(Uuid::now_v7);
     let m = Mutation::CreateTicket(CreateTicket {
         id,
@@ -214,7 +210,7 @@ pub async fn edit(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<EditBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketBody>, ApiError> {
     let m = Mutation::EditTicket(EditTicket {
         ticket_id: id,
         subject: b.subject,
@@ -240,7 +236,7 @@ pub async fn change_status(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<StatusBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketBody>, ApiError> {
     let m = Mutation::ChangeStatus(ChangeStatus {
         ticket_id: id,
         status: b.status,
@@ -263,7 +259,7 @@ pub async fn change_priority(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<PriorityBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketBody>, ApiError> {
     let m = Mutation::ChangePriority(ChangePriority {
         ticket_id: id,
         priority: b.priority,
@@ -285,7 +281,7 @@ pub async fn assign(
     AgentAuth(agent, ..): AgentAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<AssignBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketBody>, ApiError> {
     let m = Mutation::Assign(Assign {
         ticket_id: id,
         assignee_id: b.assignee_id,
@@ -307,7 +303,7 @@ pub async fn comment(
     AgentAuth(agent, ..): AgentAuth,
     Id(ticket_id): Id,
     ApiJson(b): ApiJson<CommentBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Activity>), ApiError> {
     let id = b.id.unwrap_or_else(Uuid::now_v7);
     let m = Mutation::Comment(Comment {
         id,
@@ -318,7 +314,7 @@ pub async fn comment(
     let entry = committed
         .activity
         .into_iter()
-        .find(|a| a.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()))
+        .find(|a| a.id == id)
         .ok_or_else(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
@@ -342,7 +338,7 @@ pub async fn escalate(
     State(state): State<AppState>,
     _: IntegrationAuth,
     ApiJson(b): ApiJson<EscalationBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TicketBody>), ApiError> {
     let id = b.id.unwrap_or_else(Uuid::now_v7);
     let m = Mutation::AiEscalation(AiEscalation {
         id,
@@ -370,7 +366,7 @@ pub async fn enrich(
     _: IntegrationAuth,
     Id(id): Id,
     ApiJson(b): ApiJson<EnrichBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketBody>, ApiError> {
     state
         .mutate(
             Caller::Integration,

@@ -3,7 +3,6 @@
 use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::tokens::PgTokens;
@@ -11,9 +10,11 @@ use super::{Db, PgStore, agents, db_err, parse_rows, settings};
 use crate::error::ApiError;
 use crate::pull::{PullRows, Table};
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
-use crate::rows::ticket_json;
 use crate::sessions::TokenDb;
-use crate::store::{PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id};
+use crate::store::ConversationBody;
+use crate::store::{
+    PullPage, Store, StoreResult, TicketBody, TicketPage, TicketQuery, parse_database_id,
+};
 
 fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
     args.iter()
@@ -48,7 +49,7 @@ fn list_tickets<C: GenericClient>(
     let mut last = None;
     for row in rows.iter().take(sql.limit) {
         let ticket: Ticket = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-        tickets.push(ticket_json(&ticket, &settings, now));
+        tickets.push(TicketBody::at(ticket, &settings, now));
         let key = if sql.int_key {
             Arg::Int(row.get(1))
         } else {
@@ -74,28 +75,31 @@ fn load_ticket<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreResult<Op
         .transpose()
 }
 
-fn conversation_json<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreResult<Option<Value>> {
+fn conversation_body<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    id: &str,
+) -> StoreResult<Option<ConversationBody>> {
     let Some(row) = db.query_opt("SELECT data FROM conversations WHERE id = $1", &[&id])? else {
         return Ok(None);
     };
-    let mut value: Value = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-    let messages: Vec<Value> = parse_rows(&db.query(
+    let conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
+    let messages = parse_rows(&db.query(
         "SELECT data FROM messages WHERE conversation_id = $1 ORDER BY sent_at, pos",
         &[&id],
     )?)?;
-    let ticket_ids: Vec<String> = db
+    let ticket_ids = db
         .query(
             "SELECT id FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id",
             &[&id],
         )?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
-    if let Value::Object(map) = &mut value {
-        map.insert("messages".into(), Value::Array(messages));
-        map.insert("ticket_ids".into(), json!(ticket_ids));
-    }
-    Ok(Some(value))
+        .map(|r| Uuid::parse_str(r.get::<_, &str>(0)).map_err(db_err))
+        .collect::<StoreResult<_>>()?;
+    Ok(Some(ConversationBody {
+        conversation,
+        messages,
+        ticket_ids,
+    }))
 }
 
 /// The reads of a pull page on PostgreSQL (id lists as arrays).
@@ -253,15 +257,19 @@ impl Store for PgStore {
         64
     }
 
-    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {
+    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody> {
         self.read(|db| {
             let settings = settings(db)?;
             let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
-            Ok(ticket_json(&t, &settings, now))
+            Ok(TicketBody::at(t, &settings, now))
         })
     }
 
-    fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)> {
+    fn ticket_with_activity(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)> {
         self.snapshot(|db| {
             let settings = settings(db)?;
             let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
@@ -269,7 +277,7 @@ impl Store for PgStore {
                 "SELECT data FROM activity WHERE ticket_id = $1 ORDER BY at, pos",
                 &[&id.to_string()],
             )?)?;
-            Ok((ticket_json(&t, &settings, now), activity))
+            Ok((TicketBody::at(t, &settings, now), activity))
         })
     }
 
@@ -277,9 +285,9 @@ impl Store for PgStore {
         self.snapshot(|db| list_tickets(db, query, now))
     }
 
-    fn conversation(&self, id: Uuid) -> StoreResult<Value> {
+    fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {
         self.snapshot(|db| {
-            conversation_json(db, &id.to_string())?.ok_or_else(|| {
+            conversation_body(db, &id.to_string())?.ok_or_else(|| {
                 ApiError::not_found(format!("no conversation {id} in this team")).into()
             })
         })

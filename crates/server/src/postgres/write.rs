@@ -8,7 +8,6 @@ use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
 use postgres::Transaction;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::tokens::PgTokens;
@@ -334,16 +333,14 @@ impl Steps for PgSteps<'_, '_, '_> {
         id: Uuid,
         outcome: Outcome,
         seq: Option<i64>,
-        error: Option<&Value>,
+        error: Option<&fyncall_domain::wire::PushError>,
     ) -> StoreResult<()> {
+        let error = error.map(serde_json::to_string).transpose().map_err(|e| {
+            crate::store::StoreError::Database(format!("cannot write a refusal: {e}"))
+        })?;
         self.db.execute(
             "UPDATE mutations SET outcome = $2, seq = $3, error = $4 WHERE id = $1",
-            &[
-                &id.to_string(),
-                &outcome_text(outcome),
-                &seq,
-                &error.map(|e| e.to_string()),
-            ],
+            &[&id.to_string(), &outcome_text(outcome), &seq, &error],
         )?;
         Ok(())
     }

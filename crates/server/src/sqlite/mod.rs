@@ -26,7 +26,6 @@ use fyncall_domain::{Agent, Role, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
-pub(crate) use crate::rows::ticket_json;
 use crate::store::{NewAgent, StoreError, StoreResult};
 use crate::time::iso;
 

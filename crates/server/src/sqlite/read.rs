@@ -2,16 +2,18 @@
 
 use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::tokens::SqliteTokens;
-use super::{SqliteStore, agents, db_err, load_ticket, settings, ticket_json};
+use super::{SqliteStore, agents, db_err, load_ticket, settings};
 use crate::error::ApiError;
 use crate::pull::{PullRows, Table};
 use crate::query::{Arg, Dialect, encode_cursor, list_sql};
 use crate::sessions::TokenDb;
-use crate::store::{PullPage, Store, StoreResult, TicketPage, TicketQuery, parse_database_id};
+use crate::store::ConversationBody;
+use crate::store::{
+    PullPage, Store, StoreResult, TicketBody, TicketPage, TicketQuery, parse_database_id,
+};
 
 fn to_sql(args: &[Arg]) -> Vec<Sql> {
     args.iter()
@@ -46,7 +48,7 @@ fn list_tickets(conn: &Connection, q: &TicketQuery, now: Timestamp) -> StoreResu
         }
         let data: String = row.get(0).map_err(db_err)?;
         let ticket: Ticket = serde_json::from_str(&data).map_err(db_err)?;
-        tickets.push(ticket_json(&ticket, &settings, now));
+        tickets.push(TicketBody::at(ticket, &settings, now));
         let key = if sql.int_key {
             Arg::Int(row.get(1).map_err(db_err)?)
         } else {
@@ -66,7 +68,7 @@ fn list_tickets(conn: &Connection, q: &TicketQuery, now: Timestamp) -> StoreResu
     })
 }
 
-fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> {
+fn conversation_body(conn: &Connection, id: Uuid) -> StoreResult<Option<ConversationBody>> {
     let data: Option<String> = conn
         .query_row(
             "SELECT data FROM conversations WHERE id = ?1",
@@ -76,8 +78,8 @@ fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> 
         .optional()
         .map_err(db_err)?;
     let Some(data) = data else { return Ok(None) };
-    let mut value: Value = serde_json::from_str(&data).map_err(db_err)?;
-    let messages: Vec<Value> = {
+    let conversation = serde_json::from_str(&data).map_err(db_err)?;
+    let messages = {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT data FROM messages WHERE conversation_id = ?1 ORDER BY sent_at, rowid",
@@ -92,22 +94,26 @@ fn conversation_json(conn: &Connection, id: Uuid) -> StoreResult<Option<Value>> 
         }
         out
     };
-    let ticket_ids: Vec<String> = {
+    let ticket_ids = {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT id FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
             )
             .map_err(db_err)?;
         let rows = stmt
-            .query_map([id.to_string()], |r| r.get(0))
+            .query_map([id.to_string()], |r| r.get::<_, String>(0))
             .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)?
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(Uuid::parse_str(&r.map_err(db_err)?).map_err(db_err)?);
+        }
+        out
     };
-    if let Value::Object(map) = &mut value {
-        map.insert("messages".into(), Value::Array(messages));
-        map.insert("ticket_ids".into(), json!(ticket_ids));
-    }
-    Ok(Some(value))
+    Ok(Some(ConversationBody {
+        conversation,
+        messages,
+        ticket_ids,
+    }))
 }
 
 /// The reads of a pull page on SQLite (id lists as a JSON array).
@@ -252,16 +258,20 @@ impl Store for SqliteStore {
         SqliteStore::transact(self, work)
     }
 
-    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<Value> {
+    fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody> {
         self.read(|c| {
             let settings = settings(c)?;
             let t = load_ticket(c, id)?
                 .ok_or_else(|| ApiError::not_found(format!("no ticket {id} in this team")))?;
-            Ok(ticket_json(&t, &settings, now))
+            Ok(TicketBody::at(t, &settings, now))
         })
     }
 
-    fn ticket_with_activity(&self, id: Uuid, now: Timestamp) -> StoreResult<(Value, Vec<Value>)> {
+    fn ticket_with_activity(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)> {
         self.read(|c| {
             let settings = settings(c)?;
             let t = load_ticket(c, id)?
@@ -276,7 +286,7 @@ impl Store for SqliteStore {
             for r in rows {
                 activity.push(serde_json::from_str(&r.map_err(db_err)?).map_err(db_err)?);
             }
-            Ok((ticket_json(&t, &settings, now), activity))
+            Ok((TicketBody::at(t, &settings, now), activity))
         })
     }
 
@@ -284,9 +294,9 @@ impl Store for SqliteStore {
         self.read(|c| list_tickets(c, query, now))
     }
 
-    fn conversation(&self, id: Uuid) -> StoreResult<Value> {
+    fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {
         self.read(|c| {
-            conversation_json(c, id)?.ok_or_else(|| {
+            conversation_body(c, id)?.ok_or_else(|| {
                 ApiError::not_found(format!("no conversation {id} in this team")).into()
             })
         })

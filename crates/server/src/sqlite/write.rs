@@ -9,7 +9,6 @@ use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::tokens::SqliteTokens;
@@ -224,17 +223,15 @@ impl Steps for SqliteSteps<'_> {
         id: Uuid,
         outcome: Outcome,
         seq: Option<i64>,
-        error: Option<&Value>,
+        error: Option<&fyncall_domain::wire::PushError>,
     ) -> StoreResult<()> {
+        let error = error.map(serde_json::to_string).transpose().map_err(|e| {
+            crate::store::StoreError::Database(format!("cannot write a refusal: {e}"))
+        })?;
         self.conn
             .prepare_cached("UPDATE mutations SET outcome = ?2, seq = ?3, error = ?4 WHERE id = ?1")
             .and_then(|mut st| {
-                st.execute(params![
-                    id.to_string(),
-                    outcome_text(outcome),
-                    seq,
-                    error.map(|e| e.to_string())
-                ])
+                st.execute(params![id.to_string(), outcome_text(outcome), seq, error])
             })
             .map_err(db_err)?;
         Ok(())
