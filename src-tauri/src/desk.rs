@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use fyncall_cache::session::{self, Session};
-use fyncall_cache::{Acted, Cache, ChangeSet};
+use fyncall_cache::{Acted, Cache, ChangeSet, Readers};
 use fyncall_domain::{Agent, Mutation, Timestamp};
 use fyncall_sync::{Client, Engine, SharedCache, SyncEvent, SyncStatus, Transport};
 use serde::Serialize;
@@ -98,13 +98,18 @@ struct Running {
     stop: watch::Sender<bool>,
 }
 
+/// Reading connections for the window: a list, the sidebar's counts and
+/// the sync status are asked for at once.
+const READERS: u32 = 4;
+
 pub struct Desk {
     home: PathBuf,
     /// The writer: actions, sync, notifications.
     cache: SharedCache,
-    /// A connection that only reads, for the window's views: it never
-    /// waits for a sync or a first download holding the writer.
-    reader: SharedCache,
+    /// Connections that only read, for the window: its reads run side by
+    /// side and never wait for a sync or a first download holding the
+    /// writer. Replaced when the cache files are removed or made again.
+    readers: Arc<Mutex<Readers>>,
     running: Mutex<Option<Running>>,
     demo: Mutex<bool>,
     app: AppHandle,
@@ -163,11 +168,11 @@ impl Desk {
             }
         }
         let (changes, _) = broadcast::channel(256);
-        let reader = cache.reader()?;
+        let readers = cache.readers(READERS)?;
         let desk = Desk {
             home: home.to_path_buf(),
             cache: Arc::new(Mutex::new(cache)),
-            reader: Arc::new(Mutex::new(reader)),
+            readers: Arc::new(Mutex::new(readers)),
             running: Mutex::new(None),
             demo: Mutex::new(false),
             app,
@@ -200,33 +205,34 @@ impl Desk {
         self.changes.subscribe()
     }
 
-    /// Runs `f` on the reading connection off the window's thread: what the
-    /// window shows, never behind a write.
+    /// Runs `f` on a reading connection off the window's thread: what the
+    /// window shows, never behind a write nor behind another read.
     pub async fn with_reader<T, F>(&self, f: F) -> IpcResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Cache) -> fyncall_cache::Result<T> + Send + 'static,
     {
-        let reader = self.reader.clone();
+        let readers = self.readers()?;
         tauri::async_runtime::spawn_blocking(move || {
-            let c = reader
-                .lock()
-                .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?;
+            let c = readers.get()?;
             f(&c).map_err(IpcError::from)
         })
         .await
         .map_err(|e| internal(format!("a cache task failed: {e}")))?
     }
 
-    /// Points the reading connection at the cache file again (after the
+    fn readers(&self) -> IpcResult<Readers> {
+        current(&self.readers)
+    }
+
+    /// Points the reading connections at the cache file again (after the
     /// files were removed, or made again).
     async fn refresh_reader(&self) -> IpcResult<()> {
-        let fresh = self.with_cache(|c| c.reader()).await?;
-        let mut r = self
-            .reader
+        let fresh = self.with_cache(|c| c.readers(READERS)).await?;
+        *self
+            .readers
             .lock()
-            .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?;
-        *r = fresh;
+            .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))? = fresh;
         Ok(())
     }
 
@@ -263,7 +269,7 @@ impl Desk {
         let mut events = engine.subscribe();
         let app = self.app.clone();
         let changes = self.changes.clone();
-        let cache = self.cache.clone();
+        let readers = self.readers.clone();
         tauri::async_runtime::spawn(async move {
             loop {
                 match events.recv().await {
@@ -272,7 +278,9 @@ impl Desk {
                         let _ = changes.send(c);
                     }
                     Ok(SyncEvent::Status(s)) => {
-                        if let Ok(info) = status_info(&cache, &s) {
+                        // A short read on a reading connection: never
+                        // behind the writer the engine is using.
+                        if let Ok(info) = current(&readers).and_then(|r| status_info(&r, &s)) {
                             let _ = app.emit("sync-status", info);
                         }
                     }
@@ -440,8 +448,8 @@ impl Desk {
                 download: None,
             },
         };
-        let cache = self.cache.clone();
-        tauri::async_runtime::spawn_blocking(move || status_info(&cache, &current))
+        let readers = self.readers()?;
+        tauri::async_runtime::spawn_blocking(move || status_info(&readers, &current))
             .await
             .map_err(|e| internal(e.to_string()))?
     }
@@ -489,11 +497,16 @@ impl Desk {
     }
 }
 
-fn status_info(cache: &SharedCache, s: &SyncStatus) -> IpcResult<StatusInfo> {
-    let info = cache
+/// The reading connections in use now.
+fn current(readers: &Mutex<Readers>) -> IpcResult<Readers> {
+    Ok(readers
         .lock()
-        .map_err(|_| internal("the cache lock was poisoned"))?
-        .info()?;
+        .map_err(|_| internal("the cache lock was poisoned: restart Fyncall Desk"))?
+        .clone())
+}
+
+fn status_info(readers: &Readers, s: &SyncStatus) -> IpcResult<StatusInfo> {
+    let info = readers.get()?.info()?;
     Ok(StatusInfo {
         connection: match s.connection {
             fyncall_sync::Connection::Online => ConnectionState::Online,

@@ -18,6 +18,9 @@ pub enum CacheError {
     /// The file holds something this build cannot read.
     #[error("the cache file is damaged: {0}")]
     Corrupt(String),
+    /// No reading connection came free in time (`Readers`).
+    #[error("the cache cannot be read now: {0}")]
+    Busy(String),
     #[error("cache database error: {0}")]
     Db(#[from] rusqlite::Error),
 }

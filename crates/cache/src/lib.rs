@@ -26,6 +26,7 @@ mod inbox;
 pub mod notify;
 mod outbox;
 mod pull;
+mod readers;
 mod reports;
 mod restore;
 mod rows;
@@ -44,6 +45,7 @@ pub use error::{CacheError, Result};
 pub use events::{ChangeSet, TicketChange};
 pub use outbox::{OutboxEntry, Problem, PushResult};
 pub use pull::{PullPage, PulledChange};
+pub use readers::{Reader, Readers};
 pub use views::{
     ActivityRow, AssigneeFilter, ConversationDetail, Counts, MessageRow, Page, Query, TicketDetail,
     TicketRow,
@@ -63,6 +65,15 @@ const MIGRATIONS: &[&str] = &[
 
 /// The indexes that serve All Tickets sorted by each column. A first
 /// download builds them once at its end instead of row by row.
+/// The page cache of a connection, in KiB (SQLite's negative `cache_size`):
+/// an action, a sync or a view's page reads a few index pages and 100 rows,
+/// so 16 MiB keeps a 100k-ticket team's hot pages without each connection
+/// holding a large copy of the file.
+pub(crate) const CACHE_KIB: i64 = -16384;
+/// The writer's page cache while a first download stores its rows and
+/// builds its indexes (`pull::store_pulled`); back to `CACHE_KIB` after.
+pub(crate) const BULK_CACHE_KIB: i64 = -65536;
+
 pub(crate) const SORT_INDEXES: &str = "
     CREATE INDEX IF NOT EXISTS tickets_number ON tickets (open, number_key, id);
     CREATE INDEX IF NOT EXISTS tickets_subject ON tickets (open, subject_key, id);
@@ -122,8 +133,7 @@ impl Cache {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // 64 MiB of page cache: a 100k-ticket team's indexes stay in memory.
-        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoints run after syncs (`Cache::checkpoint`) and when the last
         // connection closes, not inside an agent's action; this is the backstop.
@@ -168,26 +178,36 @@ impl Cache {
         Ok(())
     }
 
-    /// A second connection to the same file that only reads, for the
-    /// window: in WAL mode it reads the last committed state while this one
-    /// writes (a first download, a sync), so views never queue behind sync.
-    /// A detached cache gives an empty one in memory.
+    /// A second connection to the same file that only reads: in WAL mode
+    /// it reads the last committed state while this one writes (a first
+    /// download, a sync), so views never queue behind sync. A detached
+    /// cache gives an empty one in memory.
     pub fn reader(&self) -> Result<Cache> {
-        if self.detached {
-            return Cache::on(Connection::open_in_memory()?, &self.path);
+        Cache::open_reader(&self.path, self.detached)
+    }
+
+    /// A pool of up to `size` reading connections (see `reader`), for the
+    /// window: its reads (a list, the counts, a ticket) run side by side.
+    pub fn readers(&self, size: u32) -> Result<Readers> {
+        readers::Readers::new(&self.path, self.detached, size)
+    }
+
+    fn open_reader(path: &Path, detached: bool) -> Result<Cache> {
+        if detached {
+            return Cache::on(Connection::open_in_memory()?, path);
         }
         let conn = Connection::open_with_flags(
-            &self.path,
+            path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Cache {
             conn,
-            path: self.path.clone(),
+            path: path.to_path_buf(),
             detached: false,
         })
     }

@@ -57,6 +57,13 @@ impl Cache {
         cursor: Option<i64>,
         more: bool,
     ) -> Result<ChangeSet> {
+        let bulk_cache = crate::cursor(&self.conn)? == 0 && more;
+        if bulk_cache {
+            // A first download's rows and the indexes built at its end read
+            // and write more pages than an agent's day needs.
+            self.conn
+                .pragma_update(None, "cache_size", crate::BULK_CACHE_KIB)?;
+        }
         let tx = self.conn.transaction()?;
         let changes = {
             let mut b = Batch::new(&tx)?;
@@ -147,6 +154,11 @@ impl Cache {
             b.finish()?
         };
         tx.commit()?;
+        if !more {
+            // Back to the everyday page cache, its memory given back.
+            self.conn.pragma_update(None, "cache_size", crate::CACHE_KIB)?;
+            self.conn.execute_batch("PRAGMA shrink_memory")?;
+        }
         Ok(changes)
     }
 }

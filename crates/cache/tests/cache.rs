@@ -9,8 +9,8 @@ use fixture::*;
 use fyncall_cache::{AssigneeFilter, Cache, CacheError, PushResult, Query};
 use fyncall_domain::mutation::{ChangePriority, ChangeStatus, Comment, EditTicket};
 use fyncall_domain::views::default_sort_key;
+use fyncall_domain::wire::{ErrorCode, PushError};
 use fyncall_domain::*;
-use serde_json::json;
 use uuid::Uuid;
 
 fn all_pages(cache: &Cache, mut q: Query) -> Vec<fyncall_cache::TicketRow> {
@@ -475,8 +475,10 @@ fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
                     id: resolve,
                     outcome: fyncall_domain::wire::Outcome::Rejected,
                     seq: None,
-                    error: Some(json!({"code": "forbidden",
-                        "message": "only the assignee or an admin can change this ticket"})),
+                    error: Some(PushError::new(
+                        ErrorCode::Forbidden,
+                        "only the assignee or an admin can change this ticket",
+                    )),
                 },
                 PushResult {
                     id: comment,
@@ -501,7 +503,7 @@ fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
     assert!(!t.pending);
     let problems = cache.problems().expect("problems");
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].code, "forbidden");
+    assert_eq!(problems[0].code, ErrorCode::Forbidden);
     assert!(problems[0].message.contains("only the assignee"));
     assert_eq!(
         problems[0].typed.get("note").map(String::as_str),
@@ -521,7 +523,7 @@ fn a_refused_push_moves_to_problems_with_the_text_and_later_ones_stay() {
                 id: retried.mutation_id.expect("queued"),
                 outcome: fyncall_domain::wire::Outcome::Rejected,
                 seq: None,
-                error: Some(json!({"code": "forbidden", "message": "still no"})),
+                error: Some(PushError::new(ErrorCode::Forbidden, "still no")),
             }],
             now(),
         )
@@ -578,7 +580,7 @@ fn a_ticket_created_offline_is_visible_then_replaced_by_the_servers() {
             id: e.id,
             outcome: fyncall_domain::wire::Outcome::Rejected,
             seq: None,
-            error: Some(json!({"code": "forbidden", "message": "no"})),
+            error: Some(PushError::new(ErrorCode::Forbidden, "no")),
         })
         .collect();
     cache.record_push(&rejected[..1], now()).expect("record");
@@ -834,6 +836,64 @@ fn the_reader_reads_the_last_commit_while_a_write_is_open_and_never_writes() {
     assert_eq!(all(&reader), 0, "the commit is seen by the next read");
     // It only reads.
     assert!(reader.set_preference("theme", "dark").is_err());
+}
+
+#[test]
+fn pooled_readers_read_side_by_side_while_a_write_is_open() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("c.sqlite");
+    let mut cache = loaded(&path, ALICE, 40, 1);
+    let readers = cache.readers(3).expect("readers");
+    let all = |c: &Cache| {
+        let mut q = Query::view(View::All);
+        q.status = Status::ALL.to_vec();
+        c.tickets(&q, now()).expect("page").total.unwrap_or(0)
+    };
+    let mut writer = rusqlite::Connection::open(&path).expect("open");
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .expect("begin");
+    tx.execute("DELETE FROM tickets", []).expect("delete");
+    // Three reads held at once, from three threads, each on its own
+    // connection, none waiting for the open write nor for the others.
+    let (tx_ready, rx_ready) = std::sync::mpsc::channel();
+    let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
+    let rx_go = std::sync::Arc::new(std::sync::Mutex::new(rx_go));
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let readers = readers.clone();
+            let ready = tx_ready.clone();
+            let go = rx_go.clone();
+            std::thread::spawn(move || {
+                let reader = readers.get().expect("a free reader");
+                let n = all(&reader);
+                ready.send(n).expect("ready");
+                // Hold the connection until all three have read.
+                go.lock().expect("go").recv().expect("go");
+                n
+            })
+        })
+        .collect();
+    let seen: Vec<u64> = (0..3).map(|_| rx_ready.recv().expect("a read")).collect();
+    assert_eq!(seen, vec![40, 40, 40], "the last commit, three at once");
+    for _ in 0..3 {
+        tx_go.send(()).expect("go");
+    }
+    for t in threads {
+        assert_eq!(t.join().expect("thread"), 40);
+    }
+    tx.commit().expect("commit");
+    assert_eq!(all(&readers.get().expect("reader")), 0, "the commit is seen");
+    assert!(readers.get().expect("reader").set_preference("theme", "dark").is_err());
+
+    // Removed files: the readers made now read an empty cache in memory.
+    drop(writer);
+    cache.remove_files().expect("removed");
+    let detached = cache.readers(2).expect("readers");
+    let empty = detached.get().expect("reader");
+    assert_eq!(empty.cursor().expect("cursor"), 0);
+    assert!(empty.outbox().expect("outbox").is_empty());
+    assert!(!path.exists(), "no file made again by a reader");
 }
 
 /// The sidebar's counts as the rules give them over every ticket the cache shows.
