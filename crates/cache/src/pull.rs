@@ -156,7 +156,8 @@ impl Cache {
         tx.commit()?;
         if !more {
             // Back to the everyday page cache, its memory given back.
-            self.conn.pragma_update(None, "cache_size", crate::CACHE_KIB)?;
+            self.conn
+                .pragma_update(None, "cache_size", crate::CACHE_KIB)?;
             self.conn.execute_batch("PRAGMA shrink_memory")?;
         }
         Ok(changes)

@@ -883,8 +883,18 @@ fn pooled_readers_read_side_by_side_while_a_write_is_open() {
         assert_eq!(t.join().expect("thread"), 40);
     }
     tx.commit().expect("commit");
-    assert_eq!(all(&readers.get().expect("reader")), 0, "the commit is seen");
-    assert!(readers.get().expect("reader").set_preference("theme", "dark").is_err());
+    assert_eq!(
+        all(&readers.get().expect("reader")),
+        0,
+        "the commit is seen"
+    );
+    assert!(
+        readers
+            .get()
+            .expect("reader")
+            .set_preference("theme", "dark")
+            .is_err()
+    );
 
     // Removed files: the readers made now read an empty cache in memory.
     drop(writer);

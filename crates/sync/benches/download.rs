@@ -11,12 +11,13 @@
 //! `cargo bench -p fyncall-sync --bench download` (FYNCALL_BENCH_TICKETS,
 //! default 100,000). The server runs in this process on its SQLite file.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use fyncall_cache::Cache;
+use fyncall_cache::{Cache, Query};
 use fyncall_domain::mutation::{Comment, CreateTicket, OpenConversation, PostMessage};
-use fyncall_domain::{Author, Caller, Customer, Mutation, Priority};
+use fyncall_domain::{Author, Caller, Customer, Mutation, Priority, View};
 use fyncall_server::write::Pushed;
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine};
@@ -31,6 +32,31 @@ fn pushed(mutation: Mutation) -> Pushed {
         mutation: Ok(mutation),
         client_at: None,
     }
+}
+
+/// One read of All Tickets' first page with its total, as the window asks
+/// for it; milliseconds.
+fn first_page_ms(reader: &Cache) -> f64 {
+    let start = Instant::now();
+    reader
+        .tickets(&Query::view(View::All), Utc::now())
+        .expect("a page");
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+/// min / median / p95 / max of `xs`, in ms.
+fn spread_ms(xs: &mut [f64]) -> String {
+    if xs.is_empty() {
+        return "no reads".into();
+    }
+    xs.sort_by(f64::total_cmp);
+    let p95 = xs[(xs.len() * 95).div_ceil(100).saturating_sub(1)];
+    format!(
+        "min {:.2} / median {:.2} / p95 {p95:.2} / max {:.2} ms",
+        xs[0],
+        xs[xs.len() / 2],
+        xs[xs.len() - 1]
+    )
 }
 
 fn push(store: &dyn fyncall_server::Store, caller: Caller, all: Vec<Mutation>) {
@@ -309,10 +335,37 @@ async fn main() {
             .expect("lock")
             .sign_in(&url, me)
             .expect("sign in");
+        // On the first run, the window's read meanwhile: All Tickets' first
+        // page with its total, on a reading connection, every 20 ms.
+        let watcher = (run == 1).then(|| {
+            let reader = cache.lock().expect("lock").reader().expect("reader");
+            let stop = Arc::new(AtomicBool::new(false));
+            let seen = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let mut times = Vec::new();
+                while !seen.load(Ordering::Relaxed) {
+                    times.push(first_page_ms(&reader));
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                (reader, times)
+            });
+            (stop, thread)
+        });
         let engine = Engine::new(ben.clone(), cache);
         let start = Instant::now();
         let report = engine.sync_once().await.expect("first download");
         let took = start.elapsed().as_secs_f64();
+        if let Some((stop, thread)) = watcher {
+            stop.store(true, Ordering::Relaxed);
+            let (reader, mut during) = thread.join().expect("reader");
+            let mut idle: Vec<f64> = (0..200).map(|_| first_page_ms(&reader)).collect();
+            println!(
+                "view while downloading: All Tickets' first page with its total, read {} times during the download: {}; with no download: {} (target ≤ 5 ms p95)",
+                during.len(),
+                spread_ms(&mut during),
+                spread_ms(&mut idle)
+            );
+        }
         let times = report.snapshot.unwrap_or_default();
         println!(
             "first download {run}:  {} rows into an empty cache in {took:.2} s = {} rows/s (end to end over loopback: rows stored in {:.2} s in {} transactions, {:.2} s of it waiting for rows; indexes, counts and search at the end {:.2} s)",

@@ -9,6 +9,7 @@ import type { ClaimConversation } from "./ClaimConversation";
 import type { Comment } from "./Comment";
 import type { CreateTicket } from "./CreateTicket";
 import type { EditTicket } from "./EditTicket";
+import type { ErrorCode } from "./ErrorCode";
 import type { OpenConversation } from "./OpenConversation";
 import type { PostMessage } from "./PostMessage";
 import type { Reply } from "./Reply";
@@ -17,7 +18,7 @@ import type { JsonValue } from "./serde_json/JsonValue";
 /**
  * A change the server refused, kept with its reason and the text typed.
  */
-export type Problem = { id: string, summary: string, code: string, message: string, 
+export type Problem = { id: string, summary: string, code: ErrorCode, message: string, 
 /**
  * The refusal's `fields` and `current` (the server's text on a conflict).
  */
