@@ -67,19 +67,14 @@ pub trait Steps {
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool>;
     /// The entry's change sequence; `None` when an entry with that id exists already.
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>>;
-    /// Takes a pushed mutation's id for this transaction: `false` when it
-    /// was answered before (another transaction's claim is waited for).
-    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
     /// The stored answer of a claimed mutation: outcome, seq and error.
     fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<StoredOutcome>>;
-    /// Stores the answer of a claimed mutation.
-    fn record_outcome(
-        &mut self,
-        id: Uuid,
-        outcome: Outcome,
-        seq: Option<i64>,
-        error: Option<&PushError>,
-    ) -> StoreResult<()>;
+    /// Takes a pushed mutation's id with its answer, in one write: `false`
+    /// when it was answered before (another transaction's claim is waited
+    /// for). Claimed after the mutation is applied, inside its savepoint,
+    /// so an applied mutation costs one row written once.
+    fn claim_answered(&mut self, id: Uuid, now: Timestamp, answer: &Answer<'_>)
+    -> StoreResult<bool>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
 
@@ -172,9 +167,23 @@ fn in_savepoint<T>(
     steps: &mut dyn Steps,
     f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
 ) -> StoreResult<Result<T, StoreError>> {
+    in_savepoint_if(steps, f, |_| true)
+}
+
+/// As `in_savepoint`, but a value `keep` turns down is rolled back too.
+fn in_savepoint_if<T>(
+    steps: &mut dyn Steps,
+    f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
+    keep: impl FnOnce(&T) -> bool,
+) -> StoreResult<Result<T, StoreError>> {
     steps.savepoint()?;
     match f(steps) {
+        Ok(value) if keep(&value) => {
+            steps.release_savepoint()?;
+            Ok(Ok(value))
+        }
         Ok(value) => {
+            steps.rollback_to_savepoint()?;
             steps.release_savepoint()?;
             Ok(Ok(value))
         }
@@ -292,6 +301,23 @@ pub fn apply(
     })
 }
 
+/// The answer a pushed mutation is claimed with.
+pub struct Answer<'a> {
+    pub outcome: Outcome,
+    pub seq: Option<i64>,
+    pub error: Option<&'a PushError>,
+}
+
+impl Answer<'_> {
+    /// The refusal as stored (JSON text), if any.
+    pub fn error_text(&self) -> StoreResult<Option<String>> {
+        self.error
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Database(format!("cannot write a refusal: {e}")))
+    }
+}
+
 /// A store error while applying one mutation, as that mutation's refusal.
 fn store_refusal(e: StoreError) -> ApiError {
     match e {
@@ -344,23 +370,33 @@ pub fn push(
     let mut team = Team::default();
     for pushed in batch {
         let now = clock();
-        let attempt = in_savepoint(steps, |steps| {
-            if !steps.claim_mutation(pushed.id, now)? {
-                return Ok(None);
-            }
-            let mutation = pushed
-                .mutation
-                .as_ref()
-                .map_err(|e| StoreError::Api(e.clone()))?;
-            let stamp = Stamp {
-                mutation_id: pushed.id,
-                at: now,
-                client_at: pushed.client_at,
-            };
-            let committed = apply(steps, caller, mutation, &stamp, &mut team)?;
-            steps.record_outcome(pushed.id, Outcome::Applied, committed.seq, None)?;
-            Ok(Some(committed.seq))
-        })?;
+        // Applied first, then claimed with its answer; an id answered
+        // before (a resend) rolls its new attempt back and repeats the
+        // first answer.
+        let attempt = in_savepoint_if(
+            steps,
+            |steps| {
+                let mutation = pushed
+                    .mutation
+                    .as_ref()
+                    .map_err(|e| StoreError::Api(e.clone()))?;
+                let stamp = Stamp {
+                    mutation_id: pushed.id,
+                    at: now,
+                    client_at: pushed.client_at,
+                };
+                let committed = apply(steps, caller, mutation, &stamp, &mut team)?;
+                let answer = Answer {
+                    outcome: Outcome::Applied,
+                    seq: committed.seq,
+                    error: None,
+                };
+                Ok(steps
+                    .claim_answered(pushed.id, now, &answer)?
+                    .then_some(committed.seq))
+            },
+            Option::is_some,
+        )?;
         let result = match attempt {
             Ok(Some(seq)) => {
                 last_seq = seq.or(last_seq);
@@ -374,9 +410,12 @@ pub fn push(
             Ok(None) => duplicate(steps, pushed.id)?,
             Err(e) => {
                 let error = PushError::from(store_refusal(e));
-                // The claim rolled back with the rest: claim again to record the refusal.
-                if steps.claim_mutation(pushed.id, now)? {
-                    steps.record_outcome(pushed.id, Outcome::Rejected, None, Some(&error))?;
+                let answer = Answer {
+                    outcome: Outcome::Rejected,
+                    seq: None,
+                    error: Some(&error),
+                };
+                if steps.claim_answered(pushed.id, now, &answer)? {
                     PushResult {
                         id: pushed.id,
                         outcome: Outcome::Rejected,

@@ -3,7 +3,6 @@
 //! operation is one transaction that locks what it reads before deciding (see the module above for the locking order and why the
 //! change sequence stays gap-safe).
 
-use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
@@ -308,16 +307,6 @@ impl Steps for PgSteps<'_, '_, '_> {
         insert_activity(self, entry)
     }
 
-    /// A second instance with the same id waits for the first to finish,
-    /// then sees its answer, or claims it if the first rolled back.
-    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let claimed = self.db.execute(
-            "INSERT INTO mutations (id, outcome, at) VALUES ($1, 'applying', $2) ON CONFLICT (id) DO NOTHING",
-            &[&id.to_string(), &iso(now)],
-        )?;
-        Ok(claimed == 1)
-    }
-
     fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
         Ok(self
             .db
@@ -328,24 +317,30 @@ impl Steps for PgSteps<'_, '_, '_> {
             .map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
-    fn record_outcome(
+    /// A second instance with the same id waits for the first to commit
+    /// (then this answers `false`: it was answered) or to roll back (then
+    /// this claims it).
+    fn claim_answered(
         &mut self,
         id: Uuid,
-        outcome: Outcome,
-        seq: Option<i64>,
-        error: Option<&fyncall_domain::wire::PushError>,
-    ) -> StoreResult<()> {
-        let error = error.map(serde_json::to_string).transpose().map_err(|e| {
-            crate::store::StoreError::Database(format!("cannot write a refusal: {e}"))
-        })?;
-        self.db.execute(
-            "UPDATE mutations SET outcome = $2, seq = $3, error = $4 WHERE id = $1",
-            &[&id.to_string(), &outcome_text(outcome), &seq, &error],
+        now: Timestamp,
+        answer: &crate::write::Answer<'_>,
+    ) -> StoreResult<bool> {
+        let error = answer.error_text()?;
+        let claimed = self.db.execute(
+            "INSERT INTO mutations (id, outcome, seq, error, at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &id.to_string(),
+                &outcome_text(answer.outcome),
+                &answer.seq,
+                &error,
+                &iso(now),
+            ],
         )?;
-        Ok(())
+        Ok(claimed == 1)
     }
 
-    /// Delivered on commit, to every instance's LISTEN.
     fn notify(&mut self, seq: i64) -> StoreResult<()> {
         notify(self.db, Some(seq))
     }

@@ -4,7 +4,6 @@
 //! is updated in the same transaction, so a pull never sees a change without
 //! its sequence nor a sequence without its change.
 
-use fyncall_domain::wire::Outcome;
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
@@ -196,17 +195,6 @@ impl Steps for SqliteSteps<'_> {
         insert_activity(self.conn, entry)
     }
 
-    fn claim_mutation(&mut self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let claimed = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO mutations (id, outcome, at) VALUES (?1, 'applying', ?2) ON CONFLICT (id) DO NOTHING",
-            )
-            .and_then(|mut st| st.execute(params![id.to_string(), now_text(now)]))
-            .map_err(db_err)?;
-        Ok(claimed == 1)
-    }
-
     fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
         self.conn
             .query_row(
@@ -218,23 +206,30 @@ impl Steps for SqliteSteps<'_> {
             .map_err(db_err)
     }
 
-    fn record_outcome(
+    fn claim_answered(
         &mut self,
         id: Uuid,
-        outcome: Outcome,
-        seq: Option<i64>,
-        error: Option<&fyncall_domain::wire::PushError>,
-    ) -> StoreResult<()> {
-        let error = error.map(serde_json::to_string).transpose().map_err(|e| {
-            crate::store::StoreError::Database(format!("cannot write a refusal: {e}"))
-        })?;
-        self.conn
-            .prepare_cached("UPDATE mutations SET outcome = ?2, seq = ?3, error = ?4 WHERE id = ?1")
+        now: Timestamp,
+        answer: &crate::write::Answer<'_>,
+    ) -> StoreResult<bool> {
+        let error = answer.error_text()?;
+        let claimed = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO mutations (id, outcome, seq, error, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO NOTHING",
+            )
             .and_then(|mut st| {
-                st.execute(params![id.to_string(), outcome_text(outcome), seq, error])
+                st.execute(params![
+                    id.to_string(),
+                    outcome_text(answer.outcome),
+                    answer.seq,
+                    error,
+                    now_text(now)
+                ])
             })
             .map_err(db_err)?;
-        Ok(())
+        Ok(claimed == 1)
     }
 
     fn notify(&mut self, _seq: i64) -> StoreResult<()> {
