@@ -195,7 +195,9 @@ fn the_tray_and_notifications_over_d_bus() {
                 .expect("the item is in the menu");
             match runtime.block_on(support::menu_click(&bus, &item.0, &menu, id)) {
                 Ok(()) => return,
-                Err(e) if attempt < 5 && e.to_string().contains("does not refer to a menu item") => {
+                Err(e)
+                    if attempt < 5 && e.to_string().contains("does not refer to a menu item") =>
+                {
                     std::thread::sleep(Duration::from_millis(200));
                 }
                 Err(e) => panic!("clicked: {e}"),

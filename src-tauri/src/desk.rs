@@ -271,6 +271,7 @@ impl Desk {
         let changes = self.changes.clone();
         let readers = self.readers.clone();
         tauri::async_runtime::spawn(async move {
+            let mut downloading = false;
             loop {
                 match events.recv().await {
                     Ok(SyncEvent::Changed(c)) => {
@@ -278,6 +279,11 @@ impl Desk {
                         let _ = changes.send(c);
                     }
                     Ok(SyncEvent::Status(s)) => {
+                        if std::mem::replace(&mut downloading, s.download.is_some())
+                            && s.download.is_none()
+                        {
+                            tauri::async_runtime::spawn_blocking(give_back_memory);
+                        }
                         // A short read on a reading connection: never
                         // behind the writer the engine is using.
                         if let Ok(info) = current(&readers).and_then(|r| status_info(&r, &s)) {
@@ -494,6 +500,21 @@ impl Desk {
             }
             None => Err(IpcError::new(IpcCode::NotSignedIn, "sign in first")),
         }
+    }
+}
+
+/// Gives the heap's free pages back to the system. A first download parses
+/// and stores hundreds of thousands of rows on several threads, and glibc
+/// keeps what they freed in its per-thread arenas (measured: the app held
+/// 456 MiB after downloading 100,000 tickets, 186 MiB when started on the
+/// same cache).
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: malloc_trim takes no pointer and only walks glibc's own heap,
+    // under glibc's own locks; any thread may call it at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

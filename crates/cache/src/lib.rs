@@ -63,8 +63,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0008_kept_counts.sql"),
 ];
 
-/// The indexes that serve All Tickets sorted by each column. A first
-/// download builds them once at its end instead of row by row.
 /// The page cache of a connection, in KiB (SQLite's negative `cache_size`):
 /// an action, a sync or a view's page reads a few index pages and 100 rows,
 /// so 16 MiB keeps a 100k-ticket team's hot pages without each connection
@@ -74,6 +72,8 @@ pub(crate) const CACHE_KIB: i64 = -16384;
 /// builds its indexes (`pull::store_pulled`); back to `CACHE_KIB` after.
 pub(crate) const BULK_CACHE_KIB: i64 = -65536;
 
+/// The indexes that serve All Tickets sorted by each column. A first
+/// download builds them once at its end instead of row by row.
 pub(crate) const SORT_INDEXES: &str = "
     CREATE INDEX IF NOT EXISTS tickets_number ON tickets (open, number_key, id);
     CREATE INDEX IF NOT EXISTS tickets_subject ON tickets (open, subject_key, id);

@@ -241,9 +241,12 @@ impl Cache {
         let rule = q.view.rule();
         if rule.hides_closed(&q.status) {
             // In SLA At Risk the at-risk moment picks the index (a closed
-            // ticket has none): the `+` keeps this term off the choice.
+            // ticket has none), and in a view whose rule names a status
+            // (Pending) that status does, its few tickets read by the
+            // status index rather than every open ticket in update order:
+            // the `+` keeps this term off the choice.
             clauses.push(
-                if rule.at_risk && !walk {
+                if (rule.at_risk && !walk) || rule.status.is_some() {
                     "+t.open = 1"
                 } else {
                     "t.open = 1"

@@ -73,8 +73,12 @@ pub trait Steps {
     /// when it was answered before (another transaction's claim is waited
     /// for). Claimed after the mutation is applied, inside its savepoint,
     /// so an applied mutation costs one row written once.
-    fn claim_answered(&mut self, id: Uuid, now: Timestamp, answer: &Answer<'_>)
-    -> StoreResult<bool>;
+    fn claim_answered(
+        &mut self,
+        id: Uuid,
+        now: Timestamp,
+        answer: &Answer<'_>,
+    ) -> StoreResult<bool>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
 
