@@ -115,7 +115,8 @@ fn save_ticket(
     ticket: &mut Ticket,
     settings: &TeamSettings,
 ) -> StoreResult<i64> {
-    if ticket.number.is_none() {
+    let new = ticket.number.is_none();
+    if new {
         ticket.number = Some(steps.counters.next_number);
         steps.counters.next_number += 1;
     }
@@ -124,19 +125,32 @@ fn save_ticket(
     let data = serde_json::to_string(ticket).map_err(db_err)?;
     // The row and its change-log row in one statement: one round trip.
     let seq = steps.counters.seq + 1;
-    db.execute(
-        "WITH saved AS (
-           INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                                category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-           ON CONFLICT (id) DO UPDATE SET
-               subject = excluded.subject, description = excluded.description, status = excluded.status,
-               priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-               category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-               at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data
-           RETURNING id)
-         INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
-         ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq",
+    // A new ticket never replaces one already there (its id was taken):
+    // nothing is written, and no change-log row either.
+    let written = db.execute(
+        if new {
+            "WITH saved AS (
+               INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                                    category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id)
+             INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
+             ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq"
+        } else {
+            "WITH saved AS (
+               INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                                    category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               ON CONFLICT (id) DO UPDATE SET
+                   subject = excluded.subject, description = excluded.description, status = excluded.status,
+                   priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+                   category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+                   at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data
+               RETURNING id)
+             INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
+             ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq"
+        },
         &[
             &ticket.id.to_string(),
             &ticket.number,
@@ -157,6 +171,9 @@ fn save_ticket(
             &seq,
         ],
     )?;
+    if written == 0 {
+        return Err(crate::write::ticket_taken(ticket.id));
+    }
     steps.counters.seq = seq;
     Ok(seq)
 }

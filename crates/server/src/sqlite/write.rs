@@ -38,7 +38,8 @@ pub(super) fn save_ticket(
     ticket: &mut Ticket,
     settings: &TeamSettings,
 ) -> StoreResult<i64> {
-    if ticket.number.is_none() {
+    let new = ticket.number.is_none();
+    if new {
         let number: i64 = tx
             .prepare_cached(
                 "UPDATE team SET next_number = next_number + 1 WHERE id = 1 RETURNING next_number - 1",
@@ -49,17 +50,24 @@ pub(super) fn save_ticket(
     }
     let moments = sla::moments(ticket, &settings.sla);
     let data = serde_json::to_string(ticket).map_err(db_err)?;
-    tx.prepare_cached(
-        "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT (id) DO UPDATE SET
-             subject = excluded.subject, description = excluded.description, status = excluded.status,
-             priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-             category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-             at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data",
-    )
-    .and_then(|mut st| st.execute(params![
+    // A new ticket never replaces one already there (its id was taken).
+    let written = tx
+        .prepare_cached(if new {
+            "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                                  category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (id) DO NOTHING"
+        } else {
+            "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                                  category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (id) DO UPDATE SET
+                 subject = excluded.subject, description = excluded.description, status = excluded.status,
+                 priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+                 category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+                 at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+        })
+        .and_then(|mut st| st.execute(params![
             ticket.id.to_string(),
             ticket.number,
             ticket.conversation_id.to_string(),
@@ -77,7 +85,10 @@ pub(super) fn save_ticket(
             next_breach_at(ticket, settings).map(iso),
             data,
         ]))
-    .map_err(db_err)?;
+        .map_err(db_err)?;
+    if written == 0 {
+        return Err(crate::write::ticket_taken(ticket.id));
+    }
     bump(tx, "ticket", &ticket.id.to_string())
 }
 

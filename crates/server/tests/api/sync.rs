@@ -101,6 +101,23 @@ async fn push_in_order_duplicates_and_rejections(store: Kind) {
         (s.as_u16(), created["ticket"]["subject"].as_str()),
         (200, Some("Offline ticket"))
     );
+
+    // Another mutation creating a ticket with an id already taken: refused,
+    // and the ticket there stays as it was (number, subject, priority).
+    let reuse = json!({"id": Uuid::now_v7(), "name": "create_ticket", "args": {"id": new_id, "conversation_id": t.conversation, "subject": "Taken over", "priority": "low"}});
+    let (_, v) = t
+        .post(
+            &t.alice,
+            "/sync/push",
+            json!({"client_id": Uuid::now_v7(), "mutations": [reuse]}),
+        )
+        .await;
+    assert_eq!(v["results"][0]["outcome"], "rejected", "{v}");
+    assert_eq!(v["results"][0]["error"]["code"], "conflict", "{v}");
+    let (_, kept) = t.get(&t.alice, &format!("/tickets/{new_id}")).await;
+    assert_eq!(kept["ticket"]["subject"], "Offline ticket");
+    assert_eq!(kept["ticket"]["priority"], "high");
+    assert_eq!(kept["ticket"]["number"], created["ticket"]["number"]);
 }
 
 async fn pull_pages_through_every_change(store: Kind) {
