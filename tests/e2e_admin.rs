@@ -117,6 +117,9 @@ fn an_admin_sets_up_the_team_and_reads_the_sla_report() {
     });
     d.screenshot(&artifacts, "21-admin-sla-preview");
     audits.extend(d.audit("admin: SLA policy"));
+    // Enabled first: the button waits while a check of the draft or a
+    // reconnection is under way, and a click on it then does nothing.
+    d.wait("[data-action=save-settings]:not([disabled])");
     d.click("[data-action=save-settings]");
     d.wait("[data-testid=saved-note]");
     let settings = wait_for("the saved settings", Duration::from_secs(20), || {
@@ -138,6 +141,9 @@ fn an_admin_sets_up_the_team_and_reads_the_sla_report() {
     d.click("[data-section=categories]");
     d.click("[data-category=shipping] [data-action=retire]");
     d.wait("[data-retired=shipping]");
+    // Enabled first: the button waits while a check of the draft or a
+    // reconnection is under way, and a click on it then does nothing.
+    d.wait("[data-action=save-settings]:not([disabled])");
     d.click("[data-action=save-settings]");
     d.screenshot(&artifacts, "22-admin-categories");
     audits.extend(d.audit("admin: categories"));
