@@ -57,8 +57,7 @@ impl Cache {
         cursor: Option<i64>,
         more: bool,
     ) -> Result<ChangeSet> {
-        let bulk_cache = crate::cursor(&self.conn)? == 0 && more;
-        if bulk_cache {
+        if more && crate::cursor(&self.conn)? == 0 {
             // A first download's rows and the indexes built at its end read
             // and write more pages than an agent's day needs.
             self.conn
@@ -154,8 +153,14 @@ impl Cache {
             b.finish()?
         };
         tx.commit()?;
-        if !more {
-            // Back to the everyday page cache, its memory given back.
+        if !more
+            && self
+                .conn
+                .pragma_query_value(None, "cache_size", |r| r.get::<_, i64>(0))?
+                == crate::BULK_CACHE_KIB
+        {
+            // A first download ended: back to the everyday page cache, its
+            // memory given back (an ordinary pull keeps its warm pages).
             self.conn
                 .pragma_update(None, "cache_size", crate::CACHE_KIB)?;
             self.conn.execute_batch("PRAGMA shrink_memory")?;

@@ -586,10 +586,7 @@ impl Tx {
 
     fn check_new_ticket_id(&self, id: Uuid) -> Result<(), Refusal> {
         if self.applied.state.tickets.contains_key(&id) {
-            Err(Refusal::conflict(
-                format!("a ticket with id {id} already exists"),
-                Default::default(),
-            ))
+            Err(Refusal::ticket_exists(id))
         } else {
             Ok(())
         }

@@ -97,4 +97,13 @@ impl Refusal {
         refusal.current = current;
         refusal
     }
+
+    /// A new ticket whose id is taken (a store that writes it without
+    /// reading it first says the same).
+    pub fn ticket_exists(id: uuid::Uuid) -> Self {
+        Self::conflict(
+            format!("a ticket with id {id} already exists"),
+            BTreeMap::new(),
+        )
+    }
 }

@@ -257,16 +257,6 @@ pub fn load_state(
     Ok(state)
 }
 
-/// A new ticket's id already taken (`Steps::save_ticket`): refused as the
-/// rules refuse it when they see the ticket.
-pub(crate) fn ticket_taken(id: Uuid) -> StoreError {
-    fyncall_domain::Refusal::conflict(
-        format!("a ticket with id {id} already exists"),
-        Default::default(),
-    )
-    .into()
-}
-
 fn exists(what: &str, id: Uuid) -> StoreError {
     ApiError::new(
         ErrorCode::Conflict,

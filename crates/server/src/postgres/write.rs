@@ -110,6 +110,30 @@ fn notify(db: &mut Tx<'_, '_>, seq: Option<i64>) -> StoreResult<()> {
     Ok(())
 }
 
+/// The insert of a ticket's row, what changes when it is there already, and
+/// its change-log row (one statement with the insert: one round trip).
+macro_rules! ticket_insert {
+    () => {
+        "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    };
+}
+macro_rules! ticket_update {
+    () => {
+        "subject = excluded.subject, description = excluded.description, status = excluded.status,
+         priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+         category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+    };
+}
+macro_rules! ticket_change {
+    () => {
+        " INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
+         ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq"
+    };
+}
+
 fn save_ticket(
     steps: &mut PgSteps<'_, '_, '_>,
     ticket: &mut Ticket,
@@ -129,27 +153,21 @@ fn save_ticket(
     // nothing is written, and no change-log row either.
     let written = db.execute(
         if new {
-            "WITH saved AS (
-               INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                                    category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-               ON CONFLICT (id) DO NOTHING
-               RETURNING id)
-             INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
-             ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq"
+            concat!(
+                "WITH saved AS (",
+                ticket_insert!(),
+                " ON CONFLICT (id) DO NOTHING RETURNING id)",
+                ticket_change!()
+            )
         } else {
-            "WITH saved AS (
-               INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                                    category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-               ON CONFLICT (id) DO UPDATE SET
-                   subject = excluded.subject, description = excluded.description, status = excluded.status,
-                   priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-                   category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-                   at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data
-               RETURNING id)
-             INSERT INTO changes (seq, entity, entity_id) SELECT $17, 'ticket', id FROM saved
-             ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq"
+            concat!(
+                "WITH saved AS (",
+                ticket_insert!(),
+                " ON CONFLICT (id) DO UPDATE SET ",
+                ticket_update!(),
+                " RETURNING id)",
+                ticket_change!()
+            )
         },
         &[
             &ticket.id.to_string(),
@@ -172,7 +190,7 @@ fn save_ticket(
         ],
     )?;
     if written == 0 {
-        return Err(crate::write::ticket_taken(ticket.id));
+        return Err(fyncall_domain::Refusal::ticket_exists(ticket.id).into());
     }
     steps.counters.seq = seq;
     Ok(seq)

@@ -33,6 +33,23 @@ pub(super) fn bump(tx: &Connection, entity: &str, id: &str) -> StoreResult<i64> 
     Ok(seq)
 }
 
+/// The insert of a ticket's row, and what changes when it is there already.
+macro_rules! ticket_insert {
+    () => {
+        "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
+                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+    };
+}
+macro_rules! ticket_update {
+    () => {
+        "subject = excluded.subject, description = excluded.description, status = excluded.status,
+         priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+         category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+    };
+}
+
 pub(super) fn save_ticket(
     tx: &Connection,
     ticket: &mut Ticket,
@@ -53,41 +70,37 @@ pub(super) fn save_ticket(
     // A new ticket never replaces one already there (its id was taken).
     let written = tx
         .prepare_cached(if new {
-            "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                                  category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (id) DO NOTHING"
+            concat!(ticket_insert!(), " ON CONFLICT (id) DO NOTHING")
         } else {
-            "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                                  category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (id) DO UPDATE SET
-                 subject = excluded.subject, description = excluded.description, status = excluded.status,
-                 priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-                 category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-                 at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+            concat!(
+                ticket_insert!(),
+                " ON CONFLICT (id) DO UPDATE SET ",
+                ticket_update!()
+            )
         })
-        .and_then(|mut st| st.execute(params![
-            ticket.id.to_string(),
-            ticket.number,
-            ticket.conversation_id.to_string(),
-            ticket.subject,
-            ticket.description,
-            ticket.status.as_str(),
-            ticket.priority.rank(),
-            ticket.assignee_id.map(|a| a.to_string()),
-            ticket.category,
-            source_text(ticket),
-            iso(ticket.created_at),
-            iso(ticket.updated_at),
-            moments.due_at.map(iso),
-            moments.at_risk_at.map(iso),
-            next_breach_at(ticket, settings).map(iso),
-            data,
-        ]))
+        .and_then(|mut st| {
+            st.execute(params![
+                ticket.id.to_string(),
+                ticket.number,
+                ticket.conversation_id.to_string(),
+                ticket.subject,
+                ticket.description,
+                ticket.status.as_str(),
+                ticket.priority.rank(),
+                ticket.assignee_id.map(|a| a.to_string()),
+                ticket.category,
+                source_text(ticket),
+                iso(ticket.created_at),
+                iso(ticket.updated_at),
+                moments.due_at.map(iso),
+                moments.at_risk_at.map(iso),
+                next_breach_at(ticket, settings).map(iso),
+                data,
+            ])
+        })
         .map_err(db_err)?;
     if written == 0 {
-        return Err(crate::write::ticket_taken(ticket.id));
+        return Err(fyncall_domain::Refusal::ticket_exists(ticket.id).into());
     }
     bump(tx, "ticket", &ticket.id.to_string())
 }
