@@ -374,6 +374,20 @@ async fn run(
         ms(percentile(&mut samples, 0.95)),
         samples.len()
     );
+    // An offline queue on one ticket: the same row changed by every mutation of a push.
+    let queue: Vec<Value> = (0..2 * BATCH)
+        .map(|i| json!({"id": Uuid::now_v7(), "name": "comment", "client_at": chrono::Utc::now(),
+            "args": {"ticket_id": target, "id": Uuid::now_v7(), "body": format!("queued note {i}")}}))
+        .collect();
+    let start = Instant::now();
+    push(&http, &apis[0], &tokens[0], queue).await;
+    let took = start.elapsed();
+    let one_ticket = (2 * BATCH) as f64 / took.as_secs_f64();
+    println!(
+        "one ticket's queue:      {} comments on one ticket in {:.2} s = {one_ticket:.0} mutations/s (1 client, batches of {BATCH})",
+        2 * BATCH,
+        took.as_secs_f64()
+    );
     drop(servers);
     Figures {
         push: push_rate,

@@ -295,7 +295,7 @@ pub trait Store: Send + Sync + 'static {
     fn transact(&self, work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>) -> StoreResult<()>;
 
     /// Applies a push in one transaction (see `mutations_per_transaction`),
-    /// a savepoint per mutation; the results in order and the last sequence
+    /// each mutation in a savepoint of its own; the results in order and the last sequence
     /// written.
     fn push(
         &self,
@@ -305,7 +305,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
         let mut results = Vec::with_capacity(batch.len());
         let mut last_seq = None;
-        for part in batch.chunks(self.mutations_per_transaction().max(1)) {
+        let (most, per_row) = self.mutations_per_transaction();
+        for part in write::parts(batch, most, per_row) {
             let mut out = (Vec::new(), None);
             self.transact(&mut |steps| {
                 out = write::push(steps, caller, part, clock)?;
@@ -317,11 +318,11 @@ pub trait Store: Send + Sync + 'static {
         Ok((results, last_seq))
     }
 
-    /// Most mutations of a push applied in one transaction (one savepoint
-    /// each); a larger push takes several transactions, all committed
-    /// before the answer.
-    fn mutations_per_transaction(&self) -> usize {
-        usize::MAX
+    /// Most mutations of a push applied in one transaction, and most of
+    /// them changing one row (a ticket, a conversation); a larger push
+    /// takes several transactions, all committed before the answer.
+    fn mutations_per_transaction(&self) -> (usize, usize) {
+        (usize::MAX, usize::MAX)
     }
 
     /// Applies one mutation of the ticket API in one transaction (not

@@ -30,6 +30,8 @@ use fyncall_domain::{
     Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, State, TeamSettings, Ticket,
     Timestamp,
 };
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
@@ -50,8 +52,8 @@ pub trait Steps {
     fn agents(&mut self) -> StoreResult<Vec<Agent>>;
     /// A ticket, locked until commit where the store has row locks.
     fn lock_ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>>;
-    /// A conversation, locked until commit, with its tickets (oldest first,
-    /// locked too) when `linked`.
+    /// A conversation with its tickets (oldest first) when `linked`; both
+    /// locked until commit when `linked`, where the store has row locks.
     fn lock_conversation(
         &mut self,
         id: Uuid,
@@ -69,18 +71,12 @@ pub trait Steps {
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool>;
     /// The entry's change sequence; `None` when an entry with that id exists already.
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>>;
-    /// The stored answer of a claimed mutation: outcome, seq and error.
-    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<StoredOutcome>>;
-    /// Takes a pushed mutation's id with its answer, in one write: `false`
-    /// when it was answered before (another transaction's claim is waited
-    /// for). Claimed after the mutation is applied, inside its savepoint,
-    /// so an applied mutation costs one row written once.
-    fn claim_answered(
-        &mut self,
-        id: Uuid,
-        now: Timestamp,
-        answer: &Answer<'_>,
-    ) -> StoreResult<bool>;
+    /// The stored answers of those of `ids` claimed before: outcome, seq and error.
+    fn mutation_outcomes(&mut self, ids: &[Uuid]) -> StoreResult<HashMap<Uuid, StoredOutcome>>;
+    /// Takes pushed mutations' ids with their answers, in one write at the
+    /// end of a push; how many were taken (an id answered before is left
+    /// as it is). An applied mutation costs one row written once.
+    fn claim_answered(&mut self, claims: &[Claim]) -> StoreResult<usize>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
 
@@ -173,23 +169,9 @@ fn in_savepoint<T>(
     steps: &mut dyn Steps,
     f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
 ) -> StoreResult<Result<T, StoreError>> {
-    in_savepoint_if(steps, f, |_| true)
-}
-
-/// As `in_savepoint`, but a value `keep` turns down is rolled back too.
-fn in_savepoint_if<T>(
-    steps: &mut dyn Steps,
-    f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
-    keep: impl FnOnce(&T) -> bool,
-) -> StoreResult<Result<T, StoreError>> {
     steps.savepoint()?;
     match f(steps) {
-        Ok(value) if keep(&value) => {
-            steps.release_savepoint()?;
-            Ok(Ok(value))
-        }
         Ok(value) => {
-            steps.rollback_to_savepoint()?;
             steps.release_savepoint()?;
             Ok(Ok(value))
         }
@@ -310,20 +292,30 @@ pub fn apply(
     })
 }
 
-/// The answer a pushed mutation is claimed with.
-pub struct Answer<'a> {
+/// A pushed mutation's id with the answer it is claimed with.
+pub struct Claim {
+    pub id: Uuid,
+    pub at: Timestamp,
     pub outcome: Outcome,
     pub seq: Option<i64>,
-    pub error: Option<&'a PushError>,
+    /// The refusal as stored (JSON text), if any.
+    pub error: Option<String>,
 }
 
-impl Answer<'_> {
-    /// The refusal as stored (JSON text), if any.
-    pub fn error_text(&self) -> StoreResult<Option<String>> {
-        self.error
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Database(format!("cannot write a refusal: {e}")))
+impl Claim {
+    fn of(result: &PushResult, at: Timestamp) -> StoreResult<Claim> {
+        Ok(Claim {
+            id: result.id,
+            at,
+            outcome: result.outcome,
+            seq: result.seq,
+            error: result
+                .error
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Database(format!("cannot write a refusal: {e}")))?,
+        })
     }
 }
 
@@ -342,12 +334,13 @@ fn store_refusal(e: StoreError) -> ApiError {
     }
 }
 
-fn duplicate(steps: &mut dyn Steps, id: Uuid) -> StoreResult<PushResult> {
-    let (outcome, seq, error) = steps.mutation_outcome(id)?.ok_or_else(|| {
+/// The answer to a mutation answered before, as stored then.
+fn duplicate(id: Uuid, stored: Option<&StoredOutcome>) -> StoreResult<PushResult> {
+    let (outcome, seq, error) = stored.ok_or_else(|| {
         StoreError::Database(format!("mutation {id} was claimed but has no answer"))
     })?;
     let error = match (error, outcome.as_str()) {
-        (Some(e), _) => Some(serde_json::from_str::<PushError>(&e).map_err(|e| {
+        (Some(e), _) => Some(serde_json::from_str::<PushError>(e).map_err(|e| {
             StoreError::Database(format!(
                 "the stored answer of mutation {id} is not readable: {e}"
             ))
@@ -361,9 +354,44 @@ fn duplicate(steps: &mut dyn Steps, id: Uuid) -> StoreResult<PushResult> {
     Ok(PushResult {
         id,
         outcome: Outcome::Duplicate,
-        seq,
+        seq: *seq,
         error,
     })
+}
+
+/// Cuts a push into the parts applied one transaction each, in order: at
+/// most `most` mutations, and at most `per_row` of them changing one row
+/// (the ticket or conversation a mutation is about).
+pub fn parts(batch: &[Pushed], most: usize, per_row: usize) -> Vec<&[Pushed]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut rows: HashMap<Uuid, usize> = HashMap::new();
+    for (i, pushed) in batch.iter().enumerate() {
+        let touched: Vec<Uuid> = pushed
+            .mutation
+            .as_ref()
+            .map(|m| {
+                let scope = m.scope();
+                scope.ticket.into_iter().chain(scope.conversation).collect()
+            })
+            .unwrap_or_default();
+        let full = i - start >= most.max(1)
+            || touched
+                .iter()
+                .any(|id| rows.get(id).copied().unwrap_or(0) >= per_row.max(1));
+        if full {
+            parts.push(&batch[start..i]);
+            start = i;
+            rows.clear();
+        }
+        for id in touched {
+            *rows.entry(id).or_default() += 1;
+        }
+    }
+    if start < batch.len() {
+        parts.push(&batch[start..]);
+    }
+    parts
 }
 
 /// Applies a push, in order, in the caller's one transaction. `clock` gives
@@ -374,40 +402,43 @@ pub fn push(
     batch: &[Pushed],
     clock: &dyn Fn() -> Timestamp,
 ) -> StoreResult<(Vec<PushResult>, Option<i64>)> {
-    let mut results = Vec::with_capacity(batch.len());
+    let mut results: Vec<PushResult> = Vec::with_capacity(batch.len());
     let mut last_seq = None;
     let mut team = Team::default();
+    // Resends are answered from their first answer without being applied
+    // again: one read for the whole push.
+    let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
+    let answered = steps.mutation_outcomes(&ids)?;
+    let mut here: HashMap<Uuid, usize> = HashMap::new();
+    let mut claims = Vec::with_capacity(batch.len());
     for pushed in batch {
+        if answered.contains_key(&pushed.id) {
+            results.push(duplicate(pushed.id, answered.get(&pushed.id))?);
+            continue;
+        }
+        if let Some(&first) = here.get(&pushed.id) {
+            // The same id twice in one push: the second hears the first's answer.
+            let mut again = results[first].clone();
+            again.outcome = Outcome::Duplicate;
+            results.push(again);
+            continue;
+        }
+        here.insert(pushed.id, results.len());
         let now = clock();
-        // Applied first, then claimed with its answer; an id answered
-        // before (a resend) rolls its new attempt back and repeats the
-        // first answer.
-        let attempt = in_savepoint_if(
-            steps,
-            |steps| {
-                let mutation = pushed
-                    .mutation
-                    .as_ref()
-                    .map_err(|e| StoreError::Api(e.clone()))?;
-                let stamp = Stamp {
-                    mutation_id: pushed.id,
-                    at: now,
-                    client_at: pushed.client_at,
-                };
-                let committed = apply(steps, caller, mutation, &stamp, &mut team)?;
-                let answer = Answer {
-                    outcome: Outcome::Applied,
-                    seq: committed.seq,
-                    error: None,
-                };
-                Ok(steps
-                    .claim_answered(pushed.id, now, &answer)?
-                    .then_some(committed.seq))
-            },
-            Option::is_some,
-        )?;
+        let attempt = in_savepoint(steps, |steps| {
+            let mutation = pushed
+                .mutation
+                .as_ref()
+                .map_err(|e| StoreError::Api(e.clone()))?;
+            let stamp = Stamp {
+                mutation_id: pushed.id,
+                at: now,
+                client_at: pushed.client_at,
+            };
+            Ok(apply(steps, caller, mutation, &stamp, &mut team)?.seq)
+        })?;
         let result = match attempt {
-            Ok(Some(seq)) => {
+            Ok(seq) => {
                 last_seq = seq.or(last_seq);
                 PushResult {
                     id: pushed.id,
@@ -416,27 +447,24 @@ pub fn push(
                     error: None,
                 }
             }
-            Ok(None) => duplicate(steps, pushed.id)?,
-            Err(e) => {
-                let error = PushError::from(store_refusal(e));
-                let answer = Answer {
-                    outcome: Outcome::Rejected,
-                    seq: None,
-                    error: Some(&error),
-                };
-                if steps.claim_answered(pushed.id, now, &answer)? {
-                    PushResult {
-                        id: pushed.id,
-                        outcome: Outcome::Rejected,
-                        seq: None,
-                        error: Some(error),
-                    }
-                } else {
-                    duplicate(steps, pushed.id)?
-                }
-            }
+            Err(e) => PushResult {
+                id: pushed.id,
+                outcome: Outcome::Rejected,
+                seq: None,
+                error: Some(PushError::from(store_refusal(e))),
+            },
         };
+        claims.push(Claim::of(&result, now)?);
         results.push(result);
+    }
+    // Every answer claimed at once, committed with what it answers. Writers
+    // take the team row first, so no other transaction can have claimed
+    // one of these ids since the read above; if one did, nothing of this
+    // transaction is kept and it runs again (and hears that answer).
+    if steps.claim_answered(&claims)? != claims.len() {
+        return Err(StoreError::Retry(
+            "a mutation of this push was answered by another transaction meanwhile".into(),
+        ));
     }
     if let Some(seq) = last_seq {
         steps.notify(seq)?;
@@ -486,4 +514,52 @@ pub fn sweep(steps: &mut dyn Steps, now: Timestamp) -> StoreResult<Option<i64>> 
         steps.notify(seq)?;
     }
     Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use fyncall_domain::mutation::Comment;
+
+    use super::*;
+
+    fn comment(ticket: Uuid) -> Pushed {
+        Pushed {
+            id: Uuid::now_v7(),
+            mutation: Ok(Mutation::Comment(Comment {
+                id: Uuid::now_v7(),
+                ticket_id: ticket,
+                body: "note".into(),
+            })),
+            client_at: None,
+        }
+    }
+
+    fn sizes(parts: &[&[Pushed]]) -> Vec<usize> {
+        parts.iter().map(|p| p.len()).collect()
+    }
+
+    #[test]
+    fn a_push_is_cut_at_its_size_and_at_a_row_changed_too_often() {
+        let spread: Vec<Pushed> = (0..12).map(|_| comment(Uuid::now_v7())).collect();
+        assert_eq!(sizes(&parts(&spread, 5, 3)), [5, 5, 2]);
+        assert_eq!(sizes(&parts(&spread, usize::MAX, usize::MAX)), [12]);
+
+        // One ticket's queue: a part changes it at most three times; the
+        // count starts again with each part, and order is kept.
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let queue: Vec<Pushed> = [a, a, b, a, a, b, b, a].into_iter().map(comment).collect();
+        let cut = parts(&queue, 100, 3);
+        assert_eq!(sizes(&cut), [4, 4]);
+        let rejoined: Vec<Uuid> = cut.iter().flat_map(|p| p.iter().map(|m| m.id)).collect();
+        assert_eq!(rejoined, queue.iter().map(|m| m.id).collect::<Vec<_>>());
+
+        // A body that named no mutation changes no row; nothing is empty.
+        let unreadable = Pushed {
+            id: Uuid::now_v7(),
+            mutation: Err(ApiError::new(ErrorCode::Invalid, "no such mutation")),
+            client_at: None,
+        };
+        assert_eq!(sizes(&parts(&[unreadable], 1, 1)), [1]);
+        assert!(parts(&[], 5, 5).is_empty());
+    }
 }

@@ -39,13 +39,20 @@
 //!
 //! # Concurrent writers and instances
 //!
-//! A mutation locks the rows it reads (`FOR UPDATE` on its ticket, or its
-//! conversation and that conversation's tickets) before it reads the team's
-//! settings and agents, so two instances changing one ticket apply one after
-//! the other, each on the other's result. Idempotency claims the mutation id
-//! first (`INSERT ... ON CONFLICT DO NOTHING` on `mutations`): a second
-//! instance with the same id waits for the first to finish and then answers
-//! `duplicate`, or applies it if the first rolled back. Deadlocks and
+//! Every write transaction takes the team row first (the write path's
+//! `Counters::lock`), so writers of one team take turns, on one instance or
+//! many, and each reads rows (READ COMMITTED: the latest committed version,
+//! statement by statement) that nobody can change before it commits. A
+//! mutation also locks the rows it will change (`FOR UPDATE` on its ticket,
+//! or its conversation and that conversation's tickets), a second guard
+//! that costs nothing more once the row is written; a conversation read for
+//! a change that cannot reach its tickets (a new ticket on it) is read
+//! without one. A push reads the answers
+//! of its mutation ids at its start and claims the others with their
+//! answers in one statement at its end (`INSERT ... ON CONFLICT DO
+//! NOTHING`), so a resend is answered `duplicate` and never applied twice;
+//! the turns make the claim's conflict impossible, and if one happened the
+//! push would run again and hear the first answer. Deadlocks and
 //! serialization failures are retried. Every committing transaction sends
 //! `NOTIFY fyncall_changes` with its last sequence (delivered on commit), and
 //! each instance LISTENs and wakes its live streams.
@@ -133,21 +140,49 @@ pub(crate) struct PgConn {
 pub(crate) struct Db<'a, C: GenericClient> {
     c: &'a mut C,
     statements: &'a mut HashMap<&'static str, Statement>,
+    /// Statements sent that may have changed something (all but plain
+    /// reads) or that failed: a failed statement aborts the transaction.
+    /// The write path compares it before and after a step to know whether
+    /// undoing that step needs a real savepoint (`write::PgSteps`).
+    touched: u64,
 }
 
-impl<C: GenericClient> Db<'_, C> {
+impl<'a, C: GenericClient> Db<'a, C> {
+    fn new(c: &'a mut C, statements: &'a mut HashMap<&'static str, Statement>) -> Self {
+        Db {
+            c,
+            statements,
+            touched: 0,
+        }
+    }
+
+    /// See the field: how many statements so far may have changed something or failed.
+    pub(crate) fn touched(&self) -> u64 {
+        self.touched
+    }
+
+    /// Counts a statement that is not a plain read, or that failed.
+    fn note<T>(&mut self, reads_only: bool, result: Result<T, postgres::Error>) -> StoreResult<T> {
+        if !reads_only || result.is_err() {
+            self.touched += 1;
+        }
+        result.map_err(pg_err)
+    }
+
     fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.c.prepare(sql).map_err(pg_err)?;
+        let prepared = self.c.prepare(sql);
+        let s = self.note(true, prepared)?;
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
 
     pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Vec<Row>> {
         let s = self.statement(sql)?;
-        self.c.query(&s, params).map_err(pg_err)
+        let rows = self.c.query(&s, params);
+        self.note(reads_only(sql), rows)
     }
 
     pub(crate) fn query_opt(
@@ -156,28 +191,42 @@ impl<C: GenericClient> Db<'_, C> {
         params: Params<'_>,
     ) -> StoreResult<Option<Row>> {
         let s = self.statement(sql)?;
-        self.c.query_opt(&s, params).map_err(pg_err)
+        let row = self.c.query_opt(&s, params);
+        self.note(reads_only(sql), row)
     }
 
     pub(crate) fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Row> {
         let s = self.statement(sql)?;
-        self.c.query_one(&s, params).map_err(pg_err)
+        let row = self.c.query_one(&s, params);
+        self.note(reads_only(sql), row)
     }
 
     pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<u64> {
         let s = self.statement(sql)?;
-        self.c.execute(&s, params).map_err(pg_err)
+        let count = self.c.execute(&s, params);
+        self.note(false, count)
     }
 
     /// SQL with no parameters and no result (savepoints).
     pub(crate) fn batch_execute(&mut self, sql: &str) -> StoreResult<()> {
-        self.c.batch_execute(sql).map_err(pg_err)
+        let done = self.c.batch_execute(sql);
+        self.note(false, done)
     }
 
     /// A statement built at run time (the ticket list); not kept.
     pub(crate) fn query_dynamic(&mut self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
-        self.c.query(sql, params).map_err(pg_err)
+        let rows = self.c.query(sql, params);
+        self.note(reads_only(sql), rows)
     }
+}
+
+/// Whether a statement only reads (locking rows is not a change: a lock
+/// taken by a step later undone is only held until commit).
+fn reads_only(sql: &str) -> bool {
+    let head = sql.trim_start();
+    head.get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+        && !sql.contains("pg_notify")
 }
 
 /// Makes and checks the pool's connections (r2d2 does the pooling).
@@ -530,10 +579,7 @@ impl PgStore {
             let conn = &mut *lease;
             let result = (|| {
                 let mut tx = conn.client.transaction().map_err(pg_err)?;
-                let value = f(&mut Db {
-                    c: &mut tx,
-                    statements: &mut conn.statements,
-                })?;
+                let value = f(&mut Db::new(&mut tx, &mut conn.statements))?;
                 tx.commit().map_err(pg_err)?;
                 Ok(value)
             })();
@@ -558,10 +604,7 @@ impl PgStore {
     ) -> StoreResult<T> {
         let mut lease = self.lease()?;
         let conn = &mut *lease;
-        f(&mut Db {
-            c: &mut conn.client,
-            statements: &mut conn.statements,
-        })
+        f(&mut Db::new(&mut conn.client, &mut conn.statements))
     }
 
     /// Runs `f` in one read-only REPEATABLE READ snapshot.
@@ -578,10 +621,7 @@ impl PgStore {
             .read_only(true)
             .start()
             .map_err(pg_err)?;
-        let value = f(&mut Db {
-            c: &mut tx,
-            statements: &mut conn.statements,
-        })?;
+        let value = f(&mut Db::new(&mut tx, &mut conn.statements))?;
         tx.commit().map_err(pg_err)?;
         Ok(value)
     }

@@ -248,13 +248,16 @@ impl Store for PgStore {
         PgStore::transact(self, work)
     }
 
-    /// PostgreSQL keeps up to 64 subtransactions per transaction in shared
-    /// memory (`PGPROC_MAX_CACHED_SUBXIDS`); past that every other session's
-    /// snapshot must look them up on disk, and a row changed by many of them
-    /// (a ticket a queue comments on 500 times) grows a chain of versions
-    /// each later read walks. So a push commits every 64 mutations.
-    fn mutations_per_transaction(&self) -> usize {
-        64
+    /// A commit waits for the write-ahead log to be on disk, and pushes
+    /// take the team row one after the other, so every commit is time no
+    /// other push can use: a push of 500 commits once. But each change of
+    /// a row inside one transaction leaves a version of it that every
+    /// later read of the row in that transaction walks past (a queue of
+    /// 500 comments on one ticket would walk 125,000), so a transaction
+    /// changes one row at most 64 times. Measured by `cargo bench -p
+    /// fyncall-server --bench stores` ("push" and "one ticket's queue").
+    fn mutations_per_transaction(&self) -> (usize, usize) {
+        (500, 64)
     }
 
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody> {

@@ -6,6 +6,9 @@
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
+use std::cell::Cell;
+use std::collections::HashMap;
+
 use postgres::Transaction;
 use uuid::Uuid;
 
@@ -13,7 +16,7 @@ use super::tokens::PgTokens;
 use super::{CHANNEL, Db, PgStore, agents, db_err, iso_opt, parse_rows, settings};
 use crate::inbox;
 use crate::rows::{activity_body, next_breach_at, outcome_text, source_text};
-use crate::store::{Ending, StoreResult};
+use crate::store::{Ending, StoreError, StoreResult};
 use crate::time::iso;
 use crate::write::Steps;
 
@@ -91,6 +94,26 @@ struct PgSteps<'s, 'a, 'b> {
     /// which releases every savepoint). Only statements kept anyway run
     /// in between, and a rollback always follows its own savepoint.
     release_pending: bool,
+    /// `Some` while savepoints are kept in this process only (see [`Lazy`]).
+    lazy: Option<Lazy<'s>>,
+}
+
+/// Savepoints that cost no round trip. Nearly every step the write path
+/// wraps in a savepoint either writes and is kept, or is refused by the
+/// rules before it writes anything (the rules decide in memory, the
+/// writes come after). Neither needs PostgreSQL to know of a savepoint:
+/// the first keeps everything, the second has nothing to undo. So a
+/// savepoint is only a mark here: [`Db::touched`] when it was opened. A
+/// rollback to a mark with nothing written or failed since is a no-op;
+/// one that would have to undo something cannot be done without a real
+/// savepoint, so it ends the transaction (`Retry`, nothing of it is kept)
+/// and asks for it to run again with real savepoints (`careful`). That
+/// costs a transaction in the rare push holding a mutation refused after
+/// it wrote (an id taken, a store error), and saves one round trip per
+/// mutation in every other.
+struct Lazy<'s> {
+    marks: Vec<u64>,
+    careful: &'s Cell<bool>,
 }
 
 impl PgSteps<'_, '_, '_> {
@@ -237,19 +260,28 @@ fn save_conversation(steps: &mut PgSteps<'_, '_, '_>, c: &Conversation) -> Store
 /// changing one ticket apply one after the other, each on the other's result.
 impl Steps for PgSteps<'_, '_, '_> {
     fn savepoint(&mut self) -> StoreResult<()> {
+        self.counters
+            .saved
+            .push((self.counters.seq, self.counters.next_number));
+        if let Some(lazy) = &mut self.lazy {
+            lazy.marks.push(self.db.touched());
+            return Ok(());
+        }
         if std::mem::take(&mut self.release_pending) {
             self.db
                 .batch_execute("RELEASE SAVEPOINT fyncall_step; SAVEPOINT fyncall_step")?;
         } else {
             self.db.batch_execute("SAVEPOINT fyncall_step")?;
         }
-        self.counters
-            .saved
-            .push((self.counters.seq, self.counters.next_number));
         Ok(())
     }
 
     fn release_savepoint(&mut self) -> StoreResult<()> {
+        if let Some(lazy) = &mut self.lazy {
+            lazy.marks.pop();
+            self.counters.saved.pop();
+            return Ok(());
+        }
         if self.release_pending {
             self.db.batch_execute("RELEASE SAVEPOINT fyncall_step")?;
         }
@@ -259,6 +291,20 @@ impl Steps for PgSteps<'_, '_, '_> {
     }
 
     fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        if let Some(lazy) = &self.lazy {
+            if lazy.marks.last() != Some(&self.db.touched()) {
+                lazy.careful.set(true);
+                return Err(StoreError::Retry(
+                    "a step to undo wrote something: the transaction runs again with savepoints"
+                        .into(),
+                ));
+            }
+            if let Some((seq, number)) = self.counters.saved.last().copied() {
+                self.counters.seq = seq;
+                self.counters.next_number = number;
+            }
+            return Ok(());
+        }
         // The savepoint rolled back to is the last one opened, never one
         // whose release is pending: say any pending release first.
         if std::mem::take(&mut self.release_pending) {
@@ -297,11 +343,18 @@ impl Steps for PgSteps<'_, '_, '_> {
         linked: bool,
     ) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
         let id = id.to_string();
-        let Some(row) = self.db.query_opt(
-            "SELECT data FROM conversations WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )?
-        else {
+        // Only linked to (a new ticket): read, not locked; the team row
+        // this transaction holds keeps every other writer out anyway.
+        let row = if linked {
+            self.db.query_opt(
+                "SELECT data FROM conversations WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?
+        } else {
+            self.db
+                .query_opt("SELECT data FROM conversations WHERE id = $1", &[&id])?
+        };
+        let Some(row) = row else {
             return Ok(None);
         };
         let c: Conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
@@ -342,38 +395,42 @@ impl Steps for PgSteps<'_, '_, '_> {
         insert_activity(self, entry)
     }
 
-    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
-        Ok(self
-            .db
-            .query_opt(
-                "SELECT outcome, seq, error FROM mutations WHERE id = $1",
-                &[&id.to_string()],
-            )?
-            .map(|r| (r.get(0), r.get(1), r.get(2))))
+    fn mutation_outcomes(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, crate::write::StoredOutcome>> {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = self.db.query(
+            "SELECT id, outcome, seq, error FROM mutations WHERE id = ANY($1)",
+            &[&ids],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let id = Uuid::parse_str(r.get::<_, &str>(0)).map_err(db_err)?;
+                Ok((id, (r.get(1), r.get(2), r.get(3))))
+            })
+            .collect()
     }
 
-    /// A second instance with the same id waits for the first to commit
-    /// (then this answers `false`: it was answered) or to roll back (then
-    /// this claims it).
-    fn claim_answered(
-        &mut self,
-        id: Uuid,
-        now: Timestamp,
-        answer: &crate::write::Answer<'_>,
-    ) -> StoreResult<bool> {
-        let error = answer.error_text()?;
+    /// One statement for a push's answers. An id another transaction is
+    /// claiming waits for it to commit (then it is not taken here) or to
+    /// roll back.
+    fn claim_answered(&mut self, claims: &[crate::write::Claim]) -> StoreResult<usize> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = claims.iter().map(|c| c.id.to_string()).collect();
+        let outcomes: Vec<&str> = claims.iter().map(|c| outcome_text(c.outcome)).collect();
+        let seqs: Vec<Option<i64>> = claims.iter().map(|c| c.seq).collect();
+        let errors: Vec<Option<&str>> = claims.iter().map(|c| c.error.as_deref()).collect();
+        let ats: Vec<String> = claims.iter().map(|c| iso(c.at)).collect();
         let claimed = self.db.execute(
-            "INSERT INTO mutations (id, outcome, seq, error, at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO mutations (id, outcome, seq, error, at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])
              ON CONFLICT (id) DO NOTHING",
-            &[
-                &id.to_string(),
-                &outcome_text(answer.outcome),
-                &answer.seq,
-                &error,
-                &iso(now),
-            ],
+            &[&ids, &outcomes, &seqs, &errors, &ats],
         )?;
-        Ok(claimed == 1)
+        usize::try_from(claimed).map_err(db_err)
     }
 
     fn notify(&mut self, seq: i64) -> StoreResult<()> {
@@ -485,12 +542,18 @@ impl PgStore {
         &self,
         work: &mut dyn FnMut(&mut dyn Steps) -> StoreResult<()>,
     ) -> StoreResult<()> {
+        let careful = Cell::new(false);
         self.write(|db| {
             let counters = Counters::lock(db)?;
+            let lazy = (!careful.get()).then(|| Lazy {
+                marks: Vec::new(),
+                careful: &careful,
+            });
             let mut steps = PgSteps {
                 db,
                 counters,
                 release_pending: false,
+                lazy,
             };
             work(&mut steps)?;
             steps.counters.write_back(steps.db)

@@ -4,6 +4,8 @@
 //! is updated in the same transaction, so a pull never sees a change without
 //! its sequence nor a sequence without its change.
 
+use std::collections::HashMap;
+
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, TeamSettings, Ticket, Timestamp, sla,
 };
@@ -219,41 +221,50 @@ impl Steps for SqliteSteps<'_> {
         insert_activity(self.conn, entry)
     }
 
-    fn mutation_outcome(&mut self, id: Uuid) -> StoreResult<Option<crate::write::StoredOutcome>> {
-        self.conn
-            .query_row(
-                "SELECT outcome, seq, error FROM mutations WHERE id = ?1",
-                params![id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db_err)
+    fn mutation_outcomes(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, crate::write::StoredOutcome>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT outcome, seq, error FROM mutations WHERE id = ?1")
+            .map_err(db_err)?;
+        let mut found = HashMap::new();
+        for id in ids {
+            let stored = st
+                .query_row(params![id.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(db_err)?;
+            if let Some(stored) = stored {
+                found.insert(*id, stored);
+            }
+        }
+        Ok(found)
     }
 
-    fn claim_answered(
-        &mut self,
-        id: Uuid,
-        now: Timestamp,
-        answer: &crate::write::Answer<'_>,
-    ) -> StoreResult<bool> {
-        let error = answer.error_text()?;
-        let claimed = self
+    fn claim_answered(&mut self, claims: &[crate::write::Claim]) -> StoreResult<usize> {
+        let mut st = self
             .conn
             .prepare_cached(
                 "INSERT INTO mutations (id, outcome, seq, error, at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO NOTHING",
             )
-            .and_then(|mut st| {
-                st.execute(params![
-                    id.to_string(),
-                    outcome_text(answer.outcome),
-                    answer.seq,
-                    error,
-                    now_text(now)
-                ])
-            })
             .map_err(db_err)?;
-        Ok(claimed == 1)
+        let mut claimed = 0;
+        for c in claims {
+            claimed += st
+                .execute(params![
+                    c.id.to_string(),
+                    outcome_text(c.outcome),
+                    c.seq,
+                    c.error,
+                    now_text(c.at)
+                ])
+                .map_err(db_err)?;
+        }
+        Ok(claimed)
     }
 
     fn notify(&mut self, _seq: i64) -> StoreResult<()> {

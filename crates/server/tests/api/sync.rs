@@ -104,16 +104,33 @@ async fn push_in_order_duplicates_and_rejections(store: Kind) {
 
     // Another mutation creating a ticket with an id already taken: refused,
     // and the ticket there stays as it was (number, subject, priority).
+    // Between two new tickets in one push: they are applied, with numbers
+    // that follow each other (the refused one took none).
     let reuse = json!({"id": Uuid::now_v7(), "name": "create_ticket", "args": {"id": new_id, "conversation_id": t.conversation, "subject": "Taken over", "priority": "low"}});
+    let fresh = |subject: &str| {
+        let id = Uuid::now_v7();
+        (
+            id,
+            json!({"id": Uuid::now_v7(), "name": "create_ticket", "args": {"id": id, "conversation_id": t.conversation, "subject": subject, "priority": "low"}}),
+        )
+    };
+    let (before, first) = fresh("Before the taken one");
+    let (after, last) = fresh("After the taken one");
     let (_, v) = t
         .post(
             &t.alice,
             "/sync/push",
-            json!({"client_id": Uuid::now_v7(), "mutations": [reuse]}),
+            json!({"client_id": Uuid::now_v7(), "mutations": [first, reuse, last]}),
         )
         .await;
-    assert_eq!(v["results"][0]["outcome"], "rejected", "{v}");
-    assert_eq!(v["results"][0]["error"]["code"], "conflict", "{v}");
+    assert_eq!(v["results"][0]["outcome"], "applied", "{v}");
+    assert_eq!(v["results"][1]["outcome"], "rejected", "{v}");
+    assert_eq!(v["results"][1]["error"]["code"], "conflict", "{v}");
+    assert_eq!(v["results"][2]["outcome"], "applied", "{v}");
+    let (_, before) = t.get(&t.alice, &format!("/tickets/{before}")).await;
+    let (_, after) = t.get(&t.alice, &format!("/tickets/{after}")).await;
+    let number = |v: &serde_json::Value| v["ticket"]["number"].as_i64().expect("number");
+    assert_eq!(number(&after), number(&before) + 1, "{before} {after}");
     let (_, kept) = t.get(&t.alice, &format!("/tickets/{new_id}")).await;
     assert_eq!(kept["ticket"]["subject"], "Offline ticket");
     assert_eq!(kept["ticket"]["priority"], "high");
