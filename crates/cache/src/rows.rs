@@ -78,38 +78,48 @@ pub(crate) fn linked_ids(conn: &Connection, conversation: Uuid) -> Result<Vec<Uu
     Ok(out)
 }
 
-/// What `mutation` needs to be checked and applied, from the visible rows
-/// (the same scope the server loads).
-pub(crate) fn load_state(conn: &Connection, mutation: &Mutation) -> Result<State> {
-    let mut state = State {
-        settings: settings(conn)?,
-        ..State::default()
-    };
-    for agent in agents(conn)? {
-        state.agents.insert(agent.id, agent);
+/// The reads of [`fyncall_domain::state::load`] on the cache: the rows as
+/// the agent sees them (local changes on top).
+struct Visible<'c>(&'c Connection);
+
+impl fyncall_domain::Rows for Visible<'_> {
+    type Error = CacheError;
+    /// The cache's writes replace a row by id: a creation reads its ticket
+    /// first, and the rules refuse an id already there.
+    const NEW_TICKET_WRITE_REFUSES_TAKEN_IDS: bool = false;
+
+    fn ticket(&mut self, id: Uuid) -> Result<Option<Ticket>> {
+        Ok(visible_ticket(self.0, id)?.map(|(t, _)| t))
     }
-    let scope = mutation.scope();
-    if let Some(id) = scope.ticket {
-        if let Some((t, _)) = visible_ticket(conn, id)? {
-            state.tickets.insert(t.id, t);
-        }
-    }
-    if let Some(id) = scope.conversation {
-        if let Some(c) = visible_conversation(conn, id)? {
-            state.conversations.insert(c.id, c);
-            let linked = if scope.linked {
-                linked_ids(conn, id)?
-            } else {
-                Vec::new()
-            };
-            for t in linked {
-                if let Some((t, _)) = visible_ticket(conn, t)? {
-                    state.tickets.insert(t.id, t);
+
+    fn conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> Result<Option<(Conversation, Vec<Ticket>)>> {
+        let Some(c) = visible_conversation(self.0, id)? else {
+            return Ok(None);
+        };
+        let mut tickets = Vec::new();
+        if linked {
+            for t in linked_ids(self.0, id)? {
+                if let Some((t, _)) = visible_ticket(self.0, t)? {
+                    tickets.push(t);
                 }
             }
         }
+        Ok(Some((c, tickets)))
     }
-    Ok(state)
+
+    fn team(&mut self) -> Result<(TeamSettings, Vec<Agent>)> {
+        Ok((settings(self.0)?, agents(self.0)?))
+    }
+}
+
+/// What `mutation` needs to be checked and applied, from the visible rows
+/// (the same scope the server loads, loaded by the same code).
+pub(crate) fn load_state(conn: &Connection, mutation: &Mutation) -> Result<State> {
+    fyncall_domain::state::load(&mut Visible(conn), mutation)
 }
 
 /// Where a written row's server copy comes from.

@@ -49,7 +49,7 @@ pub use refusal::{Refusal, RefusalCode};
 pub use report::{Compliance, GroupBy, ReportGroup, ReportQuery, SlaReport};
 pub use settings::{Hours, PriorityTargets, SlaPolicy, Targets, TeamSettings};
 pub use sla::{Deadline, Indicator, Moments, Sla, Timer, TimerKind, TimerState};
-pub use state::State;
+pub use state::{Rows, State};
 pub use ticket::{
     AiContext, Category, Kept, Pause, Priority, Sentiment, SlaClock, Source, Status, Ticket,
     Trigger,

@@ -2,7 +2,9 @@
 //!
 //! Callers load only what a mutation needs (see [`crate::Mutation::scope`]):
 //! the ticket it names, or the conversation it names together with **all**
-//! tickets linked to it, plus the team's agents and settings.
+//! tickets linked to it, plus the team's agents and settings. [`load`] is
+//! that loading, written once for every store that applies mutations (the
+//! server's stores and an agent's cache), over the few reads of [`Rows`].
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,7 @@ use uuid::Uuid;
 
 use crate::agent::Agent;
 use crate::conversation::Conversation;
+use crate::mutation::Mutation;
 use crate::refusal::Refusal;
 use crate::settings::TeamSettings;
 use crate::ticket::Ticket;
@@ -52,4 +55,55 @@ impl State {
         linked.sort_by_key(|t| (t.created_at, t.id));
         linked.into_iter().map(|t| t.id).collect()
     }
+}
+
+/// The reads [`load`] makes, on a store that applies mutations.
+pub trait Rows {
+    type Error;
+    /// Whether the store's write of a new ticket refuses an id already
+    /// taken; then a creation does not read its ticket first.
+    const NEW_TICKET_WRITE_REFUSES_TAKEN_IDS: bool;
+    /// A ticket (locked until commit where the store has row locks).
+    fn ticket(&mut self, id: Uuid) -> Result<Option<Ticket>, Self::Error>;
+    /// A conversation, with its tickets (oldest first) when `linked`.
+    fn conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> Result<Option<(Conversation, Vec<Ticket>)>, Self::Error>;
+    /// The team's settings and agents. Read after the rows, so a store
+    /// that waited for a row lock sees a policy committed meanwhile.
+    fn team(&mut self) -> Result<(TeamSettings, Vec<Agent>), Self::Error>;
+}
+
+/// Loads what `mutation` reads ([`Mutation::scope`]): its conversation
+/// (with the linked tickets when the change can reach them), its ticket,
+/// then the team.
+pub fn load<R: Rows>(rows: &mut R, mutation: &Mutation) -> Result<State, R::Error> {
+    let scope = mutation.scope();
+    let mut state = State::default();
+    if let Some(id) = scope.conversation {
+        if let Some((c, tickets)) = rows.conversation(id, scope.linked)? {
+            state.conversations.insert(c.id, c);
+            for t in tickets {
+                state.tickets.insert(t.id, t);
+            }
+        }
+    }
+    let skip =
+        R::NEW_TICKET_WRITE_REFUSES_TAKEN_IDS && matches!(mutation, Mutation::CreateTicket(_));
+    if let Some(id) = scope
+        .ticket
+        .filter(|id| !skip && !state.tickets.contains_key(id))
+    {
+        if let Some(t) = rows.ticket(id)? {
+            state.tickets.insert(t.id, t);
+        }
+    }
+    let (settings, agents) = rows.team()?;
+    state.settings = settings;
+    for agent in agents {
+        state.agents.insert(agent.id, agent);
+    }
+    Ok(state)
 }

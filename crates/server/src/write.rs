@@ -203,6 +203,35 @@ impl Team {
     }
 }
 
+/// The reads of [`fyncall_domain::state::load`] on a store's steps: rows
+/// locked as they are read, the team read once per transaction.
+struct Locked<'s, 't> {
+    steps: &'s mut dyn Steps,
+    team: &'t mut Team,
+}
+
+impl fyncall_domain::Rows for Locked<'_, '_> {
+    type Error = StoreError;
+    /// `Steps::save_ticket` refuses a taken id: one round trip fewer a creation.
+    const NEW_TICKET_WRITE_REFUSES_TAKEN_IDS: bool = true;
+
+    fn ticket(&mut self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        self.steps.lock_ticket(id)
+    }
+
+    fn conversation(
+        &mut self,
+        id: Uuid,
+        linked: bool,
+    ) -> StoreResult<Option<(Conversation, Vec<Ticket>)>> {
+        self.steps.lock_conversation(id, linked)
+    }
+
+    fn team(&mut self) -> StoreResult<(TeamSettings, Vec<Agent>)> {
+        self.team.get(self.steps).cloned()
+    }
+}
+
 /// Loads what `mutation` may read, locking rows first and the team's
 /// settings and agents after, so a policy change that committed while this
 /// waited is seen.
@@ -211,32 +240,7 @@ pub fn load_state(
     mutation: &Mutation,
     team: &mut Team,
 ) -> StoreResult<State> {
-    let scope = mutation.scope();
-    let mut state = State::default();
-    if let Some(id) = scope.conversation {
-        if let Some((c, tickets)) = steps.lock_conversation(id, scope.linked)? {
-            state.conversations.insert(c.id, c);
-            for t in tickets {
-                state.tickets.insert(t.id, t);
-            }
-        }
-    }
-    // A new ticket is not read first: its insert refuses an id already
-    // taken (`Steps::save_ticket`), one round trip fewer a creation.
-    let creates = matches!(mutation, Mutation::CreateTicket(_));
-    if let Some(id) = scope.ticket.filter(|_| !creates) {
-        if !state.tickets.contains_key(&id) {
-            if let Some(t) = steps.lock_ticket(id)? {
-                state.tickets.insert(t.id, t);
-            }
-        }
-    }
-    let (settings, agents) = team.get(steps)?;
-    state.settings = settings.clone();
-    for agent in agents {
-        state.agents.insert(agent.id, agent.clone());
-    }
-    Ok(state)
+    fyncall_domain::state::load(&mut Locked { steps, team }, mutation)
 }
 
 fn exists(what: &str, id: Uuid) -> StoreError {

@@ -3,6 +3,7 @@
 mod business_hours;
 mod fixture;
 mod lifecycle;
+mod loading;
 mod permissions;
 mod properties;
 mod report;
