@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { showTimer, span } from './time';
+import { shortTime, showTimer, span, weekdayTime } from './time';
 import type { Timer } from '../generated/Timer';
 
 const timer = (t: Partial<Timer>): Timer => ({
@@ -56,5 +56,16 @@ describe('countdowns', () => {
     expect(shown.state).toBe('on_track');
     expect(shown.text).toMatch(/^paused until Mon.*09:00, 2h 30m left$/);
     expect(showTimer(closed, Date.parse('2026-11-30T10:45:00.000Z')).state).toBe('at_risk');
+  });
+});
+
+describe('dates in lists', () => {
+  it('read as the agent\'s locale writes them, from one formatter made once', () => {
+    const iso = '2026-03-02T09:05:00Z';
+    expect(shortTime(iso)).toBe(new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }));
+    expect(weekdayTime(iso)).toBe(
+      new Date(iso).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false }),
+    );
+    expect(shortTime(null)).toBe('—');
   });
 });

@@ -48,15 +48,19 @@ export function businessLeft(t: Timer, serverNowMs: number): number {
   return t.remaining_seconds;
 }
 
+// Made once: `toLocaleString` with options builds a new formatter each call,
+// which a list of 100 rows (two dates each) paid 200 times per render.
+const WEEKDAY_TIME = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+const SHORT_TIME = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
 /** "Mon 09:00": a moment within the coming week, in the agent's zone. */
 export function weekdayTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+  return WEEKDAY_TIME.format(new Date(iso));
 }
 
 export function shortTime(iso: string | null): string {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return SHORT_TIME.format(new Date(iso));
 }
 
 /** A ticket's SLA as one cell shows it: its running timer due first, else a
