@@ -261,33 +261,32 @@ impl<'c> KeptCounts<'c> {
                     ""
                 };
                 self.conn
-                    .query_row(
-                        "SELECT n FROM view_counts WHERE view = ?1 AND assignee = ?2",
-                        [view.as_str(), key],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT n FROM view_counts WHERE view = ?1 AND assignee = ?2")?
+                    .query_row([view.as_str(), key], |r| r.get(0))
                     .optional()?
                     .unwrap_or(0)
             }
             Kept::ByDay => {
                 let now = millis(now);
                 let today = now.div_euclid(DAY_MS);
-                let before: i64 = self.conn.query_row(
-                    "SELECT coalesce(sum(n), 0) FROM view_days WHERE view = ?1 AND day < ?2",
-                    rusqlite::params![view.as_str(), today],
-                    |r| r.get(0),
-                )?;
+                // Each statement is prepared once per connection (a
+                // refresh asks for every view's count).
+                let before: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT coalesce(sum(n), 0) FROM view_days WHERE view = ?1 AND day < ?2",
+                    )?
+                    .query_row(rusqlite::params![view.as_str(), today], |r| r.get(0))?;
                 // Today's, by the rule's own condition, on the at-risk index.
                 let (when, _) = condition(&rule, kept, "t");
                 let today_sql = format!(
                     "SELECT count(*) FROM tickets t INDEXED BY tickets_at_risk
                      WHERE t.at_risk_at >= ?1 AND t.at_risk_at <= ?2 AND {when}"
                 );
-                let since: i64 = self.conn.query_row(
-                    &today_sql,
-                    rusqlite::params![today * DAY_MS, now],
-                    |r| r.get(0),
-                )?;
+                let since: i64 = self
+                    .conn
+                    .prepare_cached(&today_sql)?
+                    .query_row(rusqlite::params![today * DAY_MS, now], |r| r.get(0))?;
                 before + since
             }
         };
