@@ -73,3 +73,15 @@ pub(crate) fn patched_agent(
     }
     Ok(agent)
 }
+
+/// What a ticket row's upsert changes when the row is there already: the
+/// same SQL in both stores' dialects.
+macro_rules! ticket_update {
+    () => {
+        "subject = excluded.subject, description = excluded.description, status = excluded.status,
+         priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
+         category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
+         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+    };
+}
+pub(crate) use ticket_update;

@@ -231,9 +231,9 @@ pub fn prune(
          OR (agent_id IS NOT NULL AND last_used_at < $1)",
         &[Some(&tokens_before)],
     )?;
-    // Answered records only: a claim is made and answered in one transaction.
+    // Every stored claim holds its answer (written with it, in one row).
     let mutations = db.exec(
-        "DELETE FROM mutations WHERE at < $1 AND outcome <> 'applying'",
+        "DELETE FROM mutations WHERE at < $1",
         &[Some(&mutations_before)],
     )?;
     Ok((tokens, mutations))

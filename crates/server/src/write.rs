@@ -150,7 +150,7 @@ pub fn put_settings(steps: &mut dyn Steps, new: &TeamSettings) -> StoreResult<i6
     Ok(seq)
 }
 
-/// A stored answer: outcome (`applying`, `applied`, `rejected`), seq, error JSON.
+/// A stored answer: outcome (`applied`, `rejected`), seq, error JSON.
 pub type StoredOutcome = (String, Option<i64>, Option<String>);
 
 /// One mutation of a push, as read off the wire.

@@ -133,21 +133,14 @@ fn notify(db: &mut Tx<'_, '_>, seq: Option<i64>) -> StoreResult<()> {
     Ok(())
 }
 
-/// The insert of a ticket's row, what changes when it is there already, and
+/// The insert of a ticket's row (what changes when it is there already:
+/// `rows::ticket_update`) and
 /// its change-log row (one statement with the insert: one round trip).
 macro_rules! ticket_insert {
     () => {
         "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
                               category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    };
-}
-macro_rules! ticket_update {
-    () => {
-        "subject = excluded.subject, description = excluded.description, status = excluded.status,
-         priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-         category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
     };
 }
 macro_rules! ticket_change {
@@ -187,7 +180,7 @@ fn save_ticket(
                 "WITH saved AS (",
                 ticket_insert!(),
                 " ON CONFLICT (id) DO UPDATE SET ",
-                ticket_update!(),
+                crate::rows::ticket_update!(),
                 " RETURNING id)",
                 ticket_change!()
             )

@@ -35,20 +35,12 @@ pub(super) fn bump(tx: &Connection, entity: &str, id: &str) -> StoreResult<i64> 
     Ok(seq)
 }
 
-/// The insert of a ticket's row, and what changes when it is there already.
+/// The insert of a ticket's row (what changes when it is there already: `rows::ticket_update`).
 macro_rules! ticket_insert {
     () => {
         "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
                               category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-    };
-}
-macro_rules! ticket_update {
-    () => {
-        "subject = excluded.subject, description = excluded.description, status = excluded.status,
-         priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
-         category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
     };
 }
 
@@ -77,7 +69,7 @@ pub(super) fn save_ticket(
             concat!(
                 ticket_insert!(),
                 " ON CONFLICT (id) DO UPDATE SET ",
-                ticket_update!()
+                crate::rows::ticket_update!()
             )
         })
         .and_then(|mut st| {
