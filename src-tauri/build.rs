@@ -29,6 +29,7 @@ fn main() {
             "discard_problem",
             "sync_now",
             "take_link",
+            "started",
             "heartbeat",
             "preferences",
             "set_preference",

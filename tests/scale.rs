@@ -110,6 +110,27 @@ fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64))> 
     Some(([times[0], times[1], times[2]], memory))
 }
 
+/// The last start-up line the app logged in `logs` (one per start), once a
+/// start after the first has logged one: "first view on screen after …".
+fn started_line(logs: &Path) -> Option<String> {
+    let mut files: Vec<_> = std::fs::read_dir(logs)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    // A file a day, named by its date: oldest first.
+    files.sort();
+    let mut lines = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        lines.extend(
+            text.lines()
+                .filter_map(|l| l.split_once("started: ").map(|(_, r)| r.to_owned())),
+        );
+    }
+    (lines.len() >= 2).then(|| lines.pop()).flatten()
+}
+
 /// The app's own process under tauri-driver's session.
 fn app_pid(root: u32) -> u32 {
     let found = wait_for("the app's process", Duration::from_secs(30), || {
@@ -215,6 +236,10 @@ struct Click {
     before: f64,
     read: f64,
     render: f64,
+    /// Of `render`: the page's DOM update, then the webview's style, layout
+    /// and paint until the next frame.
+    dom: f64,
+    paint: f64,
 }
 
 /// The script that times a click inside the window: `click()` starts it,
@@ -233,6 +258,7 @@ fn timed_click(d: &Driver, setup: &str, prefix: &str, args: Value) -> Click {
             }};
             const finish = (end) => done({{
                 total: end - start, asked: at('asked') - start, received: at('received') - start,
+                drawn: at('drawn') - start,
             }});
             const poll = () => ready() ? requestAnimationFrame(() => finish(performance.now()))
                 : (performance.now() - start > 20000 ? done(null) : requestAnimationFrame(poll));
@@ -246,13 +272,33 @@ fn timed_click(d: &Driver, setup: &str, prefix: &str, args: Value) -> Click {
     );
     let get = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     let (total, asked, received) = (get("total"), get("asked"), get("received"));
+    let drawn = get("drawn");
     assert!(total >= 0.0, "{prefix}: not on screen within 20 s: {v}");
     Click {
         total,
         before: asked,
         read: received - asked,
         render: total - received,
+        dom: drawn - received,
+        paint: total - drawn,
     }
+}
+
+/// The floor of any click: one element added to the page, timed the same
+/// way (until the next frame after it is in).
+fn frame_floor(d: &Driver) -> f64 {
+    timed_click(
+        d,
+        r#"
+            const mark = document.createElement('span');
+            const click = () => document.body.appendChild(mark);
+            const ready = () => mark.isConnected;
+            setTimeout(() => mark.remove(), 200);
+        "#,
+        "floor",
+        json!([]),
+    )
+    .total
 }
 
 /// Clicks a view's link and times, inside the window, until that view's
@@ -313,12 +359,14 @@ fn spread(xs: &mut [f64]) -> String {
 fn show_clicks(what: &str, clicks: &[Click], target: &str) {
     let pick = |f: fn(&Click) -> f64| clicks.iter().map(f).collect::<Vec<_>>();
     println!(
-        "{what}: {} over {} clicks ({target}); of which until the cache was asked {}, the cache read with its IPC {}, rendering to the next frame {}",
+        "{what}: {} over {} clicks ({target}); of which until the cache was asked {}, the cache read with its IPC {}, rendering to the next frame {} (the page's DOM update {}, then the webview's style, layout and paint {})",
         spread(&mut pick(|c| c.total)),
         clicks.len(),
         spread(&mut pick(|c| c.before)),
         spread(&mut pick(|c| c.read)),
         spread(&mut pick(|c| c.render)),
+        spread(&mut pick(|c| c.dom)),
+        spread(&mut pick(|c| c.paint)),
     );
 }
 
@@ -433,6 +481,17 @@ fn the_release_app_on_a_large_team() {
         }
     }
     show_clicks("view click-to-render", &clicks, "target ≤ 50 ms p95");
+    let mut floor: Vec<f64> = (0..20)
+        .map(|_| {
+            let f = frame_floor(&d);
+            std::thread::sleep(Duration::from_millis(300));
+            f
+        })
+        .collect();
+    println!(
+        "floor, a frame: one element added to the page until the next frame: {} over 20",
+        spread(&mut floor)
+    );
 
     // Opening tickets from All Tickets: click a row, time its page.
     let mut opens = Vec::new();
@@ -463,16 +522,27 @@ fn the_release_app_on_a_large_team() {
     d.wait("[data-testid=ticket-list] tbody tr");
     let cold = launched.elapsed();
     let pid = app_pid(root);
+    // The app's own account of it: launch to its first view drawn, timed in
+    // its process as the bare window times its page, and where it went.
+    let own = wait_for("the app's start-up line", Duration::from_secs(20), || {
+        started_line(&home.join("logs")).map(Value::from)
+    });
+    let own = own.as_str().unwrap_or_default();
     println!(
-        "cold start (release, {} tickets in the cache): first rendered view after {:.2} s; memory {}",
+        "cold start (release, {} tickets in the cache): first rendered view after {:.2} s seen over WebDriver (its session's start included, polled every 0.1 s); the app's log: {own}; memory {}",
         totals[0],
         cold.as_secs_f64(),
         show_memory(pid)
     );
     if let Some((t, _)) = &bare {
+        let in_app = own
+            .split("after ")
+            .nth(1)
+            .and_then(|r| r.split(" ms").next())
+            .and_then(|ms| ms.parse::<f64>().ok())
+            .map_or(f64::NAN, |ms| ms / 1000.0);
         println!(
-            "cold start vs the bare window's page: {:.2} s vs {:.2} s (median; target ≤ 0.4 s)",
-            cold.as_secs_f64(),
+            "cold start vs the bare window's page: {in_app:.2} s (the app's own timing, launch to first view drawn) vs {:.2} s (median; target ≤ 0.4 s)",
             t[1]
         );
     }

@@ -184,6 +184,13 @@ pub async fn take_link(link: State<'_, crate::PendingLink>) -> IpcResult<Option<
     Ok(link.0.lock().ok().and_then(|mut l| l.take()))
 }
 
+/// The window's first view is on screen: the start-up line of the log.
+#[tauri::command]
+pub async fn started(startup: State<'_, crate::Startup>) -> IpcResult<()> {
+    startup.first_view();
+    Ok(())
+}
+
 /// A presence heartbeat of the page the agent has open (best effort).
 #[tauri::command]
 pub async fn heartbeat(desk: State<'_, Desk>, beat: fyncall_domain::Heartbeat) -> IpcResult<()> {

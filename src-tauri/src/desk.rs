@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::Utc;
 use fyncall_cache::session::{self, Session};
@@ -14,6 +15,7 @@ use tauri::{AppHandle, Emitter};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
+use crate::Steps;
 use crate::error::{IpcCode, IpcError, IpcResult};
 
 /// Who is signed in, for the window.
@@ -153,11 +155,17 @@ fn forget(home: &Path, s: Option<&Session>) -> IpcResult<()> {
 
 impl Desk {
     /// Opens the cache in `home`; resumes syncing if a sign-in is saved.
-    pub fn open(app: AppHandle, home: &Path) -> IpcResult<Desk> {
+    /// Each step's time goes into `steps` (the start-up line of the log).
+    pub fn open(app: AppHandle, home: &Path, steps: &mut Steps) -> IpcResult<Desk> {
+        let step = Instant::now();
         fyncall_cache::files::private_dir(home)
             .map_err(|e| internal(format!("cannot create {}: {e}", home.display())))?;
         let mut cache = Cache::open(&home.join("cache.sqlite"))?;
+        steps.push(("cache", step.elapsed()));
+        let step = Instant::now();
         let mut saved = recall(home)?;
+        steps.push(("sign-in", step.elapsed()));
+        let step = Instant::now();
         if let Some(s) = &saved {
             // The cache acts for the saved sign-in (a new or replaced cache
             // file learns who that is here).
@@ -181,6 +189,7 @@ impl Desk {
         if let Some(s) = saved {
             desk.start_engine(&s)?;
         }
+        steps.push(("readers and sync", step.elapsed()));
         Ok(desk)
     }
 

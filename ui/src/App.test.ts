@@ -40,6 +40,19 @@ describe('the app against a mock backend', () => {
     // Sorting by a column asks the backend for that order.
     await fireEvent.click(screen.getByText('Priority', { selector: 'th' }));
     await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['priority', 'asc']));
+    // The first view drawn was reported once (the app logs its start-up
+    // time), not again for each view after it.
+    await waitFor(() => expect(backend.starts).toBe(1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(backend.starts).toBe(1);
+  });
+
+  it('loads the reports page when it is first opened', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, [row(1001, 'First')]);
+    const { container } = render(App, { backend });
+    await screen.findByText('First');
+    await fireEvent.click(container.querySelector('a[data-nav=reports]') as HTMLElement);
+    expect(await screen.findByRole('heading', { name: 'SLA compliance' })).toBeTruthy();
   });
 
   it('shows the restore notice the sync engine sends once, until dismissed', async () => {

@@ -68,6 +68,12 @@ const MIGRATIONS: &[&str] = &[
 /// so 16 MiB keeps a 100k-ticket team's hot pages without each connection
 /// holding a large copy of the file.
 pub(crate) const CACHE_KIB: i64 = -16384;
+/// The page cache of each of the window's reading connections, in KiB: a
+/// view's page, a ticket or the kept counts read a few hundred pages, a
+/// count over a filtered view of 100k tickets ~1,300 (which 8 MiB holds),
+/// and the OS keeps the file's pages anyway; four readers at 16 MiB held
+/// up to 64 MiB once an agent had opened every view.
+pub(crate) const READER_CACHE_KIB: i64 = -8192;
 /// The writer's page cache while a first download stores its rows and
 /// builds its indexes (`pull::store_pulled`); back to `CACHE_KIB` after.
 pub(crate) const BULK_CACHE_KIB: i64 = -65536;
@@ -203,7 +209,7 @@ impl Cache {
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        conn.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Cache {
             conn,

@@ -91,8 +91,9 @@ describe('the ticket list', () => {
   it('windows a long list: only rows near the visible part are in the page', async () => {
     // jsdom lays nothing out: give rows a height and the pane a size.
     const height = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetHeight');
+    let laidOut = true;
     Object.defineProperty(HTMLElement.prototype, 'offsetHeight', {
-      configurable: true, get() { return (this as HTMLElement).tagName === 'TR' ? 30 : 0; },
+      configurable: true, get() { return laidOut && (this as HTMLElement).tagName === 'TR' ? 30 : 0; },
     });
     try {
       const pane = document.createElement('div');
@@ -103,7 +104,10 @@ describe('the ticket list', () => {
       document.body.appendChild(pane);
       const backend = new MockBackend(null, many(450));
       const { container } = render(TicketList, { target: pane, ...props(backend) });
-      await waitFor(() => expect(shown(container)).toBe(100));
+      // The first page (100 rows): those in sight and a few more are drawn.
+      await waitFor(() => expect(container.querySelector('[data-testid=total]')?.textContent).toBe('450'));
+      await waitFor(() => expect(container.querySelectorAll('tbody tr[data-ticket]').length).toBeLessThan(50));
+      expect(container.querySelectorAll('tbody tr[data-ticket]').length).toBeGreaterThanOrEqual(20);
       for (const want of [200, 300]) {
         (container.querySelector('p button') as HTMLButtonElement).click();
         await waitFor(() => expect(backend.queries.length).toBeGreaterThan(want / 100 - 1));
@@ -120,6 +124,22 @@ describe('the ticket list', () => {
       await waitFor(() => expect(rendered().some((r) => r.getAttribute('aria-rowindex') === '202')).toBe(true));
       expect(rendered().some((r) => r.getAttribute('aria-rowindex') === '2')).toBe(false);
       pane.remove();
+
+      // Opened again, the list knows its heights: from its first frame it
+      // draws the rows in sight (600 / 30 = 20) and a few beyond, of 100
+      // (nothing is measured this time: what it knows, it kept).
+      laidOut = false;
+      const again = document.createElement('div');
+      again.className = 'main';
+      Object.defineProperty(again, 'clientHeight', { configurable: true, get: () => 600 });
+      document.body.appendChild(again);
+      const second = render(TicketList, { target: again, ...props(new MockBackend(null, many(450))) });
+      const drawn = () => second.container.querySelectorAll('tbody tr[data-ticket]').length;
+      await waitFor(() => expect(second.container.querySelector('[data-testid=total]')?.textContent).toBe('450'));
+      expect(drawn()).toBeGreaterThanOrEqual(20);
+      expect(drawn()).toBeLessThan(50);
+      expect((second.container.querySelector('tbody tr.spacer') as HTMLElement).style.height).toBe(`${(100 - drawn()) * 30}px`);
+      again.remove();
     } finally {
       if (height) Object.defineProperty(HTMLElement.prototype, 'offsetHeight', height);
     }

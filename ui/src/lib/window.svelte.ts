@@ -1,15 +1,31 @@
-// Long lists are windowed: only the rows near the visible part of the
-// scrolling pane (`.main`) are in the page; spacers before and after keep
-// the list's height, so the scrollbar and a kept scroll position stay true.
+// Lists are windowed: only the rows in sight in the scrolling pane (`.main`),
+// and a few either side, are in the page; spacers before and after keep the
+// list's height, so the scrollbar and a kept scroll position stay true.
+//
+// A list opened again knows its row height and its pane's height from the
+// last time (they are kept per kind of row), so even its first frame draws
+// only the rows in sight: a 100-row page is ~30 rows of DOM, not 100.
 
-/** Lists shorter than this are drawn whole. */
-export const WINDOW_FROM = 200;
-const OVERSCAN = 30;
+/** Rows drawn beyond each edge of the pane, so a scroll finds them there. */
+const OVERSCAN = 12;
+/** Rows drawn before any row of this kind was measured (a list's first
+ * showing in this window): about a full pane, then measured and windowed. */
+const UNMEASURED = 40;
+
+/** Row height and pane height last seen, per kind of row. */
+const seen = new Map<string, { row: number; pane: number }>();
+
+/** Forgets every kept height (tests start from an unmeasured page). */
+export function forgetHeights(): void {
+  seen.clear();
+}
 
 export class Windowing {
   rowHeight = $state(0);
   #first = $state(0);
-  #visible = $state(80);
+  #visible = $state(0);
+  /** Rows drawn give no height (no layout): every row is drawn. */
+  #blind = $state(false);
 
   /** `list`: the list element; `rowSelector`: one of its rows; `head`: how far
    * below the list's top the first row starts (a table's header). */
@@ -17,7 +33,13 @@ export class Windowing {
     private list: () => HTMLElement | undefined,
     private rowSelector: string,
     private head: () => number = () => 0,
-  ) {}
+  ) {
+    const known = seen.get(rowSelector);
+    if (known) {
+      this.rowHeight = known.row;
+      this.#visible = Math.ceil(known.pane / known.row) + OVERSCAN;
+    }
+  }
 
   pane(): HTMLElement | null {
     return this.list()?.closest('.main') ?? null;
@@ -29,12 +51,17 @@ export class Windowing {
 
   /** Reads the row height and which rows the pane shows now. */
   measure(): void {
-    const pane = this.pane();
     const list = this.list();
-    if (!pane || !list) return;
+    if (!list) return;
+    const pane = this.pane();
     const row = list.querySelector(this.rowSelector) as HTMLElement | null;
     if (row && row.offsetHeight > 0) this.rowHeight = row.offsetHeight;
-    if (this.rowHeight === 0) return;
+    if (!pane || this.rowHeight === 0 || pane.clientHeight === 0) {
+      // Drawn rows with nothing to measure them against: draw them all.
+      if (row) this.#blind = true;
+      return;
+    }
+    seen.set(this.rowSelector, { row: this.rowHeight, pane: pane.clientHeight });
     this.#first = Math.max(0, Math.floor((pane.scrollTop - this.#top()) / this.rowHeight) - OVERSCAN);
     this.#visible = Math.ceil(pane.clientHeight / this.rowHeight) + 2 * OVERSCAN;
   }
@@ -52,9 +79,13 @@ export class Windowing {
     };
   }
 
-  /** The rows to draw of `count`: [start, end). */
+  /** The rows to draw of `count`: [start, end). Before any row was ever
+   * measured, the first `UNMEASURED`; where rows have no height at all
+   * (nothing laid out), every row. */
   range(count: number): { start: number; end: number } {
-    if (count <= WINDOW_FROM || this.rowHeight === 0) return { start: 0, end: count };
+    if (this.#blind) return { start: 0, end: count };
+    if (this.rowHeight === 0 || this.#visible === 0) return { start: 0, end: Math.min(count, UNMEASURED) };
+    if (count <= this.#visible) return { start: 0, end: count };
     const start = Math.min(this.#first, Math.max(0, count - this.#visible));
     return { start, end: Math.min(count, start + this.#visible) };
   }
@@ -62,7 +93,7 @@ export class Windowing {
   /** Scrolls the pane so row `i` is in sight (a keyboard move). */
   reveal(i: number, count: number): void {
     const pane = this.pane();
-    if (!pane || this.rowHeight === 0 || count <= WINDOW_FROM) return;
+    if (!pane || this.rowHeight === 0 || i >= count) return;
     const top = this.#top() + i * this.rowHeight;
     if (top < pane.scrollTop) pane.scrollTop = top;
     else if (top + this.rowHeight > pane.scrollTop + pane.clientHeight) pane.scrollTop = top + this.rowHeight - pane.clientHeight;
