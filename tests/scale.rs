@@ -78,11 +78,12 @@ fn show_memory(pid: u32) -> String {
 /// The bare Tauri window (FYNCALL_BARE_BIN) on the same display, three
 /// times: its time to its page (min, median, max, in s) and its memory
 /// (RSS, PSS in MiB, the last run's) a second after.
-fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64))> {
+fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64), String)> {
     use std::io::BufRead;
     let bin = std::env::var("FYNCALL_BARE_BIN").ok()?;
     let mut times = Vec::new();
     let mut memory = (0.0, 0.0);
+    let mut each = String::new();
     for _ in 0..3 {
         let launched = Instant::now();
         let mut child = Command::new(&bin)
@@ -103,11 +104,12 @@ fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64))> 
         times.push(launched.elapsed().as_secs_f64());
         std::thread::sleep(Duration::from_secs(1));
         memory = memory_totals(child.id());
+        each = show_memory(child.id());
         let _ = child.kill();
         let _ = child.wait();
     }
     times.sort_by(f64::total_cmp);
-    Some(([times[0], times[1], times[2]], memory))
+    Some(([times[0], times[1], times[2]], memory, each))
 }
 
 /// The last start-up line the app logged in `logs` (one per start), once a
@@ -422,8 +424,8 @@ fn the_release_app_on_a_large_team() {
     let root = reaper.0.last().expect("tauri-driver").id();
     let bare = bare_window(&desktop, run.path());
     match &bare {
-        Some((t, (rss, pss))) => println!(
-            "bare window (same Tauri and WebKit, an empty page): its page after {:.2} / {:.2} / {:.2} s (min / median / max of 3); memory RSS {rss:.0} MiB, PSS {pss:.0} MiB",
+        Some((t, (rss, pss), each)) => println!(
+            "bare window (same Tauri and WebKit, an empty page): its page after {:.2} / {:.2} / {:.2} s (min / median / max of 3); memory RSS {rss:.0} MiB, PSS {pss:.0} MiB; by process {each}",
             t[0], t[1], t[2]
         ),
         None => println!("bare window: not measured (set FYNCALL_BARE_BIN)"),
@@ -504,7 +506,7 @@ fn the_release_app_on_a_large_team() {
     d.screenshot(&artifacts, "ticket");
     show_clicks("open a ticket", &opens, "target ≤ 50 ms p95");
     let (rss, pss) = memory_totals(pid);
-    if let Some((_, (bare_rss, bare_pss))) = &bare {
+    if let Some((_, (bare_rss, bare_pss), _)) = &bare {
         println!(
             "memory after every view vs the bare window: RSS {rss:.0} − {bare_rss:.0} = +{:.0} MiB, PSS {pss:.0} − {bare_pss:.0} = +{:.0} MiB (target ≤ +150 MiB)",
             rss - bare_rss,
@@ -534,7 +536,7 @@ fn the_release_app_on_a_large_team() {
         cold.as_secs_f64(),
         show_memory(pid)
     );
-    if let Some((t, _)) = &bare {
+    if let Some((t, _, _)) = &bare {
         let in_app = own
             .split("after ")
             .nth(1)
