@@ -184,10 +184,15 @@ pub async fn take_link(link: State<'_, crate::PendingLink>) -> IpcResult<Option<
     Ok(link.0.lock().ok().and_then(|mut l| l.take()))
 }
 
-/// The window's first view is on screen: the start-up line of the log.
+/// The window's first view is on screen: the start-up line of the log,
+/// with the page's own steps (`origin`: when the page began, ms since 1970).
 #[tauri::command]
-pub async fn started(startup: State<'_, crate::Startup>) -> IpcResult<()> {
-    startup.first_view();
+pub async fn started(
+    startup: State<'_, crate::Startup>,
+    origin: f64,
+    steps: Vec<(String, f64)>,
+) -> IpcResult<()> {
+    startup.first_view(origin, &steps);
     Ok(())
 }
 

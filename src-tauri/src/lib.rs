@@ -63,13 +63,17 @@ pub type Steps = Vec<(&'static str, Duration)>;
 /// is slow on someone's machine, the log says where the time went.
 pub struct Startup {
     launched: Instant,
+    /// The same moment on the wall clock (the page's own times are on it).
+    launched_at: std::time::SystemTime,
     steps: Mutex<Steps>,
     told: AtomicBool,
 }
 
 impl Startup {
-    /// The window drew its first view: logs the start, once.
-    pub fn first_view(&self) {
+    /// The window drew its first view: logs the start, once. `origin`: when
+    /// the page began (ms since 1970, the page's `performance.timeOrigin`);
+    /// `page`: its steps, in ms after that (at most the first 12 are kept).
+    pub fn first_view(&self, origin: f64, page: &[(String, f64)]) {
         if self.told.swap(true, Ordering::Relaxed) {
             return;
         }
@@ -78,10 +82,25 @@ impl Startup {
             .iter()
             .map(|(what, took)| format!("{what} {} ms", took.as_millis()))
             .collect();
+        let launched_ms = self
+            .launched_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        let page: Vec<String> = page
+            .iter()
+            .take(12)
+            .filter(|(_, ms)| ms.is_finite())
+            .map(|(what, ms)| {
+                let what: String = what.chars().filter(|c| !c.is_control()).take(32).collect();
+                format!("{what} +{ms:.0}")
+            })
+            .collect();
         tracing::info!(
-            "started: first view on screen after {} ms (setup: {})",
+            "started: first view on screen after {} ms (setup: {}; page: began {:.0} ms after launch, {} ms after it)",
             self.launched.elapsed().as_millis(),
-            steps.join(", ")
+            steps.join(", "),
+            origin - launched_ms,
+            page.join(", ")
         );
     }
 }
@@ -187,7 +206,7 @@ pub fn run() {
     // 0600 explicitly), the sign-in file, the logs.
     #[cfg(unix)]
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let launched = Instant::now();
+    let (launched, launched_at) = (Instant::now(), std::time::SystemTime::now());
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             if let Some(w) = app.get_webview_window("main") {
@@ -259,6 +278,7 @@ pub fn run() {
             steps.push(("tray and notifier", step.elapsed()));
             app.manage(Startup {
                 launched,
+                launched_at,
                 steps: Mutex::new(steps),
                 told: AtomicBool::new(false),
             });

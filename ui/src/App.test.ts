@@ -42,9 +42,14 @@ describe('the app against a mock backend', () => {
     await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['priority', 'asc']));
     // The first view drawn was reported once (the app logs its start-up
     // time), not again for each view after it.
-    await waitFor(() => expect(backend.starts).toBe(1));
+    await waitFor(() => expect(backend.starts).toHaveLength(1));
     await new Promise((r) => setTimeout(r, 50));
-    expect(backend.starts).toBe(1);
+    expect(backend.starts).toHaveLength(1);
+    // With the page's own steps, in the order they happened.
+    const steps = backend.starts[0];
+    expect(steps.map(([label]) => label)).toEqual(['script', 'session', 'list asked', 'list read', 'list drawn', 'on screen']);
+    const times = steps.map(([, ms]) => ms);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
   it('loads the reports page when it is first opened', async () => {

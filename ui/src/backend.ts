@@ -81,8 +81,10 @@ export interface Backend {
   onOpenTicket(handler: (id: string) => void): Promise<() => void>;
   /** The ticket (`#1042` or an id) a `fyncall://ticket/…` link started the app with, once. */
   takeLink(): Promise<string | null>;
-  /** The first view is on screen: the app logs how long its start took (once). */
-  started(): Promise<void>;
+  /** The first view is on screen: the app logs how long its start took (once),
+   * with the page's steps (`origin`: when the page began, ms since 1970;
+   * each step in ms after it). */
+  started(origin: number, steps: [string, number][]): Promise<void>;
   preferences(keys: string[]): Promise<Record<string, string>>;
   setPreference(key: string, value: string): Promise<void>;
 

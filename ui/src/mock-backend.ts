@@ -211,8 +211,8 @@ export class MockBackend implements Backend {
   onOpenTicket = async () => () => {};
   link: string | null = null;
   takeLink = async () => { const l = this.link; this.link = null; return l; };
-  starts = 0;
-  started = async () => { this.starts += 1; };
+  starts: [string, number][][] = [];
+  started = async (_origin: number, steps: [string, number][]) => { this.starts.push(steps); };
   prefs: Record<string, string> = {};
   preferences = async (keys: string[]) => Object.fromEntries(keys.filter((k) => k in this.prefs).map((k) => [k, this.prefs[k]]));
   setPreference = async (key: string, value: string) => { this.prefs[key] = value; };

@@ -50,7 +50,7 @@ export class TauriBackend implements Backend {
   onOpenTicket = (handler: (id: string) => void) =>
     listen<string>('open-ticket', (e) => handler(e.payload));
   takeLink = () => invoke<string | null>('take_link');
-  started = () => invoke<void>('started');
+  started = (origin: number, steps: [string, number][]) => invoke<void>('started', { origin, steps });
   preferences = (keys: string[]) => invoke<Record<string, string>>('preferences', { keys });
   setPreference = (key: string, value: string) => invoke<void>('set_preference', { key, value });
   adminAgents = () => invoke<Awaited<ReturnType<Backend['adminAgents']>>>('admin_agents');
