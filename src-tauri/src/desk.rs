@@ -117,6 +117,11 @@ pub struct Desk {
     app: AppHandle,
     /// Every change the cache makes, for the notifier and the tray.
     changes: broadcast::Sender<Arc<ChangeSet>>,
+    /// The notifier's receiver, made with the desk: a sync started while
+    /// the app starts (a saved sign-in, the demo team's first download)
+    /// can send before the notifier runs, and a first download it never
+    /// saw would make every ticket already at risk look like news.
+    first: Mutex<Option<broadcast::Receiver<Arc<ChangeSet>>>>,
 }
 
 pub(crate) fn internal(message: impl Into<String>) -> IpcError {
@@ -175,7 +180,7 @@ impl Desk {
                 saved = None;
             }
         }
-        let (changes, _) = broadcast::channel(256);
+        let (changes, first) = broadcast::channel(256);
         let readers = cache.readers(READERS)?;
         let desk = Desk {
             home: home.to_path_buf(),
@@ -185,6 +190,7 @@ impl Desk {
             demo: Mutex::new(false),
             app,
             changes,
+            first: Mutex::new(Some(first)),
         };
         if let Some(s) = saved {
             desk.start_engine(&s)?;
@@ -212,6 +218,16 @@ impl Desk {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
         self.changes.subscribe()
+    }
+
+    /// The receiver made with the desk, holding every change since it
+    /// opened (once; then a new one): for the notifier.
+    pub fn subscribe_from_start(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
+        self.first
+            .lock()
+            .ok()
+            .and_then(|mut first| first.take())
+            .unwrap_or_else(|| self.changes.subscribe())
     }
 
     /// Runs `f` on a reading connection off the window's thread: what the
