@@ -179,24 +179,7 @@ fn init_logs(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::Wo
     }
 }
 
-/// Two malloc arenas instead of glibc's default of eight per core: a first
-/// download parses rows on the runtime's threads and stores them on another,
-/// and each thread's arena kept pages it had freed (measured: the app held
-/// 310 MiB after downloading 100,000 tickets, against 194 MiB started on the
-/// same cache). The window's work is a few short reads at a time; two arenas
-/// are enough for it.
-fn fewer_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[allow(unsafe_code)]
-    // SAFETY: mallopt takes two integers and no pointer, and changes only
-    // glibc's own settings under its own lock; it runs first in `run`.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 pub fn run() {
-    fewer_arenas();
     let args = Args::parse(std::env::args());
     if args.version {
         println!("fyncall-desk {VERSION}");
