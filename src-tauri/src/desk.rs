@@ -216,13 +216,10 @@ impl Desk {
         }
     }
 
+    /// The cache's changes: the first call (the notifier's) gets the
+    /// receiver made with the desk, holding every change since it opened;
+    /// later calls, a new one.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
-        self.changes.subscribe()
-    }
-
-    /// The receiver made with the desk, holding every change since it
-    /// opened (once; then a new one): for the notifier.
-    pub fn subscribe_from_start(&self) -> broadcast::Receiver<Arc<ChangeSet>> {
         self.first
             .lock()
             .ok()

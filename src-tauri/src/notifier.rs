@@ -386,7 +386,7 @@ pub fn spawn(app: AppHandle, tray: Option<TrayIcon>) {
         return;
     };
     let cache = desk.cache().clone();
-    let mut events = desk.subscribe_from_start();
+    let mut events = desk.subscribe();
     tauri::async_runtime::spawn(async move {
         let warned = Arc::new(AtomicBool::new(false));
         let mut batch: Vec<Arc<ChangeSet>> = Vec::new();
