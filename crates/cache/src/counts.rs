@@ -12,14 +12,21 @@
 //!   today's tickets already at risk, read on the at-risk index: a few
 //!   hundred rows at most, however many tickets are at risk.
 //!
-//! A first download drops the triggers with the sort indexes and counts
-//! once at its end ([`install`]); the meta key `view_counts` names the rules
-//! the triggers were written from, so a build with other rules (or a
-//! download cut short) writes them again and recounts at open.
+//! A first download drops the tickets' triggers with the sort indexes (row
+//! by row they would cost it about a second) and keeps the counts itself:
+//! each transaction adds up what its writes took from and gave to each
+//! count ([`Deltas`], the same rules read on rows in memory) and writes the
+//! sums once before its commit, so a view's total stays one key lookup while
+//! the download runs; at its end the triggers come back with no recount
+//! ([`end_download`]). The meta key `view_counts` names the rules the
+//! counts were kept by (and whether a download keeps them), so a build with
+//! other rules writes them again and recounts at open.
+
+use std::collections::HashMap;
 
 use fyncall_domain::views::ViewRule;
 use fyncall_domain::{Timestamp, View};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 use crate::{meta, millis, set_meta};
@@ -138,19 +145,37 @@ fn write_triggers() -> String {
         },
     );
     format!(
-        "CREATE TRIGGER view_counts_insert AFTER INSERT ON tickets BEGIN {inserted} END;
-         CREATE TRIGGER view_counts_delete AFTER DELETE ON tickets BEGIN {deleted} END;
-         CREATE TRIGGER view_counts_update AFTER UPDATE ON tickets BEGIN {updated} END;
+        "{}
          CREATE TRIGGER inbox_counts_insert AFTER INSERT ON conversations BEGIN {} END;
          CREATE TRIGGER inbox_counts_delete AFTER DELETE ON conversations BEGIN {} END;
          CREATE TRIGGER inbox_counts_update AFTER UPDATE OF assignee_id ON conversations
              BEGIN {} {} END;",
+        ticket_triggers(&inserted, &deleted, &updated),
         add_holder("NEW"),
         take_holder("OLD"),
         take_holder("OLD"),
         add_holder("NEW"),
     )
 }
+
+fn ticket_triggers(inserted: &str, deleted: &str, updated: &str) -> String {
+    format!(
+        "CREATE TRIGGER view_counts_insert AFTER INSERT ON tickets BEGIN {inserted} END;
+         CREATE TRIGGER view_counts_delete AFTER DELETE ON tickets BEGIN {deleted} END;
+         CREATE TRIGGER view_counts_update AFTER UPDATE ON tickets BEGIN {updated} END;"
+    )
+}
+
+/// What `view_counts` in meta holds while a first download keeps the
+/// counts: the rules' triggers, marked (the inbox's triggers stay on).
+fn downloading() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| format!("kept by a first download\n{}", triggers()))
+}
+
+const DROP_TICKETS: &str = "DROP TRIGGER IF EXISTS view_counts_insert;
+    DROP TRIGGER IF EXISTS view_counts_delete;
+    DROP TRIGGER IF EXISTS view_counts_update;";
 
 const DROP: &str = "DROP TRIGGER IF EXISTS view_counts_insert;
     DROP TRIGGER IF EXISTS view_counts_delete;
@@ -164,25 +189,47 @@ pub(crate) fn current(conn: &Connection) -> Result<bool> {
     Ok(meta(conn, "view_counts")?.as_deref() == Some(triggers()))
 }
 
-/// Stops keeping the counts (a first download counts once at its end).
-pub(crate) fn suspend(conn: &Connection) -> Result<()> {
-    conn.execute_batch(DROP)?;
-    conn.execute("DELETE FROM meta WHERE key = 'view_counts'", [])?;
+/// Whether the kept counts can be read: kept by the triggers written from
+/// these rules, or by a first download keeping them by the same rules.
+pub(crate) fn readable(conn: &Connection) -> Result<bool> {
+    let kept = meta(conn, "view_counts")?;
+    Ok(kept.as_deref() == Some(triggers()) || kept.as_deref() == Some(downloading()))
+}
+
+/// Whether a first download keeps the counts (its writes add up [`Deltas`]).
+pub(crate) fn kept_by_download(conn: &Connection) -> Result<bool> {
+    Ok(meta(conn, "view_counts")?.as_deref() == Some(downloading()))
+}
+
+/// A first download begins: the counts are made exact for the rows there
+/// (none in a new cache) and its transactions keep them from now on; the
+/// tickets' triggers are dropped, the inbox's stay.
+pub(crate) fn begin_download(conn: &Connection) -> Result<()> {
+    install(conn)?;
+    conn.execute_batch(DROP_TICKETS)?;
+    set_meta(conn, "view_counts", downloading())?;
     Ok(())
 }
 
-/// Counts every kept view once and keeps them from now on; inside the
-/// caller's transaction.
-pub(crate) fn install(conn: &Connection) -> Result<()> {
+/// A first download ends: the counts it kept are exact, so the tickets'
+/// triggers come back without a recount (a download that did not keep
+/// them, or by other rules, counts once).
+pub(crate) fn end_download(conn: &Connection) -> Result<()> {
+    if !kept_by_download(conn)? {
+        return install(conn);
+    }
     conn.execute_batch(DROP)?;
+    let sql = triggers();
+    conn.execute_batch(sql)?;
+    set_meta(conn, "view_counts", sql)?;
+    Ok(())
+}
+
+/// Counts the tickets' views again from their rows (not the inbox's),
+/// inside the caller's transaction.
+fn recount_tickets(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM view_counts", [])?;
     conn.execute("DELETE FROM view_days", [])?;
-    conn.execute("DELETE FROM inbox_holders", [])?;
-    conn.execute(
-        "INSERT INTO inbox_holders (assignee, n)
-         SELECT coalesce(assignee_id, ''), count(*) FROM conversations GROUP BY 1",
-        [],
-    )?;
     for (view, rule, kept) in kept() {
         let (when, key) = condition(&rule, kept, "t");
         let (table, column) = table(kept);
@@ -195,14 +242,124 @@ pub(crate) fn install(conn: &Connection) -> Result<()> {
             [],
         )?;
     }
+    Ok(())
+}
+
+/// Counts every kept view once and keeps them from now on; inside the
+/// caller's transaction.
+pub(crate) fn install(conn: &Connection) -> Result<()> {
+    conn.execute_batch(DROP)?;
+    conn.execute("DELETE FROM inbox_holders", [])?;
+    conn.execute(
+        "INSERT INTO inbox_holders (assignee, n)
+         SELECT coalesce(assignee_id, ''), count(*) FROM conversations GROUP BY 1",
+        [],
+    )?;
+    recount_tickets(conn)?;
     let sql = triggers();
     conn.execute_batch(sql)?;
     set_meta(conn, "view_counts", sql)?;
     Ok(())
 }
 
+/// A ticket row's columns that the kept counts read.
+pub(crate) struct Counted {
+    pub open: bool,
+    pub status: String,
+    pub source: String,
+    pub assignee_id: Option<String>,
+    pub at_risk_at: Option<i64>,
+}
+
+impl Counted {
+    /// The stored row of ticket `id`, if there is one.
+    pub(crate) fn stored(conn: &Connection, id: &str) -> Result<Option<Counted>> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT open, status, source, assignee_id, at_risk_at FROM tickets WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Counted {
+                    open: r.get(0)?,
+                    status: r.get(1)?,
+                    source: r.get(2)?,
+                    assignee_id: r.get(3)?,
+                    at_risk_at: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Where the row counts in a kept view: its key, or `None` when the
+    /// view does not hold it. The rule read as [`condition`] writes it in SQL.
+    fn key(&self, rule: &ViewRule, kept: Kept) -> Option<Key> {
+        let holds = (!rule.hides_closed(&[]) || self.open)
+            && rule.status.is_none_or(|s| self.status == s.as_str())
+            && rule.source.is_none_or(|s| self.source == s.as_str());
+        if !holds {
+            return None;
+        }
+        match kept {
+            // SQLite's integer division truncates, as Rust's does.
+            Kept::ByDay => self.at_risk_at.map(|at| Key::Day(at / DAY_MS)),
+            Kept::Counted if rule.assigned_to_viewer => self.assignee_id.clone().map(Key::Assignee),
+            Kept::Counted => Some(Key::Assignee(String::new())),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Assignee(String),
+    Day(i64),
+}
+
+/// What one transaction's ticket writes add to and take from each kept
+/// count while a first download keeps them; written once, before its commit.
+#[derive(Default)]
+pub(crate) struct Deltas(HashMap<(View, Key), i64>);
+
+impl Deltas {
+    /// Counts `row` in (`by` 1) or out (-1) of every kept view that holds it.
+    pub(crate) fn add(&mut self, row: &Counted, by: i64) {
+        for (view, rule, kept) in kept() {
+            if let Some(key) = row.key(&rule, kept) {
+                *self.0.entry((view, key)).or_default() += by;
+            }
+        }
+    }
+
+    /// Adds the sums to the kept counts.
+    pub(crate) fn write(&mut self, conn: &Connection) -> Result<()> {
+        for ((view, key), n) in self.0.drain().filter(|(_, n)| *n != 0) {
+            match key {
+                Key::Assignee(a) => conn
+                    .prepare_cached(
+                        "INSERT INTO view_counts (view, assignee, n) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (view, assignee) DO UPDATE SET n = n + excluded.n",
+                    )?
+                    .execute(params![view.as_str(), a, n])?,
+                Key::Day(d) => conn
+                    .prepare_cached(
+                        "INSERT INTO view_days (view, day, n) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (view, day) DO UPDATE SET n = n + excluded.n",
+                    )?
+                    .execute(params![view.as_str(), d, n])?,
+            };
+        }
+        Ok(())
+    }
+
+    /// The counts made again from the rows (a change that reaches every
+    /// ticket, as a new SLA policy): what was added up is dropped.
+    pub(crate) fn recount(&mut self, conn: &Connection) -> Result<()> {
+        self.0.clear();
+        recount_tickets(conn)
+    }
+}
+
 /// How each kept view is counted now for `viewer`: `None` when the counts
-/// are not kept now (during a first download) and must be counted.
+/// are not kept now (by other rules) and must be counted.
 pub(crate) struct KeptCounts<'c> {
     conn: &'c Connection,
     viewer: String,
@@ -210,7 +367,7 @@ pub(crate) struct KeptCounts<'c> {
 
 impl<'c> KeptCounts<'c> {
     pub(crate) fn new(conn: &'c Connection, viewer: uuid::Uuid) -> Result<Option<KeptCounts<'c>>> {
-        if !current(conn)? {
+        if !readable(conn)? {
             return Ok(None);
         }
         Ok(Some(KeptCounts {

@@ -65,26 +65,27 @@ impl Cache {
         }
         let tx = self.conn.transaction()?;
         let changes = {
-            let mut b = Batch::new(&tx)?;
             let starting = crate::cursor(&tx)? == 0;
             let bootstrapping = crate::meta(&tx, "bootstrap")?.is_some();
-            b.bulk = starting || bootstrapping;
-            // Search rows too are written once, when the download ends.
-            b.defer_search = b.bulk && more;
-            if b.bulk && more {
+            let bulk = starting || bootstrapping;
+            if bulk && more {
                 if !bootstrapping {
-                    // A long first download: sort indexes are built and the
-                    // views counted once at its end.
+                    // A long first download: sort indexes are built once at
+                    // its end, and it keeps the views' counts itself.
                     tx.execute_batch(crate::DROP_SORT_INDEXES)?;
-                    crate::counts::suspend(&tx)?;
+                    crate::counts::begin_download(&tx)?;
                 }
                 set_meta(&tx, "bootstrap", "1")?;
             } else if bootstrapping {
                 tx.execute("DELETE FROM meta WHERE key = 'bootstrap'", [])?;
                 tx.execute_batch(crate::SORT_INDEXES)?;
-                crate::counts::install(&tx)?;
+                crate::counts::end_download(&tx)?;
                 crate::rows::rebuild_search(&tx)?;
             }
+            let mut b = Batch::new(&tx)?;
+            b.bulk = bulk;
+            // Search rows too are written once, when the download ends.
+            b.defer_search = bulk && more;
             let mut tickets = BTreeSet::new();
             let mut conversations = BTreeSet::new();
             let mut settings_changed = false;

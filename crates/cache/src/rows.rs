@@ -13,6 +13,7 @@ use fyncall_domain::{
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use crate::counts::{Counted, Deltas};
 use crate::error::{CacheError, Result};
 use crate::events::{ChangeSet, TicketChange};
 use crate::millis;
@@ -148,6 +149,9 @@ pub(crate) struct Batch<'c> {
     /// ([`rebuild_search`]): no search row is written ticket by ticket.
     pub defer_search: bool,
     pub changes: ChangeSet,
+    /// What the writes change in the views' counts, while a first download
+    /// keeps them (its triggers are off); written by [`Batch::finish`].
+    counts: Option<Deltas>,
     /// The conversations in `changes.conversations`, to find them at once.
     touched: std::collections::HashSet<Uuid>,
 }
@@ -168,6 +172,7 @@ impl<'c> Batch<'c> {
             bulk: false,
             defer_search: false,
             changes: ChangeSet::default(),
+            counts: crate::counts::kept_by_download(conn)?.then(Deltas::default),
             touched: Default::default(),
         })
     }
@@ -191,6 +196,9 @@ impl<'c> Batch<'c> {
 
     pub fn finish(mut self) -> Result<ChangeSet> {
         self.changes.bulk |= self.bulk;
+        if let Some(counts) = self.counts.as_mut() {
+            counts.write(self.conn)?;
+        }
         // One rebuild per touched ticket, however many of its rows changed.
         let dirty = std::mem::take(&mut self.search_dirty);
         for (id, text) in dirty.into_iter().filter(|_| !self.defer_search) {
@@ -260,6 +268,24 @@ impl<'c> Batch<'c> {
             ServerCopy::Set(d) => (false, d),
         };
         let data = serde_json::to_string(t)?;
+        let id = t.id.to_string();
+        let source = source_str(t);
+        let at_risk_at = moments.at_risk_at.map(millis);
+        if let Some(counts) = self.counts.as_mut() {
+            if let Some(old) = Counted::stored(self.conn, &id)? {
+                counts.add(&old, -1);
+            }
+            counts.add(
+                &Counted {
+                    open: t.status != Status::Closed,
+                    status: t.status.as_str().to_owned(),
+                    source: source.clone(),
+                    assignee_id: t.assignee_id.map(|a| a.to_string()),
+                    at_risk_at,
+                },
+                1,
+            );
+        }
         self.conn.prepare_cached(
             "INSERT INTO tickets (id, conversation_id, number_key, subject_key, status, status_rank,
                  priority, priority_rank, assignee_id, assignee_key, category, category_key, source,
@@ -281,7 +307,7 @@ impl<'c> Batch<'c> {
         )?
         .execute(
             params![
-                t.id.to_string(),
+                id,
                 t.conversation_id.to_string(),
                 t.number.unwrap_or(NO_NUMBER),
                 t.subject.to_lowercase(),
@@ -293,13 +319,13 @@ impl<'c> Batch<'c> {
                 assignee_key,
                 t.category,
                 t.category.as_deref().map(str::to_lowercase).unwrap_or_default(),
-                source_str(t),
+                source,
                 t.status != Status::Closed,
                 millis(t.created_at),
                 millis(t.updated_at),
                 -millis(t.updated_at),
                 moments.due_at.map_or(NO_DUE, millis),
-                moments.at_risk_at.map(millis),
+                at_risk_at,
                 overlay,
                 data,
                 server_data,
@@ -385,6 +411,11 @@ impl<'c> Batch<'c> {
                 self.write_visible(&t, false, ServerCopy::Set(None))?;
             }
             None => {
+                if let Some(counts) = self.counts.as_mut() {
+                    if let Some(old) = Counted::stored(self.conn, &id.to_string())? {
+                        counts.add(&old, -1);
+                    }
+                }
                 self.conn.execute(
                     "DELETE FROM ticket_search WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?1)",
                     [id.to_string()],
@@ -575,6 +606,9 @@ impl<'c> Batch<'c> {
                 m.at_risk_at.map(millis),
                 id
             ])?;
+        }
+        if let Some(counts) = self.counts.as_mut() {
+            counts.recount(self.conn)?;
         }
         Ok(())
     }
