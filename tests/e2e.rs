@@ -719,6 +719,33 @@ fn the_real_app_end_to_end() {
             .unwrap_or(0);
         assert_eq!(mode, 0o600, "{} is {mode:o}", log.display());
     }
+    // With no GPU render node (as under Xvfb here) WebKit paints without
+    // compositing, and the start's line in the log says so.
+    let logged: String = logs
+        .iter()
+        .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+        .collect();
+    let gpu = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    let expected = match (
+        std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some(),
+        gpu,
+    ) {
+        (true, _) => "painted AsAsked",
+        (false, true) => "painted Composited",
+        (false, false) => "painted WithoutGpu",
+    };
+    assert!(
+        logged.contains(expected),
+        "the start's line says {expected:?}: {}",
+        logged
+            .lines()
+            .filter(|l| l.contains("started: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // Signing out can take this computer's copy of the team with it.
     d.click("[data-testid=connection] button[data-action=sign-out]");
