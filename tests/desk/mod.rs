@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "fyncall-demo";
@@ -182,6 +181,8 @@ pub fn serve_with(bin: &Path, db: &Path, port: u16) -> Server {
 pub struct Driver {
     pub http: reqwest::blocking::Client,
     pub base: String,
+    /// The X display the app's window is on.
+    pub display: String,
 }
 
 impl Driver {
@@ -364,13 +365,33 @@ impl Driver {
         findings
     }
 
+    /// Saves what the screen shows: the X display the window is on, as an
+    /// agent sees it (ImageMagick's `import`, which scripts/setup installs).
+    /// Not WebKit's own snapshot over WebDriver: painting without
+    /// compositing (a machine with no GPU, as here), WebKit 2.50's snapshot
+    /// never answers once a `<select>` holds some values (the archive's
+    /// status filter on "closed"), while the window itself shows the page.
     pub fn screenshot(&self, dir: &Path, name: &str) {
-        let png = self.call(reqwest::Method::GET, "/screenshot", None);
-        if let Some(b64) = png.as_str() {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
-                let _ = std::fs::write(dir.join(format!("{name}.png")), bytes);
-            }
-        }
+        // The page's last change painted: two frames on.
+        self.script_async(
+            "const done = arguments[arguments.length - 1]; \
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            json!([]),
+        );
+        let file = dir.join(format!("{name}.png"));
+        let taken = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            taken,
+            "a screenshot of {} into {}",
+            self.display,
+            file.display()
+        );
     }
 
     pub fn wait_text(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
@@ -546,6 +567,7 @@ impl Desktop {
         Driver {
             http: self.http.clone(),
             base: format!("{}/session/{sid}", self.webdriver),
+            display: self.display.clone(),
         }
     }
 }
