@@ -112,14 +112,12 @@ fn bare_window(desktop: &Desktop, run: &Path) -> Option<([f64; 3], (f64, f64), S
     Some(([times[0], times[1], times[2]], memory, each))
 }
 
-/// The last start-up line the app logged in `logs` (one per start), once a
-/// start after the first has logged one: "first view on screen after …".
-fn started_line(logs: &Path) -> Option<String> {
+/// The start-up lines the app logged in `logs`, one per start, oldest
+/// first: "first view on screen after …".
+fn started_lines(logs: &Path) -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(logs)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     // A file a day, named by its date: oldest first.
     files.sort();
     let mut lines = Vec::new();
@@ -130,7 +128,7 @@ fn started_line(logs: &Path) -> Option<String> {
                 .filter_map(|l| l.split_once("started: ").map(|(_, r)| r.to_owned())),
         );
     }
-    (lines.len() >= 2).then(|| lines.pop()).flatten()
+    lines
 }
 
 /// The app's own process under tauri-driver's session.
@@ -522,37 +520,54 @@ fn the_release_app_on_a_large_team() {
         );
     }
 
-    // Cold start on the full cache: launch to the first rendered view.
-    d.quit();
-    wait_for("the app to close", Duration::from_secs(30), || {
-        (!Path::new(&format!("/proc/{pid}")).exists()).then_some(Value::Null)
-    });
-    let launched = Instant::now();
-    let d = desktop.launch(&app, &args);
-    d.wait("[data-testid=ticket-list] tbody tr");
-    let cold = launched.elapsed();
-    let pid = app_pid(root);
-    // The app's own account of it: launch to its first view drawn, timed in
-    // its process as the bare window times its page, and where it went.
-    let own = wait_for("the app's start-up line", Duration::from_secs(20), || {
-        started_line(&home.join("logs")).map(Value::from)
-    });
-    let own = own.as_str().unwrap_or_default();
-    println!(
-        "cold start (release, {} tickets in the cache): first rendered view after {:.2} s seen over WebDriver (its session's start included, polled every 0.1 s); the app's log: {own}; memory {}",
-        totals[0],
-        cold.as_secs_f64(),
-        show_memory(pid)
-    );
-    if let Some((t, _, _)) = &bare {
-        let in_app = own
-            .split("after ")
-            .nth(1)
-            .and_then(|r| r.split(" ms").next())
-            .and_then(|ms| ms.parse::<f64>().ok())
-            .map_or(f64::NAN, |ms| ms / 1000.0);
+    // Cold start on the full cache: launch to the first rendered view,
+    // three times (one start alone says little on a shared host).
+    let mut d = d;
+    let mut pid = pid;
+    let mut starts = Vec::new();
+    for _ in 0..3 {
+        d.quit();
+        wait_for("the app to close", Duration::from_secs(30), || {
+            (!Path::new(&format!("/proc/{pid}")).exists()).then_some(Value::Null)
+        });
+        let before = started_lines(&home.join("logs")).len();
+        let launched = Instant::now();
+        d = desktop.launch(&app, &args);
+        d.wait("[data-testid=ticket-list] tbody tr");
+        let cold = launched.elapsed();
+        pid = app_pid(root);
+        // The app's own account of it: launch to its first view drawn, timed
+        // in its process as the bare window times its page, and where it went.
+        let own = wait_for("the app's start-up line", Duration::from_secs(20), || {
+            let lines = started_lines(&home.join("logs"));
+            (lines.len() > before)
+                .then(|| lines.last().cloned())
+                .flatten()
+                .map(Value::from)
+        });
+        let own = own.as_str().unwrap_or_default();
         println!(
-            "cold start vs the bare window's page: {in_app:.2} s (the app's own timing, launch to first view drawn) vs {:.2} s (median; target ≤ 0.4 s)",
+            "cold start (release, {} tickets in the cache): first rendered view after {:.2} s seen over WebDriver (its session's start included, polled every 0.1 s); the app's log: {own}; memory {}",
+            totals[0],
+            cold.as_secs_f64(),
+            show_memory(pid)
+        );
+        starts.push(
+            own.split("after ")
+                .nth(1)
+                .and_then(|r| r.split(" ms").next())
+                .and_then(|ms| ms.parse::<f64>().ok())
+                .map_or(f64::NAN, |ms| ms / 1000.0),
+        );
+    }
+    starts.sort_by(f64::total_cmp);
+    if let Some((t, _, _)) = &bare {
+        println!(
+            "cold start vs the bare window's page: {:.2} / {:.2} / {:.2} s (min / median / max of {}; the app's own timing, launch to first view drawn) vs {:.2} s (median; target ≤ 0.4 s)",
+            starts[0],
+            starts[starts.len() / 2],
+            starts[starts.len() - 1],
+            starts.len(),
             t[1]
         );
     }
