@@ -145,24 +145,17 @@ fn write_triggers() -> String {
         },
     );
     format!(
-        "{}
+        "CREATE TRIGGER view_counts_insert AFTER INSERT ON tickets BEGIN {inserted} END;
+         CREATE TRIGGER view_counts_delete AFTER DELETE ON tickets BEGIN {deleted} END;
+         CREATE TRIGGER view_counts_update AFTER UPDATE ON tickets BEGIN {updated} END;
          CREATE TRIGGER inbox_counts_insert AFTER INSERT ON conversations BEGIN {} END;
          CREATE TRIGGER inbox_counts_delete AFTER DELETE ON conversations BEGIN {} END;
          CREATE TRIGGER inbox_counts_update AFTER UPDATE OF assignee_id ON conversations
              BEGIN {} {} END;",
-        ticket_triggers(&inserted, &deleted, &updated),
         add_holder("NEW"),
         take_holder("OLD"),
         take_holder("OLD"),
         add_holder("NEW"),
-    )
-}
-
-fn ticket_triggers(inserted: &str, deleted: &str, updated: &str) -> String {
-    format!(
-        "CREATE TRIGGER view_counts_insert AFTER INSERT ON tickets BEGIN {inserted} END;
-         CREATE TRIGGER view_counts_delete AFTER DELETE ON tickets BEGIN {deleted} END;
-         CREATE TRIGGER view_counts_update AFTER UPDATE ON tickets BEGIN {updated} END;"
     )
 }
 
@@ -177,12 +170,16 @@ const DROP_TICKETS: &str = "DROP TRIGGER IF EXISTS view_counts_insert;
     DROP TRIGGER IF EXISTS view_counts_delete;
     DROP TRIGGER IF EXISTS view_counts_update;";
 
-const DROP: &str = "DROP TRIGGER IF EXISTS view_counts_insert;
-    DROP TRIGGER IF EXISTS view_counts_delete;
-    DROP TRIGGER IF EXISTS view_counts_update;
-    DROP TRIGGER IF EXISTS inbox_counts_insert;
+const DROP_INBOX: &str = "DROP TRIGGER IF EXISTS inbox_counts_insert;
     DROP TRIGGER IF EXISTS inbox_counts_delete;
     DROP TRIGGER IF EXISTS inbox_counts_update;";
+
+/// Drops every count trigger, the tickets' and the inbox's.
+fn drop_triggers(conn: &Connection) -> Result<()> {
+    conn.execute_batch(DROP_TICKETS)?;
+    conn.execute_batch(DROP_INBOX)?;
+    Ok(())
+}
 
 /// Whether the counts are kept by triggers written from these rules.
 pub(crate) fn current(conn: &Connection) -> Result<bool> {
@@ -218,7 +215,7 @@ pub(crate) fn end_download(conn: &Connection) -> Result<()> {
     if !kept_by_download(conn)? {
         return install(conn);
     }
-    conn.execute_batch(DROP)?;
+    drop_triggers(conn)?;
     let sql = triggers();
     conn.execute_batch(sql)?;
     set_meta(conn, "view_counts", sql)?;
@@ -248,7 +245,7 @@ fn recount_tickets(conn: &Connection) -> Result<()> {
 /// Counts every kept view once and keeps them from now on; inside the
 /// caller's transaction.
 pub(crate) fn install(conn: &Connection) -> Result<()> {
-    conn.execute_batch(DROP)?;
+    drop_triggers(conn)?;
     conn.execute("DELETE FROM inbox_holders", [])?;
     conn.execute(
         "INSERT INTO inbox_holders (assignee, n)
