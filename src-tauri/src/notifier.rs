@@ -391,6 +391,16 @@ pub fn spawn(app: AppHandle, tray: Option<TrayIcon>) {
         let warned = Arc::new(AtomicBool::new(false));
         let mut batch: Vec<Arc<ChangeSet>> = Vec::new();
         loop {
+            // Every change already sent comes into this pass: a first
+            // download that ended before the notifier started is seen as
+            // one (its tickets already at risk are not news).
+            loop {
+                match events.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
             let (a, c, t, w) = (app.clone(), cache.clone(), tray.clone(), warned.clone());
             let changes = std::mem::take(&mut batch);
             let sleep =
