@@ -360,10 +360,8 @@ fn pass(
         .flat_map(|ch| assignment_notices(ch, me, &named))
         .collect();
     let local_now = Utc::now();
-    if changes.iter().any(|ch| ch.bulk) {
-        // A first download: what was already at risk is not news.
-        let _ = c.baseline_notices(local_now);
-    }
+    // What a first download brought already at risk is not news: the cache
+    // knows which rows came so, whether or not their change reached us yet.
     let due = c
         .due_notices(assigned, local_now, quiet_desktop)
         .unwrap_or_default();
@@ -391,9 +389,8 @@ pub fn spawn(app: AppHandle, tray: Option<TrayIcon>) {
         let warned = Arc::new(AtomicBool::new(false));
         let mut batch: Vec<Arc<ChangeSet>> = Vec::new();
         loop {
-            // Every change already sent comes into this pass: a first
-            // download that ended before the notifier started is seen as
-            // one (its tickets already at risk are not news).
+            // Every change already sent comes into this pass (assignments
+            // made while the last pass ran are told in this one).
             loop {
                 match events.try_recv() {
                     Ok(c) => batch.push(c),

@@ -24,6 +24,17 @@ use crate::error::Result;
 use crate::events::ChangeSet;
 use crate::{Cache, millis};
 
+/// Meta key set by every write of a first download's rows and cleared by
+/// the next look for notices, which first records what is already at risk
+/// as known (see [`Cache::baseline_notices`]).
+const BASELINE_DUE: &str = "notices_baseline_due";
+
+/// Marks that a first download wrote rows: in the transaction that writes
+/// them, so no look for notices can see the rows without the mark.
+pub(crate) fn baseline_due(conn: &rusqlite::Connection) -> Result<()> {
+    crate::set_meta(conn, BASELINE_DUE, "1")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -367,6 +378,13 @@ impl Cache {
             Some(me) => me,
             None => return Ok(Vec::new()),
         };
+        if crate::meta(&self.conn, BASELINE_DUE)?.is_some() {
+            // Rows of a first download came since the last look: what was
+            // already at risk then is not news.
+            self.baseline_notices(local_now)?;
+            self.conn
+                .execute("DELETE FROM meta WHERE key = ?1", [BASELINE_DUE])?;
+        }
         let mut candidates: Vec<(Notice, Priority)> = Vec::new();
         for n in assigned {
             if let Some((t, _)) = crate::rows::visible_ticket(&self.conn, n.ticket_id)? {
@@ -452,6 +470,8 @@ impl Cache {
     /// Records every SLA notice due now as already shown, without showing
     /// any: after a first download, tickets that were at risk or breached
     /// before this device knew them did not just enter that state.
+    /// [`Cache::due_notices`] does it by itself when a first download's
+    /// rows came since it last looked.
     pub fn baseline_notices(&self, local_now: Timestamp) -> Result<usize> {
         let now = self.server_now(local_now)?;
         let settings = self.settings()?;

@@ -84,6 +84,11 @@ impl Cache {
             }
             let mut b = Batch::new(&tx)?;
             b.bulk = bulk;
+            if bulk {
+                // With the rows, not with the news of them: whoever looks
+                // for notices next finds these rows already known.
+                crate::notify::baseline_due(&tx)?;
+            }
             // Search rows too are written once, when the download ends.
             b.defer_search = bulk && more;
             let mut tickets = BTreeSet::new();
