@@ -51,24 +51,6 @@ fn main() {
     let pages = team_pages(tickets, comments);
     let mut cache = Cache::open(&dir.path().join("bench.sqlite")).expect("open");
     cache.sign_in("http://127.0.0.1:1", ALICE).expect("sign in");
-    match std::env::var("FYNCALL_BENCH_EXPERIMENT").as_deref() {
-        Ok("noidx") => cache
-            .connection()
-            .execute_batch(
-                "DROP INDEX tickets_number; DROP INDEX tickets_subject; DROP INDEX tickets_status;
-             DROP INDEX tickets_priority; DROP INDEX tickets_assignee; DROP INDEX tickets_category;
-             DROP INDEX tickets_created; DROP INDEX tickets_sla;",
-            )
-            .expect("drop"),
-        Ok("nofts") => cache
-            .connection()
-            .execute_batch(
-                "DROP TABLE ticket_search; CREATE TABLE ticket_search (rowid INTEGER PRIMARY KEY,
-             subject, description, comments);",
-            )
-            .expect("drop"),
-        _ => {}
-    }
     let start = Instant::now();
     // As the sync engine stores a first download: 10 pages of 500 per transaction.
     for group in pages.chunks(10) {

@@ -61,7 +61,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0006_view_counts.sql"),
     include_str!("../../../migrations/cache/0007_at_risk_covering.sql"),
     include_str!("../../../migrations/cache/0008_kept_counts.sql"),
+    include_str!("../../../migrations/cache/0009_contentless_search.sql"),
 ];
+
+/// The version whose script makes the search index again, empty: filled
+/// from the rows in the same transaction.
+const CONTENTLESS_SEARCH: usize = 9;
 
 /// The page cache of a connection, in KiB (SQLite's negative `cache_size`):
 /// an action, a sync or a view's page reads a few index pages and 100 rows,
@@ -277,7 +282,7 @@ impl Cache {
                 .iter()
                 .chain(&["notification_ledger", "sent"])
             {
-                tx.execute(&format!("DELETE FROM {table}"), [])?;
+                restore::empty(&tx, table)?;
             }
             tx.execute(
                 "DELETE FROM meta WHERE key IN ('cursor', 'last_sync_at', 'clock_offset_ms', 'database_id')",
@@ -372,6 +377,23 @@ impl Cache {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+
+    /// What the search index holds, for tests (it keeps no text to read
+    /// back): (ticket id, column, term, occurrences), in that order.
+    pub fn search_terms(&self) -> Result<Vec<(String, String, String, i64)>> {
+        self.conn.execute_batch(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms
+             USING fts5vocab(main, ticket_search, instance)",
+        )?;
+        let mut stmt = self.conn.prepare(
+            "SELECT t.id, v.col, v.term, count(*) FROM temp.search_terms v
+             JOIN tickets t ON t.rowid = v.doc GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -385,6 +407,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, script) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(script)?;
+        if i + 1 == CONTENTLESS_SEARCH {
+            rows::rebuild_search(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

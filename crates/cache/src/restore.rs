@@ -34,6 +34,20 @@ pub(crate) const SERVER_TABLES: [&str; 7] = [
     "activity",
 ];
 
+/// Empties one of the cache's tables in the caller's transaction. The
+/// search index holds no text to scan row by row: it is emptied whole.
+pub(crate) fn empty(conn: &Connection, table: &str) -> Result<()> {
+    if table == "ticket_search" {
+        conn.execute(
+            "INSERT INTO ticket_search (ticket_search) VALUES ('delete-all')",
+            [],
+        )?;
+    } else {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}
+
 /// Keeps an acknowledged outbox row in the journal (before it leaves the outbox).
 pub(crate) fn journal(
     conn: &Connection,
@@ -102,7 +116,7 @@ impl Cache {
     pub fn heal(&mut self, now_id: Option<Uuid>) -> Result<(u64, ChangeSet)> {
         let tx = self.conn.transaction()?;
         for table in SERVER_TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            empty(&tx, table)?;
         }
         tx.execute(
             "DELETE FROM meta WHERE key IN ('cursor', 'bootstrap', 'restore_resent', 'restore_notice')",

@@ -643,7 +643,7 @@ pub(crate) fn reach(
 /// comments, in one statement: the end of a long first download, which
 /// wrote none ticket by ticket.
 pub(crate) fn rebuild_search(conn: &Connection) -> Result<()> {
-    conn.execute("DELETE FROM ticket_search", [])?;
+    crate::restore::empty(conn, "ticket_search")?;
     conn.execute(
         "INSERT INTO ticket_search (rowid, subject, description, comments)
          SELECT t.rowid, json_extract(t.data, '$.subject'), json_extract(t.data, '$.description'),
