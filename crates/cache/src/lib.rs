@@ -34,6 +34,7 @@ pub mod session;
 mod views;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
 use fyncall_domain::{TeamSettings, Timestamp};
@@ -122,6 +123,45 @@ pub struct Cache {
     path: PathBuf,
     /// The files were removed; this is an empty cache in memory.
     detached: bool,
+    /// Held by a [`Settler`] at work: the files are not removed under it.
+    settling: Arc<Mutex<()>>,
+}
+
+/// Pages of write-ahead log after which a commit copies the log into the
+/// file (SQLite's `wal_autocheckpoint`): the backstop for a cache that
+/// writes without syncing (checkpoints run after syncs, `Cache::checkpoint`).
+/// Off while a first download writes (see [`Settler`]).
+const AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
+/// Copies a first download's write-ahead log into the cache file on a
+/// connection of its own, off the writer: a first download writes with the
+/// automatic checkpoints off (each copied ~40 MiB and flushed the disk
+/// between two of its transactions) and its rows are in, readable and
+/// writable on top, before this copy runs. From [`Cache::settler`].
+pub struct Settler {
+    path: PathBuf,
+    settling: Arc<Mutex<()>>,
+}
+
+impl Settler {
+    /// Copies the log into the file where no reader needs it (never waits
+    /// for readers nor for the writer); how long it took.
+    pub fn run(self) -> Result<std::time::Duration> {
+        let _held = self
+            .settling
+            .lock()
+            .map_err(|_| CacheError::Invalid("a checkpoint of the cache crashed".into()))?;
+        let start = std::time::Instant::now();
+        // Not created if the files are gone; closed while the writer's
+        // connection stays open, so it never removes the log itself.
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(start.elapsed())
+    }
 }
 
 impl Cache {
@@ -148,7 +188,10 @@ impl Cache {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoints run after syncs (`Cache::checkpoint`) and when the last
         // connection closes, not inside an agent's action; this is the backstop.
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
+        // A first download's log grows to twice the file; once copied, the
+        // next write starting the log over cuts the file back to this.
+        conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
         migrate(&mut conn)?;
         // A first download interrupted by a crash left the sort indexes and
         // the kept counts off; a build with other view rules recounts.
@@ -164,6 +207,7 @@ impl Cache {
             conn,
             path: path.to_path_buf(),
             detached: false,
+            settling: Arc::default(),
         };
         if cache.meta("client_id")?.is_none() {
             cache.set_meta("client_id", &Uuid::now_v7().to_string())?;
@@ -179,6 +223,11 @@ impl Cache {
     /// changes included) and goes on as an empty cache in memory until
     /// `reopen`.
     pub fn remove_files(&mut self) -> Result<()> {
+        // After a checkpoint still copying the log into them.
+        let settling = self.settling.clone();
+        let _settled = settling
+            .lock()
+            .map_err(|_| CacheError::Invalid("a checkpoint of the cache crashed".into()))?;
         let memory = Cache::on(Connection::open_in_memory()?, &self.path)?;
         let old = std::mem::replace(self, memory);
         let path = old.path.clone();
@@ -220,6 +269,7 @@ impl Cache {
             conn,
             path: path.to_path_buf(),
             detached: false,
+            settling: Arc::default(),
         })
     }
 
@@ -370,6 +420,25 @@ impl Cache {
     pub fn checkpoint(&self) -> Result<()> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        self.resume_checkpoints()
+    }
+
+    /// What copies a first download's log into the file, to run on a
+    /// thread of its own (see [`Settler`]); then [`Cache::resume_checkpoints`].
+    pub fn settler(&self) -> Settler {
+        Settler {
+            path: self.path.clone(),
+            settling: self.settling.clone(),
+        }
+    }
+
+    /// Commits copy the log into the file again past its backstop size
+    /// (off while a first download writes), unless a download is under way.
+    pub fn resume_checkpoints(&self) -> Result<()> {
+        if meta(&self.conn, "bootstrap")?.is_none() {
+            self.conn
+                .pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
+        }
         Ok(())
     }
 

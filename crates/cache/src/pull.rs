@@ -62,6 +62,9 @@ impl Cache {
             // and write more pages than an agent's day needs.
             self.conn
                 .pragma_update(None, "cache_size", crate::BULK_CACHE_KIB)?;
+            // Its log is copied into the file once, at its end, off the
+            // writer (`Settler`), not every 40 MiB between its transactions.
+            self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
         let tx = self.conn.transaction()?;
         let changes = {

@@ -740,6 +740,8 @@ async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Ou
     if let Some(p) = progress {
         p.abort();
     }
+    // The first download's log into the file before the process ends.
+    engine.settled().await;
     if ctx.json {
         return ctx.print(&agent);
     }
@@ -932,6 +934,7 @@ async fn sync(ctx: &Ctx, watch: bool) -> Outcome {
         if let Some(p) = progress {
             p.abort();
         }
+        engine.settled().await;
         let report = report?;
         let info = engine.with_cache(|c| c.info()).await?;
         if ctx.json {

@@ -371,13 +371,14 @@ async fn main() {
         let start = Instant::now();
         let report = engine.sync_once().await.expect("first download");
         let took = start.elapsed().as_secs_f64();
+        let settled = engine.settled().await;
         let written = bytes_written().saturating_sub(written);
         if let Some((stop, thread)) = watcher {
             stop.store(true, Ordering::Relaxed);
             let (reader, mut during) = thread.join().expect("reader");
             let mut idle: Vec<f64> = (0..200).map(|_| first_page_ms(&reader)).collect();
             println!(
-                "view while downloading: All Tickets' first page with its total, read {} times during the download: {}; with no download: {} (target ≤ 5 ms p95)",
+                "view while downloading: All Tickets' first page with its total, read {} times during the download and the copy of its log after it: {}; with no download: {} (target ≤ 5 ms p95)",
                 during.len(),
                 spread_ms(&mut during),
                 spread_ms(&mut idle)
@@ -393,16 +394,42 @@ async fn main() {
             times.waited.as_secs_f64(),
             times.finishing.as_secs_f64()
         );
+        println!(
+            "settled {run}:         the download's log copied into the cache file afterwards, off the writer, in {}",
+            settled.map_or("— (not run)".to_owned(), |d| format!(
+                "{:.2} s",
+                d.as_secs_f64()
+            ))
+        );
         runs.push(took);
         drop(engine);
         let size = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
         println!(
-            "written {run}:         {:.0} MiB of file pages written by the cache during the download (its log and its file; {:.1}× the {:.0} MiB file)",
+            "written {run}:         {:.0} MiB of file pages written by the cache during the download and the copy after it (its log and its file; {:.1}× the {:.0} MiB file)",
             mib(written),
             written as f64 / size.max(1) as f64,
             mib(size)
         );
         if run == 1 {
+            // Where the file's bytes are: each table and index, largest first.
+            let conn = rusqlite::Connection::open(&path).expect("open the cache");
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 14",
+                )
+                .expect("dbstat");
+            let parts: Vec<String> = stmt
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{} {:.1}",
+                        r.get::<_, String>(0)?,
+                        mib(r.get::<_, i64>(1)? as usize)
+                    ))
+                })
+                .expect("dbstat")
+                .collect::<rusqlite::Result<_>>()
+                .expect("dbstat");
+            println!("file, MiB:         {}", parts.join(", "));
             // The floor of the disk: writing as many bytes as the cache
             // holds, once, to a file made durable at the end.
             let floor = dir.path().join("floor.bin");

@@ -132,6 +132,8 @@ pub struct Engine {
     wake: Notify,
     signed_in: Notify,
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// A first download's log being copied into the cache file.
+    settling: Mutex<Option<tokio::task::JoinHandle<Option<Duration>>>>,
 }
 
 fn poisoned() -> SyncError {
@@ -158,7 +160,16 @@ impl Engine {
             wake: Notify::new(),
             signed_in: Notify::new(),
             one_at_a_time: tokio::sync::Mutex::new(()),
+            settling: Mutex::new(None),
         }
+    }
+
+    /// Waits for a first download's log to be copied into the cache file
+    /// (it runs on its own after the download); how long the copy took,
+    /// `None` when there was none or it failed (the next sync copies it).
+    pub async fn settled(&self) -> Option<Duration> {
+        let handle = self.settling.lock().ok()?.take()?;
+        handle.await.ok().flatten()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
@@ -331,15 +342,32 @@ impl Engine {
         reading.abort();
         outcome?;
         let finishing = Instant::now();
-        let changes = self
+        let (changes, settler) = self
             .with_cache(move |c| {
                 let changes = c.apply_snapshot(&[], Some(cursor))?;
                 c.record_sync(offset, Utc::now())?;
-                c.checkpoint()?;
-                Ok(changes)
+                Ok((changes, c.settler()))
             })
             .await?;
         times.finishing = finishing.elapsed();
+        // The rows are in: the log is copied into the file meanwhile, with
+        // the cache free for the window and the agent's actions.
+        let cache = self.cache.clone();
+        let settling = tokio::task::spawn_blocking(move || {
+            let took = settler.run();
+            if let Ok(c) = cache.lock() {
+                if let Err(e) = c.resume_checkpoints() {
+                    tracing::warn!(error = %e, "the cache's checkpoints stay off until it opens again");
+                }
+            }
+            took.inspect_err(|e| {
+                tracing::warn!(error = %e, "the first download's log was not copied into the cache file yet (the next sync does it)");
+            })
+            .ok()
+        });
+        if let Ok(mut s) = self.settling.lock() {
+            *s = Some(settling);
+        }
         report.pulled += stored as usize;
         report.cursor = cursor;
         report.snapshot = Some(times);

@@ -268,3 +268,40 @@ async fn a_download_cut_half_way_starts_again_and_ends_equal() {
     let dir = team.dir.path();
     assert_same(&dir.join("cut.sqlite"), &dir.join("whole.sqlite"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_s_log_is_copied_into_the_file_after_it_on_its_own() {
+    let team = team().await;
+    let path = team.dir.path().join("settled.sqlite");
+    let engine = Engine::new(
+        team.client.clone(),
+        Arc::new(Mutex::new(team.cache("settled.sqlite"))),
+    );
+    assert_eq!(engine.settled().await, None, "nothing to wait for yet");
+    let report = engine.sync_once().await.expect("download");
+    assert!(report.snapshot.is_some(), "a snapshot download");
+    // The rows are in before the copy: readable on a connection of their own.
+    let tickets = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .expect("open")
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .expect("count")
+    };
+    let downloaded = tickets(&path);
+    assert!(downloaded >= 150, "{downloaded} tickets");
+    assert!(engine.settled().await.is_some(), "the copy ran");
+    assert_eq!(engine.settled().await, None, "once");
+    // Commits copy the log again past its backstop size.
+    let pages: i64 = engine
+        .cache()
+        .lock()
+        .expect("lock")
+        .connection()
+        .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(pages, 10_000);
+    // The file alone, without its log, holds the whole download.
+    let alone = team.dir.path().join("alone.sqlite");
+    std::fs::copy(&path, &alone).expect("copy the file alone");
+    assert_eq!(tickets(&alone), downloaded);
+}
