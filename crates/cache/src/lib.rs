@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0007_at_risk_covering.sql"),
     include_str!("../../../migrations/cache/0008_kept_counts.sql"),
     include_str!("../../../migrations/cache/0009_contentless_search.sql"),
+    include_str!("../../../migrations/cache/0010_lean_timeline.sql"),
 ];
 
 /// The version whose script makes the search index again, empty: filled

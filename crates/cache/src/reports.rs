@@ -5,7 +5,7 @@
 
 use fyncall_domain::report::{self, ReportQuery};
 use fyncall_domain::sla::{self, PolicyPreview};
-use fyncall_domain::{Activity, SlaReport, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{SlaReport, TeamSettings, Ticket, Timestamp};
 
 use crate::error::Result;
 use crate::{Cache, millis};
@@ -16,11 +16,12 @@ impl Cache {
         let to = millis(query.to);
         let mut entries = Vec::new();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
+            "SELECT a.id, a.ticket_id, a.at, a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
              WHERE a.kind IN ('created', 'assigned') AND t.created_at < ?1",
         )?;
-        for data in stmt.query_map([to], |r| r.get::<_, String>(0))? {
-            entries.push(serde_json::from_str::<Activity>(&data?)?);
+        let mut rows = stmt.query([to])?;
+        while let Some(row) = rows.next()? {
+            entries.push(crate::rows::stored_activity(row)?);
         }
         let mut stmt = self
             .conn

@@ -221,7 +221,7 @@ impl<'c> Batch<'c> {
             self.conn
                 .prepare_cached(
                     "INSERT INTO ticket_search (rowid, subject, description, comments)
-                     VALUES (?1, ?2, ?3, (SELECT group_concat(body, ' ') FROM activity
+                     VALUES (?1, ?2, ?3, (SELECT group_concat(json_extract(data, '$.data.body'), ' ') FROM activity
                                           WHERE ticket_id = ?4 AND kind = 'comment'))",
                 )?
                 .execute(params![rowid, subject, description, id.to_string()])?;
@@ -541,24 +541,24 @@ impl<'c> Batch<'c> {
 
     pub fn activity(&mut self, a: &Activity, pending: bool) -> Result<()> {
         let sql = if pending {
-            "INSERT OR IGNORE INTO activity (id, ticket_id, at, kind, body, pending, data)
-             VALUES (?1, ?2, ?3, ?4, ?6, 1, ?5)"
+            "INSERT OR IGNORE INTO activity (id, ticket_id, at, kind, pending, data)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5)"
         } else {
-            "INSERT INTO activity (id, ticket_id, at, kind, body, pending, data)
-             VALUES (?1, ?2, ?3, ?4, ?6, 0, ?5)
+            "INSERT INTO activity (id, ticket_id, at, kind, pending, data)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)
              ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, at = excluded.at,
-                 kind = excluded.kind, body = excluded.body, pending = 0, data = excluded.data"
+                 kind = excluded.kind, pending = 0, data = excluded.data"
         };
         let written = self.conn.prepare_cached(sql)?.execute(params![
             a.id.to_string(),
             a.ticket_id.to_string(),
             millis(a.at),
             a.change.kind(),
-            serde_json::to_string(a)?,
-            match &a.change {
-                Change::Comment { body } => Some(body.as_str()),
-                _ => None,
-            }
+            serde_json::to_string(&StoredActivity {
+                client_at: a.client_at,
+                actor: a.actor,
+                change: &a.change,
+            })?,
         ])?;
         if written > 0 && matches!(a.change, Change::Comment { .. }) {
             self.search_dirty.entry(a.ticket_id).or_insert(None);
@@ -642,12 +642,48 @@ pub(crate) fn reach(
 /// Writes every ticket's search row again from its visible row and its
 /// comments, in one statement: the end of a long first download, which
 /// wrote none ticket by ticket.
+/// A timeline entry as its row's `data` holds it: what its columns (id,
+/// ticket, time) do not already say. `C`: its change, borrowed to write.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredActivity<C> {
+    #[serde(
+        with = "fyncall_domain::wire::millis_opt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    client_at: Option<fyncall_domain::Timestamp>,
+    actor: fyncall_domain::ActorRef,
+    #[serde(flatten)]
+    change: C,
+}
+
+/// The entry of an `activity` row from its id, ticket_id, at and data.
+pub(crate) fn stored_activity(row: &rusqlite::Row<'_>) -> Result<Activity> {
+    let uuid = |i: usize| -> Result<Uuid> {
+        let text: String = row.get(i)?;
+        Uuid::parse_str(&text)
+            .map_err(|e| CacheError::Corrupt(format!("a timeline entry's id {text:?}: {e}")))
+    };
+    let stored: StoredActivity<Change> = serde_json::from_str(&row.get::<_, String>(3)?)?;
+    Ok(Activity {
+        id: uuid(0)?,
+        ticket_id: uuid(1)?,
+        at: crate::from_millis(row.get(2)?),
+        client_at: stored.client_at,
+        actor: stored.actor,
+        change: stored.change,
+    })
+}
+
+/// The columns [`stored_activity`] reads, in its order.
+pub(crate) const ACTIVITY_COLUMNS: &str = "id, ticket_id, at, data";
+
 pub(crate) fn rebuild_search(conn: &Connection) -> Result<()> {
     crate::restore::empty(conn, "ticket_search")?;
     conn.execute(
         "INSERT INTO ticket_search (rowid, subject, description, comments)
          SELECT t.rowid, json_extract(t.data, '$.subject'), json_extract(t.data, '$.description'),
-                (SELECT group_concat(a.body, ' ') FROM activity a
+                (SELECT group_concat(json_extract(a.data, '$.data.body'), ' ') FROM activity a
                  WHERE a.ticket_id = t.id AND a.kind = 'comment')
          FROM tickets t",
         [],

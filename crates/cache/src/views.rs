@@ -613,12 +613,11 @@ impl Cache {
         let now = self.now(local_now)?;
         let (ticket, pending) = visible_ticket(&self.conn, id)?
             .ok_or_else(|| CacheError::NotFound(format!("no ticket {id} in the cache")))?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data, pending FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid",
-        )?;
-        let rows = stmt.query_map([id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {}, pending FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid",
+            crate::rows::ACTIVITY_COLUMNS
+        ))?;
+        let mut rows = stmt.query([id.to_string()])?;
         let agents = self.agents()?;
         let name = |id: Option<Uuid>| match id {
             None => "nobody".to_owned(),
@@ -628,9 +627,9 @@ impl Cache {
                 .map_or_else(|| id.to_string(), |a| a.name.clone()),
         };
         let mut activity = Vec::new();
-        for row in rows {
-            let (data, pending) = row?;
-            let entry: Activity = serde_json::from_str(&data)?;
+        while let Some(row) = rows.next()? {
+            let entry = crate::rows::stored_activity(row)?;
+            let pending: bool = row.get(4)?;
             activity.push(ActivityRow {
                 who: entry.actor.describe(&name),
                 text: entry.change.describe(&name),

@@ -608,16 +608,82 @@ fn a_ticket_created_offline_is_visible_then_replaced_by_the_servers() {
 }
 
 #[test]
+fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v9.sqlite");
+    let timeline = |cache: &Cache| -> Vec<Vec<Activity>> {
+        (0..30)
+            .map(|i| {
+                cache
+                    .ticket(ticket_id(i), now())
+                    .expect("ticket")
+                    .activity
+                    .into_iter()
+                    .map(|row| row.entry)
+                    .collect()
+            })
+            .collect()
+    };
+    let cache = loaded(&path, ALICE, 30, 2);
+    let before = timeline(&cache);
+    assert!(
+        before
+            .iter()
+            .flatten()
+            .any(|a| matches!(a.change, Change::Comment { .. })),
+        "comments among them"
+    );
+    drop(cache);
+    {
+        // Schema 9's rows: each entry whole in its JSON, a comment's text
+        // in a column of its own too.
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch("ALTER TABLE activity ADD COLUMN body TEXT")
+            .expect("schema 9");
+        for entry in before.iter().flatten() {
+            let body = match &entry.change {
+                Change::Comment { body } => Some(body.clone()),
+                _ => None,
+            };
+            conn.execute(
+                "UPDATE activity SET data = ?1, body = ?2 WHERE id = ?3",
+                rusqlite::params![
+                    serde_json::to_string(entry).expect("json"),
+                    body,
+                    entry.id.to_string()
+                ],
+            )
+            .expect("old row");
+        }
+        conn.pragma_update(None, "user_version", 9)
+            .expect("version");
+    }
+    let cache = Cache::open(&path).expect("upgrade");
+    assert_eq!(timeline(&cache), before);
+    let lean: String = cache
+        .connection()
+        .query_row("SELECT data FROM activity LIMIT 1", [], |r| r.get(0))
+        .expect("row");
+    assert!(!lean.contains("ticket_id"), "{lean}");
+    let mut q = Query::view(View::All);
+    q.status = Status::ALL.to_vec();
+    q.search = Some("comment".into());
+    assert!(!cache.tickets(&q, now()).expect("search").tickets.is_empty());
+}
+
+#[test]
 fn a_cache_upgraded_to_the_textless_search_index_finds_what_it_found() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("v8.sqlite");
     let before = loaded(&path, ALICE, 60, 2).search_terms().expect("terms");
     assert!(!before.is_empty());
     {
-        // Schema 8's search index: one that kept a copy of its text.
+        // Schema 8's search index: one that kept a copy of its text (and
+        // its timeline's column for the text of comments).
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
-            "DROP TABLE ticket_search;
+            "ALTER TABLE activity ADD COLUMN body TEXT;
+             DROP TABLE ticket_search;
              CREATE VIRTUAL TABLE ticket_search USING fts5 (
                  subject, description, comments,
                  tokenize = 'unicode61 remove_diacritics 2');
