@@ -607,6 +607,14 @@ fn a_ticket_created_offline_is_visible_then_replaced_by_the_servers() {
     );
 }
 
+/// Whether a search for a word of the fixture's comments finds tickets.
+fn finds_comments(cache: &Cache) -> bool {
+    let mut q = Query::view(View::All);
+    q.status = Status::ALL.to_vec();
+    q.search = Some("comment".into());
+    !cache.tickets(&q, now()).expect("search").tickets.is_empty()
+}
+
 #[test]
 fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -665,10 +673,7 @@ fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
         .query_row("SELECT data FROM activity LIMIT 1", [], |r| r.get(0))
         .expect("row");
     assert!(!lean.contains("ticket_id"), "{lean}");
-    let mut q = Query::view(View::All);
-    q.status = Status::ALL.to_vec();
-    q.search = Some("comment".into());
-    assert!(!cache.tickets(&q, now()).expect("search").tickets.is_empty());
+    assert!(finds_comments(&cache), "search finds a comment's words");
 }
 
 #[test]
@@ -693,10 +698,7 @@ fn a_cache_upgraded_to_the_textless_search_index_finds_what_it_found() {
     }
     let cache = Cache::open(&path).expect("upgrade");
     assert_eq!(cache.search_terms().expect("terms"), before);
-    let mut q = Query::view(View::All);
-    q.status = Status::ALL.to_vec();
-    q.search = Some("comment".into());
-    assert!(!cache.tickets(&q, now()).expect("search").tickets.is_empty());
+    assert!(finds_comments(&cache), "search finds a comment's words");
 }
 
 #[test]
@@ -1334,9 +1336,5 @@ fn a_long_first_download_builds_the_same_search_rows_as_a_short_one() {
     assert_eq!(tickets("subject"), 400);
     assert_eq!(tickets("comments"), 400, "every ticket has its comments");
     assert_eq!(a, b);
-    // And search finds a comment's words through it.
-    let mut q = Query::view(View::All);
-    q.status = Status::ALL.to_vec();
-    q.search = Some("comment".into());
-    assert!(!long.tickets(&q, now()).expect("search").tickets.is_empty());
+    assert!(finds_comments(&long), "search finds a comment's words");
 }
