@@ -300,7 +300,9 @@ async fn a_download_s_log_is_copied_into_the_file_after_it_on_its_own() {
         .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
         .expect("pragma");
     assert_eq!(pages, 10_000);
-    // The file alone, without its log, holds the whole download.
+    // The log is emptied, and the file alone holds the whole download.
+    let log = std::fs::metadata(team.dir.path().join("settled.sqlite-wal")).map_or(0, |m| m.len());
+    assert_eq!(log, 0, "the log is cut once copied");
     let alone = team.dir.path().join("alone.sqlite");
     std::fs::copy(&path, &alone).expect("copy the file alone");
     assert_eq!(tickets(&alone), downloaded);
