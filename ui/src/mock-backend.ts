@@ -21,6 +21,7 @@ import type { TicketDetail } from './generated/TicketDetail';
 import type { Query } from './generated/Query';
 import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
+import type { CacheChanged } from './generated/CacheChanged';
 import type { TicketRow } from './generated/TicketRow';
 
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
@@ -196,7 +197,11 @@ export class MockBackend implements Backend {
   retryProblem = async () => this.act();
   discardProblem = async () => {};
   syncNow = async () => {};
-  onCacheChanged = async () => () => {};
+  changeHandler: ((event: CacheChanged) => void) | null = null;
+  onCacheChanged = async (handler: (event: CacheChanged) => void) => {
+    this.changeHandler = handler;
+    return () => {};
+  };
   onSyncStatus = async (handler: (status: StatusInfo) => void) => {
     this.statusHandler = handler;
     return () => {};

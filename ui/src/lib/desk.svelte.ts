@@ -12,6 +12,9 @@ import type { PresenceEntry } from '../generated/PresenceEntry';
 import type { SessionInfo } from '../generated/SessionInfo';
 import type { StatusInfo } from '../generated/StatusInfo';
 
+/** How often a first download's changes make the window read again, at most. */
+export const DOWNLOAD_READS_MS = 500;
+
 export class Desk {
   session = $state<SessionInfo | null>(null);
   agents = $state<Map<string, Agent>>(new Map());
@@ -63,10 +66,35 @@ export class Desk {
     const side = setInterval(() => { if (this.session) this.reloadSide(); }, 15000);
     const stops: (() => void)[] = [];
     let stopped = false;
+    // What is shown reads again on every change, except a first download's
+    // transactions: those at most once per DOWNLOAD_READS_MS (the window's
+    // reads and drawing share the cores the download needs), and at once
+    // when the download ends.
+    let lastRead = 0;
+    let downloading = false;
+    let later: ReturnType<typeof setTimeout> | null = null;
+    const readAgain = () => {
+      if (later) { clearTimeout(later); later = null; }
+      lastRead = Date.now();
+      this.refresh++;
+      this.reloadSide();
+    };
+    const changed = (bulk: boolean) => {
+      const wait = lastRead + DOWNLOAD_READS_MS - Date.now();
+      if (!bulk || wait <= 0) readAgain();
+      else later ??= setTimeout(readAgain, wait);
+    };
+    stops.push(() => { if (later) clearTimeout(later); });
     (async () => {
       const listening = await Promise.all([
-        this.backend.onCacheChanged(() => { this.refresh++; this.reloadSide(); }),
-        this.backend.onSyncStatus((s) => { this.status = s; if (s.notice) this.notice = s.notice; }),
+        this.backend.onCacheChanged((e) => changed(e.bulk)),
+        this.backend.onSyncStatus((s) => {
+          const ended = downloading && s.download == null;
+          downloading = s.download != null;
+          this.status = s;
+          if (s.notice) this.notice = s.notice;
+          if (ended && later) readAgain();
+        }),
         this.backend.onOpenTicket(onOpenTicket),
         this.backend.onPresence((list) => (this.presence = list)),
       ]);
