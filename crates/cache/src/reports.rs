@@ -15,10 +15,11 @@ impl Cache {
     pub fn sla_report(&self, query: &ReportQuery, now: Timestamp) -> Result<SlaReport> {
         let to = millis(query.to);
         let mut entries = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT a.id, a.ticket_id, a.at, a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM activity a JOIN tickets t ON t.id = a.ticket_id
              WHERE a.kind IN ('created', 'assigned') AND t.created_at < ?1",
-        )?;
+            crate::rows::activity_columns("a")
+        ))?;
         let mut rows = stmt.query([to])?;
         while let Some(row) = rows.next()? {
             entries.push(crate::rows::stored_activity(row)?);

@@ -639,9 +639,6 @@ pub(crate) fn reach(
     Ok(())
 }
 
-/// Writes every ticket's search row again from its visible row and its
-/// comments, in one statement: the end of a long first download, which
-/// wrote none ticket by ticket.
 /// A timeline entry as its row's `data` holds it: what its columns (id,
 /// ticket, time) do not already say. `C`: its change, borrowed to write.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -675,9 +672,15 @@ pub(crate) fn stored_activity(row: &rusqlite::Row<'_>) -> Result<Activity> {
     })
 }
 
-/// The columns [`stored_activity`] reads, in its order.
-pub(crate) const ACTIVITY_COLUMNS: &str = "id, ticket_id, at, data";
+/// The columns of `activity` named `table` in a query that
+/// [`stored_activity`] reads, in its order.
+pub(crate) fn activity_columns(table: &str) -> String {
+    format!("{table}.id, {table}.ticket_id, {table}.at, {table}.data")
+}
 
+/// Writes every ticket's search row again from its visible row and its
+/// comments, in one statement: the end of a long first download, which
+/// wrote none ticket by ticket.
 pub(crate) fn rebuild_search(conn: &Connection) -> Result<()> {
     crate::restore::empty(conn, "ticket_search")?;
     conn.execute(

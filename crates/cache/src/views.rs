@@ -615,7 +615,7 @@ impl Cache {
             .ok_or_else(|| CacheError::NotFound(format!("no ticket {id} in the cache")))?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {}, pending FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid",
-            crate::rows::ACTIVITY_COLUMNS
+            crate::rows::activity_columns("activity")
         ))?;
         let mut rows = stmt.query([id.to_string()])?;
         let agents = self.agents()?;
