@@ -108,6 +108,36 @@ fn an_admin_sets_up_the_team_and_reads_the_sla_report() {
     });
     d.screenshot(&artifacts, "20-admin-business-hours");
     audits.extend(d.audit("admin: business hours"));
+    // With the Save bar shown (unsaved changes), nothing the admin must
+    // reach sits under it: every field and button of the section, scrolled
+    // into view as WebDriver scrolls before a click (its bottom edge at the
+    // view's), is what a click at its centre hits.
+    d.wait("[data-action=save-settings]:not([disabled])");
+    let covered = d.script(
+        "const out = []; \
+         for (const e of document.querySelectorAll('section input, section button, section textarea, section select')) { \
+           e.scrollIntoView({ block: 'end', inline: 'nearest' }); \
+           const r = e.getBoundingClientRect(); \
+           const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
+           if (hit !== e && !e.contains(hit)) out.push((e.dataset.field || e.dataset.action || e.getAttribute('aria-label') || e.tagName) + ' under ' + (hit ? hit.className || hit.tagName : 'nothing')); \
+         } \
+         return out;",
+        json!([]),
+    );
+    assert_eq!(covered, json!([]), "fields under the Save bar");
+    d.click("[data-field=holiday]");
+    // A date field's own picker differs between engines: its value set as
+    // the picker sets it.
+    d.script(
+        "const t = document.querySelector('[data-field=holiday]'); \
+         const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set; \
+         set.call(t, arguments[0]); t.dispatchEvent(new Event('input', { bubbles: true })); return true;",
+        json!(["2027-05-01"]),
+    );
+    d.click("[data-action=add-holiday]");
+    d.wait_text("[data-testid=holidays]", "the holiday typed", |t| {
+        t.contains("2027-05-01")
+    });
     d.click("[data-section=sla]");
     d.choose("[data-field=normal-hours]", "business_hours");
     // The preview of normal tickets counting business hours: their
@@ -128,7 +158,7 @@ fn an_admin_sets_up_the_team_and_reads_the_sla_report() {
     });
     assert_eq!(
         settings["calendar"]["holidays"],
-        json!(["2026-12-25", "2027-01-01"])
+        json!(["2026-12-25", "2027-01-01", "2027-05-01"])
     );
     assert_eq!(
         settings["calendar"]["weekly"]["mon"],

@@ -305,8 +305,9 @@ impl Driver {
     }
 
     /// An accessibility audit of what the window shows (axe-core, WCAG 2.1
-    /// A and AA rules), in the light and the dark theme: the serious and
-    /// critical findings, each as "screen theme rule: where, why".
+    /// A and AA rules), in the light and the dark theme, and its contrast
+    /// again with every row as a selected (hovered, focused) one looks: the
+    /// serious and critical findings, each as "screen theme rule: where, why".
     pub fn audit(&self, screen: &str) -> Vec<String> {
         let axe = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js");
         let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
@@ -332,15 +333,30 @@ impl Driver {
         }
         let mut findings = Vec::new();
         for theme in ["light", "dark"] {
+            // Then every row, link and item again as a selected, hovered or
+            // focused one looks (the --sel background): the states the
+            // resting page does not show.
             let found = self.script_async(
                 "const done = arguments[arguments.length - 1]; \
                  document.documentElement.dataset.theme = arguments[0]; \
+                 const serious = (r, state) => r.violations \
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical') \
+                     .map((v) => `${state}${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes.slice(0, 3) \
+                       .map((n) => n.target.join(' ') + ' — ' + (n.failureSummary || '').replaceAll('\\n', ' ')).join(' | ')}`); \
+                 const rows = 'tr[data-ticket], ul.inbox li, .inbox-row, .palette li, .side a'; \
+                 const style = document.createElement('style'); \
+                 style.textContent = '.fyncall-audit-sel { background: var(--sel) !important; }'; \
                  requestAnimationFrame(() => axe.run(document, { runOnly: { type: 'tag', \
                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
-                   .then((r) => done({ passed: r.passes.length, findings: r.violations \
-                     .filter((v) => v.impact === 'serious' || v.impact === 'critical') \
-                     .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes.slice(0, 3) \
-                       .map((n) => n.target.join(' ') + ' — ' + (n.failureSummary || '').replaceAll('\\n', ' ')).join(' | ')}`) })) \
+                   .then((r) => { \
+                     document.head.appendChild(style); \
+                     document.querySelectorAll(rows).forEach((e) => e.classList.add('fyncall-audit-sel')); \
+                     return axe.run(document, { runOnly: ['color-contrast'] }) \
+                       .then((s) => ({ passed: r.passes.length, \
+                         findings: serious(r, '').concat(serious(s, 'selected rows: ')) })); }) \
+                   .then((out) => { \
+                     document.querySelectorAll('.fyncall-audit-sel').forEach((e) => e.classList.remove('fyncall-audit-sel')); \
+                     style.remove(); done(out); }) \
                    .catch((e) => done({ error: String(e) })));",
                 json!([theme]),
             );

@@ -126,6 +126,9 @@ pub struct Cache {
     detached: bool,
     /// Held by a [`Settler`] at work: the files are not removed under it.
     settling: Arc<Mutex<()>>,
+    /// A first download's log awaits its [`Settler`]: the writer does not
+    /// copy it itself meanwhile ([`Cache::checkpoint`]).
+    unsettled: bool,
 }
 
 /// Pages of write-ahead log after which a commit copies the log into the
@@ -166,7 +169,14 @@ impl Settler {
         // for reads under way (a write waits for it as briefly). A log left
         // at twice the file would be read whole at the next start after a
         // crash, and copied again.
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            // Readers held on past the busy timeout: what was copied stays
+            // copied, and the next sync's checkpoint copies the rest.
+            return Err(CacheError::Invalid(
+                "the cache's log was not all copied: readers held it past 10 s".into(),
+            ));
+        }
         Ok(start.elapsed())
     }
 }
@@ -188,6 +198,12 @@ impl Cache {
     /// Sets up a connection as the cache of `path`.
     fn on(mut conn: Connection, path: &Path) -> Result<Cache> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every transaction takes the write lock when it begins, waiting for
+        // it (the busy timeout): one that began reading and then wrote would
+        // be refused at once, without waiting, whenever another connection
+        // (the `Settler`'s checkpoint, the CLI, a second app) held the lock
+        // then, since SQLite cannot let a reader wait to become a writer.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -215,6 +231,7 @@ impl Cache {
             path: path.to_path_buf(),
             detached: false,
             settling: Arc::default(),
+            unsettled: false,
         };
         if cache.meta("client_id")?.is_none() {
             cache.set_meta("client_id", &Uuid::now_v7().to_string())?;
@@ -277,6 +294,7 @@ impl Cache {
             path: path.to_path_buf(),
             detached: false,
             settling: Arc::default(),
+            unsettled: false,
         })
     }
 
@@ -424,7 +442,12 @@ impl Cache {
     /// Copies the write-ahead log into the database file where no reader
     /// needs it (never waits for readers). The sync engine calls it after
     /// storing pulls, so agents' actions do not pay for it.
-    pub fn checkpoint(&self) -> Result<()> {
+    /// While a first download's log awaits its [`Settler`] this does nothing:
+    /// the copy of the whole download is the settler's, off the writer.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        if self.unsettled {
+            return Ok(());
+        }
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         self.resume_checkpoints()
@@ -432,7 +455,9 @@ impl Cache {
 
     /// What copies a first download's log into the file, to run on a
     /// thread of its own (see [`Settler`]); then [`Cache::resume_checkpoints`].
-    pub fn settler(&self) -> Settler {
+    /// Until then [`Cache::checkpoint`] leaves the log to it.
+    pub fn settler(&mut self) -> Settler {
+        self.unsettled = true;
         Settler {
             path: self.path.clone(),
             settling: self.settling.clone(),
@@ -441,7 +466,8 @@ impl Cache {
 
     /// Commits copy the log into the file again past its backstop size
     /// (off while a first download writes), unless a download is under way.
-    pub fn resume_checkpoints(&self) -> Result<()> {
+    pub fn resume_checkpoints(&mut self) -> Result<()> {
+        self.unsettled = false;
         if meta(&self.conn, "bootstrap")?.is_none() {
             self.conn
                 .pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;

@@ -295,6 +295,16 @@ async fn tls_config(
             &"no CERTIFICATE block in it",
         ));
     }
+    if is_ca(&certs[0]) {
+        return Err(std::io::Error::other(format!(
+            "the TLS certificate {} is a certificate authority's (basicConstraints CA:TRUE, as \
+             `openssl req -x509` makes by default), which every client refuses as a server's own \
+             (\"CaUsedAsEndEntity\"): make a CA, then a server certificate it signs for this \
+             host's name, and give that one here (docs/operations.md, \"TLS\", shows the three \
+             openssl commands)",
+            files.cert.display()
+        )));
+    }
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| named("key", &files.key, &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -309,6 +319,23 @@ async fn tls_config(
     Ok(axum_server::tls_rustls::RustlsConfig::from_config(
         Arc::new(config),
     ))
+}
+
+/// Whether a certificate says it is a certificate authority's
+/// (basicConstraints CA:TRUE): clients refuse such a one as a server's.
+fn is_ca(der: &[u8]) -> bool {
+    use x509_cert::der::Decode;
+    use x509_cert::der::oid::AssociatedOid;
+    use x509_cert::ext::pkix::BasicConstraints;
+    let Ok(cert) = x509_cert::Certificate::from_der(der) else {
+        return false;
+    };
+    cert.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|ext| ext.extn_id == BasicConstraints::OID)
+        .any(|ext| BasicConstraints::from_der(ext.extn_value.as_bytes()).is_ok_and(|b| b.ca))
 }
 
 /// Serves the API on `listener` until told to stop, with these limits (and

@@ -49,8 +49,8 @@ impl Database {
     pub fn describe(&self) -> String {
         match self {
             Database::Sqlite(path) => path.display().to_string(),
-            Database::Postgres(url) => match url.parse::<postgres::Config>() {
-                Ok(config) => crate::postgres::describe(&config),
+            Database::Postgres(url) => match crate::postgres::Target::parse(url) {
+                Ok(target) => target.describe(),
                 Err(_) => "an unreadable PostgreSQL URL".into(),
             },
         }

@@ -326,6 +326,15 @@ impl Client {
     fn unreachable(&self, e: &reqwest::Error) -> SyncError {
         let cause = root_cause(e);
         let lower = cause.to_lowercase();
+        if lower.contains("causedasendentity") {
+            return SyncError::Unreachable(format!(
+                "cannot reach {}: it presents a certificate authority's certificate as its own \
+                 ({cause}), which no client accepts. The server's admin must serve a server \
+                 certificate signed by that CA instead (fyncall-server's docs/operations.md, \
+                 \"TLS\", shows how)",
+                self.base
+            ));
+        }
         if lower.contains("certificate") || lower.contains("unknownissuer") {
             return SyncError::Unreachable(format!(
                 "cannot reach {}: its certificate is not trusted ({cause}). If the team uses a \

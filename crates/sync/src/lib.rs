@@ -132,6 +132,9 @@ pub struct Engine {
     wake: Notify,
     signed_in: Notify,
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// A first download's log to copy into the cache file once the sync
+    /// that brought it ends (so that sync's own writes are copied with it).
+    unsettled: Mutex<Option<fyncall_cache::Settler>>,
     /// A first download's log being copied into the cache file.
     settling: Mutex<Option<tokio::task::JoinHandle<Option<Duration>>>>,
 }
@@ -160,6 +163,7 @@ impl Engine {
             wake: Notify::new(),
             signed_in: Notify::new(),
             one_at_a_time: tokio::sync::Mutex::new(()),
+            unsettled: Mutex::new(None),
             settling: Mutex::new(None),
         }
     }
@@ -350,23 +354,10 @@ impl Engine {
             })
             .await?;
         times.finishing = finishing.elapsed();
-        // The rows are in: the log is copied into the file meanwhile, with
-        // the cache free for the window and the agent's actions.
-        let cache = self.cache.clone();
-        let settling = tokio::task::spawn_blocking(move || {
-            let took = settler.run();
-            if let Ok(c) = cache.lock() {
-                if let Err(e) = c.resume_checkpoints() {
-                    tracing::warn!(error = %e, "the cache's checkpoints stay off until it opens again");
-                }
-            }
-            took.inspect_err(|e| {
-                tracing::warn!(error = %e, "the first download's log was not copied into the cache file yet (the next sync does it)");
-            })
-            .ok()
-        });
-        if let Ok(mut s) = self.settling.lock() {
-            *s = Some(settling);
+        // The rows are in: the log is copied into the file when this sync
+        // ends, with the cache free for the window and the agent's actions.
+        if let Ok(mut u) = self.unsettled.lock() {
+            *u = Some(settler);
         }
         report.pulled += stored as usize;
         report.cursor = cursor;
@@ -412,6 +403,7 @@ impl Engine {
         let _one = self.one_at_a_time.lock().await;
         self.set_status(Connection::Syncing, None);
         let outcome = self.push_then_pull().await;
+        self.settle();
         match &outcome {
             Ok(report) => self.set_status_with(Connection::Online, None, report.notice.clone()),
             Err(SyncError::Unauthorized(m)) => {
@@ -420,6 +412,32 @@ impl Engine {
             Err(e) => self.set_status(Connection::Offline, Some(e.to_string())),
         }
         outcome
+    }
+
+    /// Starts copying a first download's log into the cache file on a
+    /// thread of its own, once the sync that brought it has written all it
+    /// writes: nothing of the sync races the copy (a checkpoint against a
+    /// writer) and the log is empty after it unless something wrote since.
+    fn settle(&self) {
+        let Some(settler) = self.unsettled.lock().ok().and_then(|mut u| u.take()) else {
+            return;
+        };
+        let cache = self.cache.clone();
+        let settling = tokio::task::spawn_blocking(move || {
+            let took = settler.run();
+            if let Ok(mut c) = cache.lock() {
+                if let Err(e) = c.resume_checkpoints() {
+                    tracing::warn!(error = %e, "the cache's checkpoints stay off until it opens again");
+                }
+            }
+            took.inspect_err(|e| {
+                tracing::warn!(error = %e, "the first download's log was not copied into the cache file yet (the next sync does it)");
+            })
+            .ok()
+        });
+        if let Ok(mut s) = self.settling.lock() {
+            *s = Some(settling);
+        }
     }
 
     async fn push_then_pull(&self) -> Result<Report> {

@@ -57,6 +57,60 @@ fn https_with_a_team_certificate_needs_its_ca() {
     assert!(info.contains("online"), "{info}");
 }
 
+/// A TLS server (here `openssl s_server`) whose certificate is a CA's, the
+/// CA trusted: the handshake fails with webpki's "CaUsedAsEndEntity", which
+/// the CLI turns into what to do.
+#[test]
+fn a_ca_certificate_served_as_the_server_s_is_explained() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let made = params.self_signed(&key).expect("cert");
+    let (cert, key_file) = (dir.path().join("ca.crt"), dir.path().join("ca.key"));
+    std::fs::write(&cert, made.pem()).expect("cert");
+    std::fs::write(&key_file, key.serialize_pem()).expect("key");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut tls = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server (scripts/setup installs openssl)");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "openssl s_server did not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let home = dir.path().join("home");
+    let url = format!("https://127.0.0.1:{port}");
+    let cert = cert.display().to_string();
+    let out = fyncall(
+        &home,
+        &["login", "--server", &url, "--email", ALICE, "--ca", &cert],
+    );
+    let _ = tls.kill();
+    let _ = tls.wait();
+    assert_eq!(out.status.code(), Some(3), "unreachable, not signed in");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("certificate authority's certificate as its own")
+            && err.contains("server certificate signed by that CA"),
+        "{err}"
+    );
+}
+
 #[test]
 fn plain_http_goes_only_to_this_machine_unless_allowed() {
     let dir = tempfile::tempdir().expect("dir");

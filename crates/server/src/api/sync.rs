@@ -226,12 +226,23 @@ struct Live {
     /// The team's presence; an event goes out at most once a second.
     presence: tokio::sync::watch::Receiver<std::sync::Arc<Vec<fyncall_domain::PresenceEntry>>>,
     presence_sent: Option<tokio::time::Instant>,
+    /// When the presence changed within a second of the last event sent: the
+    /// moment the latest goes out.
+    presence_due: Option<tokio::time::Instant>,
     presence_opened: bool,
     _slot: crate::limits::StreamSlot,
 }
 
 /// At most one `presence` event a second per stream.
 const PRESENCE_EVERY: Duration = Duration::from_secs(1);
+
+/// Sleeps until `at`; never returns without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
 
 fn presence_event(list: &[fyncall_domain::PresenceEntry]) -> Event {
     Event::default()
@@ -268,6 +279,7 @@ pub async fn stream(
         check: tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK),
         presence,
         presence_sent: None,
+        presence_due: None,
         presence_opened: false,
         _slot: slot,
     };
@@ -285,24 +297,33 @@ pub async fn stream(
                 Presence,
                 Msg(Result<i64, RecvError>),
             }
+            // A presence change within a second of the last event waits for
+            // its turn here, beside the changes: none of them waits for it.
+            let due = live.presence_due;
             let next = tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => Next::Stop,
                 _ = live.check.tick() => Next::Check,
-                Ok(()) = live.presence.changed() => Next::Presence,
+                () = sleep_until_some(due), if due.is_some() => Next::Presence,
+                Ok(()) = live.presence.changed(), if due.is_none() => Next::Presence,
                 msg = live.rx.recv() => Next::Msg(msg),
             };
             let msg = match next {
                 Next::Stop => None,
                 Next::Presence => {
-                    if let Some(sent) = live.presence_sent {
+                    let now = tokio::time::Instant::now();
+                    if let Some(turn) = live.presence_sent.map(|sent| sent + PRESENCE_EVERY)
+                        && turn > now
+                    {
                         // Changes within the second wait; the latest goes.
-                        tokio::time::sleep_until(sent + PRESENCE_EVERY).await;
+                        live.presence_due = Some(turn);
+                        continue;
                     }
+                    live.presence_due = None;
                     let list = live.presence.borrow_and_update().clone();
                     // The opening list does not hold back the first change.
                     live.presence_sent = match live.presence_opened {
                         false => None,
-                        true => Some(tokio::time::Instant::now()),
+                        true => Some(now),
                     };
                     live.presence_opened = true;
                     return Some((Ok(presence_event(&list)), live));

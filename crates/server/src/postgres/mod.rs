@@ -57,6 +57,7 @@
 //! `NOTIFY fyncall_changes` with its last sequence (delivered on commit), and
 //! each instance LISTENs and wakes its live streams.
 
+mod conninfo;
 mod read;
 mod tokens;
 mod write;
@@ -67,7 +68,7 @@ use std::time::Duration;
 use fyncall_domain::{Agent, Role, TeamSettings, Timestamp};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, Row, Statement};
+use postgres::{Client, GenericClient, Row, Statement};
 use uuid::Uuid;
 
 use crate::store::{NewAgent, StoreError, StoreResult};
@@ -111,24 +112,8 @@ pub(crate) fn pg_err(e: postgres::Error) -> StoreError {
     }
 }
 
-/// Where a database is, without its password, for messages and logs.
-pub fn describe(config: &Config) -> String {
-    let host = config
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "postgres://{}@{host}:{port}/{}",
-        config.get_user().unwrap_or(""),
-        config.get_dbname().unwrap_or("")
-    )
-}
+pub(crate) use conninfo::Target;
+pub use conninfo::describe;
 
 /// One pooled connection with the statements it has prepared.
 pub(crate) struct PgConn {
@@ -231,8 +216,7 @@ fn reads_only(sql: &str) -> bool {
 
 /// Makes and checks the pool's connections (r2d2 does the pooling).
 pub(crate) struct Manager {
-    config: Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    target: Target,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -241,7 +225,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: self.config.connect(self.tls.clone())?,
+            client: self.target.connect_raw()?,
             statements: HashMap::new(),
         })
     }
@@ -256,131 +240,6 @@ impl r2d2::ManageConnection for Manager {
 }
 
 type Pool = r2d2::Pool<Manager>;
-
-/// Accepts the database's certificate unchecked, as libpq's `prefer` and
-/// `require` do: the connection is encrypted, and the handshake signatures
-/// are still verified, but whose certificate it is is not (a database with
-/// its packaged self-signed certificate connects). `FYNCALL_DATABASE_CA`
-/// turns checking on.
-#[derive(Debug)]
-struct Unchecked(std::sync::Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// The TLS settings for PostgreSQL, made once: the database's certificate
-/// checked against `FYNCALL_DATABASE_CA` (and the OS store) when that names
-/// a CA file, else accepted unchecked as libpq does. An unreadable CA file
-/// is an error, never a silent fallback.
-fn tls_config() -> StoreResult<rustls::ClientConfig> {
-    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
-        std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-            let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?;
-            let Some(path) = std::env::var_os("FYNCALL_DATABASE_CA") else {
-                return Ok(builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(std::sync::Arc::new(Unchecked(provider)))
-                    .with_no_client_auth());
-            };
-            use rustls::pki_types::{CertificateDer, pem::PemObject};
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            let certs = CertificateDer::pem_file_iter(&path)
-                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    format!(
-                        "cannot read FYNCALL_DATABASE_CA {}: {e}",
-                        path.to_string_lossy()
-                    )
-                })?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!(
-                    "FYNCALL_DATABASE_CA {} holds no usable certificate",
-                    path.to_string_lossy()
-                ));
-            }
-            Ok(builder.with_root_certificates(roots).with_no_client_auth())
-        })
-        .clone()
-        .map_err(db_err)
-}
-
-/// TLS to PostgreSQL: used when the URL asks for it (`sslmode=require`) or
-/// the server offers it (`prefer`, the default); see `tls_config`.
-fn tls() -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?))
-}
-
-/// An error with its causes ("error performing TLS handshake: invalid peer
-/// certificate: UnknownIssuer").
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
-fn connect(config: &Config) -> StoreResult<Client> {
-    config.connect(tls()?).map_err(|e| {
-        db_err(format!(
-            "cannot reach PostgreSQL at {}: {}; check --database-url and that the server is running",
-            describe(config),
-            with_causes(&e)
-        ))
-    })
-}
 
 fn migrate(client: &mut Client) -> StoreResult<()> {
     client
@@ -421,7 +280,7 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
 pub struct PgStore {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
-    config: Config,
+    target: Target,
 }
 
 impl Drop for PgStore {
@@ -445,14 +304,10 @@ impl Drop for PgStore {
 
 impl PgStore {
     pub(crate) fn connect_and_migrate(url: &str) -> StoreResult<PgStore> {
-        let mut config: Config = url.parse().map_err(|e| {
-            db_err(format!(
-                "{url:?} is not a PostgreSQL URL ({e}): write it as postgres://USER@HOST:PORT/DATABASE"
-            ))
-        })?;
-        config.connect_timeout(Duration::from_secs(10));
-        config.application_name("fyncall-server");
-        let mut client = connect(&config)?;
+        let mut target = Target::parse(url)?;
+        target.config.connect_timeout(Duration::from_secs(10));
+        target.config.application_name("fyncall-server");
+        let mut client = target.connect()?;
         migrate(&mut client)?;
         drop(client);
         let pool = r2d2::Pool::builder()
@@ -463,18 +318,17 @@ impl PgStore {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager {
-                config: config.clone(),
-                tls: tls()?,
+                target: target.clone(),
             })
             .map_err(|e| {
                 db_err(format!(
                     "cannot reach PostgreSQL at {}: {e}; check --database-url and that the server is running",
-                    describe(&config)
+                    target.describe()
                 ))
             })?;
         Ok(PgStore {
             pool: Some(pool),
-            config,
+            target,
         })
     }
 
@@ -546,11 +400,11 @@ impl PgStore {
     }
 
     pub fn describe(&self) -> String {
-        describe(&self.config)
+        self.target.describe()
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
     }
 
     /// A connection from the pool; `unavailable` when none comes in time.
@@ -562,7 +416,7 @@ impl PgStore {
         pool.get().map_err(|e| {
             db_err(format!(
                 "no connection to PostgreSQL at {}: {e}",
-                describe(&self.config)
+                self.target.describe()
             ))
         })
     }
@@ -631,14 +485,14 @@ impl PgStore {
 /// reconnecting after a lost connection (and then announcing the current
 /// sequence, in case a change came while it was away).
 pub(crate) fn listen(
-    config: Config,
+    target: Target,
     changes: tokio::sync::broadcast::Sender<i64>,
     presence: std::sync::Arc<crate::presence::Presence>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let stopped = || *stop.borrow();
     while !stopped() {
-        match listen_once(&config, &changes, &presence, &stop) {
+        match listen_once(&target, &changes, &presence, &stop) {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "lost the change feed from other instances; reconnecting");
@@ -649,12 +503,12 @@ pub(crate) fn listen(
 }
 
 fn listen_once(
-    config: &Config,
+    target: &Target,
     changes: &tokio::sync::broadcast::Sender<i64>,
     presence: &crate::presence::Presence,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> StoreResult<()> {
-    let mut client = connect(config)?;
+    let mut client = target.connect()?;
     client
         .batch_execute(&format!(
             "LISTEN {CHANNEL}; LISTEN {}",

@@ -347,10 +347,10 @@ impl Store for PgStore {
         presence: std::sync::Arc<crate::presence::Presence>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let config = self.config().clone();
+        let target = self.target().clone();
         let spawned = std::thread::Builder::new()
             .name("fyncall-listen".into())
-            .spawn(move || super::listen(config, changes, presence, stop));
+            .spawn(move || super::listen(target, changes, presence, stop));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the change feed from other instances");
         }

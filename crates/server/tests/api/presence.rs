@@ -34,6 +34,34 @@ impl Watch {
         }
     }
 
+    /// The next event of any kind, its name and data, within `within`.
+    pub async fn next_event(&mut self, within: Duration) -> (String, String) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                let name = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event:"))
+                    .map(str::trim);
+                let Some(name) = name else { continue };
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim)
+                    .collect();
+                return (name.to_owned(), data);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("an event came in time")
+                .expect("the stream is open")
+                .expect("bytes");
+            self.text
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
+
     /// The next `presence` list that satisfies `pred`, within `within`.
     pub async fn until(&mut self, within: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + within;
@@ -214,7 +242,48 @@ async fn presence_events_come_at_most_once_a_second(kind: Kind) {
     );
 }
 
+/// A presence change held back to keep its stream at one presence event a
+/// second holds back nothing else: a change made meanwhile is announced
+/// before it (a stream that slept out the second sent every teammate's
+/// change up to a second late).
+async fn a_change_is_never_held_behind_presence(kind: Kind) {
+    let t = Team::new(kind).await;
+    let ticket = t.ticket(&t.alice, "high").await;
+    let tid = ticket["id"].as_str().expect("id").to_owned();
+    let mut alice = Watch::open(&t.http, &t.url, &t.alice).await;
+    alice.until(Duration::from_secs(5), |l| l.is_empty()).await;
+    t.post(
+        &t.bob,
+        "/presence",
+        json!({"ticket_id": tid, "state": "viewing"}),
+    )
+    .await;
+    alice.until(Duration::from_secs(5), |l| !l.is_empty()).await;
+    // Within the second after that event: this one waits for its turn...
+    t.post(
+        &t.bob,
+        "/presence",
+        json!({"ticket_id": tid, "state": "typing"}),
+    )
+    .await;
+    // ...and a change made now does not.
+    t.ticket(&t.bob, "low").await;
+    let (first, data) = alice.next_event(Duration::from_secs(5)).await;
+    assert_eq!(
+        first, "changed",
+        "the change waited behind presence: {data}"
+    );
+    loop {
+        let (name, data) = alice.next_event(Duration::from_secs(5)).await;
+        if name == "presence" {
+            assert!(data.contains("typing"), "{data}");
+            break;
+        }
+    }
+}
+
 both_stores!(
     presence_reaches_the_team_and_ends,
-    presence_events_come_at_most_once_a_second
+    presence_events_come_at_most_once_a_second,
+    a_change_is_never_held_behind_presence
 );

@@ -111,6 +111,42 @@ fn an_unreadable_certificate_is_named() {
     assert!(err.contains("missing.crt"), "{err}");
 }
 
+/// A certificate authority's certificate given as the server's (what
+/// `openssl req -x509` makes) stops `serve` at once with what to do, rather
+/// than a server every client refuses with "CaUsedAsEndEntity".
+#[test]
+fn a_ca_certificate_as_the_server_s_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("team.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .expect("demo runs");
+    assert!(out.status.success());
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    let (cert_path, key_path) = (dir.path().join("ca.crt"), dir.path().join("ca.key"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--tls-cert")
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .output()
+        .expect("serve runs");
+    assert!(!out.status.success(), "a CA's certificate was served");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ca.crt"), "{err}");
+    assert!(err.contains("certificate authority"), "{err}");
+    assert!(err.contains("docs/operations.md"), "{err}");
+}
+
 /// ASVS 11.1.4: a connection that sends nothing is closed after the idle
 /// timeout (1 s here) instead of holding a socket forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,4 +259,131 @@ fn postgres_over_tls_checks_the_certificate_it_is_given() {
     assert_eq!(all_tls, Some(true), "every one of them is TLS");
     let _ = serving.kill();
     let _ = serving.wait();
+}
+
+/// `fyncall-server` with `args`, `FYNCALL_DATABASE_CA` unset; its first
+/// line, or its error when it exits first.
+fn server_plain(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .args(args)
+        .env_remove("FYNCALL_DATABASE_CA")
+        .env("FYNCALL_ADMIN_PASSWORD", "a long admin password")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+    (child, line)
+}
+
+/// Serves `url` until it says where it listens, then stops; its error otherwise.
+fn serves(url: &str) -> Result<(), String> {
+    let (mut child, line) =
+        server_plain(&["serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
+    if line.starts_with("listening on ") {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(());
+    }
+    let out = child.wait_with_output().expect("exits");
+    Err(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The test cluster's port and a new database's name in it.
+fn cluster_database() -> (String, String) {
+    let url = crate::common::postgres_database();
+    let (base, db) = url.rsplit_once('/').expect("URL ends with /DATABASE");
+    let port = base
+        .rsplit_once(':')
+        .expect("URL names a port")
+        .1
+        .to_owned();
+    (port, db.to_owned())
+}
+
+/// Debian's local PostgreSQL is reached through a Unix-domain socket (peer
+/// authentication): every form libpq takes for one connects, with or
+/// without `sslmode=disable` (or `require`, which libpq ignores on a
+/// socket), and never with TLS, which PostgreSQL does not offer there.
+#[test]
+fn postgres_over_a_unix_socket_in_every_form() {
+    let socket = std::env::var("FYNCALL_TEST_POSTGRES_SOCKET").unwrap_or_else(|_| {
+        panic!("set FYNCALL_TEST_POSTGRES_SOCKET to the test cluster's socket folder (scripts/test does)")
+    });
+    let (port, db) = cluster_database();
+    let encoded = socket.replace('/', "%2F");
+    let forms = [
+        format!("postgres://fyncall@{encoded}:{port}/{db}"),
+        format!("postgres://fyncall@{encoded}:{port}/{db}?sslmode=disable"),
+        format!("postgresql://fyncall@{encoded}:{port}/{db}?sslmode=require"),
+        format!("host={socket} port={port} user=fyncall dbname={db}"),
+        format!("host={socket} port={port} user=fyncall dbname={db} sslmode=disable"),
+        format!("postgresql:///{db}?host={socket}&port={port}&user=fyncall&sslmode=disable"),
+    ];
+    let (init, _) = server_plain(&[
+        "init",
+        "--database-url",
+        &forms[0],
+        "--admin-email",
+        "ada@example.com",
+        "--admin-name",
+        "Ada",
+    ]);
+    let out = init.wait_with_output().expect("init");
+    assert!(
+        out.status.success(),
+        "init over the socket: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for url in &forms {
+        serves(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+}
+
+/// `sslmode=verify-full` checks the database's certificate and the name it
+/// was issued for (the test cluster's is for 127.0.0.1), `verify-ca` the
+/// certificate only; both with the CA given in the URL (`sslrootcert`).
+#[test]
+fn postgres_verify_full_checks_the_name_and_verify_ca_the_ca() {
+    let ca = std::env::var("FYNCALL_TEST_POSTGRES_CA").unwrap_or_else(|_| {
+        panic!("set FYNCALL_TEST_POSTGRES_CA to the test cluster's certificate (scripts/test does)")
+    });
+    let (port, db) = cluster_database();
+    let at = |host: &str, mode: &str| {
+        format!("postgres://fyncall@{host}:{port}/{db}?sslmode={mode}&sslrootcert={ca}")
+    };
+    let (init, _) = server_plain(&[
+        "init",
+        "--database-url",
+        &at("127.0.0.1", "verify-full"),
+        "--admin-email",
+        "ada@example.com",
+        "--admin-name",
+        "Ada",
+    ]);
+    let out = init.wait_with_output().expect("init");
+    assert!(
+        out.status.success(),
+        "init with verify-full: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serves(&at("127.0.0.1", "verify-full")).expect("verify-full, the certificate's own name");
+    // "localhost" reaches the same database, under a name the certificate lacks.
+    let err = serves(&at("localhost", "verify-full")).expect_err("verify-full, another name");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    serves(&at("localhost", "verify-ca")).expect("verify-ca ignores the name");
+    // A CA that did not sign it: refused whatever the mode.
+    let dir = tempfile::tempdir().expect("dir");
+    let stranger = dir.path().join("stranger.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
+    std::fs::write(&stranger, other.cert.pem()).expect("write");
+    let url = format!(
+        "postgres://fyncall@127.0.0.1:{port}/{db}?sslmode=verify-ca&sslrootcert={}",
+        stranger.display()
+    );
+    let err = serves(&url).expect_err("another CA");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
 }
