@@ -27,14 +27,9 @@ impl Drop for Killed {
 
 fn login(url: &str, email: &str) -> (reqwest::blocking::Client, String) {
     let http = reqwest::blocking::Client::new();
-    let v: Value = http
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": "fyncall-demo"}))
-        .send()
-        .expect("login")
-        .json()
-        .expect("json");
-    (http, v["token"].as_str().expect("token").to_owned())
+    let session =
+        fyncall_testkit::http::login_blocking(&http, url, email, fyncall_testkit::DEMO_PASSWORD);
+    (http, session.token)
 }
 
 fn wait_notice(

@@ -18,6 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use desk::*;
+use fyncall_testkit::stats::spread_ms;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -343,30 +344,18 @@ fn open_ticket(d: &Driver, i: usize) -> Click {
     )
 }
 
-/// min / median / max of `xs` (sorted here), and the 95th percentile.
-fn spread(xs: &mut [f64]) -> String {
-    xs.sort_by(f64::total_cmp);
-    let p95 = xs[((xs.len() * 95).div_ceil(100)).saturating_sub(1)];
-    format!(
-        "min {:.0} / median {:.0} / p95 {p95:.0} / max {:.0} ms",
-        xs[0],
-        xs[xs.len() / 2],
-        xs[xs.len() - 1]
-    )
-}
-
 /// A line for clicks: total, then where the time went.
 fn show_clicks(what: &str, clicks: &[Click], target: &str) {
     let pick = |f: fn(&Click) -> f64| clicks.iter().map(f).collect::<Vec<_>>();
     println!(
         "{what}: {} over {} clicks ({target}); of which until the cache was asked {}, the cache read with its IPC {}, rendering to the next frame {} (the page's DOM update {}, then the webview's style, layout and paint {})",
-        spread(&mut pick(|c| c.total)),
+        spread_ms(&mut pick(|c| c.total), 0),
         clicks.len(),
-        spread(&mut pick(|c| c.before)),
-        spread(&mut pick(|c| c.read)),
-        spread(&mut pick(|c| c.render)),
-        spread(&mut pick(|c| c.dom)),
-        spread(&mut pick(|c| c.paint)),
+        spread_ms(&mut pick(|c| c.before), 0),
+        spread_ms(&mut pick(|c| c.read), 0),
+        spread_ms(&mut pick(|c| c.render), 0),
+        spread_ms(&mut pick(|c| c.dom), 0),
+        spread_ms(&mut pick(|c| c.paint), 0),
     );
 }
 
@@ -498,7 +487,7 @@ fn the_release_app_on_a_large_team() {
         .collect();
     println!(
         "floor, a frame: one element added to the page until the next frame: {} over 20",
-        spread(&mut floor)
+        spread_ms(&mut floor, 0)
     );
 
     // Opening tickets from All Tickets: click a row, time its page.

@@ -5,7 +5,6 @@
 // Each test file uses the part it needs.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -113,16 +112,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<Value>) -> Value {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+pub use fyncall_testkit::wait::wait_for;
 
 pub struct Server {
     pub child: Child,
@@ -131,17 +121,7 @@ pub struct Server {
 
 /// A demo team made by `fyncall-server demo` in `dir`, served on a free port.
 pub fn demo_server(dir: &Path) -> Server {
-    let db = dir.join("team.db");
-    let out = Command::new(bin_dir().join("fyncall-server"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let db = fyncall_testkit::server::demo_db(&bin_dir().join("fyncall-server"), dir);
     serve(&db, 0)
 }
 
@@ -151,29 +131,13 @@ pub fn serve(db: &Path, port: u16) -> Server {
 
 /// `fyncall-server` binary `bin` serving the SQLite team `db` on `port` (0: any).
 pub fn serve_with(bin: &Path, db: &Path, port: u16) -> Server {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut child = Command::new(bin)
-            .args(["serve", "--db"])
-            .arg(db)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
-        let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            return Server {
-                child,
-                url: url.to_owned(),
-            };
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(Instant::now() < deadline, "server did not start: {line:?}");
-        std::thread::sleep(Duration::from_millis(200));
+    let served = fyncall_testkit::server::Serve::new(bin)
+        .db(db)
+        .listen("127.0.0.1", port)
+        .start();
+    Server {
+        url: served.url.clone(),
+        child: served.into_child(),
     }
 }
 

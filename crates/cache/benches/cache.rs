@@ -16,9 +16,11 @@ use fyncall_domain::{InboxQuery, InboxView, Mutation, View};
 use uuid::Uuid;
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.95))
+    use fyncall_testkit::stats::percentile;
+    (
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.95),
+    )
 }
 
 fn ms(d: Duration) -> String {

@@ -38,7 +38,7 @@ async fn main() {
     let team = demo::create(&path, chrono::Utc::now()).expect("demo team");
     team.store.close().expect("close");
     let server = serve(&["--db".into(), path.display().to_string()]);
-    let api = server.api.clone();
+    let api = server.api();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

@@ -20,25 +20,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod support;
-use support::{BATCH, EMAILS, Instance, listen, login, ms, percentile, post, push, serve};
+use support::{BATCH, EMAILS, listen, login, ms, percentile, post, push, serve};
 
 const CATEGORIES: [&str; 5] = ["billing", "shipping", "product", "technical", "other"];
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 const CLIENTS: usize = 8;
-
-/// A new empty database in the cluster at `admin_url`.
-fn new_postgres_database(admin_url: &str) -> String {
-    let mut client =
-        postgres::Client::connect(admin_url, postgres::NoTls).expect("reach the bench cluster");
-    let name = format!("bench_{}", Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .expect("the URL ends with /DATABASE");
-    format!("{base}/{name}")
-}
 
 fn create_ticket(i: usize, conversation: &str) -> Value {
     json!({
@@ -104,8 +90,9 @@ async fn run(
         .await
         .expect("joined")
     };
-    let servers: Vec<Instance> = (0..instances).map(|_| serve(&args)).collect();
-    let apis: Vec<String> = servers.iter().map(|s| s.api.clone()).collect();
+    let servers: Vec<fyncall_testkit::server::Served> =
+        (0..instances).map(|_| serve(&args)).collect();
+    let apis: Vec<String> = servers.iter().map(|s| s.api()).collect();
     println!(
         "-- {label}: {instances} server process{} on {}",
         if instances == 1 { "" } else { "es" },
@@ -283,9 +270,11 @@ async fn main() {
     let mut rows = vec![("SQLite, 1 process", sqlite)];
     for instances in [1, 2] {
         let admin = admin.clone();
-        let url = tokio::task::spawn_blocking(move || new_postgres_database(&admin))
-            .await
-            .expect("joined");
+        let url = tokio::task::spawn_blocking(move || {
+            fyncall_testkit::postgres::new_database(&admin, "bench")
+        })
+        .await
+        .expect("joined");
         let figures = run(
             "PostgreSQL",
             Database::Postgres(url.clone()),

@@ -44,21 +44,6 @@ fn first_page_ms(reader: &Cache) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
-/// min / median / p95 / max of `xs`, in ms.
-fn spread_ms(xs: &mut [f64]) -> String {
-    if xs.is_empty() {
-        return "no reads".into();
-    }
-    xs.sort_by(f64::total_cmp);
-    let p95 = xs[(xs.len() * 95).div_ceil(100).saturating_sub(1)];
-    format!(
-        "min {:.2} / median {:.2} / p95 {p95:.2} / max {:.2} ms",
-        xs[0],
-        xs[xs.len() / 2],
-        xs[xs.len() - 1]
-    )
-}
-
 fn push(store: &dyn fyncall_server::Store, caller: Caller, all: Vec<Mutation>) {
     let all: Vec<Pushed> = all.into_iter().map(pushed).collect();
     for batch in all.chunks(500) {
@@ -380,8 +365,8 @@ async fn main() {
             println!(
                 "view while downloading: All Tickets' first page with its total, read {} times during the download and the copy of its log after it: {}; with no download: {} (target ≤ 5 ms p95)",
                 during.len(),
-                spread_ms(&mut during),
-                spread_ms(&mut idle)
+                fyncall_testkit::stats::spread_ms(&mut during, 2),
+                fyncall_testkit::stats::spread_ms(&mut idle, 2)
             );
         }
         let times = report.snapshot.unwrap_or_default();

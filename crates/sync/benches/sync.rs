@@ -17,13 +17,9 @@ use fyncall_domain::mutation::{Comment, CreateTicket};
 use fyncall_domain::{Mutation, Priority};
 use fyncall_server::{app, demo};
 use fyncall_sync::{Client, Engine, SyncEvent};
+use fyncall_testkit::stats::percentile;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)

@@ -1,60 +1,28 @@
 //! Real processes: the `fyncall-server` binary on 127.0.0.1 with demo data,
 //! and the `fyncall` binary on real cache folders.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-pub const PASSWORD: &str = "fyncall-demo";
-pub const ALICE: &str = "alice@demo.fyncall.test";
-pub const BEN: &str = "ben@demo.fyncall.test";
-pub const ADMIN: &str = "admin@demo.fyncall.test";
-
-static BUILT: Mutex<bool> = Mutex::new(false);
+pub use fyncall_testkit::server::{Serve, Served};
+pub use fyncall_testkit::{ADMIN, ALICE, BEN, DEMO_PASSWORD as PASSWORD};
 
 /// The server binary beside `fyncall` (built here if a lone `cargo test -p`
 /// did not build it).
 pub fn server_bin() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_fyncall"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let bin = dir.join("fyncall-server");
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !*built && !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "fyncall-server", "--bin", "fyncall-server"])
-            .status()
-            .expect("cargo build runs");
-        assert!(status.success(), "building fyncall-server failed");
-    }
-    *built = true;
-    bin
+    fyncall_testkit::server::server_bin()
 }
 
 /// A fresh demo team's database in `dir` (not served yet).
 pub fn demo_db(dir: &Path) -> PathBuf {
-    let db = dir.join("team.db");
-    let out = Command::new(server_bin())
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
+    fyncall_testkit::server::demo_db(&server_bin(), dir)
 }
 
 pub struct Server {
-    child: Option<Child>,
+    served: Served,
     pub db: PathBuf,
     pub url: String,
     pub port: u16,
@@ -73,53 +41,22 @@ impl Server {
 
     /// Serves `db` on `host:port` with more `serve` options.
     pub fn start_with(db: &Path, host: &str, port: u16, extra: &[&str]) -> Server {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let mut child = Command::new(server_bin())
-                .args(["serve", "--db"])
-                .arg(db)
-                .args(["--listen", &format!("{host}:{port}")])
-                .args(extra)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("server starts");
-            let stdout = child.stdout.take().expect("stdout");
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                let port = url
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .expect("port");
-                return Server {
-                    child: Some(child),
-                    db: db.to_path_buf(),
-                    url: url.to_owned(),
-                    port,
-                };
-            }
-            // The port may still be held by the process just stopped.
-            let _ = child.kill();
-            let _ = child.wait();
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start: {line:?}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
+        let served = Serve::new(server_bin())
+            .db(db)
+            .listen(host, port)
+            .args(extra)
+            .start();
+        Server {
+            db: db.to_path_buf(),
+            url: served.url.clone(),
+            port: served.port,
+            served,
         }
     }
 
     /// SIGTERM, and wait for a clean exit.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
+        self.served.stop();
     }
 
     pub fn restart(&mut self) {
@@ -129,15 +66,6 @@ impl Server {
 
     pub fn api(&self, email: &str) -> Api {
         Api::login(&self.url, email)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -151,16 +79,12 @@ pub struct Api {
 impl Api {
     pub fn login(url: &str, email: &str) -> Api {
         let http = reqwest::blocking::Client::new();
-        let base = format!("{url}/api/v1");
-        let v: Value = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .expect("login")
-            .json()
-            .expect("json");
-        let token = v["token"].as_str().expect("token").to_owned();
-        Api { http, base, token }
+        let token = fyncall_testkit::http::login_blocking(&http, url, email, PASSWORD).token;
+        Api {
+            http,
+            base: format!("{url}/api/v1"),
+            token,
+        }
     }
 
     pub fn get(&self, path: &str) -> Value {
@@ -276,11 +200,11 @@ pub fn workable(home: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Waits for `check` (every 20 ms); how long it took.
 pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    fyncall_testkit::wait::wait_for_every(what, timeout, Duration::from_millis(20), || {
+        check().then_some(())
+    });
     start.elapsed()
 }

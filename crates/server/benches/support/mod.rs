@@ -3,71 +3,27 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::StreamExt;
-use fyncall_server::demo;
+use fyncall_testkit::server::{Serve, Served};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub const EMAILS: [&str; 4] = [
-    "alice@demo.fyncall.test",
-    "ben@demo.fyncall.test",
-    "chloe@demo.fyncall.test",
-    "admin@demo.fyncall.test",
-];
+pub use fyncall_testkit::DEMO_EMAILS as EMAILS;
+pub use fyncall_testkit::stats::{ms, percentile};
 
 /// Mutations per push request.
 pub const BATCH: usize = 500;
 
-pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
-
-pub fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// One `fyncall-server serve` process; killed when dropped.
-pub struct Instance {
-    child: Child,
-    pub api: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn serve(args: &[String]) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .arg("serve")
+/// The release `fyncall-server` serving with `args` on a free port,
+/// unthrottled (`--max-request-rate 0`), its errors on the bench's output.
+pub fn serve(args: &[String]) -> Served {
+    Serve::new(env!("CARGO_BIN_EXE_fyncall-server"))
         .args(args)
-        .args(["--listen", "127.0.0.1:0", "--max-request-rate", "0"])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("fyncall-server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Instance {
-        child,
-        api: format!("{addr}/api/v1"),
-    }
+        .args(["--max-request-rate", "0"])
+        .show_errors()
+        .start()
 }
 
 pub async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
@@ -84,15 +40,12 @@ pub async fn post(http: &reqwest::Client, url: String, token: &str, body: Value)
     v
 }
 
+/// A demo agent's token, signed in at `api` (`URL/api/v1`).
 pub async fn login(http: &reqwest::Client, api: &str, email: &str) -> String {
-    let v = post(
-        http,
-        format!("{api}/auth/login"),
-        "",
-        json!({"email": email, "password": demo::DEMO_PASSWORD}),
-    )
-    .await;
-    v["token"].as_str().expect("token").to_owned()
+    let server = api.trim_end_matches("/api/v1");
+    fyncall_testkit::http::login(http, server, email, fyncall_testkit::DEMO_PASSWORD)
+        .await
+        .token
 }
 
 /// Pushes `mutations` in batches; every one must apply. The seq of the last.

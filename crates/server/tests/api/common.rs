@@ -3,13 +3,12 @@
 //! `FYNCALL_TEST_POSTGRES`), and a team: an admin, two agents, an
 //! integration token, a conversation.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use fyncall_domain::Role;
 use fyncall_server::store::{NewAgent, Store};
 use fyncall_server::{Database, Running, auth};
+pub use fyncall_testkit::server::{Serve, Served};
 
 /// Which store a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,20 +39,7 @@ macro_rules! both_stores {
 
 /// A new empty database in the test cluster; its URL. Blocking.
 pub fn postgres_database() -> String {
-    let admin = std::env::var("FYNCALL_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "set FYNCALL_TEST_POSTGRES to a PostgreSQL URL whose user may create databases \
-             (scripts/test starts a throwaway cluster and sets it)"
-        )
-    });
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("cannot reach the test cluster at {admin}: {e}"));
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    let (base, _) = admin.rsplit_once('/').expect("URL ends with /DATABASE");
-    format!("{base}/{name}")
+    fyncall_testkit::postgres::new_database(&fyncall_testkit::postgres::test_cluster(), "t")
 }
 
 /// A fresh place for a team of this kind; the folder lives as long as it.
@@ -274,28 +260,14 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
     );
 }
 
-/// The real `fyncall-server` binary serving `db` on a free port; its API URL.
-pub fn serve(db: &[String]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .arg("serve")
+/// The real `fyncall-server` binary serving `db` on a free port (killed
+/// when dropped); its API URL.
+pub fn serve(db: &[String]) -> (Served, String) {
+    let served = Serve::new(env!("CARGO_BIN_EXE_fyncall-server"))
         .args(db)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, format!("{addr}/api/v1"))
+        .start();
+    let api = served.api();
+    (served, api)
 }
 
 /// Every change from `cursor` on, page by page (`GET /sync/pull`, `url`

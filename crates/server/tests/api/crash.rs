@@ -14,16 +14,10 @@ use crate::common::*;
 const ADMIN_PASSWORD: &str = "crash test password";
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
-    let v: Value = http
-        .post(format!("{url}/auth/login"))
-        .json(&json!({"email": "root@example.com", "password": ADMIN_PASSWORD}))
-        .send()
+    let server = url.trim_end_matches("/api/v1");
+    fyncall_testkit::http::login(http, server, "root@example.com", ADMIN_PASSWORD)
         .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    v["token"].as_str().expect("token").to_owned()
+        .token
 }
 
 fn comment_mutation(ticket: &str, n: usize) -> (Value, Uuid) {
@@ -128,8 +122,7 @@ async fn kill_9_during_pushes_loses_and_doubles_nothing(kind: Kind) {
         }));
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.kill();
     let mut acked = Vec::new();
     for t in tasks {
         acked.extend(t.await.expect("task"));
@@ -208,12 +201,7 @@ async fn kill_9_during_pushes_loses_and_doubles_nothing(kind: Kind) {
     assert_eq!(activity, all.len());
 
     // SIGTERM: a clean stop.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = child.wait().expect("exits");
+    let exit = child.stop().expect("exits");
     assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
     if let Database::Sqlite(path) = &place.database {
         let wal = path.with_extension("db-wal");

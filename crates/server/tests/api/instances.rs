@@ -3,7 +3,7 @@
 //! mutation through both, live streams across instances, and kill -9 of one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -54,8 +54,8 @@ struct Two {
     /// The database, kept as long as the processes serve it.
     #[allow(dead_code)]
     place: Place,
-    a: (Child, String),
-    b: (Child, String),
+    a: (Served, String),
+    b: (Served, String),
     http: reqwest::Client,
     /// The admin who made the team, signed in (a token works on both).
     token: String,
@@ -204,9 +204,8 @@ impl Two {
 
 impl Drop for Two {
     fn drop(&mut self) {
-        for child in [&mut self.a.0, &mut self.b.0] {
-            let _ = child.kill();
-            let _ = child.wait();
+        for served in [&mut self.a.0, &mut self.b.0] {
+            served.kill();
         }
     }
 }
@@ -493,8 +492,7 @@ async fn kill_9_of_one_instance_loses_nothing_and_clients_retry_through_the_othe
         }));
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
-    two.a.0.kill().expect("SIGKILL");
-    let _ = two.a.0.wait();
+    two.a.0.kill();
     let mut acked = Vec::new();
     for t in tasks {
         acked.extend(t.await.expect("task"));

@@ -81,8 +81,7 @@ async fn the_server_serves_https_with_its_own_certificate() {
             .is_err(),
         "plain HTTP to the TLS port gets no answer"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
 }
 
 /// A certificate that cannot be read stops `serve` with a message naming it.
