@@ -204,6 +204,10 @@ pub fn search_matches(conversation: &Conversation, messages: &[Message], text: &
             .any(|m| has(&m.body))
 }
 
+/// The longest search text a list takes (ticket lists and the inbox): each
+/// search is a scan of every row's text, so a longer one is refused.
+pub const SEARCH_MAX_CHARS: usize = 500;
+
 /// The pattern both stores give SQL `LIKE … ESCAPE '\'` for [`search_matches`]:
 /// `%text%` with `\`, `%` and `_` taken literally; `None` for blank text.
 pub fn like_pattern(text: Option<&str>) -> Option<String> {

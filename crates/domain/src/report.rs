@@ -465,7 +465,9 @@ impl SlaReport {
         )
     }
 
-    /// The report as CSV: a header, one line per group, then the total.
+    /// The report as CSV: a header, one line per group, then the total. A
+    /// text cell (a group's key and label: agents' and categories' names)
+    /// that a spreadsheet would run as a formula is quoted ([`csv_text`]).
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["key".to_owned(), "label".to_owned()];
@@ -478,7 +480,7 @@ impl SlaReport {
         let _ = w.write_record(&header);
         let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
         for g in self.groups.iter().chain(std::iter::once(&self.total)) {
-            let mut record = vec![g.key.clone(), g.label.clone()];
+            let mut record = vec![csv_text(&g.key), csv_text(&g.label)];
             for c in [&g.first_response, &g.resolution] {
                 record.push(c.met.to_string());
                 record.push(c.missed.to_string());
@@ -489,5 +491,16 @@ impl SlaReport {
             let _ = w.write_record(&record);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// A text cell of a CSV as a spreadsheet must not run it: one starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+/// CSV injection defence), so an agent named "=HYPERLINK(...)" stays a name.
+pub fn csv_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     }
 }

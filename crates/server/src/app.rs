@@ -44,6 +44,8 @@ pub struct AppState {
     pub presence: Arc<crate::presence::Presence>,
     /// Snapshots streaming at once (each holds one read of the store).
     pub snapshots: Arc<tokio::sync::Semaphore>,
+    /// Tokens seen to be live sessions': their requests are rated per session.
+    pub known_tokens: Arc<crate::limits::KnownTokens>,
 }
 
 /// Most snapshots streaming at once.
@@ -197,6 +199,7 @@ pub fn router(state: AppState) -> Router {
         let governor = tower_governor::governor::GovernorConfigBuilder::default()
             .key_extractor(SessionKey {
                 trusted: Arc::new(config.trusted_proxies.clone()),
+                known: state.known_tokens.clone(),
             })
             .period(period)
             .burst_size(config.request_burst.max(1))
@@ -371,6 +374,7 @@ pub async fn start_with(
         shutdown: shutdown.clone(),
         presence: Arc::new(crate::presence::Presence::new()),
         snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS)),
+        known_tokens: Arc::default(),
     };
     state.store.follow_other_instances(
         state.changes.clone(),

@@ -211,7 +211,18 @@ fn address_key(ip: IpAddr) -> IpAddr {
 
 struct Limits {
     addresses: Failures<IpAddr>,
-    accounts: Failures<String>,
+    /// By a digest of the address typed: 32 bytes a key, whatever was sent.
+    accounts: Failures<[u8; 32]>,
+}
+
+/// The longest email address there is (RFC 5321's path limit less its
+/// brackets): a longer one is refused before anything is counted.
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+/// What the per-account limit counts an email by: a fixed-size digest of
+/// it as typed, trimmed and in lower case.
+fn account_key(email: &str) -> [u8; 32] {
+    Sha256::digest(email.trim().to_lowercase().as_bytes()).into()
 }
 
 /// Failed sign-ins per address and per account, in sliding windows. Every
@@ -247,7 +258,7 @@ impl Default for LoginLimiter {
 pub struct Attempt {
     limiter: Arc<LoginLimiter>,
     address: IpAddr,
-    account: String,
+    account: [u8; 32],
     at: Instant,
 }
 
@@ -265,8 +276,15 @@ impl LoginLimiter {
     /// Counts an attempt from `ip` at `email`, or refuses it (429 with
     /// `Retry-After`) when either is over its limit.
     pub fn begin(self: &Arc<Self>, ip: IpAddr, email: &str) -> Result<Attempt, ApiError> {
+        // No address is longer; refused before it costs the limiter a key.
+        if email.trim().chars().count() > EMAIL_MAX_CHARS {
+            return Err(ApiError::invalid(
+                "email",
+                format!("an email address has at most {EMAIL_MAX_CHARS} characters"),
+            ));
+        }
         let address = address_key(ip);
-        let account = email.trim().to_lowercase();
+        let account = account_key(email);
         let now = Instant::now();
         let mut limits = self.limits.lock().map_err(|_| ApiError::internal())?;
         if let Some(wait) = limits.addresses.blocked(&address, self.per_address, now) {
@@ -325,8 +343,10 @@ impl Auth {
             .blocking(move |s| s.principal(&lookup, idle_since))
             .await?
         else {
+            state.known_tokens.forget(&token_hash);
             return Ok(None);
         };
+        state.known_tokens.insert(&token_hash);
         if now - session.last_used_at >= TOUCH_EVERY {
             let hash = token_hash.clone();
             let store = state.store.clone();

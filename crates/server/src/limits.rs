@@ -106,10 +106,44 @@ pub enum RateKey {
     Address(IpAddr),
 }
 
-/// Keys the per-session request rate (tower_governor).
-#[derive(Debug, Clone)]
+/// Keys the per-session request rate (tower_governor): a request with a
+/// token known to be a live session's counts for that session; any other
+/// (no token, or one never seen good: a made-up one) for its address, so
+/// made-up tokens cannot each get a burst of their own.
+#[derive(Clone)]
 pub struct SessionKey {
     pub trusted: Arc<Vec<IpNet>>,
+    pub known: Arc<KnownTokens>,
+}
+
+/// Hashes of tokens seen to be live sessions' (filled by `Auth::of`); a
+/// bounded cache that forgets the least used first.
+pub struct KnownTokens(quick_cache::sync::Cache<String, ()>);
+
+/// Sessions remembered as known good: more than a team's live sessions.
+const KNOWN_TOKENS: usize = 50_000;
+
+impl Default for KnownTokens {
+    fn default() -> Self {
+        KnownTokens(quick_cache::sync::Cache::new(KNOWN_TOKENS))
+    }
+}
+
+impl KnownTokens {
+    pub fn insert(&self, token_hash: &str) {
+        if self.0.get(token_hash).is_none() {
+            self.0.insert(token_hash.to_owned(), ());
+        }
+    }
+
+    /// An ended session is keyed by address again.
+    pub fn forget(&self, token_hash: &str) {
+        self.0.remove(token_hash);
+    }
+
+    pub fn contains(&self, token_hash: &str) -> bool {
+        self.0.get(token_hash).is_some()
+    }
 }
 
 impl KeyExtractor for SessionKey {
@@ -123,8 +157,11 @@ impl KeyExtractor for SessionKey {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty());
-        Ok(match token {
-            Some(t) => RateKey::Session(crate::auth::token_hash(t)),
+        let session = token
+            .map(crate::auth::token_hash)
+            .filter(|hash| self.known.contains(hash));
+        Ok(match session {
+            Some(hash) => RateKey::Session(hash),
             None => RateKey::Address(client_ip(req.headers(), peer(req), &self.trusted)),
         })
     }

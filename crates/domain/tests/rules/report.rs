@@ -125,3 +125,14 @@ fn report_times_are_dates_in_the_team_zone_or_rfc_3339() {
     let err = report::parse_when("last week", berlin).expect_err("refused");
     assert!(err.contains("2026-11-30"), "{err}");
 }
+
+#[test]
+fn a_csv_cell_a_spreadsheet_would_run_is_quoted() {
+    use fyncall_domain::report::csv_text;
+    for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        assert_eq!(csv_text(formula), format!("'{formula}"));
+    }
+    for plain in ["Alice", "billing", "", "1-2", "a=b", "'quoted"] {
+        assert_eq!(csv_text(plain), plain);
+    }
+}

@@ -47,7 +47,7 @@ pub async fn list(
     let limit = super::limit_param(params.get("limit"))?;
     let query = InboxQuery {
         view,
-        search: params.get("q").cloned(),
+        search: super::search_param(params.get("q"))?,
         limit,
         cursor: params.get("cursor").cloned(),
     };

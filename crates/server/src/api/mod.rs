@@ -28,6 +28,22 @@ pub(crate) fn limit_param(value: Option<&String>) -> Result<u32, crate::error::A
     }
 }
 
+/// A list's search text `q` (RULES.md "Views"): at most
+/// [`fyncall_domain::inbox::SEARCH_MAX_CHARS`] characters, else `invalid`
+/// (each one is a `LIKE '%…%'` scan).
+pub(crate) fn search_param(
+    value: Option<&String>,
+) -> Result<Option<String>, crate::error::ApiError> {
+    let max = fyncall_domain::inbox::SEARCH_MAX_CHARS;
+    match value {
+        Some(q) if q.chars().count() > max => Err(crate::error::ApiError::invalid(
+            "q",
+            format!("the search text has at most {max} characters: shorten it"),
+        )),
+        other => Ok(other.cloned()),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(account::login))

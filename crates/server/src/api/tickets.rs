@@ -98,7 +98,7 @@ pub fn ticket_query(
         priorities: list_of(get("priority"), "priority", Priority::parse)?,
         assignees,
         categories: list_of(get("category"), "category", |s| Some(s.to_owned()))?,
-        q: get("q").cloned(),
+        q: super::search_param(get("q"))?,
         // `*_from` and `*_to` include both ends (RULES.md "Views"); the
         // older `*_after` (included) and `*_before` (excluded) still work.
         created_after: time_param(get("created_from"), "created_from")?

@@ -27,6 +27,55 @@ pub async fn load_fixture(t: &Team) -> fyncall_domain::testing::ReportFixture {
     fixture
 }
 
+/// An agent whose name a spreadsheet would run as a formula: the SLA
+/// report's CSV quotes it (`'=...`), its JSON keeps it as it is.
+async fn the_report_csv_never_carries_a_formula(store: Kind) {
+    let t = Team::new(store).await;
+    let (s, v) = t
+        .call(
+            &t.admin,
+            reqwest::Method::PATCH,
+            &format!("/agents/{}", t.bob_id),
+            Some(serde_json::json!({"name": "=HYPERLINK(\"http://example.com\")"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let fixture = load_fixture(&t).await;
+    let period = format!("from={}&to={}", fixture.from, fixture.to);
+    let csv = t
+        .http
+        .get(format!("{}/reports/sla?{period}&group_by=agent", t.url))
+        .bearer_auth(&t.alice)
+        .header(ACCEPT, "text/csv")
+        .send()
+        .await
+        .expect("reaches the server")
+        .text()
+        .await
+        .expect("body");
+    let bob = csv
+        .lines()
+        .find(|l| l.contains("HYPERLINK"))
+        .unwrap_or_else(|| panic!("bob's line in {csv}"));
+    assert!(
+        bob.contains(",\"'=HYPERLINK(") || bob.contains(",'=HYPERLINK("),
+        "{bob}"
+    );
+    let (_, v) = t
+        .get(&t.alice, &format!("/reports/sla?{period}&group_by=agent"))
+        .await;
+    let labels: Vec<&str> = v["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["label"].as_str())
+        .collect();
+    assert!(
+        labels.contains(&"=HYPERLINK(\"http://example.com\")"),
+        "{labels:?}"
+    );
+}
+
 async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
     let t = Team::new(store).await;
     let fixture = load_fixture(&t).await;
@@ -95,4 +144,7 @@ async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
     assert_error(&t.get("", "/reports/sla").await, 401, "unauthorized");
 }
 
-crate::both_stores!(the_sla_report_gives_the_hand_computed_numbers);
+crate::both_stores!(
+    the_sla_report_gives_the_hand_computed_numbers,
+    the_report_csv_never_carries_a_formula
+);

@@ -95,6 +95,51 @@ async fn parallel_guesses_from_one_address_are_cut_at_five(kind: Kind) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// An email longer than any address (254 characters) is refused with
+/// `invalid` before the sign-in limits count it, so made-up huge emails
+/// cost the limiter nothing: after ten of them from one address, that
+/// address still signs in with the right password.
+async fn an_overlong_email_is_refused_before_it_is_counted(kind: Kind) {
+    let team = Team::new(kind).await;
+    let http = client_from("127.0.0.7");
+    for i in 0..10 {
+        let email = format!("{}{i}@example.com", "x".repeat(200_000));
+        let (status, _, body) = login_as(&http, &team, &email, "any password at all").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], "invalid", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("254")),
+            "{body}"
+        );
+    }
+    // 254 characters is still an address (a wrong one: 401, counted).
+    let longest = format!("{}@example.com", "y".repeat(254 - "@example.com".len()));
+    let (status, _, _) = login_as(&http, &team, &longest, "any password at all").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = login_as(&http, &team, "alice@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A list's search text is at most 500 characters (each search scans
+/// every row's text): one more is `invalid`, on ticket lists and the inbox.
+async fn search_text_is_at_most_five_hundred_characters(kind: Kind) {
+    let team = Team::new(kind).await;
+    for list in ["/tickets?view=all&q=", "/conversations?q="] {
+        let (status, body) = team
+            .get(&team.alice, &format!("{list}{}", "a".repeat(500)))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}: {body}");
+        let (status, body) = team
+            .get(&team.alice, &format!("{list}{}", "é".repeat(501)))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{list}: {body}");
+        assert_eq!(body["error"]["code"], "invalid", "{body}");
+        assert!(body["error"]["fields"]["q"].is_string(), "{body}");
+    }
+}
+
 /// ASVS 2.2.1: 10 failures for one account from any addresses, and the 11th
 /// attempt is refused, even from a fourth address and with the right password.
 async fn one_account_is_limited_across_addresses(kind: Kind) {
@@ -553,6 +598,45 @@ async fn a_session_over_its_request_rate_gets_429(kind: Kind) {
     assert_eq!(team.get(&team.bob, "/me").await.0, StatusCode::OK);
 }
 
+/// Made-up bearer tokens from one address share that address's request
+/// rate (each used to get a burst of its own: 600 of them, 600 × 401 and
+/// never a 429); a live session's requests keep theirs.
+async fn made_up_tokens_share_their_address_s_rate(kind: Kind) {
+    let config = fyncall_server::Config {
+        max_request_rate: 1,
+        request_burst: 10,
+        ..Default::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let res = team
+            .http
+            .get(format!("{}/me", team.url))
+            .bearer_auth(format!("fyn_made_up_{i:040}"))
+            .send()
+            .await
+            .expect("answers");
+        statuses.push(res.status());
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        refused >= 20,
+        "{refused} of 40 made-up tokens held back: {statuses:?}"
+    );
+    // A session signed in earlier is rated on its own.
+    assert_eq!(team.get(&team.alice, "/me").await.0, StatusCode::OK);
+}
+
 /// Only a trusted proxy's X-Forwarded-For names the client: from anyone
 /// else it is ignored, so it cannot dodge the per-address limit.
 async fn forwarded_addresses_count_only_from_a_trusted_proxy(kind: Kind) {
@@ -642,6 +726,9 @@ async fn pruning_keeps_what_is_live(kind: Kind) {
 
 both_stores!(
     parallel_guesses_from_one_address_are_cut_at_five,
+    an_overlong_email_is_refused_before_it_is_counted,
+    made_up_tokens_share_their_address_s_rate,
+    search_text_is_at_most_five_hundred_characters,
     one_account_is_limited_across_addresses,
     a_sign_in_flood_leaves_reads_answering,
     every_ended_session_stops_at_once,
