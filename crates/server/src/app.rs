@@ -46,10 +46,15 @@ pub struct AppState {
     pub snapshots: Arc<tokio::sync::Semaphore>,
     /// Tokens seen to be live sessions': their requests are rated per session.
     pub known_tokens: Arc<crate::limits::KnownTokens>,
+    /// Reports being built at once (each reads every ticket of its period).
+    pub reports: Arc<tokio::sync::Semaphore>,
 }
 
 /// Most snapshots streaming at once.
 pub const SNAPSHOTS: usize = 2;
+
+/// Most reports built at once; another answers 429 meanwhile.
+pub const REPORTS: usize = 2;
 
 impl AppState {
     /// Runs a store call off the async workers.
@@ -242,6 +247,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The server's presence (tests sweep it with a clock of their own).
     pub presence: Arc<crate::presence::Presence>,
+    /// The reports being built ([`REPORTS`] permits; tests hold them).
+    pub reports: Arc<tokio::sync::Semaphore>,
     pub stop: watch::Sender<bool>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -375,6 +382,7 @@ pub async fn start_with(
         presence: Arc::new(crate::presence::Presence::new()),
         snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS)),
         known_tokens: Arc::default(),
+        reports: Arc::new(tokio::sync::Semaphore::new(REPORTS)),
     };
     state.store.follow_other_instances(
         state.changes.clone(),
@@ -386,6 +394,7 @@ pub async fn start_with(
     tokio::spawn(prune(state.clone()));
     let idle = state.config.idle_timeout;
     let presence = state.presence.clone();
+    let reports = state.reports.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let mut stopped = shutdown.clone();
@@ -415,6 +424,7 @@ pub async fn start_with(
     Ok(Running {
         addr,
         presence,
+        reports,
         stop,
         task,
     })

@@ -66,8 +66,28 @@ pub fn insert(db: &mut dyn TokenDb, token: &NewToken<'_>) -> StoreResult<()> {
             token.user_agent,
         ],
     )?;
+    if let Some(agent) = agent.as_deref() {
+        // At most MAX_SESSIONS_PER_AGENT live sessions: the least recently
+        // used beyond them end (an agent signing in 500 times would hold
+        // 500 × 8 live streams and multiply every per-session limit).
+        db.exec(
+            "UPDATE tokens SET revoked_at = $2
+             WHERE agent_id = $1 AND revoked_at IS NULL
+               AND (SELECT count(*) FROM tokens n
+                    WHERE n.agent_id = $1 AND n.revoked_at IS NULL
+                      AND (n.last_used_at > tokens.last_used_at
+                           OR (n.last_used_at = tokens.last_used_at
+                               AND (n.created_at > tokens.created_at
+                                    OR (n.created_at = tokens.created_at AND n.hash > tokens.hash))))) >= 20",
+            &[Some(agent), Some(&now)],
+        )?;
+    }
     Ok(())
 }
+
+/// The most live sessions one agent has: signing in again ends the least
+/// recently used (the `20` in `insert`'s statement).
+pub const MAX_SESSIONS_PER_AGENT: usize = 20;
 
 /// The live token with this hash (see `Store::principal`).
 pub fn session(

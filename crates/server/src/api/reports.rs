@@ -13,6 +13,9 @@ use crate::app::AppState;
 use crate::auth::AgentAuth;
 use crate::error::ApiError;
 
+/// The Retry-After of a report refused while others are built.
+const REPORT_RETRY_SECS: u64 = 3;
+
 /// How far back a report reaches when `from` is not given.
 const DEFAULT_DAYS: i64 = 28;
 
@@ -22,7 +25,7 @@ const DEFAULT_DAYS: i64 = 28;
     params(("from" = Option<String>, Query, description = "RFC 3339 time or a date (00:00 in the team's calendar zone, UTC without one); default 28 days before `to`"),
            ("to" = Option<String>, Query, description = "end of the period, not included; default now"),
            ("group_by" = Option<String>, Query, description = "agent, priority, category, day, week (the default) or month")),
-    responses((status = 200, body = SlaReport)))]
+    responses((status = 200, body = SlaReport), (status = 429, description = "two reports are being built already; Retry-After says when to ask again")))]
 pub async fn sla(
     State(state): State<AppState>,
     _agent: AgentAuth,
@@ -58,10 +61,26 @@ pub async fn sla(
         })?,
     };
     let query = ReportQuery { from, to, group_by };
-    let (tickets, agents) = state
-        .blocking(move |s| Ok((s.report_inputs(to)?, s.agents()?)))
+    // Each report reads every ticket of its period: a few at once, built
+    // off the async workers, so other requests keep their answers.
+    let Ok(permit) = state.reports.clone().try_acquire_owned() else {
+        return Err(ApiError::rate_limited(
+            format!(
+                "{} reports are being built already: try again in a few seconds",
+                crate::app::REPORTS
+            ),
+            REPORT_RETRY_SECS,
+        ));
+    };
+    let out = state
+        .blocking(move |s| {
+            let _building = permit;
+            let (tickets, agents) = (s.report_inputs(to)?, s.agents()?);
+            Ok(report::sla_report(
+                &tickets, &settings, &agents, &query, now,
+            ))
+        })
         .await?;
-    let out = report::sla_report(&tickets, &settings, &agents, &query, now);
     let wants_csv = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -76,6 +76,36 @@ async fn the_report_csv_never_carries_a_formula(store: Kind) {
     );
 }
 
+/// At most two reports are built at once (each reads every ticket of its
+/// period, off the async workers): a third answers 429 with Retry-After,
+/// and is built once one of them is done; other requests are answered
+/// meanwhile.
+async fn a_third_report_at_once_waits_its_turn(store: Kind) {
+    let t = Team::new(store).await;
+    let reports = t.running.as_ref().expect("running").reports.clone();
+    // Two reports being built (their permits held here).
+    let held = reports
+        .clone()
+        .acquire_many_owned(fyncall_server::app::REPORTS as u32)
+        .await
+        .expect("permits");
+    let res = t
+        .http
+        .get(format!("{}/reports/sla", t.url))
+        .bearer_auth(&t.alice)
+        .send()
+        .await
+        .expect("reaches the server");
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert_eq!(t.get(&t.alice, "/me").await.0.as_u16(), 200);
+    drop(held);
+    let (s, v) = t.get(&t.alice, "/reports/sla").await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+}
+
 async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
     let t = Team::new(store).await;
     let fixture = load_fixture(&t).await;
@@ -146,5 +176,6 @@ async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
 
 crate::both_stores!(
     the_sla_report_gives_the_hand_computed_numbers,
+    a_third_report_at_once_waits_its_turn,
     the_report_csv_never_carries_a_formula
 );

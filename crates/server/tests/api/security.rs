@@ -598,6 +598,38 @@ async fn a_session_over_its_request_rate_gets_429(kind: Kind) {
     assert_eq!(team.get(&team.bob, "/me").await.0, StatusCode::OK);
 }
 
+/// At most 20 live sessions per agent: the 21st sign-in ends the least
+/// recently used one, and the rest stay.
+async fn an_agent_keeps_at_most_twenty_sessions(kind: Kind) {
+    let team = Team::new(kind).await;
+    let email = "bob@example.com";
+    // Team::new signed bob in once; 19 more make 20.
+    let mut tokens = vec![team.bob.clone()];
+    for _ in 0..19 {
+        tokens.push(sign_in(&team, email, PASSWORD).await);
+    }
+    // Each used once, oldest first, so the first is the least recently used.
+    for token in &tokens {
+        assert_eq!(team.get(token, "/me").await.0, StatusCode::OK);
+    }
+    let (_, list) = team.get(&tokens[1], "/me/sessions").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(20), "{list}");
+    let newest = sign_in(&team, email, PASSWORD).await;
+    assert_eq!(
+        team.get(&tokens[0], "/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for token in tokens.iter().skip(1).chain([&newest]) {
+        assert_eq!(team.get(token, "/me").await.0, StatusCode::OK);
+    }
+    let (_, list) = team.get(&newest, "/me/sessions").await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(fyncall_server::sessions::MAX_SESSIONS_PER_AGENT),
+        "{list}"
+    );
+}
+
 /// Made-up bearer tokens from one address share that address's request
 /// rate (each used to get a burst of its own: 600 of them, 600 × 401 and
 /// never a 429); a live session's requests keep theirs.
@@ -727,6 +759,7 @@ async fn pruning_keeps_what_is_live(kind: Kind) {
 both_stores!(
     parallel_guesses_from_one_address_are_cut_at_five,
     an_overlong_email_is_refused_before_it_is_counted,
+    an_agent_keeps_at_most_twenty_sessions,
     made_up_tokens_share_their_address_s_rate,
     search_text_is_at_most_five_hundred_characters,
     one_account_is_limited_across_addresses,
