@@ -65,3 +65,34 @@ pub struct AgentChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }
+
+/// Agent `id` of the team `all` with an admin's `change` applied (RULES.md
+/// "Who may do what"): a clean name, the new role and active flag. Refused
+/// when no such agent is in the team, and when the team would be left with
+/// no active admin ("the team keeps one active admin").
+pub fn changed_agent(all: &[Agent], id: Uuid, change: &AgentChange) -> Result<Agent, Refusal> {
+    let Some(mut agent) = all.iter().find(|a| a.id == id).cloned() else {
+        return Err(Refusal::not_found(format!("no agent {id} in this team")));
+    };
+    if let Some(name) = &change.name {
+        agent.name = clean_name(name)?;
+    }
+    if let Some(role) = change.role {
+        agent.role = role;
+    }
+    if let Some(active) = change.active {
+        agent.active = active;
+    }
+    let admins_left = all
+        .iter()
+        .map(|a| if a.id == id { &agent } else { a })
+        .filter(|a| a.active && a.is_admin())
+        .count();
+    if admins_left == 0 {
+        return Err(Refusal::invalid(
+            "role",
+            "the team needs at least one active admin: make someone else admin first",
+        ));
+    }
+    Ok(agent)
+}

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use fyncall_server::demo;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 mod support;
@@ -47,18 +47,7 @@ async fn main() {
     for i in 0..AGENTS {
         tokens.push(login(&http, &api, EMAILS[i % EMAILS.len()]).await);
     }
-    let ticket = {
-        let v: Value = http
-            .get(format!("{api}/tickets?view=all&limit=1"))
-            .bearer_auth(&tokens[0])
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        v["tickets"][0]["id"].as_str().expect("a ticket").to_owned()
-    };
+    let ticket = fyncall_testkit::http::first_ticket(&http, &server.url, &tokens[0]).await;
     let mut streams = Vec::new();
     for token in &tokens {
         streams.push(listen(&http, &api, token).await);

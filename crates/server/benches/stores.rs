@@ -181,18 +181,9 @@ async fn run(
     );
 
     // A change pushed through the first instance, seen on the last one's stream.
-    let target = {
-        let v: Value = http
-            .get(format!("{}/tickets?view=all&limit=1", apis[0]))
-            .bearer_auth(&tokens[0])
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        v["tickets"][0]["id"].as_str().expect("a ticket").to_owned()
-    };
+    let target =
+        fyncall_testkit::http::first_ticket(&http, apis[0].trim_end_matches("/api/v1"), &tokens[0])
+            .await;
     let watcher = instances - 1;
     let mut events = listen(&http, &apis[watcher], &tokens[watcher]).await;
     // The first event says where the team is now.

@@ -346,6 +346,13 @@ impl Auth {
             state.known_tokens.forget(&token_hash);
             return Ok(None);
         };
+        // An agent's session ends at its absolute lifetime however used.
+        if matches!(session.principal, Principal::Agent(_))
+            && now - session.created_at >= state.config.session_max
+        {
+            state.known_tokens.forget(&token_hash);
+            return Ok(None);
+        }
         state.known_tokens.insert(&token_hash);
         if now - session.last_used_at >= TOUCH_EVERY {
             let hash = token_hash.clone();

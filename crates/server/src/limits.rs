@@ -30,6 +30,9 @@ pub struct TlsFiles {
 pub struct Config {
     /// An agent's session ends after this long unused (`--session-days`).
     pub session_idle: chrono::TimeDelta,
+    /// An agent's session ends this long after sign-in however much it is
+    /// used (`--session-max-days`, ASVS 3.3.2).
+    pub session_max: chrono::TimeDelta,
     /// Requests per second one session (or one address without a token)
     /// may make on average; 0 turns the limit off (`--max-request-rate`).
     pub max_request_rate: u32,
@@ -54,6 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             session_idle: chrono::TimeDelta::days(30),
+            session_max: chrono::TimeDelta::days(90),
             max_request_rate: 100,
             request_burst: 200,
             trusted_proxies: Vec::new(),

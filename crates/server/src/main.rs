@@ -116,6 +116,10 @@ struct LimitArgs {
     /// An agent's session ends after this many days unused (fractions allowed).
     #[arg(long, env = "FYNCALL_SESSION_DAYS", default_value_t = 30.0, value_parser = positive_days)]
     session_days: f64,
+    /// An agent's session ends this many days after sign-in however much it
+    /// is used (fractions allowed); signing in again starts a new one.
+    #[arg(long, env = "FYNCALL_SESSION_MAX_DAYS", default_value_t = 90.0, value_parser = positive_days)]
+    session_max_days: f64,
     /// Requests per second one session may make (bursts of twice as many); 0 turns it off.
     #[arg(long, env = "FYNCALL_MAX_REQUEST_RATE", default_value_t = 100)]
     max_request_rate: u32,
@@ -166,6 +170,9 @@ impl LimitArgs {
         Ok(fyncall_server::Config {
             session_idle: chrono::TimeDelta::milliseconds(
                 (self.session_days * 86_400_000.0) as i64,
+            ),
+            session_max: chrono::TimeDelta::milliseconds(
+                (self.session_max_days * 86_400_000.0) as i64,
             ),
             max_request_rate: self.max_request_rate,
             request_burst: self.max_request_rate.saturating_mul(2),

@@ -40,40 +40,6 @@ pub fn source_text(ticket: &Ticket) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-/// Agent `id` of the team `all` with its name, role and active flag
-/// changed; the team must keep at least one active admin.
-pub(crate) fn patched_agent(
-    all: &[fyncall_domain::Agent],
-    id: uuid::Uuid,
-    change: &fyncall_domain::AgentChange,
-) -> Result<fyncall_domain::Agent, crate::error::ApiError> {
-    use crate::error::ApiError;
-    let Some(mut agent) = all.iter().find(|a| a.id == id).cloned() else {
-        return Err(ApiError::not_found(format!("no agent {id} in this team")));
-    };
-    if let Some(name) = &change.name {
-        agent.name = fyncall_domain::agent::clean_name(name)?;
-    }
-    if let Some(role) = change.role {
-        agent.role = role;
-    }
-    if let Some(active) = change.active {
-        agent.active = active;
-    }
-    let admins_left = all
-        .iter()
-        .map(|a| if a.id == id { &agent } else { a })
-        .filter(|a| a.active && a.role == fyncall_domain::Role::Admin)
-        .count();
-    if admins_left == 0 {
-        return Err(ApiError::invalid(
-            "role",
-            "the team needs at least one active admin: make someone else admin first",
-        ));
-    }
-    Ok(agent)
-}
-
 /// What a ticket row's upsert changes when the row is there already: the
 /// same SQL in both stores' dialects.
 macro_rules! ticket_update {

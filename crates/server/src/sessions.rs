@@ -97,7 +97,7 @@ pub fn session(
 ) -> StoreResult<Option<Session>> {
     let since = iso(idle_since);
     let rows = db.rows(
-        "SELECT t.id, t.last_used_at, a.data, t.integration
+        "SELECT t.id, t.last_used_at, a.data, t.integration, t.created_at
          FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
          WHERE t.hash = $1 AND t.revoked_at IS NULL
            AND (t.integration IS NOT NULL OR t.last_used_at >= $2)",
@@ -120,6 +120,7 @@ pub fn session(
     Ok(Some(Session {
         id: id(row, 0)?,
         principal,
+        created_at: time(row, 4)?,
         last_used_at: time(row, 1)?,
     }))
 }

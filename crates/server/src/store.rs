@@ -75,6 +75,7 @@ pub struct NewToken<'a> {
 pub struct Session {
     pub id: Uuid,
     pub principal: Principal,
+    pub created_at: Timestamp,
     pub last_used_at: Timestamp,
 }
 

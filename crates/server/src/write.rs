@@ -128,7 +128,7 @@ pub fn update_agent(
     now: Timestamp,
 ) -> StoreResult<(Agent, i64)> {
     let all = steps.lock_agents()?;
-    let agent = crate::rows::patched_agent(&all, id, change)?;
+    let agent = fyncall_domain::agent::changed_agent(&all, id, change)?;
     steps.save_agent(&agent)?;
     if change.active == Some(false) {
         steps.end_sessions(id, now)?;

@@ -223,21 +223,10 @@ async fn main() {
         async move { engine.run(stopped).await }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let target = {
-        let v: Value = http
-            .get(format!("{url}/api/v1/tickets?view=all&limit=1"))
-            .bearer_auth(token_of(&clients[0]))
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        v["tickets"][0]["id"]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok())
-            .expect("a ticket")
-    };
+    let target: Uuid = fyncall_testkit::http::first_ticket(&http, &url, &token_of(&clients[0]))
+        .await
+        .parse()
+        .expect("a ticket id");
     let mut samples = Vec::new();
     for i in 0..50 {
         let comment = Uuid::now_v7();

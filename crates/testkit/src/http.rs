@@ -60,3 +60,23 @@ pub fn login_blocking(
     let body: Value = res.json().unwrap_or(Value::Null);
     session(status, body, email)
 }
+
+/// The id of the first ticket of All Tickets at `server`, seen by `token`.
+///
+/// # Panics
+/// When the team has no ticket.
+pub async fn first_ticket(http: &reqwest::Client, server: &str, token: &str) -> String {
+    let v: Value = http
+        .get(format!("{server}/api/v1/tickets?view=all&limit=1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /tickets")
+        .json()
+        .await
+        .expect("a ticket list");
+    v["tickets"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ticket in {v}"))
+        .to_owned()
+}

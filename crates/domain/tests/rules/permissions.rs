@@ -509,3 +509,107 @@ fn edit_conflicts_only_on_fields_changed_since_base_version() {
         .expect("null clears the description");
     assert_eq!(world.ticket(id).description, None);
 }
+
+/// "The team keeps one active admin": any sequence of admins' changes to
+/// agents (role, active flag) that the rule lets through leaves at least
+/// one active admin, and a change it refuses is one that would have left
+/// none.
+mod one_active_admin {
+    use fyncall_domain::agent::{AgentChange, changed_agent};
+    use fyncall_domain::{Agent, RefusalCode, Role};
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn team() -> Vec<Agent> {
+        (0..4u128)
+            .map(|i| Agent {
+                id: Uuid::from_u128(i + 1),
+                name: format!("Agent {i}"),
+                email: format!("a{i}@example.com"),
+                role: if i == 0 { Role::Admin } else { Role::Agent },
+                active: true,
+            })
+            .collect()
+    }
+
+    fn active_admins(all: &[Agent]) -> usize {
+        all.iter().filter(|a| a.active && a.is_admin()).count()
+    }
+
+    #[test]
+    fn the_last_admin_cannot_step_down_nor_be_deactivated() {
+        let all = team();
+        let only = all[0].id;
+        for change in [
+            AgentChange {
+                role: Some(Role::Agent),
+                ..Default::default()
+            },
+            AgentChange {
+                active: Some(false),
+                ..Default::default()
+            },
+        ] {
+            let refused = changed_agent(&all, only, &change).expect_err("the last admin");
+            assert_eq!(refused.code, RefusalCode::Invalid);
+            assert!(refused.fields.contains_key("role"), "{refused:?}");
+        }
+        // With a second admin, the first may step down.
+        let mut two = all.clone();
+        two[1] = changed_agent(
+            &two,
+            two[1].id,
+            &AgentChange {
+                role: Some(Role::Admin),
+                ..Default::default()
+            },
+        )
+        .expect("a second admin");
+        let stepped = changed_agent(
+            &two,
+            only,
+            &AgentChange {
+                role: Some(Role::Agent),
+                ..Default::default()
+            },
+        )
+        .expect("no longer the last");
+        assert_eq!(stepped.role, Role::Agent);
+        let missing = changed_agent(&all, Uuid::from_u128(99), &AgentChange::default())
+            .expect_err("no such agent");
+        assert_eq!(missing.code, RefusalCode::NotFound);
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_of_changes_keeps_an_active_admin(
+            changes in proptest::collection::vec(
+                (0usize..4, proptest::option::of(any::<bool>()), proptest::option::of(any::<bool>())),
+                0..40,
+            )
+        ) {
+            let mut all = team();
+            for (who, admin, active) in changes {
+                let change = AgentChange {
+                    name: None,
+                    role: admin.map(|a| if a { Role::Admin } else { Role::Agent }),
+                    active,
+                };
+                let id = all[who].id;
+                match changed_agent(&all, id, &change) {
+                    Ok(agent) => all[who] = agent,
+                    Err(_) => {
+                        // Refused only when applying it would leave none.
+                        let mut applied = all[who].clone();
+                        if let Some(role) = change.role { applied.role = role; }
+                        if let Some(active) = change.active { applied.active = active; }
+                        let mut after = all.clone();
+                        after[who] = applied;
+                        prop_assert_eq!(active_admins(&after), 0);
+                    }
+                }
+                prop_assert!(active_admins(&all) >= 1);
+            }
+        }
+    }
+}

@@ -129,7 +129,7 @@ pub async fn login(
     Ok(Json(LoginAnswer {
         token,
         agent,
-        expires_at: now + state.config.session_idle,
+        expires_at: now + state.config.session_idle.min(state.config.session_max),
         database_id: state.database_id,
     }))
 }
@@ -150,18 +150,20 @@ pub async fn my_sessions(
     State(state): State<AppState>,
     AgentAuth(agent, hash, _): AgentAuth,
 ) -> Result<Json<Vec<LiveSession>>, ApiError> {
-    let idle = state.config.session_idle;
+    let (idle, max) = (state.config.session_idle, state.config.session_max);
     let idle_since = crate::time::now() - idle;
     let rows = state
         .blocking(move |s| s.sessions(agent.id, idle_since))
         .await?;
+    let now = crate::time::now();
     Ok(Json(
         rows.into_iter()
+            .filter(|r| r.created_at + max > now)
             .map(|r| LiveSession {
                 id: r.id,
                 created_at: r.created_at,
                 last_used_at: r.last_used_at,
-                expires_at: r.last_used_at + idle,
+                expires_at: (r.last_used_at + idle).min(r.created_at + max),
                 user_agent: r.user_agent,
                 current: auth::same_secret(&r.hash, &hash),
             })

@@ -466,6 +466,43 @@ async fn an_unused_session_expires(kind: Kind) {
     ends_within_five_seconds(stream, "the session expired").await;
 }
 
+/// ASVS 3.3.2: a session ends at its absolute lifetime (`--session-max-days`)
+/// however much it is used: used every half second, it still answers 401
+/// once the lifetime (3 s here) has passed, and its live stream closes.
+async fn a_session_in_use_ends_at_its_absolute_lifetime(kind: Kind) {
+    let config = fyncall_server::Config {
+        session_max: chrono::TimeDelta::seconds(3),
+        ..Default::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let token = sign_in(&team, "bob@example.com", PASSWORD).await;
+    assert_eq!(team.get(&token, "/me").await.0, StatusCode::OK);
+    let (_, list) = team.get(&token, "/me/sessions").await;
+    let expires: chrono::DateTime<chrono::Utc> = list[0]["expires_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        expires < chrono::Utc::now() + chrono::TimeDelta::seconds(4),
+        "the listed expiry is the lifetime's, not the idle timeout's: {list}"
+    );
+    let stream = open_stream(&team, &token).await;
+    let mut ended = false;
+    for _ in 0..16 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if team.get(&token, "/me").await.0 == StatusCode::UNAUTHORIZED {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "a session used all along outlived its lifetime");
+    assert_error(&team.get(&token, "/me").await, 401, "unauthorized");
+    ends_within_five_seconds(stream, "the session reached its lifetime").await;
+    // Signing in again starts a new one.
+    let again = sign_in(&team, "bob@example.com", PASSWORD).await;
+    assert_eq!(team.get(&again, "/me").await.0, StatusCode::OK);
+}
+
 /// Integration tokens are listed without their secret, and a revoked one
 /// stops at once.
 async fn integration_tokens_are_listed_and_revoked(kind: Kind) {
@@ -759,6 +796,7 @@ async fn pruning_keeps_what_is_live(kind: Kind) {
 both_stores!(
     parallel_guesses_from_one_address_are_cut_at_five,
     an_overlong_email_is_refused_before_it_is_counted,
+    a_session_in_use_ends_at_its_absolute_lifetime,
     an_agent_keeps_at_most_twenty_sessions,
     made_up_tokens_share_their_address_s_rate,
     search_text_is_at_most_five_hundred_characters,

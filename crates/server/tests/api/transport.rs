@@ -88,13 +88,10 @@ async fn the_server_serves_https_with_its_own_certificate() {
 #[test]
 fn an_unreadable_certificate_is_named() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("team.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo runs");
-    assert!(out.status.success());
+    let db = fyncall_testkit::server::demo_db(
+        std::path::Path::new(env!("CARGO_BIN_EXE_fyncall-server")),
+        dir.path(),
+    );
     let missing = dir.path().join("missing.crt");
     let out = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
@@ -116,13 +113,10 @@ fn an_unreadable_certificate_is_named() {
 #[test]
 fn a_ca_certificate_as_the_server_s_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("team.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .output()
-        .expect("demo runs");
-    assert!(out.status.success());
+    let db = fyncall_testkit::server::demo_db(
+        std::path::Path::new(env!("CARGO_BIN_EXE_fyncall-server")),
+        dir.path(),
+    );
     let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).expect("params");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let key = rcgen::KeyPair::generate().expect("key");
