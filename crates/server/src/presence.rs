@@ -6,7 +6,7 @@
 //! processes as a NOTIFY on [`CHANNEL`]; each process keeps the heartbeats it
 //! hears with its own clock.
 //!
-//! Memory: one entry per open session (session key 64 bytes, ids, state,
+//! Memory: one entry per open session (session id 36 bytes, ids, state,
 //! instants: about 200 bytes with the map's overhead), so a team of 200
 //! agents each with a page open costs about 40 KB, and a `presence` event
 //! lists at most 200 entries (about 25 KB of JSON), sent at most once a
@@ -31,7 +31,9 @@ pub const CHANNEL: &str = "fyncall_presence";
 pub struct Beat {
     /// The process that received it from its client.
     pub origin: Uuid,
-    /// The session it came from (a digest of the token's hash, never the token).
+    /// The session it came from: its public id (the one `GET /me/sessions`
+    /// lists), never its token nor the token's hash, which NOTIFY payloads
+    /// would show to every role of the database.
     pub session: String,
     pub agent_id: Uuid,
     #[serde(flatten)]

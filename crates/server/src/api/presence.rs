@@ -27,13 +27,13 @@ async fn tell_others(state: &AppState, beat: &Beat) {
     responses((status = 204, description = "taken; it shows for 30 s after the last one")))]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    AgentAuth(agent, token_hash, ..): AgentAuth,
+    AgentAuth(agent, _, session): AgentAuth,
     ApiJson(heartbeat): ApiJson<Heartbeat>,
 ) -> Result<StatusCode, ApiError> {
     heartbeat.check().map_err(ApiError::bad_request)?;
     let beat = Beat {
         origin: state.presence.origin(),
-        session: token_hash,
+        session: session.to_string(),
         agent_id: agent.id,
         heartbeat,
         gone: false,

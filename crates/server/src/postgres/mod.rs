@@ -502,6 +502,28 @@ pub(crate) fn listen(
     }
 }
 
+/// Whether a heartbeat NOTIFY'd by another process is one a server could
+/// have sent: a live session of its agent, or (`gone`) an agent now
+/// deactivated. A payload anyone else wrote names neither and is dropped.
+fn known_beat(checker: &mut Client, beat: &crate::presence::Beat) -> bool {
+    let agent = beat.agent_id.to_string();
+    if beat.gone {
+        return checker
+            .query_opt("SELECT data FROM agents WHERE id = $1", &[&agent])
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get::<_, String>(0).ok())
+            .and_then(|data| serde_json::from_str::<Agent>(&data).ok())
+            .is_some_and(|a| !a.active);
+    }
+    checker
+        .query_opt(
+            "SELECT 1 FROM tokens WHERE id = $1 AND agent_id = $2 AND revoked_at IS NULL",
+            &[&beat.session, &agent],
+        )
+        .is_ok_and(|row| row.is_some())
+}
+
 fn listen_once(
     target: &Target,
     changes: &tokio::sync::broadcast::Sender<i64>,
@@ -509,6 +531,8 @@ fn listen_once(
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> StoreResult<()> {
     let mut client = target.connect()?;
+    // Checks the heartbeats other processes announce against the store.
+    let mut checker = target.connect()?;
     client
         .batch_execute(&format!(
             "LISTEN {CHANNEL}; LISTEN {}",
@@ -530,12 +554,14 @@ fn listen_once(
                 }
                 match postgres::fallible_iterator::FallibleIterator::next(&mut waiting) {
                     Ok(Some(n)) if n.channel() == crate::presence::CHANNEL => {
-                        // Another process's heartbeat, kept with this one's clock.
+                        // Another process's heartbeat, kept with this one's
+                        // clock, if it names a session the store knows: any
+                        // role of the database can NOTIFY.
                         if let Ok(beat) = serde_json::from_str::<crate::presence::Beat>(n.payload())
+                            && beat.origin != presence.origin()
+                            && known_beat(&mut checker, &beat)
                         {
-                            if beat.origin != presence.origin() {
-                                presence.take(&beat, tokio::time::Instant::now());
-                            }
+                            presence.take(&beat, tokio::time::Instant::now());
                         }
                     }
                     Ok(Some(n)) => {

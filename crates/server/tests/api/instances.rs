@@ -626,3 +626,57 @@ async fn presence_taken_by_one_instance_shows_on_the_other() {
         .expect("left");
     on_b.until(Duration::from_secs(5), |l| l.is_empty()).await;
 }
+
+/// A heartbeat any database role NOTIFYs itself (not from a server's own
+/// session) shows nowhere: a process keeps only beats that name a live
+/// session of their agent, and the payloads carry session ids, never
+/// token hashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_notified_by_anyone_else_is_ignored() {
+    let two = Two::start().await;
+    let ids = two.tickets(2).await;
+    let me: Value = two
+        .http
+        .get(format!("{}/me", two.a.1))
+        .bearer_auth(&two.token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let agent = me["id"].as_str().expect("an id").to_owned();
+    let mut on_b = crate::presence::Watch::open(&two.http, &two.b.1, &two.token).await;
+    on_b.until(Duration::from_secs(5), |l| l.is_empty()).await;
+    let fyncall_server::Database::Postgres(url) = two.place.database.clone() else {
+        panic!("two instances share a PostgreSQL database");
+    };
+    let fake = json!({
+        "origin": Uuid::new_v4(), "session": Uuid::new_v4().to_string(), "agent_id": agent,
+        "ticket_id": ids[0], "state": "typing",
+    })
+    .to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("the database");
+        db.execute("SELECT pg_notify('fyncall_presence', $1)", &[&fake])
+            .expect("NOTIFY");
+    })
+    .await
+    .expect("notified");
+    // Then a real one through A: B shows it, and only it.
+    let beat = two
+        .http
+        .post(format!("{}/presence", two.a.1))
+        .bearer_auth(&two.token)
+        .json(&json!({"ticket_id": ids[1], "state": "viewing"}))
+        .send()
+        .await
+        .expect("heartbeat");
+    assert_eq!(beat.status(), 204);
+    let list = on_b.until(Duration::from_secs(5), |l| !l.is_empty()).await;
+    assert_eq!(
+        list,
+        vec![json!({"agent_id": agent, "ticket_id": ids[1], "state": "viewing"})],
+        "the notified beat was taken"
+    );
+}
