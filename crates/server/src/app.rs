@@ -48,6 +48,8 @@ pub struct AppState {
     pub known_tokens: Arc<crate::limits::KnownTokens>,
     /// Reports being built at once (each reads every ticket of its period).
     pub reports: Arc<tokio::sync::Semaphore>,
+    /// Agents whose first download (snapshot) is being sent: one each.
+    pub snapshots_of: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
 }
 
 /// Most snapshots streaming at once.
@@ -383,6 +385,7 @@ pub async fn start_with(
         snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS)),
         known_tokens: Arc::default(),
         reports: Arc::new(tokio::sync::Semaphore::new(REPORTS)),
+        snapshots_of: Arc::default(),
     };
     state.store.follow_other_instances(
         state.changes.clone(),

@@ -50,6 +50,9 @@ pub struct Config {
     pub max_streams: usize,
     /// How long a pushed mutation id is remembered (see `prune`).
     pub remember_mutations: chrono::TimeDelta,
+    /// A first download (snapshot) whose client reads nothing this long
+    /// ends, and frees its place.
+    pub snapshot_stall: Duration,
     pub tls: Option<TlsFiles>,
 }
 
@@ -67,6 +70,7 @@ impl Default for Config {
             streams_per_session: 8,
             max_streams: 4096,
             remember_mutations: chrono::TimeDelta::days(400),
+            snapshot_stall: Duration::from_secs(30),
             tls: None,
         }
     }

@@ -183,6 +183,7 @@ impl LimitArgs {
             streams_per_session: 8,
             max_streams: self.max_streams.max(1),
             remember_mutations: chrono::TimeDelta::days(self.remember_mutations_days),
+            snapshot_stall: fyncall_server::Config::default().snapshot_stall,
             tls,
         })
     }

@@ -548,7 +548,17 @@ impl Client {
         let asked = Utc::now();
         let started = Instant::now();
         let req = self.request(reqwest::Method::GET, "/sync/snapshot");
-        let response = match self.send(req).await {
+        // An answer that does not begin in time: the server is busy (or the
+        // line lost it); the sync tries again later rather than waiting on.
+        let answer = tokio::time::timeout(SNAPSHOT_SILENCE / 2, self.send(req))
+            .await
+            .map_err(|_| {
+                SyncError::Unreachable(format!(
+                    "the server did not begin the first download within {} s: it is busy or the connection is poor; trying again shortly",
+                    (SNAPSHOT_SILENCE / 2).as_secs()
+                ))
+            })?;
+        let response = match answer {
             Ok(r) => r,
             Err(SyncError::Refused { code, .. }) if code == "404" || code == "not_found" => {
                 return Ok(None);

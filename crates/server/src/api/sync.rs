@@ -144,6 +144,30 @@ pub async fn pull(
 /// Bytes of snapshot lines sent to the client at a time.
 const SNAPSHOT_CHUNK: usize = 256 * 1024;
 
+/// An agent's first download being sent; the agent's place is given back
+/// when it is dropped.
+struct SnapshotOfAgent {
+    sending: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+    agent: Uuid,
+}
+
+impl SnapshotOfAgent {
+    /// The agent's place, unless a snapshot of theirs is being sent.
+    fn claim(state: &AppState, agent: Uuid) -> Option<SnapshotOfAgent> {
+        let sending = state.snapshots_of.clone();
+        let fresh = sending.lock().ok()?.insert(agent);
+        fresh.then_some(SnapshotOfAgent { sending, agent })
+    }
+}
+
+impl Drop for SnapshotOfAgent {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.sending.lock() {
+            s.remove(&self.agent);
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/sync/snapshot", tag = "sync",
     responses(
         (status = 200, content_type = "application/x-ndjson", body = String,
@@ -153,9 +177,18 @@ const SNAPSHOT_CHUNK: usize = 256 * 1024;
     ))]
 pub async fn snapshot(
     State(state): State<AppState>,
-    _: AgentAuth,
+    AgentAuth(agent, ..): AgentAuth,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
+    // One first download per agent at a time: a client that starts again
+    // after a cut while the server still writes the last one pulls page by
+    // page meanwhile instead of taking a second permit.
+    let mine = SnapshotOfAgent::claim(&state, agent.id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "a first download of yours is still being sent: try again in a moment, or pull page by page",
+        )
+    })?;
     // A snapshot holds one read of the store for as long as the client
     // takes to read it: only a few at once, so writers and pulls keep theirs.
     let permit = state.snapshots.clone().try_acquire_owned().map_err(|_| {
@@ -168,26 +201,43 @@ pub async fn snapshot(
     let store = state.store.clone();
     let database_id = state.database_id;
     let now = crate::time::now();
+    let runtime = tokio::runtime::Handle::current();
+    let stall = state.config.snapshot_stall;
     tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+        let (_permit, _mine) = (permit, mine);
+        // A client that reads nothing for `stall` (it stopped, or a cut
+        // left its side open) ends the snapshot and frees its permit.
+        let send = |chunk: Result<axum::body::Bytes, std::io::Error>| {
+            runtime
+                .block_on(tx.send_timeout(chunk, stall))
+                .map_err(|e| match e {
+                    tokio::sync::mpsc::error::SendTimeoutError::Timeout(_) => {
+                        crate::store::StoreError::Database(format!(
+                            "the client read nothing for {} s",
+                            stall.as_secs()
+                        ))
+                    }
+                    tokio::sync::mpsc::error::SendTimeoutError::Closed(_) => {
+                        crate::store::StoreError::Database("the client stopped reading".into())
+                    }
+                })
+        };
         let mut buf = Vec::with_capacity(SNAPSHOT_CHUNK * 2);
         let sent = store.snapshot(now, database_id, &mut |line| {
             buf.extend_from_slice(line);
             if buf.len() >= SNAPSHOT_CHUNK {
                 let chunk = std::mem::replace(&mut buf, Vec::with_capacity(SNAPSHOT_CHUNK * 2));
-                tx.blocking_send(Ok(chunk.into())).map_err(|_| {
-                    crate::store::StoreError::Database("the client stopped reading".into())
-                })?;
+                send(Ok(chunk.into()))?;
             }
             Ok(())
         });
         match sent {
             Ok(()) => {
-                let _ = tx.blocking_send(Ok(buf.into()));
+                let _ = send(Ok(buf.into()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "a snapshot stopped before its end");
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                let _ = send(Err(std::io::Error::other(e.to_string())));
             }
         }
     });

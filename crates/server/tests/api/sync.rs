@@ -328,8 +328,108 @@ async fn snapshot_holds_every_row_as_of_its_cursor(store: Kind) {
     }
 }
 
+/// A client that stops reading a first download (a cut line that left its
+/// side open) holds the server's snapshot place only until it has read
+/// nothing for the stall time (1 s here): then the snapshot ends and the
+/// place is free; meanwhile a second first download by the same agent is
+/// refused (`unavailable`: pull page by page), never a second place taken.
+async fn a_first_download_nobody_reads_gives_its_place_back(store: Kind) {
+    let config = fyncall_server::Config {
+        snapshot_stall: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let t = Team::with_config(store, config).await;
+    // Enough rows (about 8 MB) that the snapshot outgrows every buffer
+    // between the server and a client that reads nothing.
+    let (db, alice, conversation) = (
+        t.store.clone(),
+        Uuid::parse_str(&t.alice_id).expect("id"),
+        Uuid::parse_str(&t.conversation).expect("id"),
+    );
+    tokio::task::spawn_blocking(move || {
+        let now = chrono::Utc::now();
+        for i in 0..4000 {
+            let create =
+                fyncall_domain::Mutation::CreateTicket(fyncall_domain::mutation::CreateTicket {
+                    id: Uuid::now_v7(),
+                    conversation_id: conversation,
+                    subject: format!("Parcel {i} stuck in transit"),
+                    priority: fyncall_domain::Priority::Normal,
+                    description: Some("The parcel has not moved for a week. ".repeat(50)),
+                    category: None,
+                    assignee_id: None,
+                });
+            db.apply(
+                fyncall_domain::Caller::Agent(alice),
+                &create,
+                Uuid::now_v7(),
+                now,
+            )
+            .expect("a ticket");
+        }
+    })
+    .await
+    .expect("seeded");
+    let addr = t
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/api/v1")
+        .to_owned();
+    // A reader that takes the head of the answer, then nothing more.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let mut stuck = socket
+        .connect(addr.parse().expect("an address"))
+        .await
+        .expect("connects");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stuck
+        .write_all(
+            format!(
+                "GET /api/v1/sync/snapshot HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+                t.alice
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("asks");
+    let mut head = [0u8; 64];
+    let n = stuck.read(&mut head).await.expect("an answer begins");
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    // Meanwhile, the same agent's second first download is refused at once.
+    let (s, v) = t.get(&t.alice, "/sync/snapshot").await;
+    assert_eq!(s.as_u16(), 503, "{v}");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    // Within moments of the stall, the place is free and a download whole.
+    let mut whole = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let res = t
+            .http
+            .get(format!("{}/sync/snapshot", t.url))
+            .bearer_auth(&t.alice)
+            .send()
+            .await
+            .expect("answers");
+        if res.status().as_u16() == 200 {
+            whole = Some(res.text().await.expect("the whole snapshot"));
+            break;
+        }
+    }
+    let whole = whole.expect("the stalled snapshot never gave its place back");
+    let last: Value = serde_json::from_str(whole.lines().last().expect("lines")).expect("json");
+    assert!(last.get("end").is_some(), "a snapshot to its end: {last}");
+    assert!(whole.lines().count() > 4000);
+    drop(stuck);
+}
+
 crate::both_stores!(
     push_in_order_duplicates_and_rejections,
+    a_first_download_nobody_reads_gives_its_place_back,
     pull_pages_through_every_change,
     snapshot_holds_every_row_as_of_its_cursor,
     stream_announces_changes_made_by_another_client
