@@ -361,7 +361,38 @@ impl Desk {
         transport: Transport,
     ) -> IpcResult<SessionInfo> {
         let client = Client::connect(server, &transport)?;
-        let (token, agent) = client.login(email, password).await?;
+        // This computer's device token for the account, if an earlier
+        // sign-in left one: guesses made elsewhere then do not lock it out.
+        let (home, at, mail) = (
+            self.home.clone(),
+            client.server().to_owned(),
+            email.to_owned(),
+        );
+        let device = tauri::async_runtime::spawn_blocking(move || {
+            fyncall_signin::device_token(&home, &at, &mail)
+        })
+        .await
+        .map_err(|e| internal(format!("a sign-in task failed: {e}")))?;
+        let signed = client
+            .login_on_device(email, password, device.as_deref())
+            .await?;
+        if let Some(device) = signed.device_token.clone() {
+            let (home, at, mail) = (
+                self.home.clone(),
+                client.server().to_owned(),
+                email.to_owned(),
+            );
+            let kept = tauri::async_runtime::spawn_blocking(move || {
+                fyncall_signin::keep_device_token(&home, &at, &mail, &device)
+            })
+            .await;
+            if !matches!(kept, Ok(Ok(()))) {
+                tracing::warn!(
+                    "this device's token was not kept; the next sign-in asks for a new one"
+                );
+            }
+        }
+        let (token, agent) = (signed.token, signed.agent);
         // After a sign-out that removed this computer's copy, a file again.
         self.with_cache(|c| c.reopen()).await?;
         self.refresh_reader().await?;

@@ -716,7 +716,24 @@ async fn login(ctx: &Ctx, server: &str, email: &str, transport: Transport) -> Ou
     // The address is checked before the password is asked for.
     let client = Client::connect(server, &transport)?;
     let password = password_from("FYNCALL_PASSWORD", "Password: ")?;
-    let (token, agent) = client.login(email, &password).await?;
+    let (home, at, mail) = (
+        ctx.home.clone(),
+        client.server().to_owned(),
+        email.to_owned(),
+    );
+    let device = blocking(move || Ok(fyncall_signin::device_token(&home, &at, &mail))).await?;
+    let signed = client
+        .login_on_device(email, &password, device.as_deref())
+        .await?;
+    let (token, agent) = (signed.token, signed.agent);
+    if let Some(device) = signed.device_token {
+        let (home, server, mail) = (
+            ctx.home.clone(),
+            client.server().to_owned(),
+            email.to_owned(),
+        );
+        blocking(move || fyncall_signin::keep_device_token(&home, &server, &mail, &device)).await?;
+    }
     let mut cache = open_cache(&ctx.home)?;
     cache.sign_in(client.server(), agent.id)?;
     let home = ctx.home.clone();

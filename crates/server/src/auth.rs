@@ -213,6 +213,9 @@ struct Limits {
     addresses: Failures<IpAddr>,
     /// By a digest of the address typed: 32 bytes a key, whatever was sent.
     accounts: Failures<[u8; 32]>,
+    /// By a digest of a device token's hash: a sign-in from a device the
+    /// account signed in on before counts here instead of for the account.
+    devices: Failures<[u8; 32]>,
 }
 
 /// The longest email address there is (RFC 5321's path limit less its
@@ -232,6 +235,7 @@ pub struct LoginLimiter {
     limits: Mutex<Limits>,
     pub per_address: Window,
     pub per_account: Window,
+    pub per_device: Window,
 }
 
 impl Default for LoginLimiter {
@@ -240,12 +244,17 @@ impl Default for LoginLimiter {
             limits: Mutex::new(Limits {
                 addresses: Failures::new(),
                 accounts: Failures::new(),
+                devices: Failures::new(),
             }),
             per_address: Window {
                 max: 5,
                 span: Duration::from_secs(60),
             },
             per_account: Window {
+                max: 10,
+                span: Duration::from_secs(15 * 60),
+            },
+            per_device: Window {
                 max: 10,
                 span: Duration::from_secs(15 * 60),
             },
@@ -258,8 +267,16 @@ impl Default for LoginLimiter {
 pub struct Attempt {
     limiter: Arc<LoginLimiter>,
     address: IpAddr,
-    account: [u8; 32],
+    /// The account's key, or the device's when it came from a known device.
+    key: Key,
     at: Instant,
+}
+
+/// What an attempt counts against besides its address.
+#[derive(Clone, Copy)]
+enum Key {
+    Account([u8; 32]),
+    Device([u8; 32]),
 }
 
 impl Attempt {
@@ -267,15 +284,27 @@ impl Attempt {
     pub fn succeeded(self) {
         if let Ok(mut limits) = self.limiter.limits.lock() {
             limits.addresses.take_back(&self.address, self.at);
-            limits.accounts.take_back(&self.account, self.at);
+            match &self.key {
+                Key::Account(k) => limits.accounts.take_back(k, self.at),
+                Key::Device(k) => limits.devices.take_back(k, self.at),
+            }
         }
     }
 }
 
 impl LoginLimiter {
     /// Counts an attempt from `ip` at `email`, or refuses it (429 with
-    /// `Retry-After`) when either is over its limit.
-    pub fn begin(self: &Arc<Self>, ip: IpAddr, email: &str) -> Result<Attempt, ApiError> {
+    /// `Retry-After`) when its address or its account is over its limit.
+    /// `device`: the hash of a device token the account was given at an
+    /// earlier sign-in (checked by the caller); such an attempt counts for
+    /// that device instead of the account, so guesses from elsewhere that
+    /// lock the account do not lock out its owner's devices.
+    pub fn begin(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        email: &str,
+        device: Option<&str>,
+    ) -> Result<Attempt, ApiError> {
         // No address is longer; refused before it costs the limiter a key.
         if email.trim().chars().count() > EMAIL_MAX_CHARS {
             return Err(ApiError::invalid(
@@ -284,7 +313,10 @@ impl LoginLimiter {
             ));
         }
         let address = address_key(ip);
-        let account = account_key(email);
+        let key = match device {
+            Some(hash) => Key::Device(Sha256::digest(hash.as_bytes()).into()),
+            None => Key::Account(account_key(email)),
+        };
         let now = Instant::now();
         let mut limits = self.limits.lock().map_err(|_| ApiError::internal())?;
         if let Some(wait) = limits.addresses.blocked(&address, self.per_address, now) {
@@ -293,7 +325,11 @@ impl LoginLimiter {
                 wait,
             ));
         }
-        if let Some(wait) = limits.accounts.blocked(&account, self.per_account, now) {
+        let blocked = match &key {
+            Key::Account(k) => limits.accounts.blocked(k, self.per_account, now),
+            Key::Device(k) => limits.devices.blocked(k, self.per_device, now),
+        };
+        if let Some(wait) = blocked {
             return Err(ApiError::rate_limited(
                 format!(
                     "too many failed sign-ins for this account: try again in {} min, or ask an admin",
@@ -303,11 +339,14 @@ impl LoginLimiter {
             ));
         }
         limits.addresses.add(&address, self.per_address, now);
-        limits.accounts.add(&account, self.per_account, now);
+        match &key {
+            Key::Account(k) => limits.accounts.add(k, self.per_account, now),
+            Key::Device(k) => limits.devices.add(k, self.per_device, now),
+        }
         Ok(Attempt {
             limiter: self.clone(),
             address,
-            account,
+            key,
             at: now,
         })
     }

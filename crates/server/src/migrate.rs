@@ -19,10 +19,11 @@ use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every table of a team, parents before children.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     "team",
     "agents",
     "tokens",
+    "device_tokens",
     "conversations",
     "messages",
     "tickets",

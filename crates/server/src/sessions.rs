@@ -125,6 +125,45 @@ pub fn session(
     }))
 }
 
+/// Keeps a device token's hash for `agent`; an agent keeps the
+/// MAX_DEVICES_PER_AGENT newest (the `20` below).
+pub fn insert_device(
+    db: &mut dyn TokenDb,
+    hash: &str,
+    agent: Uuid,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (agent, now) = (agent.to_string(), iso(now));
+    db.exec(
+        "INSERT INTO device_tokens (hash, agent_id, created_at) VALUES ($1, $2, $3)",
+        &[Some(hash), Some(&agent), Some(&now)],
+    )?;
+    db.exec(
+        "DELETE FROM device_tokens WHERE agent_id = $1
+           AND (SELECT count(*) FROM device_tokens n WHERE n.agent_id = $1
+                AND (n.created_at > device_tokens.created_at
+                     OR (n.created_at = device_tokens.created_at AND n.hash > device_tokens.hash))) >= 20",
+        &[Some(&agent)],
+    )?;
+    Ok(())
+}
+
+/// The most device tokens one agent keeps (the `20` in `insert_device`).
+pub const MAX_DEVICES_PER_AGENT: usize = 20;
+
+/// Whose device token this hash is: the agent's id and email.
+pub fn device_owner(db: &mut dyn TokenDb, hash: &str) -> StoreResult<Option<(Uuid, String)>> {
+    let rows = db.rows(
+        "SELECT d.agent_id, a.email FROM device_tokens d JOIN agents a ON a.id = d.agent_id
+         WHERE d.hash = $1",
+        &[Some(hash)],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some((id(row, 0)?, text(row, 1)?.to_owned())))
+}
+
 pub fn touch(db: &mut dyn TokenDb, hash: &str, now: Timestamp) -> StoreResult<()> {
     let now = iso(now);
     db.exec(

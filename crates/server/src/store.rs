@@ -210,6 +210,14 @@ pub trait Store: Send + Sync + 'static {
     fn principal(&self, token_hash: &str, idle_since: Timestamp) -> StoreResult<Option<Session>> {
         read_tokens(self, |db| sessions::session(db, token_hash, idle_since))
     }
+    /// Keeps a device token's hash for `agent` (see `sessions::insert_device`).
+    fn insert_device_token(&self, hash: &str, agent: Uuid, now: Timestamp) -> StoreResult<()> {
+        write_tokens(self, |db| sessions::insert_device(db, hash, agent, now))
+    }
+    /// The agent (id, email) a device token's hash was given to.
+    fn device_token_owner(&self, hash: &str) -> StoreResult<Option<(Uuid, String)>> {
+        read_tokens(self, |db| sessions::device_owner(db, hash))
+    }
     /// Notes that a token was used at `now`.
     fn touch_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
         write_tokens(self, |db| sessions::touch(db, token_hash, now))

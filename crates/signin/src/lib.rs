@@ -108,3 +108,57 @@ pub fn forget(home: &Path, s: Option<&Session>) -> Result<()> {
     }
     Ok(session::clear(home)?)
 }
+
+/// The file of this computer's device tokens: one line per server and
+/// account (`server email token`), 0600. It outlives sign-outs: the device
+/// token is what keeps the owner's sign-ins clear of a lock that guesses
+/// from elsewhere set off.
+fn devices_file(home: &Path) -> std::path::PathBuf {
+    home.join("devices")
+}
+
+/// The device token this computer was given for `email` at `server`.
+pub fn device_token(home: &Path, server: &str, email: &str) -> Option<String> {
+    let text = std::fs::read_to_string(devices_file(home)).ok()?;
+    text.lines().find_map(|line| {
+        let mut parts = line.split(' ');
+        let (s, e, t) = (parts.next()?, parts.next()?, parts.next()?);
+        (s == server && e.eq_ignore_ascii_case(email.trim())).then(|| t.to_owned())
+    })
+}
+
+/// Keeps the device token given for `email` at `server` (replacing the one
+/// before); the file is this user's only. Blocking (disk).
+pub fn keep_device_token(home: &Path, server: &str, email: &str, token: &str) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| {
+        fyncall_cache::CacheError::Invalid(format!(
+            "cannot keep this device's token in {}: {e}",
+            home.display()
+        ))
+    };
+    let email = email.trim().to_lowercase();
+    let kept: Vec<String> = std::fs::read_to_string(devices_file(home))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            let mut parts = line.split(' ');
+            !(parts.next() == Some(server) && parts.next() == Some(email.as_str()))
+        })
+        .map(str::to_owned)
+        .chain(std::iter::once(format!("{server} {email} {token}")))
+        .collect();
+    fyncall_cache::files::private_dir(home).map_err(io)?;
+    let tmp = home.join("devices.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = fyncall_cache::files::private_file()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all((kept.join("\n") + "\n").as_bytes())
+        .map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, devices_file(home)).map_err(io)?;
+    Ok(())
+}

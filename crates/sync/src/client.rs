@@ -147,6 +147,18 @@ fn not_expected(e: serde_json::Error) -> SyncError {
 struct LoginAnswer {
     token: String,
     agent: Agent,
+    /// This device's token (servers before device tokens send none).
+    #[serde(default)]
+    device_token: Option<String>,
+}
+
+/// A sign-in: the session's token, the agent, and this device's token to
+/// send with the next sign-ins (see [`Client::login_on_device`]).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub agent: Agent,
+    pub device_token: Option<String>,
 }
 
 /// An outbox entry as a pushed mutation: `{id, name, args, client_at}`.
@@ -347,12 +359,34 @@ impl Client {
 
     /// Signs in; returns the token and the agent.
     pub async fn login(&self, email: &str, password: &str) -> Result<(String, Agent)> {
+        let signed = self.login_on_device(email, password, None).await?;
+        Ok((signed.token, signed.agent))
+    }
+
+    /// Signs in from a device that may hold a device token of this account
+    /// (from an earlier sign-in): with it, guesses made elsewhere that lock
+    /// the account do not lock this device out. Keep the answer's
+    /// `device_token` for the next sign-in.
+    pub async fn login_on_device(
+        &self,
+        email: &str,
+        password: &str,
+        device_token: Option<&str>,
+    ) -> Result<SignedIn> {
+        let mut body = json!({"email": email, "password": password});
+        if let Some(device) = device_token {
+            body["device_token"] = json!(device);
+        }
         let req = self
             .request(reqwest::Method::POST, "/auth/login")
             .timeout(Duration::from_secs(30))
-            .json(&json!({"email": email, "password": password}));
+            .json(&body);
         let answer: LoginAnswer = read(self.send(req).await?).await?;
-        Ok((answer.token, answer.agent))
+        Ok(SignedIn {
+            token: answer.token,
+            agent: answer.agent,
+            device_token: answer.device_token,
+        })
     }
 
     /// Revokes this client's token.

@@ -25,7 +25,7 @@ use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
-pub use client::{Client, Live, Pulled, SnapshotReader, Transport};
+pub use client::{Client, Live, Pulled, SignedIn, SnapshotReader, Transport};
 pub use error::{Result, SyncError};
 
 /// Pull page size (the server's maximum).

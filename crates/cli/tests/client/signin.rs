@@ -111,6 +111,61 @@ fn a_ca_certificate_served_as_the_server_s_is_explained() {
     );
 }
 
+/// The CLI keeps the device token a sign-in gives it (a 0600 file that
+/// outlives signing out) and sends it with the next sign-in: guesses from
+/// elsewhere that lock the account leave this computer's `fyncall login`
+/// working, while a computer that never signed in is held back.
+#[test]
+fn a_device_signed_in_before_is_not_locked_out_by_guesses_from_elsewhere() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::demo(dir.path());
+    let home = dir.path().join("home");
+    expect(
+        &home,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+    let devices = home.join("devices");
+    let kept = std::fs::read_to_string(&devices).expect("the device token is kept");
+    assert!(kept.contains(ALICE) && kept.contains("fyn_"), "{kept}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&devices)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    expect(&home, &["logout"], 0);
+    assert!(devices.exists(), "signing out keeps the device token");
+    // Twelve wrong guesses, each from an address of its own, lock the account.
+    for i in 0..12 {
+        let ip: std::net::IpAddr = format!("127.0.7.{}", i + 1).parse().expect("ip");
+        let http = reqwest::blocking::Client::builder()
+            .local_address(ip)
+            .build()
+            .expect("client");
+        let _ = http
+            .post(format!("{}/api/v1/auth/login", server.url))
+            .json(&serde_json::json!({"email": ALICE, "password": "a wrong guess!"}))
+            .send();
+    }
+    let stranger = dir.path().join("stranger");
+    let out = fyncall(
+        &stranger,
+        &["login", "--server", &server.url, "--email", ALICE],
+    );
+    assert_ne!(out.status.code(), Some(0), "a new computer is held back");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too many failed sign-ins"), "{err}");
+    expect(
+        &home,
+        &["login", "--server", &server.url, "--email", ALICE],
+        0,
+    );
+}
+
 #[test]
 fn plain_http_goes_only_to_this_machine_unless_allowed() {
     let dir = tempfile::tempdir().expect("dir");

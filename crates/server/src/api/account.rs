@@ -62,6 +62,9 @@ impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
 pub struct LoginBody {
     pub email: String,
     pub password: String,
+    /// The device token an earlier sign-in of this account gave this device.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 /// Checks `password` against the agent with `email` (the same work when
@@ -97,7 +100,22 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
     // Counted before the password is checked, so parallel guesses cannot outrun the limit.
-    let attempt = state.limiter.begin(ip, &body.email)?;
+    // A device token this account was given: the attempt counts for the
+    // device, not the account (OWASP's device-cookie defence).
+    let device = match body.device_token.as_deref().filter(|t| t.len() <= 200) {
+        Some(presented) => {
+            let hash = auth::token_hash(presented);
+            let lookup = hash.clone();
+            let owner = state
+                .blocking(move |s| s.device_token_owner(&lookup))
+                .await?;
+            owner
+                .filter(|(_, email)| email.trim().eq_ignore_ascii_case(body.email.trim()))
+                .map(|_| hash)
+        }
+        None => None,
+    };
+    let attempt = state.limiter.begin(ip, &body.email, device.as_deref())?;
     let Some(agent) = check_password(&state, body.email, body.password).await? else {
         tracing::info!(%ip, "sign-in failed");
         return Err(ApiError::unauthorized("wrong email or password"));
@@ -108,6 +126,18 @@ pub async fn login(
         ));
     }
     attempt.succeeded();
+    // The device keeps its token; a new device gets one.
+    let device_token = match (device, body.device_token) {
+        (Some(_), Some(kept)) => kept,
+        _ => {
+            let fresh = auth::new_token()?;
+            let (hash, id, now) = (auth::token_hash(&fresh), agent.id, crate::time::now());
+            state
+                .blocking(move |s| s.insert_device_token(&hash, id, now))
+                .await?;
+            fresh
+        }
+    };
     let token = auth::new_token()?;
     let hash = auth::token_hash(&token);
     // Its requests are rated as its own from the first one.
@@ -131,6 +161,7 @@ pub async fn login(
         agent,
         expires_at: now + state.config.session_idle.min(state.config.session_max),
         database_id: state.database_id,
+        device_token,
     }))
 }
 
@@ -208,7 +239,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     auth::check_new_password(&body.new_password)?;
     // A stolen session guessing the password meets the sign-in limits.
-    let attempt = state.limiter.begin(ip, &agent.email)?;
+    let attempt = state.limiter.begin(ip, &agent.email, None)?;
     let checked = check_password(&state, agent.email.clone(), body.current_password).await?;
     if checked.is_none_or(|a| a.id != agent.id) {
         return Err(ApiError::invalid(

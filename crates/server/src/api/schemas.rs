@@ -36,6 +36,10 @@ pub struct LoginAnswer {
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: fyncall_domain::Timestamp,
     pub database_id: Uuid,
+    /// This device's token: sent with the next sign-ins of this account
+    /// (`device_token`), they count against this device's limit rather
+    /// than the account's, which guesses from elsewhere can lock.
+    pub device_token: String,
 }
 
 /// `POST /integrations/tokens`: the token, shown once.

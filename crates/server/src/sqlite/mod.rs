@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0002_database_id.sql"),
     include_str!("../../../../migrations/server/0003_sessions.sql"),
     include_str!("../../../../migrations/server/0004_inbox.sql"),
+    include_str!("../../../../migrations/server/0005_device_tokens.sql"),
 ];
 const READERS: usize = 4;
 

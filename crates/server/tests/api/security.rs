@@ -635,6 +635,76 @@ async fn a_session_over_its_request_rate_gets_429(kind: Kind) {
     assert_eq!(team.get(&team.bob, "/me").await.0, StatusCode::OK);
 }
 
+/// A sign-in from one address, with a device token or none: its status
+/// and answer.
+async fn login_on_device(
+    team: &Team,
+    from: &str,
+    email: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"email": email, "password": password});
+    if let Some(d) = device {
+        body["device_token"] = json!(d);
+    }
+    let res = client_from(from)
+        .post(format!("{}/auth/login", team.url))
+        .json(&body)
+        .send()
+        .await
+        .expect("reaches the server");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// OWASP's device-cookie defence: guesses from anywhere lock the account
+/// (429 for its right password too, without a device token), but not its
+/// owner's device, whose sign-ins carry the device token an earlier sign-in
+/// gave it; a stolen device token has a guessing limit of its own.
+async fn guesses_from_elsewhere_do_not_lock_out_the_owner_s_device(kind: Kind) {
+    let team = Team::new(kind).await;
+    let email = "alice@example.com";
+    let (s, v) = login_on_device(&team, "127.0.1.1", email, PASSWORD, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let device = v["device_token"]
+        .as_str()
+        .expect("a device token")
+        .to_owned();
+    // Twelve wrong guesses from twelve other addresses lock the account.
+    for i in 0..12 {
+        let from = format!("127.0.2.{}", i + 1);
+        login_on_device(&team, &from, email, "a wrong guess!", None).await;
+    }
+    let (s, _) = login_on_device(&team, "127.0.3.1", email, PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the account is locked");
+    // The owner's device signs in, and keeps its token.
+    let (s, v) = login_on_device(&team, "127.0.1.1", email, PASSWORD, Some(&device)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["device_token"], json!(device));
+    // Another account's device token is no key to this one.
+    let (s, bob) = login_on_device(&team, "127.0.4.1", "bob@example.com", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let bobs = bob["device_token"]
+        .as_str()
+        .expect("bob's device")
+        .to_owned();
+    let (s, _) = login_on_device(&team, "127.0.4.2", email, PASSWORD, Some(&bobs)).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "bob's device unlocks alice"
+    );
+    // A stolen device token: ten wrong guesses with it, then it is held too.
+    for i in 0..10 {
+        let from = format!("127.0.5.{}", i + 1);
+        let (s, _) = login_on_device(&team, &from, email, "a wrong guess!", Some(&device)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _) = login_on_device(&team, "127.0.6.1", email, PASSWORD, Some(&device)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the device's own limit");
+}
+
 /// At most 20 live sessions per agent: the 21st sign-in ends the least
 /// recently used one, and the rest stay.
 async fn an_agent_keeps_at_most_twenty_sessions(kind: Kind) {
@@ -796,6 +866,7 @@ async fn pruning_keeps_what_is_live(kind: Kind) {
 both_stores!(
     parallel_guesses_from_one_address_are_cut_at_five,
     an_overlong_email_is_refused_before_it_is_counted,
+    guesses_from_elsewhere_do_not_lock_out_the_owner_s_device,
     a_session_in_use_ends_at_its_absolute_lifetime,
     an_agent_keeps_at_most_twenty_sessions,
     made_up_tokens_share_their_address_s_rate,
