@@ -596,19 +596,27 @@ fn parse_uuid(text: &str, what: &str) -> Result<Uuid, Failure> {
         .map_err(|_| Failure::other(format!("\"{text}\" is not a {what} id (a UUID)")))
 }
 
+/// "a, b, c or d": the words a value may be, from the domain's lists.
+fn choices(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 fn parse_status(text: &str) -> Result<Status, Failure> {
     Status::parse(&text.trim().replace('-', "_")).ok_or_else(|| {
-        Failure::other(format!(
-            "no status \"{text}\": use open, in_progress, waiting_on_customer, resolved or closed"
-        ))
+        let all: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        Failure::other(format!("no status \"{text}\": use {}", choices(&all)))
     })
 }
 
 fn parse_priority(text: &str) -> Result<Priority, Failure> {
     Priority::parse(text.trim()).ok_or_else(|| {
-        Failure::other(format!(
-            "no priority \"{text}\": use urgent, high, normal or low"
-        ))
+        // Most urgent first, as agents think of them.
+        let all: Vec<&str> = Priority::ALL.iter().rev().map(|p| p.as_str()).collect();
+        Failure::other(format!("no priority \"{text}\": use {}", choices(&all)))
     })
 }
 
@@ -1078,5 +1086,27 @@ fn sla_report(ctx: &Ctx, from: Option<String>, to: Option<String>, by: &str, csv
     } else {
         output::sla_report(&out);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_status_or_priority_lists_the_domain_s_words() {
+        let e = parse_status("shipped").expect_err("no such status");
+        assert_eq!(
+            e.message,
+            "no status \"shipped\": use open, in_progress, waiting_on_customer, resolved or closed"
+        );
+        let e = parse_priority("asap").expect_err("no such priority");
+        assert_eq!(
+            e.message,
+            "no priority \"asap\": use urgent, high, normal or low"
+        );
+        assert_eq!(parse_status("in-progress").ok(), Some(Status::InProgress));
+        assert_eq!(choices(&["a"]), "a");
+        assert_eq!(choices(&[]), "");
     }
 }
