@@ -3,6 +3,7 @@
 mod admin;
 mod common;
 mod crash;
+mod disk;
 mod durable;
 mod errors;
 mod fuzz;
