@@ -21,8 +21,23 @@ pub enum CacheError {
     /// No reading connection came free in time (`Readers`).
     #[error("the cache cannot be read now: {0}")]
     Busy(String),
-    #[error("cache database error: {0}")]
+    #[error("{}", db_words(.0))]
     Db(#[from] rusqlite::Error),
+}
+
+/// A database error in words; a full disk (SQLite says `SQLITE_FULL`, or
+/// an I/O error when its log or shared memory cannot grow) says what to do.
+fn db_words(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => "this computer's disk is full: free some space \
+             and try again (nothing was changed; changes already queued are kept)"
+            .into(),
+        Some(rusqlite::ErrorCode::SystemIoFailure) => format!(
+            "the cache could not write to this computer's disk ({e}; is it full?): free some \
+             space and try again (nothing was changed; changes already queued are kept)"
+        ),
+        _ => format!("cache database error: {e}"),
+    }
 }
 
 impl From<Refusal> for CacheError {

@@ -113,3 +113,63 @@ fn two_hundred_offline_actions_arrive_once_each_in_order() {
         assert_eq!(local["pending"], false);
     }
 }
+
+/// A bad day on the desktop: its disk fills (a small tmpfs as the CLI's
+/// folder, which needs root to mount; scripts/test runs it). An action is
+/// refused with words about space and nothing is half-queued; when space
+/// comes back the same action is queued once and reaches the server.
+#[test]
+#[ignore = "mounts a tmpfs (root); scripts/test runs it"]
+fn a_full_disk_refuses_an_action_in_words_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::demo(dir.path());
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        .arg(&home)
+        .status()
+        .expect("mount runs");
+    assert!(mounted.success(), "mounting a tmpfs needs root");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(home.clone());
+    login(&home, &server, ALICE);
+    let ticket = workable(&home)[0]["id"]
+        .as_str()
+        .expect("a ticket of mine")
+        .to_owned();
+    // Fill the disk to its last byte.
+    let filler = home.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[0u8; 512]).is_ok() {}
+    }
+    let text = format!("written on a full disk {}", "x".repeat(4000));
+    let out = fyncall(&home, &["--offline", "comment", &ticket, &text]);
+    assert_ne!(out.status.code(), Some(0), "an action on a full disk");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("disk") && err.contains("free some space"),
+        "{err}"
+    );
+    std::fs::remove_file(&filler).expect("space again");
+    let info = json_of(&home, &["info"]);
+    assert_eq!(info["sync"]["pending"], 0, "half-queued: {info}");
+    expect(&home, &["comment", &ticket, &text], 0);
+    expect(&home, &["sync"], 0);
+    let on_server = server
+        .api(ALICE)
+        .all_activity()
+        .into_iter()
+        .filter(|a| a.to_string().contains("written on a full disk"))
+        .count();
+    assert_eq!(on_server, 1, "the comment reached the server once");
+}
