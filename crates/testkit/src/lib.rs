@@ -1,11 +1,12 @@
 //! What the project's tests and benches share, written once: a real
 //! `fyncall-server` process on 127.0.0.1 ([`server`]), signing in over HTTP
 //! ([`http`]), a new database in a throwaway PostgreSQL cluster
-//! ([`postgres`]), waiting for a condition ([`wait`]) and percentiles of
-//! timings ([`stats`]). Dev-only: never a dependency of a shipped crate.
+//! ([`postgres`]), waiting for a condition ([`wait`]), percentiles of
+//! timings ([`stats`]) and a bad line between client and server ([`proxy`]). Dev-only: never a dependency of a shipped crate.
 
 pub mod http;
 pub mod postgres;
+pub mod proxy;
 pub mod server;
 pub mod stats;
 pub mod wait;
