@@ -96,9 +96,37 @@ pub(crate) fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+/// The database went away (restarting, shutting down, the connection lost):
+/// nothing was written, and the client is told to try again in a moment
+/// (`unavailable`), never a 500.
+fn lost_the_database(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        // Class 08: connection exceptions; 57P01-57P03: admin or crash
+        // shutdown, cannot connect now.
+        let code = code.code();
+        return code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code);
+    }
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// A PostgreSQL error as a store error; races between transactions are
 /// `Retry`, which the store runs again.
 pub(crate) fn pg_err(e: postgres::Error) -> StoreError {
+    if lost_the_database(&e) {
+        tracing::warn!(error = %e, "PostgreSQL cannot be reached now");
+        return StoreError::Api(crate::error::ApiError::unavailable());
+    }
     match e.code() {
         Some(code)
             if *code == SqlState::T_R_DEADLOCK_DETECTED
@@ -415,10 +443,9 @@ impl PgStore {
             .as_ref()
             .ok_or_else(|| db_err("the store is closing"))?;
         pool.get().map_err(|e| {
-            db_err(format!(
-                "no connection to PostgreSQL at {}: {e}",
-                self.target.describe()
-            ))
+            // Nothing is written without a connection: try again shortly.
+            tracing::warn!(error = %e, database = %self.target.describe(), "no connection to PostgreSQL");
+            StoreError::Api(crate::error::ApiError::unavailable())
         })
     }
 

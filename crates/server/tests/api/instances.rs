@@ -680,3 +680,113 @@ async fn presence_notified_by_anyone_else_is_ignored() {
         "the notified beat was taken"
     );
 }
+
+/// Restarts the test cluster (`scripts/pg-throwaway`: its data folder in
+/// `FYNCALL_TEST_POSTGRES_SOCKET`), fast, waiting until it is back.
+fn restart_the_cluster() {
+    let dir = std::env::var("FYNCALL_TEST_POSTGRES_SOCKET")
+        .expect("FYNCALL_TEST_POSTGRES_SOCKET names the throwaway cluster's folder");
+    let pg_ctl = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/pg_ctl"))
+        .filter(|p| p.exists())
+        .max()
+        .expect("pg_ctl");
+    let data = format!("{dir}/data");
+    let mut command = if Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--"]).arg(&pg_ctl);
+        c
+    } else {
+        Command::new(&pg_ctl)
+    };
+    let out = command
+        .args(["-D", &data, "-m", "fast", "-w", "-t", "60", "restart"])
+        .stdout(Stdio::null())
+        .output()
+        .expect("pg_ctl runs");
+    assert!(
+        out.status.success(),
+        "pg_ctl restart: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A bad day: PostgreSQL restarts while two server processes take pushes.
+/// Clients see `unavailable` (or a dropped connection), send the same
+/// mutation again, and nothing acknowledged is lost or applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts the shared test cluster; scripts/test runs it alone"]
+async fn postgres_restarting_under_pushes_loses_and_doubles_nothing() {
+    let two = Two::start().await;
+    let ticket = two.tickets(1).await.remove(0);
+    let urls = [two.a.1.clone(), two.b.1.clone()];
+    let (http, token, client) = (two.http.clone(), two.token.clone(), Uuid::now_v7());
+    let pushing = tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        let mut refused = 0u32;
+        for i in 0..150u32 {
+            let (id, comment) = (Uuid::now_v7(), Uuid::now_v7());
+            let body = format!("through a restart {i:03}");
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                assert!(tries < 200, "push {i} never got through");
+                let url = &urls[(i as usize + tries) % 2];
+                let answer = http
+                    .post(format!("{url}/sync/push"))
+                    .bearer_auth(&token)
+                    .json(&json!({"client_id": client, "mutations": [
+                        {"id": id, "name": "comment", "client_at": chrono::Utc::now(),
+                         "args": {"ticket_id": ticket, "id": comment, "body": body}}]}))
+                    .send()
+                    .await;
+                let Ok(res) = answer else {
+                    refused += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                let status = res.status().as_u16();
+                let v: Value = res.json().await.unwrap_or(Value::Null);
+                assert_ne!(status, 500, "a restart is never a 500: {v}");
+                let outcome = v["results"][0]["outcome"].as_str().unwrap_or("");
+                if outcome == "applied" || outcome == "duplicate" {
+                    acknowledged.push(body);
+                    break;
+                }
+                let code = v["results"][0]["error"]["code"]
+                    .as_str()
+                    .or(v["error"]["code"].as_str())
+                    .unwrap_or("");
+                assert_eq!(
+                    code, "unavailable",
+                    "while PostgreSQL restarts: {status} {v}"
+                );
+                refused += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        (acknowledged, refused)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::task::spawn_blocking(restart_the_cluster)
+        .await
+        .expect("restarted");
+    let (acknowledged, refused) = pushing.await.expect("the pusher");
+    println!("150 pushes through a PostgreSQL restart: {refused} refusals on the way");
+    let from_b = two.pull_all(&two.b.1).await;
+    let mut arrived: Vec<String> = from_b
+        .values()
+        .filter(|(_, data)| data["kind"] == "comment")
+        .filter_map(|(_, data)| data["data"]["body"].as_str().map(str::to_owned))
+        .filter(|b| b.starts_with("through a restart"))
+        .collect();
+    arrived.sort();
+    assert_eq!(arrived, acknowledged, "each acknowledged push once");
+    two.stop();
+}
