@@ -2,8 +2,10 @@
 //! `fyncall-server` process on 127.0.0.1 ([`server`]), signing in over HTTP
 //! ([`http`]), a new database in a throwaway PostgreSQL cluster
 //! ([`postgres`]), waiting for a condition ([`wait`]), percentiles of
-//! timings ([`stats`]) and a bad line between client and server ([`proxy`]). Dev-only: never a dependency of a shipped crate.
+//! timings ([`stats`]), a bad line between client and server ([`proxy`]) and
+//! a small disk to fill ([`disk`]). Dev-only: never a dependency of a shipped crate.
 
+pub mod disk;
 pub mod http;
 pub mod postgres;
 pub mod proxy;

@@ -123,35 +123,15 @@ fn two_hundred_offline_actions_arrive_once_each_in_order() {
 fn a_full_disk_refuses_an_action_in_words_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let server = Server::demo(dir.path());
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
-        .arg(&home)
-        .status()
-        .expect("mount runs");
-    assert!(mounted.success(), "mounting a tmpfs needs root");
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(home.clone());
+    let disk = fyncall_testkit::disk::Tmpfs::mount(24);
+    let home = disk.path().join("alice");
     login(&home, &server, ALICE);
     let ticket = workable(&home)[0]["id"]
         .as_str()
         .expect("a ticket of mine")
         .to_owned();
     // Fill the disk to its last byte.
-    let filler = home.join("filler");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&filler).expect("filler");
-        let block = vec![0u8; 64 * 1024];
-        while f.write_all(&block).is_ok() {}
-        while f.write_all(&[0u8; 512]).is_ok() {}
-    }
+    let filler = disk.fill();
     let text = format!("written on a full disk {}", "x".repeat(4000));
     let out = fyncall(&home, &["--offline", "comment", &ticket, &text]);
     assert_ne!(out.status.code(), Some(0), "an action on a full disk");

@@ -4,7 +4,6 @@
 //! space comes back writes work again without a restart; every change
 //! acknowledged before is there after a kill -9.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -12,45 +11,16 @@ use uuid::Uuid;
 
 use crate::common::*;
 
-/// A tmpfs of `mib` MiB mounted at a new folder; unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(mib: u32) -> Tmpfs {
-        let dir = tempfile::tempdir().expect("dir");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("mount runs");
-        assert!(
-            out.status.success(),
-            "mounting a tmpfs needs root (scripts/test runs this test as CI does): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs { dir }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
-/// Fills the disk of `dir` with one file, to the last byte it takes.
-fn fill(dir: &std::path::Path) -> std::path::PathBuf {
-    use std::io::Write;
-    let path = dir.join("filler");
-    let mut f = std::fs::File::create(&path).expect("filler");
-    let block = vec![0u8; 64 * 1024];
-    while f.write_all(&block).is_ok() {}
-    let small = [0u8; 512];
-    while f.write_all(&small).is_ok() {}
-    let _ = f.sync_all();
-    path
+/// Alice's token at `server`.
+async fn alice(http: &reqwest::Client, server: &str) -> String {
+    fyncall_testkit::http::login(
+        http,
+        server,
+        fyncall_testkit::ALICE,
+        fyncall_testkit::DEMO_PASSWORD,
+    )
+    .await
+    .token
 }
 
 async fn push_comment(
@@ -79,19 +49,12 @@ async fn push_comment(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs (root); scripts/test runs it"]
 async fn a_full_disk_refuses_writes_in_words_and_recovers_without_a_restart() {
-    let disk = Tmpfs::mount(24);
+    let disk = fyncall_testkit::disk::Tmpfs::mount(24);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_fyncall-server"));
-    let db = fyncall_testkit::server::demo_db(bin, disk.dir.path());
+    let db = fyncall_testkit::server::demo_db(bin, disk.path());
     let mut server = Serve::new(bin).db(&db).start();
     let http = reqwest::Client::new();
-    let token = fyncall_testkit::http::login(
-        &http,
-        &server.url,
-        fyncall_testkit::ALICE,
-        fyncall_testkit::DEMO_PASSWORD,
-    )
-    .await
-    .token;
+    let token = alice(&http, &server.url).await;
     let api = server.api();
     let ticket = fyncall_testkit::http::first_ticket(&http, &server.url, &token).await;
     let mut acknowledged = Vec::new();
@@ -99,7 +62,7 @@ async fn a_full_disk_refuses_writes_in_words_and_recovers_without_a_restart() {
     assert_eq!(first["body"]["results"][0]["outcome"], "applied", "{first}");
     acknowledged.push(0);
 
-    let filler = fill(disk.dir.path());
+    let filler = disk.fill();
     // Writes: refused as unavailable, with words; never applied half.
     let mut refused = 0;
     for n in 1..=20 {
@@ -143,14 +106,7 @@ async fn a_full_disk_refuses_writes_in_words_and_recovers_without_a_restart() {
     // kill -9, start again: every acknowledged comment is there.
     server.kill();
     let server = Serve::new(bin).db(&db).start();
-    let token = fyncall_testkit::http::login(
-        &http,
-        &server.url,
-        fyncall_testkit::ALICE,
-        fyncall_testkit::DEMO_PASSWORD,
-    )
-    .await
-    .token;
+    let token = alice(&http, &server.url).await;
     let page: Value = http
         .get(format!("{}/tickets/{ticket}", server.api()))
         .bearer_auth(&token)

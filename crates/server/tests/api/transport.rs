@@ -167,16 +167,25 @@ async fn a_silent_connection_is_closed() {
 /// Runs `fyncall-server ARGS` with `FYNCALL_DATABASE_CA=ca`; for `serve`,
 /// the child and its first line once it printed one.
 fn server_with_ca(args: &[&str], ca: &std::path::Path) -> (std::process::Child, String) {
+    server_process(args, Some(ca))
+}
+
+/// `fyncall-server ARGS`, with `FYNCALL_DATABASE_CA` set to `ca` or unset;
+/// the child and its first line (empty when it exited first).
+fn server_process(args: &[&str], ca: Option<&std::path::Path>) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fyncall-server"));
+    command
         .args(args)
-        .env("FYNCALL_DATABASE_CA", ca)
+        .env_remove("FYNCALL_DATABASE_CA")
         .env("FYNCALL_ADMIN_PASSWORD", "a long admin password")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
+        .stderr(Stdio::piped());
+    if let Some(ca) = ca {
+        command.env("FYNCALL_DATABASE_CA", ca);
+    }
+    let mut child = command.spawn().expect("runs");
     let mut line = String::new();
     let _ = std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
     (child, line)
@@ -254,22 +263,9 @@ fn postgres_over_tls_checks_the_certificate_it_is_given() {
     let _ = serving.wait();
 }
 
-/// `fyncall-server` with `args`, `FYNCALL_DATABASE_CA` unset; its first
-/// line, or its error when it exits first.
+/// `fyncall-server` with `args`, `FYNCALL_DATABASE_CA` unset.
 fn server_plain(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .args(args)
-        .env_remove("FYNCALL_DATABASE_CA")
-        .env("FYNCALL_ADMIN_PASSWORD", "a long admin password")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let mut line = String::new();
-    let _ = std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-    (child, line)
+    server_process(args, None)
 }
 
 /// Serves `url` until it says where it listens, then stops; its error otherwise.
