@@ -694,6 +694,12 @@ fn restart_the_cluster() {
         .max()
         .expect("pg_ctl");
     let data = format!("{dir}/data");
+    // The shutdown checkpoint flushes what every test wrote: done first, so
+    // the restart itself is quick on a loaded machine too.
+    let admin = fyncall_testkit::postgres::test_cluster();
+    postgres::Client::connect(&admin, postgres::NoTls)
+        .and_then(|mut c| c.batch_execute("CHECKPOINT"))
+        .expect("a checkpoint before the restart");
     let mut command = if Command::new("id")
         .arg("-u")
         .output()
@@ -706,7 +712,7 @@ fn restart_the_cluster() {
         Command::new(&pg_ctl)
     };
     let out = command
-        .args(["-D", &data, "-m", "fast", "-w", "-t", "60", "restart"])
+        .args(["-D", &data, "-m", "fast", "-w", "-t", "300", "restart"])
         .stdout(Stdio::null())
         .output()
         .expect("pg_ctl runs");
@@ -733,10 +739,13 @@ async fn postgres_restarting_under_pushes_loses_and_doubles_nothing() {
         for i in 0..150u32 {
             let (id, comment) = (Uuid::now_v7(), Uuid::now_v7());
             let body = format!("through a restart {i:03}");
-            let mut tries = 0;
+            let (mut tries, began) = (0usize, std::time::Instant::now());
             loop {
                 tries += 1;
-                assert!(tries < 200, "push {i} never got through");
+                assert!(
+                    began.elapsed() < Duration::from_secs(300),
+                    "push {i} never got through"
+                );
                 let url = &urls[(i as usize + tries) % 2];
                 let answer = http
                     .post(format!("{url}/sync/push"))
