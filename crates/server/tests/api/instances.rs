@@ -766,6 +766,8 @@ async fn postgres_restarting_under_pushes_loses_and_doubles_nothing() {
                 let outcome = v["results"][0]["outcome"].as_str().unwrap_or("");
                 if outcome == "applied" || outcome == "duplicate" {
                     acknowledged.push(body);
+                    // Paced, so the pushes span the restart.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
                     break;
                 }
                 let code = v["results"][0]["error"]["code"]
@@ -788,6 +790,30 @@ async fn postgres_restarting_under_pushes_loses_and_doubles_nothing() {
         .expect("restarted");
     let (acknowledged, refused) = pushing.await.expect("the pusher");
     println!("150 pushes through a PostgreSQL restart: {refused} refusals on the way");
+    // B answers `unavailable` until its pool has new connections: a pull
+    // that gets its changes, then the whole of them.
+    fyncall_testkit::wait::wait_for("B to read again", Duration::from_secs(60), || {
+        let (http, url, token) = (two.http.clone(), two.b.1.clone(), two.token.clone());
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?
+                .block_on(async move {
+                    let res = http
+                        .get(format!("{url}/sync/pull?cursor=0&limit=1"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .ok()?;
+                    let v: Value = res.json().await.ok()?;
+                    v["changes"].is_array().then_some(())
+                })
+        })
+        .join()
+        .ok()
+        .flatten()
+    });
     let from_b = two.pull_all(&two.b.1).await;
     let mut arrived: Vec<String> = from_b
         .values()
