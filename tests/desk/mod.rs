@@ -437,7 +437,13 @@ pub struct Desktop {
 }
 
 impl Desktop {
+    /// A 1280×800 screen: the app's window fills it.
     pub fn start(run: &Path, reaper: &mut Reaper) -> Desktop {
+        Desktop::start_sized(run, reaper, "1280x800")
+    }
+
+    /// A screen of `size` ("1920x1080"), for a window made larger than the app's own.
+    pub fn start_sized(run: &Path, reaper: &mut Reaper, size: &str) -> Desktop {
         // A display nobody holds: a leftover Xvfb of another run would
         // otherwise answer for ours.
         let display_no = (90..190)
@@ -447,7 +453,14 @@ impl Desktop {
         let display = format!(":{display_no}");
         reaper.0.push(
             Command::new("Xvfb")
-                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .args([
+                    &display,
+                    "-screen",
+                    "0",
+                    &format!("{size}x24"),
+                    "-nolisten",
+                    "tcp",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -137,3 +137,9 @@ export function applyTheme(theme: string | undefined): void {
   if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
   else delete document.documentElement.dataset.theme;
 }
+
+/** Draws lists comfortable (the default) or compact (less room around each row). */
+export function applyDensity(density: string | undefined): void {
+  if (density === 'compact') document.documentElement.dataset.density = 'compact';
+  else delete document.documentElement.dataset.density;
+}

@@ -34,7 +34,7 @@ describe('the ticket list', () => {
     const backend = new MockBackend(null, many(250));
     const { container, rerender } = render(TicketList, props(backend));
     await waitFor(() => expect(shown(container)).toBe(100));
-    (container.querySelector('button') as HTMLButtonElement | null)?.click();
+    screen.getByRole('button', { name: 'Load more' }).click();
     await waitFor(() => expect(shown(container)).toBe(200));
     const before = backend.queries.length;
     desks.get(backend)!.refresh++;
@@ -50,7 +50,7 @@ describe('the ticket list', () => {
     const backend = new MockBackend(null, many(250));
     const { container, rerender } = render(TicketList, props(backend));
     await waitFor(() => expect(shown(container)).toBe(100));
-    (container.querySelector('button') as HTMLButtonElement | null)?.click();
+    screen.getByRole('button', { name: 'Load more' }).click();
     await waitFor(() => expect(shown(container)).toBe(200));
     await rerender({ view: 'mine' });
     await waitFor(() =>
@@ -72,20 +72,44 @@ describe('the ticket list', () => {
       ['open', 'in_progress', 'waiting_on_customer', 'resolved', 'closed']));
   });
 
-  it('filters by created and updated days, both ends counted whole, and sorts by created', async () => {
+  it('says any time until a range is chosen, then filters by it, a custom end day counted whole', async () => {
     const backend = new MockBackend(null, many(3));
     const { container } = render(TicketList, props(backend));
     await waitFor(() => expect(backend.queries).toHaveLength(1));
-    await fireEvent.input(screen.getByLabelText('Created from'), { target: { value: '2026-11-02' } });
-    await fireEvent.input(screen.getByLabelText('Created to'), { target: { value: '2026-11-03' } });
-    await fireEvent.input(screen.getByLabelText('Updated to'), { target: { value: '2026-11-30' } });
+    const created = screen.getByRole('button', { name: /Created: any time/ });
+    expect(screen.getByRole('button', { name: /Updated: any time/ })).toBeTruthy();
+    expect(container.querySelector('.row input[type=date]')).toBeNull();
+    await fireEvent.click(created);
+    await fireEvent.click(screen.getByRole('button', { name: 'Last 7 days' }));
+    await waitFor(() => expect(backend.queries.at(-1)?.created_from).not.toBeNull());
+    const week = new Date();
+    expect(backend.queries.at(-1)?.created_from).toBe(new Date(week.getFullYear(), week.getMonth(), week.getDate() - 6).toISOString());
+    expect(screen.getByRole('button', { name: /Created: last 7 days/ })).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: /Updated: any time/ }));
+    await fireEvent.change(screen.getByLabelText('Updated from'), { target: { value: '2026-11-02' } });
+    await fireEvent.change(screen.getByLabelText('Updated to'), { target: { value: '2026-11-03' } });
     await waitFor(() => expect(backend.queries.at(-1)?.updated_to).not.toBeNull());
     const q = backend.queries.at(-1);
-    expect(q?.created_from).toBe(new Date('2026-11-02T00:00:00').toISOString());
-    expect(q?.created_to).toBe(new Date('2026-11-03T23:59:59.999').toISOString());
-    expect(q?.updated_from).toBeNull();
+    expect(q?.updated_from).toBe(new Date('2026-11-02T00:00:00').toISOString());
+    expect(q?.updated_to).toBe(new Date('2026-11-03T23:59:59.999').toISOString());
     await fireEvent.click([...container.querySelectorAll('th')].find((th) => th.textContent === 'Created') as HTMLElement);
     await waitFor(() => expect(backend.queries.at(-1)?.sort).toEqual(['created', 'asc']));
+  });
+
+  it('shows the columns the agent chose for this view, in their order, and keeps the choice', async () => {
+    const backend = new MockBackend(null, many(3));
+    await backend.setPreference('columns.all', 'updated|category,created');
+    const { container } = render(TicketList, props(backend));
+    const headings = () => [...container.querySelectorAll('th')].map((th) => th.textContent);
+    await waitFor(() => expect(headings()).toEqual(['#', 'Subject', 'Status', 'Priority', 'Assignee', 'SLA', 'Updated']));
+    await fireEvent.click(screen.getByRole('button', { name: /Columns/ }));
+    await fireEvent.click(screen.getByRole('checkbox', { name: 'Category' }));
+    await waitFor(() => expect(headings().at(-1)).toBe('Category'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Move Category left' }));
+    await waitFor(() => expect(headings().slice(-2)).toEqual(['Category', 'Updated']));
+    expect((await backend.preferences(['columns.all']))['columns.all']).toBe('category,updated|created');
+    // Each row has a cell under each heading.
+    await waitFor(() => expect(container.querySelector('tbody tr[data-ticket]')?.children.length).toBe(8));
   });
 
   it('windows a long list: only rows near the visible part are in the page', async () => {

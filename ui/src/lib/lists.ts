@@ -11,11 +11,12 @@ export function whenSeen(end: HTMLElement | undefined, more: () => void): (() =>
   return () => watch.disconnect();
 }
 
-/** j/k or ↓/↑ move the selection, Enter opens it; typing in a field is left alone.
+/** j/k or ↓/↑ move the selection, Enter opens it; typing in a field, a button
+ * and an open panel (a date range, the columns) are left alone.
  * Returns the new selection. */
 export function listKey(e: KeyboardEvent, selected: number, count: number, open: (i: number) => void): number {
   const t = e.target as HTMLElement | null;
-  if (t && ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return selected;
+  if (t && (['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON'].includes(t.tagName) || t.closest?.('.popover'))) return selected;
   if (e.key === 'j' || e.key === 'ArrowDown') { e.preventDefault(); return Math.min(count - 1, selected + 1); }
   if (e.key === 'k' || e.key === 'ArrowUp') { e.preventDefault(); return Math.max(0, selected - 1); }
   if (e.key === 'Enter' && selected < count) open(selected);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shortTime, showTimer, span, weekdayTime } from './time';
+import { exactTime, listTime, shortTime, showTimer, span, weekdayTime } from './time';
 import type { Timer } from '../generated/Timer';
 
 const timer = (t: Partial<Timer>): Timer => ({
@@ -67,5 +67,30 @@ describe('dates in lists', () => {
       new Date(iso).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false }),
     );
     expect(shortTime(null)).toBe('—');
+  });
+});
+
+describe('listTime', () => {
+  const now = Date.parse('2026-12-07T14:05:00.000Z');
+  const before = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+  it('says how long ago within the day, the weekday within the week, the date after', () => {
+    expect(listTime(null, now)).toBe('—');
+    expect(listTime(before(20), now)).toBe('just now');
+    expect(listTime(before(-30), now)).toBe('just now');
+    expect(listTime(before(12 * 60 + 5), now)).toBe('12m ago');
+    expect(listTime(before(2 * 3600 + 59), now)).toBe('2h ago');
+    expect(listTime(before(23 * 3600), now)).toBe('23h ago');
+    const twoDays = before(2 * 86400);
+    expect(listTime(twoDays, now)).toBe(weekdayTime(twoDays));
+    const month = '2026-11-06T09:00:00.000Z';
+    expect(listTime(month, now)).toBe(new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' }).format(Date.parse(month)));
+    const lastYear = '2025-12-06T09:00:00.000Z';
+    expect(listTime(lastYear, now)).toContain('2025');
+    // Never longer than a narrow column.
+    for (const iso of [before(30), before(3000), before(30000), twoDays, month, lastYear]) {
+      expect(listTime(iso, now).length).toBeLessThanOrEqual(12);
+    }
+    expect(exactTime(month)).toContain('2026');
+    expect(exactTime(null)).toBe('');
   });
 });

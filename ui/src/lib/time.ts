@@ -58,6 +58,32 @@ export function weekdayTime(iso: string): string {
   return WEEKDAY_TIME.format(new Date(iso));
 }
 
+const DAY_MONTH = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+const DAY_MONTH_YEAR = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const EXACT = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+
+/**
+ * A moment as a list shows it, short enough for a narrow column: "just now",
+ * "12m ago", "2h ago" within the day, "Mon 14:05" within the week, "6 Dec"
+ * within the year, "6 Dec 2024" before; the exact moment is `exactTime`.
+ */
+export function listTime(iso: string | null, nowMs: number): string {
+  if (!iso) return '—';
+  const at = Date.parse(iso);
+  const ago = (nowMs - at) / 1000;
+  if (ago < 60) return 'just now';
+  if (ago < 3600) return `${Math.floor(ago / 60)}m ago`;
+  if (ago < 86400) return `${Math.floor(ago / 3600)}h ago`;
+  if (ago < 6 * 86400) return weekdayTime(iso);
+  if (new Date(at).getFullYear() === new Date(nowMs).getFullYear()) return DAY_MONTH.format(at);
+  return DAY_MONTH_YEAR.format(at);
+}
+
+/** The exact moment, for a tooltip: "Monday, 7 December 2026 at 14:05:09". */
+export function exactTime(iso: string | null): string {
+  return iso ? EXACT.format(new Date(iso)) : '';
+}
+
 export function shortTime(iso: string | null): string {
   if (!iso) return '—';
   return SHORT_TIME.format(new Date(iso));
