@@ -70,4 +70,9 @@ pub struct Message {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub sent_at: Timestamp,
+    /// An agent reply's way to the customer (RULES.md "Channels"); absent
+    /// on customer and AI messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub delivery: Option<crate::Delivery>,
 }

@@ -331,6 +331,7 @@ mod tests {
             agent_id: None,
             body: body.into(),
             sent_at: at(min),
+            delivery: None,
         }
     }
 

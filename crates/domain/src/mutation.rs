@@ -963,6 +963,8 @@ impl Tx {
             agent_id: Some(actor.id),
             body,
             sent_at: self.at(),
+            // Goes out through the conversation's channel (the server's outbox).
+            delivery: Some(crate::Delivery::queued()),
         });
         let at = self.at();
         for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {
@@ -1037,6 +1039,7 @@ impl Tx {
             agent_id: None,
             body,
             sent_at: self.at(),
+            delivery: None,
         });
         if m.author == Author::Customer {
             for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {

@@ -50,6 +50,8 @@ pub struct AppState {
     pub reports: Arc<tokio::sync::Semaphore>,
     /// Agents whose first download (snapshot) is being sent: one each.
     pub snapshots_of: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+    /// Wakes the delivery worker (`crate::deliver`) after every committed change.
+    pub outbox: Arc<tokio::sync::Notify>,
 }
 
 /// Most snapshots streaming at once.
@@ -76,6 +78,8 @@ impl AppState {
         if let Some(seq) = seq {
             // No receivers is fine: nobody is listening.
             let _ = self.changes.send(seq);
+            // A change may have queued deliveries.
+            self.outbox.notify_one();
         }
     }
 
@@ -386,12 +390,24 @@ pub async fn start_with(
         known_tokens: Arc::default(),
         reports: Arc::new(tokio::sync::Semaphore::new(REPORTS)),
         snapshots_of: Arc::default(),
+        outbox: Arc::default(),
     };
     state.store.follow_other_instances(
         state.changes.clone(),
         state.presence.clone(),
         shutdown.clone(),
     );
+    if matches!(state.store.dialect(), crate::query::Dialect::Sqlite) {
+        // The only process on this store: claims left by one that died are free.
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.release_claims())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
+    if state.config.deliver {
+        tokio::spawn(crate::deliver::run(state.clone(), state.outbox.clone()));
+    }
     tokio::spawn(sweep_breaches(state.clone()));
     tokio::spawn(sweep_presence(state.clone()));
     tokio::spawn(prune(state.clone()));

@@ -56,6 +56,26 @@ pub fn insert_message(db: &mut dyn TokenDb, m: &Message) -> StoreResult<bool> {
     Ok(db.exec(INSERT_MESSAGE, &args)? == 1)
 }
 
+/// A message by id.
+pub fn message(db: &mut dyn TokenDb, id: Uuid) -> StoreResult<Option<Message>> {
+    let id = id.to_string();
+    db.rows("SELECT data FROM messages WHERE id = $1", &[Some(&id)])?
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .map(|data| serde_json::from_str(&data).map_err(db_err))
+        .transpose()
+}
+
+/// Writes a message's data back (its delivery moved).
+pub fn save_message(db: &mut dyn TokenDb, m: &Message) -> StoreResult<()> {
+    let (id, data) = (m.id.to_string(), serde_json::to_string(m).map_err(db_err)?);
+    db.exec(
+        "UPDATE messages SET data = $2 WHERE id = $1",
+        &[Some(&id), Some(&data)],
+    )?;
+    Ok(())
+}
+
 /// Writes a conversation with its inbox columns; its id, for the change log.
 pub fn save_conversation(db: &mut dyn TokenDb, c: &Conversation) -> StoreResult<String> {
     let id = c.id.to_string();

@@ -5,12 +5,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod deliver;
 pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod limits;
 pub mod migrate;
 pub mod open;
+pub mod outbox;
 pub mod postgres;
 pub mod presence;
 pub mod pull;

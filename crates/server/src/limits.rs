@@ -53,6 +53,12 @@ pub struct Config {
     /// A first download (snapshot) whose client reads nothing this long
     /// ends, and frees its place.
     pub snapshot_stall: Duration,
+    /// Webhooks may be plain `http://` to hosts outside the loopback range
+    /// (`--allow-http-webhooks`); by default only `https://` leaves the machine.
+    pub allow_http_webhooks: bool,
+    /// Runs the delivery worker (tests that drive deliveries with a clock
+    /// of their own turn it off).
+    pub deliver: bool,
     pub tls: Option<TlsFiles>,
 }
 
@@ -71,6 +77,8 @@ impl Default for Config {
             max_streams: 4096,
             remember_mutations: chrono::TimeDelta::days(400),
             snapshot_stall: Duration::from_secs(30),
+            allow_http_webhooks: false,
+            deliver: true,
             tls: None,
         }
     }

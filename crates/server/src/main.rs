@@ -147,6 +147,11 @@ struct LimitArgs {
     /// Days a pushed mutation id is remembered, so a change sent again is applied once.
     #[arg(long, default_value_t = 400)]
     remember_mutations_days: i64,
+    /// Lets webhooks be plain http:// to hosts outside this machine (by
+    /// default only https:// leaves it: a plain POST can be read and forged
+    /// on the way).
+    #[arg(long, env = "FYNCALL_ALLOW_HTTP_WEBHOOKS")]
+    allow_http_webhooks: bool,
 }
 
 fn positive_days(text: &str) -> Result<f64, String> {
@@ -184,6 +189,8 @@ impl LimitArgs {
             max_streams: self.max_streams.max(1),
             remember_mutations: chrono::TimeDelta::days(self.remember_mutations_days),
             snapshot_stall: fyncall_server::Config::default().snapshot_stall,
+            allow_http_webhooks: self.allow_http_webhooks,
+            deliver: true,
             tls,
         })
     }

@@ -19,7 +19,7 @@ use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every table of a team, parents before children.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 13] = [
     "team",
     "agents",
     "tokens",
@@ -30,6 +30,9 @@ pub const TABLES: [&str; 10] = [
     "activity",
     "changes",
     "mutations",
+    "webhooks",
+    "deliveries",
+    "delivery_attempts",
 ];
 
 /// Rows sent to PostgreSQL at once.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::outbox::{self, Webhook};
 use crate::query::Dialect;
 use crate::sessions::{self, TokenDb};
 use crate::write::{self, Pushed, Steps};
@@ -369,6 +370,178 @@ pub trait Store: Send + Sync + 'static {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    // Deliveries: the outbox (`crate::outbox`) and the webhooks it serves.
+    fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        read_tokens(self, outbox::webhooks)
+    }
+    fn webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>> {
+        read_tokens(self, |db| outbox::webhook(db, id))
+    }
+    fn create_webhook(&self, hook: &Webhook, secret: &str) -> StoreResult<()> {
+        write_tokens(self, |db| outbox::insert_webhook(db, hook, secret))
+    }
+    /// Writes a webhook's fields back; false when there is no such webhook.
+    fn save_webhook(&self, hook: &Webhook) -> StoreResult<bool> {
+        write_tokens(self, |db| outbox::save_webhook(db, hook))
+    }
+    fn delete_webhook(&self, id: Uuid, now: Timestamp) -> StoreResult<bool> {
+        write_tokens(self, |db| outbox::delete_webhook(db, id, now))
+    }
+    fn delivery_log(
+        &self,
+        hook: Uuid,
+        state: Option<fyncall_domain::DeliveryState>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<outbox::DeliveryPage> {
+        read_tokens(self, |db| outbox::log(db, hook, state, cursor, limit))
+    }
+    /// Claims due deliveries for the worker `by` until `until`.
+    fn claim_deliveries(
+        &self,
+        by: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<outbox::Claimed>> {
+        let dialect = self.dialect();
+        write_tokens(self, |db| outbox::claim(db, dialect, by, now, until, limit))
+    }
+    /// Frees every claim (at start, where this is the only process).
+    fn release_claims(&self) -> StoreResult<u64> {
+        write_tokens(self, outbox::release_all_claims)
+    }
+    /// Records the worker's attempts and moves the replies they carry, in
+    /// one transaction; the last sequence written.
+    fn record_attempts(
+        &self,
+        by: Uuid,
+        done: &[(outbox::Claimed, outbox::Attempt)],
+    ) -> StoreResult<Option<i64>> {
+        let mut last = None;
+        self.transact(&mut |steps| {
+            let mut replies = std::collections::BTreeSet::new();
+            for (claimed, attempt) in done {
+                let mut recorded = None;
+                steps.with_sql(&mut |db| {
+                    recorded = outbox::record(db, by, claimed, attempt)?;
+                    Ok(())
+                })?;
+                if let (Some(_), Some(m)) = (recorded, claimed.message_id) {
+                    replies.insert(m);
+                }
+            }
+            last = None;
+            for id in replies {
+                let (_, seq) = write::move_reply_delivery(steps, id, &mut |db, _, now| {
+                    Ok(outbox::of_message(db, id)?
+                        .map(|rows| fyncall_domain::delivery::after_attempts(now, rows)))
+                })?;
+                last = seq.or(last);
+            }
+            Ok(())
+        })?;
+        Ok(last)
+    }
+    /// An agent's Retry of a failed reply: its failed deliveries queued
+    /// again (or, where none was ever written, one per webhook subscribed
+    /// now). The reply and the change's sequence.
+    fn retry_reply(&self, id: Uuid, now: Timestamp) -> StoreResult<(Message, Option<i64>)> {
+        let mut out = None;
+        self.transact(&mut |steps| {
+            out = Some(write::move_reply_delivery(
+                steps,
+                id,
+                &mut |db, message, current| {
+                    let queued = fyncall_domain::delivery::retry(current)?;
+                    if outbox::requeue_message(db, id, now)? == 0 {
+                        let again = Message {
+                            delivery: Some(queued.clone()),
+                            ..message.clone()
+                        };
+                        let event = outbox::Event {
+                            kind: fyncall_domain::EventType::MessageCreated,
+                            body: outbox::event_body(
+                                fyncall_domain::EventType::MessageCreated,
+                                now,
+                                &again,
+                            )?,
+                            message_id: Some(id),
+                        };
+                        let hooks = outbox::webhooks(db)?;
+                        if outbox::enqueue(db, &hooks, &event, now)? == 0 {
+                            let channel = outbox::channel_of(db, message.conversation_id)?;
+                            return Err(Refusal::invalid(
+                                "id",
+                                fyncall_domain::delivery::no_channel(&channel),
+                            )
+                            .into());
+                        }
+                    }
+                    Ok(Some(queued))
+                },
+            )?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| StoreError::Database("the write ended without a result".into()))
+    }
+    /// The integration's report on a reply it handled.
+    fn report_delivery(
+        &self,
+        id: Uuid,
+        report: fyncall_domain::delivery::Report,
+        reason: Option<&str>,
+    ) -> StoreResult<(Message, Option<i64>)> {
+        let mut out = None;
+        self.transact(&mut |steps| {
+            out = Some(write::move_reply_delivery(
+                steps,
+                id,
+                &mut |_, _, current| {
+                    Ok(fyncall_domain::delivery::reported(current, report, reason)?)
+                },
+            )?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| StoreError::Database("the write ended without a result".into()))
+    }
+    /// The admin's "Send again" of a failed delivery; the sequence of the
+    /// reply it carries, if it moved.
+    fn retry_webhook_delivery(
+        &self,
+        hook: Uuid,
+        delivery: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        let mut last = None;
+        self.transact(&mut |steps| {
+            let mut reply = None;
+            steps.with_sql(&mut |db| {
+                let carries = outbox::message_of(db, hook, delivery)?.ok_or_else(|| {
+                    Refusal::not_found(format!("webhook {hook} has no delivery {delivery}"))
+                })?;
+                if !outbox::requeue(db, hook, delivery, now)? {
+                    return Err(Refusal::invalid_transition(
+                        "only a failed delivery can be sent again",
+                    )
+                    .into());
+                }
+                reply = carries;
+                Ok(())
+            })?;
+            last = None;
+            if let Some(id) = reply {
+                let (_, seq) = write::move_reply_delivery(steps, id, &mut |db, _, now| {
+                    Ok(outbox::of_message(db, id)?
+                        .map(|rows| fyncall_domain::delivery::after_attempts(now, rows)))
+                })?;
+                last = seq;
+            }
+            Ok(())
+        })?;
+        Ok(last)
     }
 
     // Reads

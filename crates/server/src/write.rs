@@ -25,10 +25,11 @@
 //! clients may only choose v7/v4 ids, so the entry's primary key is the
 //! store's guarantee of at most one `sla_breached` per (ticket, timer).
 
+use fyncall_domain::delivery::{self, EventType};
 use fyncall_domain::wire::{Outcome, PushError, PushResult};
 use fyncall_domain::{
-    Activity, Agent, Caller, Conversation, Message, Mutation, Stamp, State, TeamSettings, Ticket,
-    Timestamp,
+    Activity, Agent, Caller, Conversation, Delivery, Message, Mutation, Stamp, State, TeamSettings,
+    Ticket, Timestamp,
 };
 use std::collections::HashMap;
 
@@ -79,6 +80,12 @@ pub trait Steps {
     fn claim_answered(&mut self, claims: &[Claim]) -> StoreResult<usize>;
     /// Wakes the live streams of other server processes once this commits.
     fn notify(&mut self, seq: i64) -> StoreResult<()>;
+    /// Runs statements written once for both stores (`$1` placeholders,
+    /// text columns: the outbox, the inbox rows) inside this transaction.
+    fn with_sql(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn crate::sessions::TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()>;
 
     // The team: agents and settings.
     /// Every agent, locked until commit (two admins demoted at once must
@@ -190,9 +197,23 @@ fn in_savepoint<T>(
 #[derive(Default)]
 pub struct Team {
     loaded: Option<(TeamSettings, Vec<Agent>)>,
+    hooks: Option<Vec<crate::outbox::Webhook>>,
 }
 
 impl Team {
+    /// The team's webhooks, read once per transaction.
+    fn hooks(&mut self, steps: &mut dyn Steps) -> StoreResult<&[crate::outbox::Webhook]> {
+        if self.hooks.is_none() {
+            let mut found = Vec::new();
+            steps.with_sql(&mut |db| {
+                found = crate::outbox::webhooks(db)?;
+                Ok(())
+            })?;
+            self.hooks = Some(found);
+        }
+        Ok(self.hooks.as_deref().unwrap_or_default())
+    }
+
     fn get(&mut self, steps: &mut dyn Steps) -> StoreResult<&(TeamSettings, Vec<Agent>)> {
         if self.loaded.is_none() {
             self.loaded = Some((steps.settings()?, steps.agents()?));
@@ -270,6 +291,23 @@ pub fn apply(
         }
     }
     let mut conversations = applied.conversations.clone();
+    // A reply goes out through its channel: webhooks subscribed to
+    // message.created. With none, it fails at once, saying what to do.
+    let carried = !applied.messages.iter().any(|m| m.delivery.is_some())
+        || team
+            .hooks(steps)?
+            .iter()
+            .any(|h| h.wants(EventType::MessageCreated));
+    for message in &mut applied.messages {
+        if message.delivery.is_some() && !carried {
+            let channel = applied
+                .state
+                .conversations
+                .get(&message.conversation_id)
+                .map_or("", |c| c.channel.as_str());
+            message.delivery = Some(Delivery::failed(delivery::no_channel(channel)));
+        }
+    }
     for message in &applied.messages {
         if !steps.insert_message(message)? {
             return Err(exists("message", message.id));
@@ -287,6 +325,16 @@ pub fn apply(
             None => return Err(exists("timeline entry", entry.id)),
         }
     }
+    let events = events_of(mutation, &applied, &conversations, stamp.at)?;
+    if !events.is_empty() {
+        let hooks = team.hooks(steps)?.to_vec();
+        steps.with_sql(&mut |db| {
+            for event in &events {
+                crate::outbox::enqueue(db, &hooks, event, stamp.at)?;
+            }
+            Ok(())
+        })?;
+    }
     Ok(Committed {
         seq,
         tickets: applied.tickets.iter().copied().collect(),
@@ -294,6 +342,109 @@ pub fn apply(
         messages: applied.messages,
         activity: applied.activity,
     })
+}
+
+/// The events a mutation's effect raises (RULES.md "Webhooks"), with their
+/// bodies as the API shows each entity. Internal comments raise none: they
+/// never leave the team.
+fn events_of(
+    mutation: &Mutation,
+    applied: &fyncall_domain::Applied,
+    conversations: &std::collections::BTreeSet<Uuid>,
+    at: Timestamp,
+) -> StoreResult<Vec<crate::outbox::Event>> {
+    use crate::outbox::{Event, event_body};
+    let mut events = Vec::new();
+    if matches!(mutation, Mutation::Comment(_)) {
+        return Ok(events);
+    }
+    for m in &applied.messages {
+        events.push(Event {
+            kind: EventType::MessageCreated,
+            body: event_body(EventType::MessageCreated, at, m)?,
+            message_id: m.delivery.as_ref().map(|_| m.id),
+        });
+    }
+    let created = matches!(
+        mutation,
+        Mutation::CreateTicket(_) | Mutation::AiEscalation(_)
+    );
+    for id in &applied.tickets {
+        if let Some(t) = applied.state.tickets.get(id) {
+            let kind = if created {
+                EventType::TicketCreated
+            } else {
+                EventType::TicketUpdated
+            };
+            let body = fyncall_domain::wire::TicketBody::at(t.clone(), &applied.state.settings, at);
+            events.push(Event {
+                kind,
+                body: event_body(kind, at, &body)?,
+                message_id: None,
+            });
+        }
+    }
+    let kind = match mutation {
+        Mutation::ClaimConversation(_) => Some(EventType::ConversationClaimed),
+        Mutation::AssignConversation(_) => Some(EventType::ConversationAssigned),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        for id in conversations {
+            if let Some(c) = applied.state.conversations.get(id) {
+                events.push(Event {
+                    kind,
+                    body: event_body(kind, at, c)?,
+                    message_id: None,
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// What a delivery step makes of a reply's delivery: its new delivery, or
+/// `None` to leave it.
+pub type DecideDelivery<'a> = dyn FnMut(&mut dyn crate::sessions::TokenDb, &Message, &Delivery) -> StoreResult<Option<Delivery>>
+    + 'a;
+
+/// Moves a reply's delivery to what `decide` makes of it (given the
+/// transaction, the reply and its delivery now); when it changed, writes
+/// the reply and marks its conversation changed, so every desktop pulls
+/// it. The reply as it is now and the change's sequence.
+pub fn move_reply_delivery(
+    steps: &mut dyn Steps,
+    id: Uuid,
+    decide: &mut DecideDelivery<'_>,
+) -> StoreResult<(Message, Option<i64>)> {
+    let mut found = None;
+    steps.with_sql(&mut |db| {
+        found = crate::inbox::message(db, id)?;
+        Ok(())
+    })?;
+    let mut message = found
+        .ok_or_else(|| fyncall_domain::Refusal::not_found(format!("no message has id {id}")))?;
+    let current = message.delivery.clone().ok_or_else(|| {
+        fyncall_domain::Refusal::invalid(
+            "id",
+            "only an agent's reply goes out to the customer: this message has no delivery",
+        )
+    })?;
+    let mut next = None;
+    steps.with_sql(&mut |db| {
+        next = decide(db, &message, &current)?;
+        Ok(())
+    })?;
+    match next {
+        Some(d) if d != current => {
+            message.delivery = Some(d);
+            steps.with_sql(&mut |db| crate::inbox::save_message(db, &message))?;
+            let seq = steps.bump("conversation", &message.conversation_id.to_string())?;
+            steps.notify(seq)?;
+            Ok((message, Some(seq)))
+        }
+        _ => Ok((message, None)),
+    }
 }
 
 /// A pushed mutation's id with the answer it is claimed with.

@@ -3,12 +3,13 @@
 //! ([`http`]), a new database in a throwaway PostgreSQL cluster
 //! ([`postgres`]), waiting for a condition ([`wait`]), percentiles of
 //! timings ([`stats`]), a bad line between client and server ([`proxy`]) and
-//! a small disk to fill ([`disk`]). Dev-only: never a dependency of a shipped crate.
+//! a small disk to fill ([`disk`]), a webhook receiver ([`receiver`]). Dev-only: never a dependency of a shipped crate.
 
 pub mod disk;
 pub mod http;
 pub mod postgres;
 pub mod proxy;
+pub mod receiver;
 pub mod server;
 pub mod stats;
 pub mod wait;

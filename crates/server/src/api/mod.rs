@@ -9,6 +9,7 @@ mod schemas;
 pub use account::check_new_agent;
 mod sync;
 mod tickets;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{delete, get, patch, post};
@@ -92,6 +93,21 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/comments", post(tickets::comment))
         .route("/presence", post(presence::heartbeat))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            patch(webhooks::update).delete(webhooks::remove),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/retry",
+            post(webhooks::send_again),
+        )
+        .route("/messages/{id}/retry", post(webhooks::retry_reply))
+        .route(
+            "/integrations/messages/{id}/delivery",
+            post(webhooks::report),
+        )
         .route("/reports/sla", get(reports::sla))
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))

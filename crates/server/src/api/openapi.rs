@@ -17,7 +17,7 @@ pub struct ErrorBody {
     error: ApiError,
 }
 
-use super::{account, conversations, presence, reports, sync, tickets};
+use super::{account, conversations, presence, reports, sync, tickets, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +65,14 @@ use super::{account, conversations, presence, reports, sync, tickets};
         sync::snapshot,
         sync::stream,
         presence::heartbeat,
+        webhooks::list,
+        webhooks::create,
+        webhooks::update,
+        webhooks::remove,
+        webhooks::deliveries,
+        webhooks::send_again,
+        webhooks::retry_reply,
+        webhooks::report,
     ),
     components(schemas(ErrorBody, ApiError, ErrorCode)),
     modifiers(&Conventions)

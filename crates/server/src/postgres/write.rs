@@ -384,6 +384,13 @@ impl Steps for PgSteps<'_, '_, '_> {
         insert_message(self.db, message)
     }
 
+    fn with_sql(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn crate::sessions::TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        work(&mut PgTokens(self.db))
+    }
+
     fn insert_activity(&mut self, entry: &Activity) -> StoreResult<Option<i64>> {
         insert_activity(self, entry)
     }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0003_sessions.sql"),
     include_str!("../../../../migrations/server/0004_inbox.sql"),
     include_str!("../../../../migrations/server/0005_device_tokens.sql"),
+    include_str!("../../../../migrations/server/0006_deliveries.sql"),
 ];
 const READERS: usize = 4;
 

@@ -205,6 +205,13 @@ impl Steps for SqliteSteps<'_> {
         bump(self.conn, "conversation", &id)
     }
 
+    fn with_sql(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn crate::sessions::TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        work(&mut SqliteTokens(self.conn))
+    }
+
     fn insert_message(&mut self, message: &Message) -> StoreResult<bool> {
         inbox::insert_message(&mut SqliteTokens(self.conn), message)
     }

@@ -190,7 +190,8 @@ async fn an_older_store_gets_its_inbox_on_upgrade(kind: Kind) {
     };
     let before = pages(team.store.clone()).await.expect("joined");
     // As of schema 3: what later migrations add is not there either.
-    let downgrade = "DROP TABLE device_tokens;
+    let downgrade = "DROP TABLE delivery_attempts; DROP TABLE deliveries; DROP TABLE webhooks;
+        DROP TABLE device_tokens;
         DROP INDEX conversations_by_last_message; DROP INDEX conversations_mine;
         DROP INDEX conversations_waiting;
         ALTER TABLE conversations DROP COLUMN search;

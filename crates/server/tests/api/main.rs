@@ -16,3 +16,4 @@ mod reports;
 mod security;
 mod sync;
 mod transport;
+mod webhooks;
