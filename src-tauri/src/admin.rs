@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use fyncall_cache::CacheError;
+use fyncall_domain::delivery::{CreatedWebhook, DeliveryPage, NewWebhook, Webhook, WebhookChange};
 use fyncall_domain::report::{self, GroupBy, ReportQuery};
 use fyncall_domain::sla::PolicyPreview;
 use fyncall_domain::wire::{IntegrationToken, NewAgent, NewIntegrationToken};
@@ -88,6 +89,50 @@ impl Desk {
 
     pub async fn revoke_integration_token(&self, id: Uuid) -> IpcResult<()> {
         Ok(self.client().await?.revoke_integration_token(id).await?)
+    }
+
+    pub async fn webhooks(&self) -> IpcResult<Vec<Webhook>> {
+        Ok(self.client().await?.webhooks().await?)
+    }
+
+    pub async fn create_webhook(&self, hook: NewWebhook) -> IpcResult<CreatedWebhook> {
+        Ok(self.client().await?.create_webhook(&hook).await?)
+    }
+
+    pub async fn update_webhook(&self, id: Uuid, change: WebhookChange) -> IpcResult<Webhook> {
+        Ok(self.client().await?.update_webhook(id, &change).await?)
+    }
+
+    pub async fn delete_webhook(&self, id: Uuid) -> IpcResult<()> {
+        Ok(self.client().await?.delete_webhook(id).await?)
+    }
+
+    pub async fn webhook_deliveries(
+        &self,
+        id: Uuid,
+        cursor: Option<String>,
+    ) -> IpcResult<DeliveryPage> {
+        Ok(self
+            .client()
+            .await?
+            .webhook_deliveries(id, cursor.as_deref())
+            .await?)
+    }
+
+    pub async fn send_delivery_again(&self, id: Uuid, delivery: String) -> IpcResult<()> {
+        Ok(self
+            .client()
+            .await?
+            .send_delivery_again(id, &delivery)
+            .await?)
+    }
+
+    /// Queues a failed reply's delivery again (any agent may), then pulls
+    /// the reply's new state.
+    pub async fn retry_reply(&self, message: Uuid) -> IpcResult<()> {
+        self.client().await?.retry_reply(message).await?;
+        self.after_admin_change().await;
+        Ok(())
     }
 
     /// What the settings would do to the running tickets, checked first.

@@ -250,6 +250,56 @@ pub async fn revoke_integration_token(desk: State<'_, Desk>, id: Uuid) -> IpcRes
 }
 
 #[tauri::command]
+pub async fn webhooks(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::delivery::Webhook>> {
+    desk.webhooks().await
+}
+
+#[tauri::command]
+pub async fn create_webhook(
+    desk: State<'_, Desk>,
+    hook: fyncall_domain::delivery::NewWebhook,
+) -> IpcResult<fyncall_domain::delivery::CreatedWebhook> {
+    desk.create_webhook(hook).await
+}
+
+#[tauri::command]
+pub async fn update_webhook(
+    desk: State<'_, Desk>,
+    id: Uuid,
+    change: fyncall_domain::delivery::WebhookChange,
+) -> IpcResult<fyncall_domain::delivery::Webhook> {
+    desk.update_webhook(id, change).await
+}
+
+#[tauri::command]
+pub async fn delete_webhook(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.delete_webhook(id).await
+}
+
+#[tauri::command]
+pub async fn webhook_deliveries(
+    desk: State<'_, Desk>,
+    id: Uuid,
+    cursor: Option<String>,
+) -> IpcResult<fyncall_domain::delivery::DeliveryPage> {
+    desk.webhook_deliveries(id, cursor).await
+}
+
+#[tauri::command]
+pub async fn send_delivery_again(
+    desk: State<'_, Desk>,
+    id: Uuid,
+    delivery: String,
+) -> IpcResult<()> {
+    desk.send_delivery_again(id, delivery).await
+}
+
+#[tauri::command]
+pub async fn retry_reply(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.retry_reply(id).await
+}
+
+#[tauri::command]
 pub async fn preview_settings(
     desk: State<'_, Desk>,
     settings: serde_json::Value,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use fyncall_cache::notify::{Notice, TraySummary, assignment_notices};
+use fyncall_cache::notify::{Notice, TraySummary, assignment_notices, reply_notices};
 use fyncall_cache::{Cache, ChangeSet};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -34,13 +34,23 @@ const ICON_BREACHED: &[u8] = include_bytes!("../icons/tray-breached.png");
 
 /// Brings the window up and shows the ticket.
 pub fn open_ticket(app: &AppHandle, id: Option<Uuid>) {
+    raise(app);
+    if let Some(id) = id {
+        let _ = app.emit("open-ticket", id.to_string());
+    }
+}
+
+/// Brings the window up and shows the conversation.
+pub fn open_conversation(app: &AppHandle, id: Uuid) {
+    raise(app);
+    let _ = app.emit("open-conversation", id.to_string());
+}
+
+fn raise(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.unminimize();
         let _ = w.show();
         let _ = w.set_focus();
-    }
-    if let Some(id) = id {
-        let _ = app.emit("open-ticket", id.to_string());
     }
 }
 
@@ -61,7 +71,14 @@ pub fn show_notice(
             .summary(&notice.summary)
             .body(&escape_markup(&notice.body))
             .icon("dialog-information")
-            .action("default", "Open ticket")
+            .action(
+                "default",
+                if notice.conversation_id.is_some() {
+                    "Open conversation"
+                } else {
+                    "Open ticket"
+                },
+            )
             .urgency(if notice.critical {
                 notify_rust::Urgency::Critical
             } else {
@@ -92,9 +109,15 @@ pub fn show_notice(
 
 fn deliver(app: &AppHandle, n: &Notice, warned: &AtomicBool) {
     let handle = app.clone();
-    // A summary of quiet hours opens the window, not a ticket.
+    // A summary of quiet hours opens the window, not a ticket; a reply's
+    // notice its conversation.
     let ticket = (!n.ticket_id.is_nil()).then_some(n.ticket_id);
-    match show_notice(n, move || open_ticket(&handle, ticket)) {
+    let conversation = n.conversation_id;
+    let on_click = move || match conversation {
+        Some(c) => open_conversation(&handle, c),
+        None => open_ticket(&handle, ticket),
+    };
+    match show_notice(n, on_click) {
         Ok(()) => {
             tracing::info!(kind = n.kind.as_str(), ticket = %n.ticket_id, "notification shown");
         }
@@ -355,9 +378,14 @@ fn pass(
         return MAX_SLEEP;
     };
     let named = names(&c);
+    let customer = |id: Uuid| c.customer_name(id).ok().flatten();
     let assigned = changes
         .iter()
-        .flat_map(|ch| assignment_notices(ch, me, &named))
+        .flat_map(|ch| {
+            let mut n = assignment_notices(ch, me, &named);
+            n.extend(reply_notices(ch, me, customer));
+            n
+        })
         .collect();
     let local_now = Utc::now();
     // What a first download brought already at risk is not news: the cache

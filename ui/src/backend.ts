@@ -31,6 +31,11 @@ import type { NewIntegrationToken } from './generated/NewIntegrationToken';
 import type { PolicyPreview } from './generated/PolicyPreview';
 import type { ReportRequest } from './generated/ReportRequest';
 import type { SlaReport } from './generated/SlaReport';
+import type { CreatedWebhook } from './generated/CreatedWebhook';
+import type { DeliveryPage } from './generated/DeliveryPage';
+import type { NewWebhook } from './generated/NewWebhook';
+import type { Webhook } from './generated/Webhook';
+import type { WebhookChange } from './generated/WebhookChange';
 
 /** How to reach the server: a CA certificate file to trust besides the
  * OS store, and plain HTTP to another machine (off unless asked for). */
@@ -79,6 +84,10 @@ export interface Backend {
   onPresence(handler: (list: PresenceEntry[]) => void): Promise<() => void>;
   /** A notification or the tray asks to show a ticket. */
   onOpenTicket(handler: (id: string) => void): Promise<() => void>;
+  /** A notification about a reply was clicked: show its conversation. */
+  onOpenConversation(handler: (id: string) => void): Promise<() => void>;
+  /** Queues a failed reply's delivery again (any agent; needs the server), then syncs. */
+  retryReply(messageId: string): Promise<void>;
   /** The ticket (`#1042` or an id) a `fyncall://ticket/…` link started the app with, once. */
   takeLink(): Promise<string | null>;
   /** The first view is on screen: the app logs how long its start took (once),
@@ -98,6 +107,15 @@ export interface Backend {
   /** The new token's secret is in the answer, this once. */
   createIntegrationToken(name: string): Promise<NewIntegrationToken>;
   revokeIntegrationToken(id: string): Promise<void>;
+  webhooks(): Promise<Webhook[]>;
+  /** The new webhook's secret is in the answer, this once. */
+  createWebhook(hook: NewWebhook): Promise<CreatedWebhook>;
+  updateWebhook(id: string, change: WebhookChange): Promise<Webhook>;
+  deleteWebhook(id: string): Promise<void>;
+  /** A page of the webhook's delivery log, newest first, each with its attempts. */
+  webhookDeliveries(id: string, cursor?: string | null): Promise<DeliveryPage>;
+  /** Sends a failed delivery again, under its own webhook-id. */
+  sendDeliveryAgain(id: string, deliveryId: string): Promise<void>;
   /** What the settings would do to the running tickets (checked as the server checks). */
   previewSettings(settings: TeamSettings): Promise<PolicyPreview>;
   saveSettings(settings: TeamSettings): Promise<TeamSettings>;

@@ -12,6 +12,10 @@ import type { InboxRow } from './generated/InboxRow';
 import type { TeamSettings } from './generated/TeamSettings';
 import type { AgentChange } from './generated/AgentChange';
 import type { IntegrationToken } from './generated/IntegrationToken';
+import type { Webhook } from './generated/Webhook';
+import type { WebhookDelivery } from './generated/WebhookDelivery';
+import type { NewWebhook } from './generated/NewWebhook';
+import type { WebhookChange } from './generated/WebhookChange';
 import type { NewAgent } from './generated/NewAgent';
 import type { ReportRequest } from './generated/ReportRequest';
 import type { SlaReport } from './generated/SlaReport';
@@ -214,6 +218,20 @@ export class MockBackend implements Backend {
     return () => {};
   };
   onOpenTicket = async () => () => {};
+  onOpenConversation = async () => () => {};
+  retried: string[] = [];
+  retryReply = async (messageId: string) => {
+    this.#needServer();
+    for (const d of this.conversations.values()) {
+      const m = d.messages.find((x) => x.id === messageId);
+      if (!m?.delivery) continue;
+      if (m.delivery.state !== 'failed') throw { code: 'refused', message: `only a failed delivery can be sent again; this one is ${m.delivery.state}` };
+      m.delivery = { state: 'queued', attempts: m.delivery.attempts };
+      this.retried.push(messageId);
+      return;
+    }
+    throw { code: 'not_found', message: `no reply has id ${messageId}` };
+  };
   link: string | null = null;
   takeLink = async () => { const l = this.link; this.link = null; return l; };
   starts: [string, number][][] = [];
@@ -255,6 +273,49 @@ export class MockBackend implements Backend {
     return { id: `k${this.tokens.length}`, token: 'fyk_secret_shown_once' };
   };
   revokeIntegrationToken = async (id: string) => { this.#needServer(); this.tokens = this.tokens.filter((t) => t.id !== id); };
+  hooks: Webhook[] = [{ id: 'w1', url: 'https://chat.example.com/hooks/fyncall', events: ['message.created'], description: 'chat platform', state: 'active', created_at: '2026-11-02T09:00:00.000Z' }];
+  deliveries: Record<string, WebhookDelivery[]> = {
+    w1: [
+      { id: 'msg_2', event: 'message.created', state: 'failed', reason: 'the receiver answered 410 Gone', created_at: '2026-12-01T10:00:00.000Z',
+        attempts: [{ at: '2026-12-01T10:00:00.100Z', status: 410, error: 'the receiver answered 410 Gone', answer: 'gone', duration_ms: 12 }] },
+      { id: 'msg_1', event: 'message.created', state: 'sent', created_at: '2026-12-01T09:00:00.000Z',
+        attempts: [{ at: '2026-12-01T09:00:00.050Z', status: 500, error: 'the receiver answered 500 Internal Server Error', duration_ms: 8 },
+          { at: '2026-12-01T09:00:05.050Z', status: 200, answer: 'ok', duration_ms: 6 }] },
+    ],
+  };
+  webhooks = async () => { this.#needServer(); return structuredClone(this.hooks); };
+  createWebhook = async (hook: NewWebhook) => {
+    this.#needServer();
+    if (!/^https:\/\//.test(hook.url)) {
+      const why = 'use an https:// URL (http:// is allowed only to this computer)';
+      throw { code: 'refused', message: why, refusal: { code: 'invalid', message: why, fields: { url: why } } };
+    }
+    const made: Webhook = { id: `w${this.hooks.length + 1}`, url: hook.url, events: hook.events as Webhook['events'], description: hook.description, state: 'active', created_at: '2026-12-01T09:00:00.000Z' };
+    this.hooks.push(made);
+    return { ...structuredClone(made), secret: 'whsec_c2VjcmV0IHNob3duIG9uY2U=' };
+  };
+  updateWebhook = async (id: string, change: WebhookChange) => {
+    this.#needServer();
+    const h = this.hooks.find((x) => x.id === id);
+    if (!h) throw { code: 'not_found', message: `no webhook has id ${id}` };
+    if (change.url !== undefined) h.url = change.url;
+    if (change.events !== undefined) h.events = change.events as Webhook['events'];
+    if (change.description !== undefined) h.description = change.description;
+    if (change.paused === true) { h.state = 'paused'; h.paused_reason = 'paused by Alice Moreau'; }
+    if (change.paused === false) { h.state = 'active'; delete h.paused_reason; }
+    return structuredClone(h);
+  };
+  deleteWebhook = async (id: string) => { this.#needServer(); this.hooks = this.hooks.filter((h) => h.id !== id); };
+  webhookDeliveries = async (id: string) => { this.#needServer(); return { deliveries: structuredClone(this.deliveries[id] ?? []), next_cursor: null }; };
+  sentAgain: string[] = [];
+  sendDeliveryAgain = async (id: string, deliveryId: string) => {
+    this.#needServer();
+    const d = (this.deliveries[id] ?? []).find((x) => x.id === deliveryId);
+    if (!d || d.state !== 'failed') throw { code: 'refused', message: 'only a failed delivery can be sent again' };
+    d.state = 'queued';
+    delete d.reason;
+    this.sentAgain.push(deliveryId);
+  };
   previews: TeamSettings[] = [];
   previewSettings = async (next: TeamSettings) => {
     this.previews.push(next);

@@ -49,6 +49,9 @@ export class TauriBackend implements Backend {
     listen<Parameters<Parameters<Backend['onPresence']>[0]>[0]>('presence', (e) => handler(e.payload));
   onOpenTicket = (handler: (id: string) => void) =>
     listen<string>('open-ticket', (e) => handler(e.payload));
+  onOpenConversation = (handler: (id: string) => void) =>
+    listen<string>('open-conversation', (e) => handler(e.payload));
+  retryReply = (messageId: string) => invoke<void>('retry_reply', { id: messageId });
   takeLink = () => invoke<string | null>('take_link');
   started = (origin: number, steps: [string, number][]) => invoke<void>('started', { origin, steps });
   preferences = (keys: string[]) => invoke<Record<string, string>>('preferences', { keys });
@@ -63,6 +66,15 @@ export class TauriBackend implements Backend {
   createIntegrationToken = (name: string) =>
     invoke<Awaited<ReturnType<Backend['createIntegrationToken']>>>('create_integration_token', { name });
   revokeIntegrationToken = (id: string) => invoke<void>('revoke_integration_token', { id });
+  webhooks = () => invoke<Awaited<ReturnType<Backend['webhooks']>>>('webhooks');
+  createWebhook = (hook: Parameters<Backend['createWebhook']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['createWebhook']>>>('create_webhook', { hook });
+  updateWebhook = (id: string, change: Parameters<Backend['updateWebhook']>[1]) =>
+    invoke<Awaited<ReturnType<Backend['updateWebhook']>>>('update_webhook', { id, change });
+  deleteWebhook = (id: string) => invoke<void>('delete_webhook', { id });
+  webhookDeliveries = (id: string, cursor?: string | null) =>
+    invoke<Awaited<ReturnType<Backend['webhookDeliveries']>>>('webhook_deliveries', { id, cursor: cursor ?? null });
+  sendDeliveryAgain = (id: string, deliveryId: string) => invoke<void>('send_delivery_again', { id, delivery: deliveryId });
   previewSettings = (settings: Parameters<Backend['previewSettings']>[0]) =>
     invoke<Awaited<ReturnType<Backend['previewSettings']>>>('preview_settings', { settings });
   saveSettings = (settings: Parameters<Backend['saveSettings']>[0]) =>

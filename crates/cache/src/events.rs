@@ -1,6 +1,6 @@
 //! What a cache write changed, for the UI and the notifier.
 
-use fyncall_domain::{Activity, Ticket};
+use fyncall_domain::{Activity, Message, Ticket};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -23,6 +23,10 @@ pub struct ChangeSet {
     pub conversations: Vec<Uuid>,
     /// Timeline entries that arrived from the server (who did what).
     pub activity: Vec<Activity>,
+    /// Replies from the server whose delivery has failed (not on a first
+    /// download): the notifier tells their authors. Not sent to the window.
+    #[serde(skip)]
+    pub failed_replies: Vec<Message>,
     /// Whether agents or settings changed.
     pub team: bool,
     /// Whether the outbox or the problems changed.
@@ -38,6 +42,7 @@ impl ChangeSet {
         self.tickets.is_empty()
             && self.conversations.is_empty()
             && self.activity.is_empty()
+            && self.failed_replies.is_empty()
             && !self.team
             && !self.queue
             && !self.bulk
@@ -57,6 +62,7 @@ impl ChangeSet {
             }
         }
         self.activity.extend(other.activity);
+        self.failed_replies.extend(other.failed_replies);
         self.team |= other.team;
         self.queue |= other.queue;
         self.bulk |= other.bulk;

@@ -8,6 +8,8 @@
 //! - At risk, breached: a running timer of one of your tickets entered that
 //!   state. One per (ticket, timer, state, due time): a priority change that
 //!   moves the deadline can raise a new one; a paused or stopped timer none.
+//! - Reply not delivered: one of your replies failed to reach the customer
+//!   (once per failure: a retry that fails again raises a new one).
 //! - Quiet: inside the agent's quiet hours, or while the desktop says do not
 //!   disturb, nothing pops up (the tray still changes); what was held is
 //!   told once, in one summary, when the quiet ends. Breaches of urgent
@@ -42,6 +44,8 @@ pub enum NoticeKind {
     Assigned,
     AtRisk,
     Breached,
+    /// One of the agent's replies could not be delivered.
+    ReplyFailed,
     /// What was held while notifications were quiet, told once.
     Summary,
 }
@@ -52,6 +56,7 @@ impl NoticeKind {
             NoticeKind::Assigned => "assigned",
             NoticeKind::AtRisk => "at_risk",
             NoticeKind::Breached => "breached",
+            NoticeKind::ReplyFailed => "reply_failed",
             NoticeKind::Summary => "summary",
         }
     }
@@ -61,7 +66,12 @@ impl NoticeKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Notice {
+    /// The ticket (nil for a summary and a reply's notice).
     pub ticket_id: Uuid,
+    /// The reply, for a reply's notice: with the rest, the ledger key.
+    pub message_id: Option<Uuid>,
+    /// The conversation a reply's notice opens.
+    pub conversation_id: Option<Uuid>,
     pub kind: NoticeKind,
     /// The timer, for SLA notices.
     pub timer: Option<TimerKind>,
@@ -83,6 +93,7 @@ pub struct NoticePrefs {
     pub assigned: bool,
     pub at_risk: bool,
     pub breached: bool,
+    pub reply_failed: bool,
     /// At-risk alerts per priority.
     pub at_risk_for: Vec<Priority>,
     /// No notifications before this moment ("pause for 1 hour").
@@ -140,6 +151,7 @@ impl Default for NoticePrefs {
             assigned: true,
             at_risk: true,
             breached: true,
+            reply_failed: true,
             at_risk_for: Priority::ALL.to_vec(),
             paused_until: None,
             quiet: None,
@@ -157,6 +169,7 @@ impl NoticePrefs {
             NoticeKind::Assigned => self.assigned,
             NoticeKind::AtRisk => self.at_risk && self.at_risk_for.contains(&priority),
             NoticeKind::Breached => self.breached,
+            NoticeKind::ReplyFailed => self.reply_failed,
             NoticeKind::Summary => true,
         }
     }
@@ -177,7 +190,12 @@ impl NoticePrefs {
 
 /// The one notification that tells what quiet hours held back:
 /// "3 tickets turned at risk, 1 breached while notifications were quiet".
-pub fn quiet_summary(at_risk: u32, breached: u32, assigned: u32) -> Option<String> {
+pub fn quiet_summary(
+    at_risk: u32,
+    breached: u32,
+    assigned: u32,
+    replies_failed: u32,
+) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     let first = |n: u32, what: &str, parts: &mut Vec<String>| {
         if n == 0 {
@@ -192,6 +210,16 @@ pub fn quiet_summary(at_risk: u32, breached: u32, assigned: u32) -> Option<Strin
     first(at_risk, "turned at risk", &mut parts);
     first(breached, "breached", &mut parts);
     first(assigned, "assigned to you", &mut parts);
+    if replies_failed > 0 {
+        parts.push(format!(
+            "{replies_failed} {} not delivered",
+            if replies_failed == 1 {
+                "reply"
+            } else {
+                "replies"
+            }
+        ));
+    }
     (!parts.is_empty()).then(|| format!("{} while notifications were quiet", parts.join(", ")))
 }
 
@@ -242,6 +270,8 @@ pub fn sla_notices(ticket: &Ticket, policy: &SlaPolicy, now: Timestamp) -> Vec<N
         };
         out.push(Notice {
             ticket_id: ticket.id,
+            message_id: None,
+            conversation_id: None,
             kind,
             timer: Some(d.timer),
             moment: d.due_at,
@@ -283,11 +313,49 @@ pub fn assignment_notices(
             .map_or_else(|| "the system".to_owned(), &names);
         out.push(Notice {
             ticket_id: after.id,
+            message_id: None,
+            conversation_id: None,
             kind: NoticeKind::Assigned,
             timer: None,
             moment: entry.at,
             summary: format!("{} assigned to you", label(after)),
             body: format!("{} (by {by})", after.subject),
+            critical: false,
+        });
+    }
+    out
+}
+
+/// "Your reply could not be delivered" notices in what a sync brought:
+/// replies by `me` whose delivery failed. `customer` names a
+/// conversation's customer. The failure's last attempt is the moment, so
+/// a retry that fails again is told again.
+pub fn reply_notices(
+    changes: &ChangeSet,
+    me: Uuid,
+    customer: impl Fn(Uuid) -> Option<String>,
+) -> Vec<Notice> {
+    let mut out: Vec<Notice> = Vec::new();
+    for m in &changes.failed_replies {
+        let Some(d) = &m.delivery else { continue };
+        if m.agent_id != Some(me) || d.state != fyncall_domain::DeliveryState::Failed {
+            continue;
+        }
+        if out.iter().any(|n| n.message_id == Some(m.id)) {
+            continue;
+        }
+        let to = customer(m.conversation_id).unwrap_or_else(|| "the customer".to_owned());
+        let why = d.reason.as_deref().unwrap_or("the channel gave no reason");
+        let excerpt: String = m.body.chars().take(80).collect();
+        out.push(Notice {
+            ticket_id: Uuid::nil(),
+            message_id: Some(m.id),
+            conversation_id: Some(m.conversation_id),
+            kind: NoticeKind::ReplyFailed,
+            timer: None,
+            moment: d.last_attempt_at.unwrap_or(m.sent_at),
+            summary: format!("Your reply to {to} could not be delivered: {why}"),
+            body: excerpt,
             critical: false,
         });
     }
@@ -302,7 +370,7 @@ impl Cache {
             "INSERT OR IGNORE INTO notification_ledger (ticket_id, kind, timer, due_at, sent_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
-                n.ticket_id.to_string(),
+                n.message_id.unwrap_or(n.ticket_id).to_string(),
                 n.kind.as_str(),
                 n.timer.map(|t| t.as_str()).unwrap_or(""),
                 millis(n.moment),
@@ -320,6 +388,7 @@ impl Cache {
             assigned: on("notify.assigned")?,
             at_risk: on("notify.at_risk")?,
             breached: on("notify.breached")?,
+            reply_failed: on("notify.reply_failed")?,
             at_risk_for: Vec::new(),
             paused_until: self
                 .preference("notify.paused_until")?
@@ -357,7 +426,7 @@ impl Cache {
 
     /// The notifications due now (server time from `local_now`) that the
     /// ledger has not seen and the agent wants, recording them as sent.
-    /// `assigned` are the assignment notices of the latest sync.
+    /// `assigned` are the assignment and reply notices of the latest sync.
     pub fn take_notices(&self, assigned: Vec<Notice>, local_now: Timestamp) -> Result<Vec<Notice>> {
         self.due_notices(assigned, local_now, false)
     }
@@ -387,6 +456,10 @@ impl Cache {
         }
         let mut candidates: Vec<(Notice, Priority)> = Vec::new();
         for n in assigned {
+            if n.kind == NoticeKind::ReplyFailed {
+                candidates.push((n, Priority::Normal));
+                continue;
+            }
             if let Some((t, _)) = crate::rows::visible_ticket(&self.conn, n.ticket_id)? {
                 if t.assignee_id == Some(me) {
                     candidates.push((n, t.priority));
@@ -400,7 +473,7 @@ impl Cache {
         }
         // Quiet is read on the agent's own clock: it is their night.
         let quiet = prefs.is_quiet(local_now, inhibited);
-        let mut held = [0u32; 3];
+        let mut held = [0u32; 4];
         let mut out = Vec::new();
         for (n, priority) in candidates {
             // A breach already seen makes its at-risk notice moot.
@@ -422,18 +495,20 @@ impl Cache {
                 held[match n.kind {
                     NoticeKind::AtRisk => 0,
                     NoticeKind::Breached => 1,
+                    NoticeKind::ReplyFailed => 3,
                     _ => 2,
                 }] += 1;
             } else {
                 out.push(n);
             }
         }
-        const HELD: [&str; 3] = [
+        const HELD: [&str; 4] = [
             "notify.held.at_risk",
             "notify.held.breached",
             "notify.held.assigned",
+            "notify.held.reply_failed",
         ];
-        let mut total = [0u32; 3];
+        let mut total = [0u32; 4];
         for (i, key) in HELD.iter().enumerate() {
             let before: u32 = self
                 .preference(key)?
@@ -447,7 +522,7 @@ impl Cache {
                     self.set_preference(key, &total[i].to_string())?;
                 }
             }
-        } else if let Some(text) = quiet_summary(total[0], total[1], total[2]) {
+        } else if let Some(text) = quiet_summary(total[0], total[1], total[2], total[3]) {
             for key in HELD {
                 self.set_preference(key, "0")?;
             }
@@ -455,6 +530,8 @@ impl Cache {
                 0,
                 Notice {
                     ticket_id: Uuid::nil(),
+                    message_id: None,
+                    conversation_id: None,
                     kind: NoticeKind::Summary,
                     timer: None,
                     moment: now,

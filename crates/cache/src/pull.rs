@@ -123,7 +123,7 @@ impl Cache {
                             conversations.insert(c.conversation.id);
                         }
                         for m in &c.messages {
-                            b.message(m, false)?;
+                            b.pulled_message(m)?;
                         }
                     }
                     Pulled::Ticket(t) => {
@@ -137,7 +137,7 @@ impl Cache {
                             b.changes.activity.push((**a).clone());
                         }
                     }
-                    Pulled::Message(m) => b.message(m, false)?,
+                    Pulled::Message(m) => b.pulled_message(m)?,
                     // Something a newer server knows: its rows come again after an update.
                     Pulled::Unknown => {}
                 }

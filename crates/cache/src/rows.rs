@@ -516,6 +516,21 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
+    /// A message as the server has it; a reply whose delivery has failed
+    /// is noted for the notifier (not on a first download: nothing in it
+    /// is news).
+    pub fn pulled_message(&mut self, m: &Message) -> Result<()> {
+        self.message(m, false)?;
+        if !self.bulk
+            && m.delivery
+                .as_ref()
+                .is_some_and(|d| d.state == fyncall_domain::DeliveryState::Failed)
+        {
+            self.changes.failed_replies.push(m.clone());
+        }
+        Ok(())
+    }
+
     pub fn message(&mut self, m: &Message, pending: bool) -> Result<()> {
         let sql = if pending {
             "INSERT OR IGNORE INTO messages (id, conversation_id, sent_at, pending, data, author, body)

@@ -651,6 +651,11 @@ impl Cache {
         })
     }
 
+    /// The name of a conversation's customer, if the cache has it.
+    pub fn customer_name(&self, conversation: Uuid) -> Result<Option<String>> {
+        Ok(visible_conversation(&self.conn, conversation)?.map(|c| c.customer.name))
+    }
+
     /// The conversation page: customer, messages, linked tickets.
     pub fn conversation(&self, id: Uuid, local_now: Timestamp) -> Result<ConversationDetail> {
         let now = self.now(local_now)?;

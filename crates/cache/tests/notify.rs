@@ -4,7 +4,7 @@ mod fixture;
 
 use chrono::TimeDelta;
 use fixture::*;
-use fyncall_cache::notify::{NoticeKind, assignment_notices, sla_notices};
+use fyncall_cache::notify::{NoticeKind, assignment_notices, reply_notices, sla_notices};
 use fyncall_cache::{Cache, ChangeSet, PulledChange, TicketChange};
 use fyncall_domain::*;
 use uuid::Uuid;
@@ -576,4 +576,117 @@ fn quiet_hours_hold_pop_ups_and_tell_them_once_in_a_summary() {
         told[0].summary,
         "2 tickets turned at risk while notifications were quiet"
     );
+}
+
+/// A reply of `agent` in conversation 0 whose delivery failed at `at`.
+fn failed_reply(id: u128, agent: Uuid, at: Timestamp) -> Message {
+    Message {
+        id: client_id(id),
+        conversation_id: conversation_id(0),
+        author: Author::Agent,
+        agent_id: Some(agent),
+        body: "Your refund is on its way".into(),
+        sent_at: at - TimeDelta::hours(24),
+        delivery: Some(Delivery {
+            state: DeliveryState::Failed,
+            attempts: 29,
+            last_attempt_at: Some(at),
+            reason: Some("the receiver answered 503 Service Unavailable".into()),
+        }),
+    }
+}
+
+fn message_change(m: &Message) -> PulledChange {
+    PulledChange::from_json(
+        fyncall_domain::wire::Entity::Message,
+        m.id,
+        None,
+        serde_json::to_value(m).expect("message"),
+    )
+    .expect("a pulled change")
+}
+
+#[test]
+fn a_failed_reply_is_told_to_its_author_once_per_failure() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cache = cache_with(dir.path(), &[]);
+    let mine = failed_reply(0xF1, ALICE, now());
+    let bens = failed_reply(0xF2, BEN, now());
+    let mut sent = failed_reply(0xF3, ALICE, now());
+    sent.delivery = Some(Delivery {
+        state: DeliveryState::Sent,
+        attempts: 1,
+        last_attempt_at: Some(now()),
+        reason: None,
+    });
+    let cursor = cache.cursor().expect("cursor") + 1;
+    let changes = cache
+        .apply_pull(&page(
+            vec![
+                message_change(&mine),
+                message_change(&bens),
+                message_change(&sent),
+            ],
+            cursor,
+        ))
+        .expect("pull");
+    assert_eq!(
+        changes.failed_replies.len(),
+        2,
+        "both failed replies are in the change set"
+    );
+    let customer = |id: Uuid| cache.customer_name(id).ok().flatten();
+    let notices = reply_notices(&changes, ALICE, customer);
+    assert_eq!(notices.len(), 1, "only Alice's own reply: {notices:?}");
+    let n = &notices[0];
+    assert_eq!(n.kind, NoticeKind::ReplyFailed);
+    assert_eq!(
+        n.summary,
+        "Your reply to Customer 0 could not be delivered: the receiver answered 503 Service Unavailable"
+    );
+    assert_eq!(n.conversation_id, Some(conversation_id(0)));
+    assert_eq!(n.message_id, Some(mine.id));
+    let shown = cache.take_notices(notices.clone(), now()).expect("take");
+    assert_eq!(shown.len(), 1);
+    // The same failure pulled again (a re-sync) is not told twice.
+    assert!(cache.take_notices(notices, now()).expect("take").is_empty());
+    // Retried and failed again later: a new failure, told again.
+    let again = failed_reply(0xF1, ALICE, now() + TimeDelta::hours(30));
+    let cursor = cache.cursor().expect("cursor") + 1;
+    let changes = cache
+        .apply_pull(&page(vec![message_change(&again)], cursor))
+        .expect("pull");
+    let customer = |id: Uuid| cache.customer_name(id).ok().flatten();
+    let notices = reply_notices(&changes, ALICE, customer);
+    assert_eq!(cache.take_notices(notices, now()).expect("take").len(), 1);
+    // Switched off in Settings: recorded, not shown.
+    cache
+        .set_preference("notify.reply_failed", "off")
+        .expect("pref");
+    let later = failed_reply(0xF1, ALICE, now() + TimeDelta::hours(60));
+    let cursor = cache.cursor().expect("cursor") + 1;
+    let changes = cache
+        .apply_pull(&page(vec![message_change(&later)], cursor))
+        .expect("pull");
+    let customer = |id: Uuid| cache.customer_name(id).ok().flatten();
+    let notices = reply_notices(&changes, ALICE, customer);
+    assert!(cache.take_notices(notices, now()).expect("take").is_empty());
+}
+
+#[test]
+fn a_first_download_tells_no_old_failures() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cache = Cache::open(&dir.path().join("c.sqlite")).expect("open cache");
+    cache.sign_in("http://127.0.0.1:1", ALICE).expect("sign in");
+    let mut pages = team_pages(3, 0);
+    let first = pages.first_mut().expect("a page");
+    first.has_more = true;
+    first
+        .changes
+        .push(message_change(&failed_reply(0xF1, ALICE, now())));
+    let mut failed = 0;
+    for p in pages {
+        failed += cache.apply_pull(&p).expect("pull").failed_replies.len();
+    }
+    assert_eq!(failed, 0, "a first download's rows are not news");
 }

@@ -14,10 +14,12 @@
 //! The states, the retry schedule and the words are
 //! `fyncall_domain::delivery`'s.
 
-use fyncall_domain::delivery::{self, AfterAttempt, Attempted, EventType};
+use fyncall_domain::delivery::{
+    self, AfterAttempt, Attempted, DeliveryAttempt, DeliveryPage, EventType, Webhook,
+    WebhookDelivery, WebhookState,
+};
 use fyncall_domain::{Delivery, DeliveryState, Timestamp};
 use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::query::Dialect;
@@ -51,29 +53,6 @@ fn number(row: &[Option<String>], i: usize) -> StoreResult<u32> {
     cell(row, i)?.parse().map_err(db_err)
 }
 
-/// A webhook subscription as the admin sees it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Webhook {
-    pub id: Uuid,
-    pub url: String,
-    pub events: Vec<EventType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `active`, or `paused` (see `paused_reason`).
-    pub state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paused_reason: Option<String>,
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(with = "fyncall_domain::wire::millis")]
-    pub created_at: Timestamp,
-}
-
-impl Webhook {
-    pub fn wants(&self, event: EventType) -> bool {
-        self.paused_reason.is_none() && self.events.contains(&event)
-    }
-}
-
 fn events_text(events: &[EventType]) -> String {
     events
         .iter()
@@ -92,7 +71,11 @@ fn webhook_of(row: &[Option<String>]) -> StoreResult<Webhook> {
             .filter_map(EventType::parse)
             .collect(),
         description: opt(row, 3),
-        state: if paused.is_some() { "paused" } else { "active" },
+        state: if paused.is_some() {
+            WebhookState::Paused
+        } else {
+            WebhookState::Active
+        },
         paused_reason: paused,
         created_at: parse(cell(row, 5)?).map_err(db_err)?,
     })
@@ -414,16 +397,36 @@ pub fn of_message(db: &mut dyn TokenDb, message: Uuid) -> StoreResult<Option<Del
     Ok(Some(delivery::combined(&rows)))
 }
 
-/// Queues a reply's failed deliveries again (an agent's Retry); how many.
+/// Queues a reply's failed deliveries again, and makes those still
+/// retrying due now (an agent's Retry, after the integration reported a
+/// failure while they waited): how many. A claimed row is left to its
+/// worker, whose attempt is under way.
 pub fn requeue_message(db: &mut dyn TokenDb, message: Uuid, now: Timestamp) -> StoreResult<u64> {
     let (message, now) = (message.to_string(), iso(now));
-    db.exec(
+    let failed = db.exec(
         "UPDATE deliveries SET state = 'queued', queued_at = $2, next_at = $2, reason = NULL,
              claimed_by = NULL, claimed_until = NULL
          WHERE message_id = $1 AND state = 'failed'
            AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)",
         &[Some(&message), Some(&now)],
-    )
+    )?;
+    let waiting = db.exec(
+        "UPDATE deliveries SET next_at = $2
+         WHERE message_id = $1 AND state = 'queued' AND (claimed_until IS NULL OR claimed_until < $2)
+           AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)",
+        &[Some(&message), Some(&now)],
+    )?;
+    let claimed = db.rows(
+        "SELECT CAST(COUNT(*) AS TEXT) FROM deliveries WHERE message_id = $1 AND state = 'queued'
+           AND claimed_until >= $2",
+        &[Some(&message), Some(&now)],
+    )?;
+    let claimed: u64 = claimed
+        .first()
+        .and_then(|r| opt(r, 0))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Ok(failed + waiting + claimed)
 }
 
 /// Queues one failed delivery of a webhook again (the admin's "Send
@@ -448,50 +451,6 @@ pub fn message_of(db: &mut dyn TokenDb, hook: Uuid, id: &str) -> StoreResult<Opt
         )?
         .first()
         .map(|r| opt(r, 0).and_then(|m| Uuid::parse_str(&m).ok())))
-}
-
-/// One attempt as the delivery log shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AttemptBody {
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(with = "fyncall_domain::wire::millis")]
-    pub at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answer: Option<String>,
-    pub duration_ms: u64,
-}
-
-/// One delivery of a webhook, with every attempt.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DeliveryBody {
-    pub id: String,
-    pub event: String,
-    pub state: DeliveryState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<Uuid>,
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(with = "fyncall_domain::wire::millis")]
-    pub created_at: Timestamp,
-    pub attempts: Vec<AttemptBody>,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    #[serde(
-        with = "fyncall_domain::wire::millis_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub next_at: Option<Timestamp>,
-}
-
-/// `GET /webhooks/{id}/deliveries`: newest first.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DeliveryPage {
-    pub deliveries: Vec<DeliveryBody>,
-    pub next_cursor: Option<String>,
 }
 
 /// A page of a webhook's delivery log, newest first, of one state or all.
@@ -539,7 +498,7 @@ pub fn log(
             )?
             .iter()
             .map(|a| {
-                Ok(AttemptBody {
+                Ok(DeliveryAttempt {
                     at: parse(cell(a, 0)?).map_err(db_err)?,
                     status: opt(a, 1).and_then(|s| s.parse().ok()),
                     error: opt(a, 2),
@@ -548,7 +507,7 @@ pub fn log(
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        deliveries.push(DeliveryBody {
+        deliveries.push(WebhookDelivery {
             id,
             event: cell(r, 1)?.to_owned(),
             state: DeliveryState::parse(cell(r, 2)?)

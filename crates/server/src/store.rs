@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::outbox::{self, Webhook};
+use crate::outbox;
 use crate::query::Dialect;
 use crate::sessions::{self, TokenDb};
 use crate::write::{self, Pushed, Steps};
+use fyncall_domain::delivery::{DeliveryPage, Webhook};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -395,7 +396,7 @@ pub trait Store: Send + Sync + 'static {
         state: Option<fyncall_domain::DeliveryState>,
         cursor: Option<&str>,
         limit: u32,
-    ) -> StoreResult<outbox::DeliveryPage> {
+    ) -> StoreResult<DeliveryPage> {
         read_tokens(self, |db| outbox::log(db, hook, state, cursor, limit))
     }
     /// Claims due deliveries for the worker `by` until `until`.

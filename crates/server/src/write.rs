@@ -197,12 +197,15 @@ fn in_savepoint<T>(
 #[derive(Default)]
 pub struct Team {
     loaded: Option<(TeamSettings, Vec<Agent>)>,
-    hooks: Option<Vec<crate::outbox::Webhook>>,
+    hooks: Option<Vec<fyncall_domain::delivery::Webhook>>,
 }
 
 impl Team {
     /// The team's webhooks, read once per transaction.
-    fn hooks(&mut self, steps: &mut dyn Steps) -> StoreResult<&[crate::outbox::Webhook]> {
+    fn hooks(
+        &mut self,
+        steps: &mut dyn Steps,
+    ) -> StoreResult<&[fyncall_domain::delivery::Webhook]> {
         if self.hooks.is_none() {
             let mut found = Vec::new();
             steps.with_sql(&mut |db| {

@@ -7,11 +7,12 @@ use chrono::{TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
 use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
+use fyncall_domain::delivery::{CreatedWebhook, DeliveryPage, NewWebhook, Webhook, WebhookChange};
 use fyncall_domain::wire::{
     IntegrationToken, LiveSession, NewAgent, NewIntegrationToken, PulledChange, PushAnswer,
     SnapshotEnd, SnapshotHead,
 };
-use fyncall_domain::{Agent, AgentChange, TeamSettings, Timestamp};
+use fyncall_domain::{Agent, AgentChange, Message, TeamSettings, Timestamp};
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -523,6 +524,83 @@ impl Client {
             .timeout(Duration::from_secs(10));
         self.send(req).await?;
         Ok(())
+    }
+
+    /// The team's webhooks (admins only), without their secrets.
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
+        let req = self
+            .request(reqwest::Method::GET, "/webhooks")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Adds a webhook (admins only); its secret is in the answer, this once.
+    pub async fn create_webhook(&self, hook: &NewWebhook) -> Result<CreatedWebhook> {
+        let req = self
+            .request(reqwest::Method::POST, "/webhooks")
+            .timeout(Duration::from_secs(10))
+            .json(hook);
+        read(self.send(req).await?).await
+    }
+
+    /// Changes a webhook's URL, events, description or pause (admins only).
+    pub async fn update_webhook(&self, id: Uuid, change: &WebhookChange) -> Result<Webhook> {
+        let req = self
+            .request(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
+            .timeout(Duration::from_secs(10))
+            .json(change);
+        read(self.send(req).await?).await
+    }
+
+    pub async fn delete_webhook(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/webhooks/{id}"))
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// A page of a webhook's delivery log, newest first.
+    pub async fn webhook_deliveries(&self, id: Uuid, cursor: Option<&str>) -> Result<DeliveryPage> {
+        let mut req = self
+            .request(reqwest::Method::GET, &format!("/webhooks/{id}/deliveries"))
+            .timeout(Duration::from_secs(10));
+        if let Some(c) = cursor {
+            req = req.query(&[("cursor", c)]);
+        }
+        read(self.send(req).await?).await
+    }
+
+    /// Sends a failed webhook delivery again, under its own id.
+    pub async fn send_delivery_again(&self, id: Uuid, delivery: &str) -> Result<()> {
+        // Delivery ids are `msg_` and hex digits: nothing to escape. Any
+        // other text is not one, and must not reach the path.
+        if delivery.is_empty()
+            || !delivery
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(SyncError::Invalid(format!(
+                "{delivery:?} is not a delivery id"
+            )));
+        }
+        let req = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/webhooks/{id}/deliveries/{delivery}/retry"),
+            )
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// Queues a failed reply's delivery again (any agent); the reply as
+    /// it now stands.
+    pub async fn retry_reply(&self, message: Uuid) -> Result<Message> {
+        let req = self
+            .request(reqwest::Method::POST, &format!("/messages/{message}/retry"))
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
     }
 
     /// Replaces the team's settings (admins only); the settings saved.

@@ -101,6 +101,34 @@ describe('the admin console', () => {
     expect(backend.teamSettings.categories).toEqual(['billing', 'technical']);
   });
 
+  it('adds a webhook with its secret shown once, pauses it, and sends a failed delivery again', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=webhooks]')!);
+    await waitFor(() => expect(container.querySelector('[data-webhook="https://chat.example.com/hooks/fyncall"]')).not.toBeNull());
+    // A refusal comes back at its field.
+    await fireEvent.input(container.querySelector('[data-field=webhook-url]')!, { target: { value: 'http://203.0.113.9/hook' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Add webhook' }));
+    await waitFor(() => expect(container.querySelector('#e-webhook-url')?.textContent).toContain('https://'));
+    await fireEvent.input(container.querySelector('[data-field=webhook-url]')!, { target: { value: 'https://crm.example.com/in' } });
+    await fireEvent.click(container.querySelector('[data-event="ticket.created"]')!);
+    await fireEvent.click(screen.getByRole('button', { name: 'Add webhook' }));
+    await waitFor(() => expect(screen.getByTestId('webhook-secret').textContent).toMatch(/^whsec_/));
+    expect(backend.hooks.find((h) => h.url === 'https://crm.example.com/in')?.events).toEqual(['message.created', 'ticket.created']);
+    const first = '[data-webhook="https://chat.example.com/hooks/fyncall"]';
+    await fireEvent.click(container.querySelector(`${first} [data-action=webhook-pause]`)!);
+    await waitFor(() => expect(container.querySelector(`${first} [data-testid=webhook-state]`)?.textContent).toContain('paused by Alice Moreau'));
+    await fireEvent.click(container.querySelector(`${first} [data-action=webhook-log]`)!);
+    await waitFor(() => expect(container.querySelectorAll('[data-testid=webhook-log] [data-delivery-id]')).toHaveLength(2));
+    const failed = container.querySelector('[data-delivery-id=msg_2]')!;
+    expect(failed.textContent).toContain('410 Gone');
+    await fireEvent.click(failed.querySelector('[data-action=send-again]')!);
+    await waitFor(() => expect(backend.sentAgain).toEqual(['msg_2']));
+    await waitFor(() => expect(container.querySelector('[data-delivery-id=msg_2] [data-testid=delivery-state]')?.textContent).toContain('retrying'));
+    // Two attempts of the one that got through: the 500, then the 200.
+    expect(container.querySelectorAll('[data-delivery-id=msg_1] .attempts li')).toHaveLength(2);
+  });
+
   it('says it needs the server when offline and changes nothing', async () => {
     const backend = new MockBackend(signedIn);
     const { container } = render(AdminPage, { context: online(backend, 'offline') });

@@ -49,6 +49,46 @@ describe('the conversation page', () => {
     await waitFor(() => expect(backend.acted).toEqual([{ name: 'claim_conversation', args: { conversation_id: 'c1' } }]));
   });
 
+  it("shows each reply's delivery, and retries a failed one", async () => {
+    const backend = new MockBackend(null);
+    const at = new Date().toISOString();
+    const reply = (id: string, extra: object) => ({ id, conversation_id: 'c1', author: 'agent' as const, agent_id: 'a1', body: `reply ${id}`, sent_at: at, pending: false, ...extra });
+    backend.conversations.set('c1', detail({ messages: [
+      { id: 'm1', conversation_id: 'c1', author: 'customer', body: 'My order is late', sent_at: at, pending: false },
+      reply('r1', { pending: true, delivery: { state: 'queued', attempts: 0 } }),
+      reply('r2', { delivery: { state: 'queued', attempts: 0 } }),
+      reply('r3', { delivery: { state: 'sent', attempts: 1 } }),
+      reply('r4', { delivery: { state: 'delivered', attempts: 1 } }),
+      reply('r5', { delivery: { state: 'read', attempts: 1 } }),
+      reply('r6', { delivery: { state: 'failed', attempts: 3, reason: 'the receiver answered 410 Gone' } }),
+    ] }));
+    const { desk, context } = withDesk(backend, { me: alice, agents: [alice, dana] });
+    desk.status = { connection: 'online', error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null, download: null };
+    const { container } = render(ConversationPage, { props: { id: 'c1', onTicket: () => {} }, context });
+    await screen.findByText('My order is late');
+    const word = (id: string) => container.querySelector(`[data-message=${id}] [data-delivery]`)?.textContent;
+    expect(['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map(word)).toEqual(['Waiting to sync', 'Sending…', 'Sent', 'Delivered', 'Read', 'Failed']);
+    expect(container.querySelector('[data-message=m1] [data-delivery]')).toBeNull();
+    expect(container.querySelector('[data-message=r6] [data-testid=delivery-failed]')?.textContent).toContain('the receiver answered 410 Gone');
+    await fireEvent.click(container.querySelector('[data-message=r6] [data-action=retry-delivery]')!);
+    await waitFor(() => expect(backend.retried).toEqual(['r6']));
+    await waitFor(() => expect(word('r6')).toBe('Sending…'));
+  });
+
+  it('offers no Retry while offline', async () => {
+    const backend = new MockBackend(null);
+    const at = new Date().toISOString();
+    backend.conversations.set('c1', detail({ messages: [
+      { id: 'r6', conversation_id: 'c1', author: 'agent', agent_id: 'a1', body: 'sorry', sent_at: at, pending: false,
+        delivery: { state: 'failed', attempts: 1, reason: 'no webhook takes replies' } },
+    ] }));
+    const { desk, context } = withDesk(backend, { me: alice, agents: [alice, dana] });
+    desk.status = { connection: 'offline', error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null, download: null };
+    const { container } = render(ConversationPage, { props: { id: 'c1', onTicket: () => {} }, context });
+    await screen.findByText('sorry');
+    expect((container.querySelector('[data-action=retry-delivery]') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('creates a ticket with a category picked from the team and the assignee defaulting to me', async () => {
     const backend = new MockBackend(null);
     backend.conversations.set('c1', detail());

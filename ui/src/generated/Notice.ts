@@ -5,7 +5,19 @@ import type { TimerKind } from "./TimerKind";
 /**
  * One notification to show.
  */
-export type Notice = { ticket_id: string, kind: NoticeKind, 
+export type Notice = { 
+/**
+ * The ticket (nil for a summary and a reply's notice).
+ */
+ticket_id: string, 
+/**
+ * The reply, for a reply's notice: with the rest, the ledger key.
+ */
+message_id: string | null, 
+/**
+ * The conversation a reply's notice opens.
+ */
+conversation_id: string | null, kind: NoticeKind, 
 /**
  * The timer, for SLA notices.
  */

@@ -60,7 +60,7 @@ export class Desk {
   }
 
   /** Follows the clock, the cache, the sync status and presence; returns the stop. */
-  follow(onOpenTicket: (id: string) => void): () => void {
+  follow(onOpenTicket: (id: string) => void, onOpenConversation: (id: string) => void = () => {}): () => void {
     const tick = setInterval(() => (this.localNow = Date.now()), 1000);
     // Counts of SLA At Risk move with time.
     const side = setInterval(() => { if (this.session) this.reloadSide(); }, 15000);
@@ -96,6 +96,7 @@ export class Desk {
           if (ended && later) readAgain();
         }),
         this.backend.onOpenTicket(onOpenTicket),
+        this.backend.onOpenConversation(onOpenConversation),
         this.backend.onPresence((list) => (this.presence = list)),
       ]);
       if (stopped) listening.forEach((u) => u());

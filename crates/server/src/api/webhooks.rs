@@ -7,42 +7,16 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fyncall_domain::delivery::Report;
+use fyncall_domain::delivery::{
+    CreatedWebhook, DeliveryPage, DeliveryReport, NewWebhook, Webhook, WebhookChange, WebhookState,
+};
 use fyncall_domain::{DeliveryState, EventType, Message, permissions};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::{ApiJson, AppState, Id};
 use crate::auth::{AgentAuth, IntegrationAuth};
 use crate::deliver::{check_url, new_secret};
 use crate::error::ApiError;
-use crate::outbox::{DeliveryPage, Webhook};
-
-#[derive(Deserialize, ToSchema)]
-pub struct NewWebhook {
-    pub url: String,
-    pub events: Vec<String>,
-    pub description: Option<String>,
-}
-
-/// A new webhook with its secret, shown this once.
-#[derive(Serialize, ToSchema)]
-pub struct CreatedWebhook {
-    #[serde(flatten)]
-    pub webhook: Webhook,
-    /// `whsec_…`: the key of every delivery's signature.
-    pub secret: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct WebhookChange {
-    pub url: Option<String>,
-    pub events: Option<Vec<String>>,
-    pub description: Option<String>,
-    /// true pauses deliveries, false resumes them.
-    pub paused: Option<bool>,
-}
 
 fn events(names: &[String]) -> Result<Vec<EventType>, ApiError> {
     if names.is_empty() {
@@ -111,7 +85,7 @@ pub async fn create(
         url: url(&state, &body.url)?,
         events: events(&body.events)?,
         description: description(body.description)?,
-        state: "active",
+        state: WebhookState::Active,
         paused_reason: None,
         created_at: crate::time::now(),
     };
@@ -163,9 +137,9 @@ pub async fn update(
         _ => {}
     }
     hook.state = if hook.paused_reason.is_some() {
-        "paused"
+        WebhookState::Paused
     } else {
-        "active"
+        WebhookState::Active
     };
     let h = hook.clone();
     if !state.blocking(move |s| s.save_webhook(&h)).await? {
@@ -254,12 +228,6 @@ pub async fn retry_reply(
     state.announce(seq);
     state.outbox.notify_one();
     Ok(Json(message))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct DeliveryReport {
-    pub state: Report,
-    pub reason: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/messages/{id}/delivery", request_body = DeliveryReport,

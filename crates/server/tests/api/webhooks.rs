@@ -432,7 +432,63 @@ async fn temporary_failures_give_up_after_24_hours_with_a_moved_clock(kind: Kind
     assert_eq!(v["state"], "active");
 }
 
+async fn a_retry_after_a_reported_failure_sends_the_waiting_delivery_not_a_second(kind: Kind) {
+    let team = Team::new(kind).await;
+    let receiver = Receiver::start();
+    receiver.answer_always(503);
+    subscribe(&team, &receiver.url, &["message.created"]).await;
+    let message = reply(&team, "We have found your parcel.").await;
+    let id = message["id"].as_str().expect("id").to_owned();
+    wait_until("the first attempt", 10, || async {
+        !receiver.received().is_empty()
+    })
+    .await;
+    wait_until("the reply waits for its next try", 10, || async {
+        let d = delivery(&team, &id).await;
+        d["state"] == "queued" && d["attempts"] == 1
+    })
+    .await;
+    // While it waits (about 5 s), the integration says the customer did not get it.
+    let (s, v) = team
+        .post(
+            &team.integration,
+            &format!("/integrations/messages/{id}/delivery"),
+            json!({"state": "failed", "reason": "the chat session has ended"}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 204, "{v}");
+    let d = delivery(&team, &id).await;
+    assert_eq!(d["state"], "failed");
+    assert_eq!(d["reason"], "the chat session has ended");
+    // The receiver is back; an agent presses Retry: the waiting delivery
+    // goes now, under its own id, and no second one is made.
+    receiver.answer_always(200);
+    let (s, v) = team
+        .post(&team.bob, &format!("/messages/{id}/retry"), json!({}))
+        .await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["delivery"]["state"], "queued");
+    wait_until("sent", 10, || async {
+        delivery(&team, &id).await["state"] == "sent"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = receiver.received();
+    assert!(got.len() >= 2, "{got:?}");
+    assert!(
+        got.iter().all(|r| r.id == got[0].id),
+        "one delivery, one webhook-id: {:?}",
+        got.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got.iter().filter(|r| r.status == 200).count(),
+        1,
+        "taken once"
+    );
+}
+
 both_stores!(
+    a_retry_after_a_reported_failure_sends_the_waiting_delivery_not_a_second,
     a_reply_reaches_a_signed_webhook_retried_with_one_id,
     events_are_chosen_and_comments_never_leave,
     a_reply_with_no_channel_fails_saying_what_to_do,
