@@ -273,6 +273,14 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                 }),
                 opened + TimeDelta::minutes(8),
             )?;
+            // The demo has no webhook to carry it: the chat platform it
+            // stands for reports what became of it, as a real one would.
+            let report = if i % 2 == 0 {
+                fyncall_domain::delivery::Report::Read
+            } else {
+                fyncall_domain::delivery::Report::Delivered
+            };
+            s.store.report_delivery(rid, report, None)?;
         }
         conversations.push(id);
     }
