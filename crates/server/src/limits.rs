@@ -56,8 +56,8 @@ pub struct Config {
     /// Webhooks may be plain `http://` to hosts outside the loopback range
     /// (`--allow-http-webhooks`); by default only `https://` leaves the machine.
     pub allow_http_webhooks: bool,
-    /// Runs the delivery worker (tests that drive deliveries with a clock
-    /// of their own turn it off).
+    /// Runs the delivery worker (`--hold-deliveries` turns it off, as do
+    /// tests that drive deliveries with a clock of their own).
     pub deliver: bool,
     pub tls: Option<TlsFiles>,
 }

@@ -152,6 +152,11 @@ struct LimitArgs {
     /// on the way).
     #[arg(long, env = "FYNCALL_ALLOW_HTTP_WEBHOOKS")]
     allow_http_webhooks: bool,
+    /// Sends no deliveries: replies and events are queued and kept, not
+    /// sent (a staging copy of a live team's backup must not answer its
+    /// customers). Served again without it, the queue goes out.
+    #[arg(long, env = "FYNCALL_HOLD_DELIVERIES")]
+    hold_deliveries: bool,
 }
 
 fn positive_days(text: &str) -> Result<f64, String> {
@@ -190,7 +195,7 @@ impl LimitArgs {
             remember_mutations: chrono::TimeDelta::days(self.remember_mutations_days),
             snapshot_stall: fyncall_server::Config::default().snapshot_stall,
             allow_http_webhooks: self.allow_http_webhooks,
-            deliver: true,
+            deliver: !self.hold_deliveries,
             tls,
         })
     }

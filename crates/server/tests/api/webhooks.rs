@@ -500,7 +500,7 @@ const ADMIN_PASSWORD: &str = "webhook test password";
 /// A delivery pending (its receiver down) when the server is killed with
 /// SIGKILL is sent after the restart, once, with the same id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_delivery_survives_kill_9() {
+async fn a_pending_delivery_survives_kill_9_and_waits_while_held() {
     let place = Place::new(Kind::Sqlite).await;
     let db = place.args();
     let init = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
@@ -588,6 +588,17 @@ async fn a_pending_delivery_survives_kill_9() {
     .await;
     server.kill();
     let receiver = Receiver::start_on(port);
+    // Served with deliveries held (a staging copy): the receiver is up,
+    // and nothing is sent.
+    let mut held_args = db.clone();
+    held_args.push("--hold-deliveries".into());
+    let (mut held, _) = serve(&held_args);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        receiver.received().is_empty(),
+        "nothing leaves while deliveries are held"
+    );
+    held.kill();
     let (_server, _) = serve(&db);
     wait_until("the delivery after the restart", 30, || async {
         !receiver.received().is_empty()
