@@ -100,7 +100,7 @@ async fn run(
         database.describe()
     );
     let receiver = Receiver::start();
-    let admin = login(&http, &apis[0], EMAILS[0]).await;
+    let admin = login(&http, &apis[0], EMAILS[3]).await;
     post(
         &http,
         format!("{}/webhooks", apis[0]),
