@@ -192,14 +192,21 @@ pub async fn deliveries(
     ))
 }
 
+/// A delivery queued again: its id (the `webhook-id` it keeps) and state.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Requeued {
+    pub id: String,
+    pub state: DeliveryState,
+}
+
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
     params(("id" = Uuid, Path), ("delivery_id" = String, Path)),
-    responses((status = 202), (status = 409, description = "not a failed delivery")))]
+    responses((status = 202, body = Requeued), (status = 409, body = crate::api::openapi::ErrorBody, description = "not a failed delivery")))]
 pub async fn send_again(
     State(state): State<AppState>,
     AgentAuth(actor, ..): AgentAuth,
     Path((id, delivery)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<Requeued>), ApiError> {
     permissions::check_admin(&actor, "send deliveries again")?;
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad_request(format!("{id:?} is not a webhook id")))?;
@@ -207,17 +214,24 @@ pub async fn send_again(
         return Err(ApiError::bad_request("that is not a delivery id"));
     }
     let now = crate::time::now();
+    let requeued = delivery.clone();
     let seq = state
         .blocking(move |s| s.retry_webhook_delivery(id, &delivery, now))
         .await?;
     state.announce(seq);
     state.outbox.notify_one();
-    Ok(StatusCode::ACCEPTED)
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Requeued {
+            id: requeued,
+            state: DeliveryState::Queued,
+        }),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/messages/{id}/retry", tag = "conversations",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Message), (status = 409, description = "the delivery has not failed")))]
+    responses((status = 200, body = Message), (status = 409, body = crate::api::openapi::ErrorBody, description = "the delivery has not failed")))]
 pub async fn retry_reply(
     State(state): State<AppState>,
     _: AgentAuth,
