@@ -59,6 +59,9 @@ pub struct Config {
     /// Runs the delivery worker (`--hold-deliveries` turns it off, as do
     /// tests that drive deliveries with a clock of their own).
     pub deliver: bool,
+    /// Longest a report's read of the tickets may run before it is
+    /// stopped (below the request timeout, so the answer says why).
+    pub report_time_limit: Duration,
     pub tls: Option<TlsFiles>,
 }
 
@@ -79,6 +82,7 @@ impl Default for Config {
             snapshot_stall: Duration::from_secs(30),
             allow_http_webhooks: false,
             deliver: true,
+            report_time_limit: Duration::from_secs(25),
             tls: None,
         }
     }

@@ -196,6 +196,7 @@ impl LimitArgs {
             snapshot_stall: fyncall_server::Config::default().snapshot_stall,
             allow_http_webhooks: self.allow_http_webhooks,
             deliver: !self.hold_deliveries,
+            report_time_limit: fyncall_server::Config::default().report_time_limit,
             tls,
         })
     }

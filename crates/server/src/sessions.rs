@@ -27,6 +27,10 @@ pub trait TokenDb {
         sql: &str,
         args: &[Option<&str>],
     ) -> StoreResult<Vec<Vec<Option<String>>>>;
+    /// Ends any statement that runs past `limit` from now (`None`: no
+    /// limit again) with an error: SQLite's progress handler, PostgreSQL's
+    /// `statement_timeout`.
+    fn time_limit(&mut self, limit: Option<std::time::Duration>) -> StoreResult<()>;
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {

@@ -562,12 +562,33 @@ pub trait Store: Send + Sync + 'static {
         read_tokens(self, |db| crate::inbox::page(db, query, viewer, like))
     }
     /// The tickets an SLA report up to `to` reads, with their assignment
-    /// history (RULES.md "SLA compliance").
+    /// history (RULES.md "SLA compliance"); a read that runs past `limit`
+    /// is ended and answers `unavailable` in words.
     fn report_inputs(
         &self,
         to: Timestamp,
+        limit: std::time::Duration,
     ) -> StoreResult<Vec<fyncall_domain::report::ReportTicket>> {
-        read_tokens(self, |db| crate::reports::inputs(db, to))
+        read_tokens(self, |db| {
+            let started = std::time::Instant::now();
+            db.time_limit(Some(limit))?;
+            let read = crate::reports::inputs(db, to);
+            // The connection goes back to its pool without the limit.
+            db.time_limit(None)?;
+            match read {
+                Err(StoreError::Database(why)) if started.elapsed() >= limit => {
+                    tracing::warn!(error = %why, limit_ms = limit.as_millis() as u64, "a report's read ran out of time");
+                    Err(StoreError::Api(ApiError::new(
+                        crate::error::ErrorCode::Unavailable,
+                        format!(
+                            "the report took longer than {} s to read and was stopped: choose a shorter period, or try again when the server is less busy",
+                            limit.as_secs_f64().ceil()
+                        ),
+                    )))
+                }
+                other => other,
+            }
+        })
     }
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;
     fn current_seq(&self) -> StoreResult<i64>;

@@ -72,10 +72,11 @@ pub async fn sla(
             REPORT_RETRY_SECS,
         ));
     };
+    let limit = state.config.report_time_limit;
     let out = state
         .blocking(move |s| {
             let _building = permit;
-            let (tickets, agents) = (s.report_inputs(to)?, s.agents()?);
+            let (tickets, agents) = (s.report_inputs(to, limit)?, s.agents()?);
             Ok(report::sla_report(
                 &tickets, &settings, &agents, &query, now,
             ))

@@ -44,6 +44,13 @@ impl<C: GenericClient> TokenDb for PgTokens<'_, '_, C> {
             .map(text_row)
             .collect())
     }
+
+    fn time_limit(&mut self, limit: Option<std::time::Duration>) -> StoreResult<()> {
+        // Whole milliseconds, at least one (0 would mean no limit).
+        let ms = limit.map_or(0, |l| l.as_millis().clamp(1, i32::MAX as u128));
+        self.0
+            .batch_execute(&format!("SET statement_timeout = {ms}"))
+    }
 }
 
 fn text_row(r: &postgres::Row) -> Vec<Option<String>> {

@@ -45,4 +45,17 @@ impl TokenDb for SqliteTokens<'_> {
             .map_err(db_err)?;
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
+
+    fn time_limit(&mut self, limit: Option<std::time::Duration>) -> StoreResult<()> {
+        match limit {
+            Some(limit) => {
+                let deadline = std::time::Instant::now() + limit;
+                // Asked every thousand virtual-machine steps; true interrupts.
+                self.0
+                    .progress_handler(1000, Some(move || std::time::Instant::now() >= deadline));
+            }
+            None => self.0.progress_handler(1000, None::<fn() -> bool>),
+        }
+        Ok(())
+    }
 }

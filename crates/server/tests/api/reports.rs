@@ -174,7 +174,51 @@ async fn the_sla_report_gives_the_hand_computed_numbers(store: Kind) {
     assert_error(&t.get("", "/reports/sla").await, 401, "unauthorized");
 }
 
+/// A report whose read of the tickets outlasts the server's limit is
+/// stopped (SQLite's progress handler, PostgreSQL's statement_timeout) and
+/// says so in words; the connection it used reads normally afterwards.
+async fn a_report_that_reads_too_long_is_stopped_in_words(store: Kind) {
+    let t = Team::with_config(
+        store,
+        fyncall_server::Config {
+            report_time_limit: std::time::Duration::ZERO,
+            ..Default::default()
+        },
+    )
+    .await;
+    // Enough tickets that the read takes many steps and well over 1 ms.
+    for batch in 0..6 {
+        let mutations: Vec<serde_json::Value> = (0..500)
+            .map(|i| {
+                serde_json::json!({"id": Uuid::now_v7(), "name": "create_ticket",
+                    "client_at": chrono::Utc::now(),
+                    "args": {"id": Uuid::now_v7(), "conversation_id": t.conversation,
+                        "subject": format!("Parcel {batch}-{i} stuck in transit"), "priority": "normal"}})
+            })
+            .collect();
+        let (s, v) = t
+            .post(
+                &t.alice,
+                "/sync/push",
+                serde_json::json!({"client_id": Uuid::now_v7(), "mutations": mutations}),
+            )
+            .await;
+        assert!(s.is_success(), "{v}");
+    }
+    let (s, v) = t.get(&t.alice, "/reports/sla").await;
+    assert_eq!(s.as_u16(), 503, "{v}");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    let words = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(words.contains("choose a shorter period"), "{words}");
+    // No limit is left on the pooled connections: every read works.
+    for _ in 0..8 {
+        let (s, v) = t.get(&t.alice, "/tickets?view=all&limit=100").await;
+        assert_eq!(s.as_u16(), 200, "{v}");
+    }
+}
+
 crate::both_stores!(
+    a_report_that_reads_too_long_is_stopped_in_words,
     the_sla_report_gives_the_hand_computed_numbers,
     a_third_report_at_once_waits_its_turn,
     the_report_csv_never_carries_a_formula
