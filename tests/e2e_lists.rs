@@ -118,8 +118,10 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
     // Times that fit, the exact moment in the tooltip.
     let updated = d.text(&format!("{TICKET_ROWS} td[data-column=updated]"));
     assert!(updated.len() <= 12, "a short time in the list: {updated:?}");
+    // Made when the pointer comes to the cell.
     let tooltip = d.script(
-        "return document.querySelector(arguments[0]).title;",
+        "const c = document.querySelector(arguments[0]); \
+         c.dispatchEvent(new PointerEvent('pointerover', { bubbles: true })); return c.title;",
         json!([format!("{TICKET_ROWS} td[data-column=updated]")]),
     );
     assert!(

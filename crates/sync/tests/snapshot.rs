@@ -307,3 +307,46 @@ async fn a_download_s_log_is_copied_into_the_file_after_it_on_its_own() {
     std::fs::copy(&path, &alone).expect("copy the file alone");
     assert_eq!(tickets(&alone), downloaded);
 }
+
+/// A server that takes the request and never answers (stuck, or a line
+/// that lost the answer): the client stops waiting after 30 s and says the
+/// server is busy, in words the app's status shows; nothing is half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_that_never_begins_is_given_up_after_30_s_in_words() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    // Reads the request and answers nothing, holding the connection open
+    // until the test is done.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let silent = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("the client connects");
+        let mut buf = [0u8; 4096];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        let _ = finished.recv();
+        drop(conn);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let client = Client::new(&url)
+        .expect("client")
+        .with_token("fyt_made_up_for_a_silent_server");
+    let started = std::time::Instant::now();
+    let err = match client.snapshot().await {
+        Ok(_) => panic!("a silent server gave a snapshot"),
+        Err(e) => e,
+    };
+    let waited = started.elapsed();
+    println!("gave up after {:.1} s", waited.as_secs_f64());
+    assert!(err.is_transient(), "tried again later: {err:?}");
+    let words = err.to_string();
+    assert!(
+        words.contains("did not begin the first download within 30 s") && words.contains("busy"),
+        "{words}"
+    );
+    let _ = done.send(());
+    let request = silent.join().expect("the silent server");
+    assert!(
+        request.starts_with("GET /api/v1/sync/snapshot"),
+        "the request reached it: {request}"
+    );
+}

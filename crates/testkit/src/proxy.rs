@@ -51,13 +51,19 @@ pub struct BadLine {
 impl BadLine {
     /// Proxies 127.0.0.1:`port` (its own) to 127.0.0.1:`upstream`.
     pub fn start(upstream: u16, faults: Faults) -> BadLine {
+        BadLine::start_on(0, upstream, faults)
+    }
+
+    /// [`BadLine::start`] on the port `listen` (0: a free one): the line
+    /// back where an earlier one was dropped (the line cut, then mended).
+    pub fn start_on(listen: u16, upstream: u16, faults: Faults) -> BadLine {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("the proxy's runtime");
         let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .block_on(TcpListener::bind(("127.0.0.1", listen)))
             .expect("the proxy listens");
         let port = listener.local_addr().expect("an address").port();
         let resets = Arc::new(AtomicU64::new(0));

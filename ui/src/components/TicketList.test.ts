@@ -18,6 +18,16 @@ function props(backend: MockBackend, view: 'all' | 'mine' = 'all') {
 const shown = (c: HTMLElement) => c.querySelectorAll('[data-testid=ticket-list] tbody tr').length;
 
 describe('the ticket list', () => {
+  it('gives a time cell its exact moment as a tooltip when the pointer comes to it', async () => {
+    const backend = new MockBackend(null, many(3));
+    const { container } = render(TicketList, props(backend));
+    await waitFor(() => expect(shown(container)).toBe(3));
+    const cell = container.querySelector('tbody tr td[data-column=updated]') as HTMLElement;
+    expect(cell.title).toBe('');
+    await fireEvent.pointerOver(cell);
+    expect(cell.title).toMatch(/20\d\d/);
+  });
+
   it('loads a view once, a page at a time, and says which view it shows', async () => {
     const backend = new MockBackend(null, many(250));
     const { container } = render(TicketList, props(backend));
