@@ -7,12 +7,24 @@
 //!
 //! - [`ticket`], [`conversation`], [`agent`], [`activity`]: the entities.
 //! - [`lifecycle`]: which status moves are allowed.
-//! - [`permissions`]: who may do what.
-//! - [`sla`]: the two timers, their states, deadlines and alert moments.
-//! - [`views`]: which views a ticket belongs to and in what order.
-//! - [`mutation`]: every change, and [`apply`], the one function that applies them.
+//! - [`permissions`]: who may do what; [`actions`]: what an agent may do
+//!   now, as data the UI draws its buttons from.
+//! - [`sla`]: the two timers, their states, deadlines and alert moments;
+//!   [`calendar`]: business hours; [`settings`]: the team's policy and
+//!   categories.
+//! - [`views`]: which views a ticket belongs to and in what order;
+//!   [`inbox`]: the conversation views.
+//! - [`mutation`]: every change, and [`apply`], the one function that
+//!   applies them, over [`state`] (the part of a team's data it touches).
+//! - [`delivery`]: how a reply or an event leaves the team (states, retry
+//!   schedule, words) and the webhook shapes.
+//! - [`report`]: SLA compliance, computed once for server and desktop.
+//! - [`presence`]: who has a ticket or conversation open, live.
 //! - [`refusal`]: why a change was refused, as a value.
 //! - [`text`]: what typed text may hold, and which ids a client may choose.
+//! - [`wire`]: the API's shapes (API.md): pulls, pushes, snapshots,
+//!   sessions, admin bodies, errors, and their serde helpers.
+//! - `testing` (feature `testing`): fixtures every crate's tests share.
 
 pub mod actions;
 pub mod activity;

@@ -1,4 +1,8 @@
-//! Small serde helpers for the shapes of API.md.
+//! The API's contract (API.md) as types, shared by the server, the sync
+//! client and the app: pulled changes and pages, pushes and their results,
+//! the snapshot's lines, sessions and device tokens, the admin bodies
+//! (agents, integration tokens), errors by code, and the serde helpers the
+//! shapes need (times with milliseconds, absent vs null).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
