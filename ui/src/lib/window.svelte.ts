@@ -62,8 +62,11 @@ export class Windowing {
       return;
     }
     seen.set(this.rowSelector, { row: this.rowHeight, pane: pane.clientHeight });
-    this.#first = Math.max(0, Math.floor((pane.scrollTop - this.#top()) / this.rowHeight) - OVERSCAN);
-    this.#visible = Math.ceil(pane.clientHeight / this.rowHeight) + 2 * OVERSCAN;
+    // The overscan above the first row in sight, as far as there are rows
+    // above it: a list at its top draws the rows in sight and those below.
+    const inSight = Math.max(0, Math.floor((pane.scrollTop - this.#top()) / this.rowHeight));
+    this.#first = Math.max(0, inSight - OVERSCAN);
+    this.#visible = inSight - this.#first + Math.ceil(pane.clientHeight / this.rowHeight) + OVERSCAN;
   }
 
   /** Follows the pane's scrolling and the window's size; returns the stop. */
