@@ -260,6 +260,24 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
     );
 }
 
+/// `fyncall-server init` on `db` (store arguments) with the admin
+/// root@example.com signing in with `password`.
+pub fn init_team(db: &[String], password: &str) {
+    let init = std::process::Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
+        .arg("init")
+        .args(db)
+        .args(["--admin-email", "root@example.com", "--admin-name", "Root"])
+        .env("FYNCALL_ADMIN_PASSWORD", password)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("init runs");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+}
+
 /// The real `fyncall-server` binary serving `db` on a free port (killed
 /// when dropped); its API URL.
 pub fn serve(db: &[String]) -> (Served, String) {

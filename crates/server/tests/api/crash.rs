@@ -2,7 +2,7 @@
 //! restart every acknowledged mutation is present exactly once and the
 //! change log still holds every change. Also: SIGTERM stops it cleanly.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use fyncall_server::Database;
@@ -31,19 +31,7 @@ fn comment_mutation(ticket: &str, n: usize) -> (Value, Uuid) {
 async fn kill_9_during_pushes_loses_and_doubles_nothing(kind: Kind) {
     let place = Place::new(kind).await;
     let db = place.args();
-    let init = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .arg("init")
-        .args(&db)
-        .args(["--admin-email", "root@example.com", "--admin-name", "Root"])
-        .env("FYNCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .expect("init runs");
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    init_team(&db, ADMIN_PASSWORD);
     let again = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
         .arg("init")
         .args(&db)

@@ -4,7 +4,6 @@
 //! 24-hour give-up with a moved clock, and a pending delivery that
 //! survives kill -9 of the server.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fyncall_server::outbox::Attempt;
@@ -503,19 +502,7 @@ const ADMIN_PASSWORD: &str = "webhook test password";
 async fn a_pending_delivery_survives_kill_9_and_waits_while_held() {
     let place = Place::new(Kind::Sqlite).await;
     let db = place.args();
-    let init = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .arg("init")
-        .args(&db)
-        .args(["--admin-email", "root@example.com", "--admin-name", "Root"])
-        .env("FYNCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .expect("init runs");
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    init_team(&db, ADMIN_PASSWORD);
     let (mut server, url) = serve(&db);
     let http = reqwest::Client::new();
     let base = url.trim_end_matches("/api/v1");
@@ -621,19 +608,7 @@ async fn two_postgres_processes_deliver_every_reply_while_one_is_killed() {
     const REPLIES: usize = 1000;
     let place = Place::new(Kind::Postgres).await;
     let db = place.args();
-    let init = Command::new(env!("CARGO_BIN_EXE_fyncall-server"))
-        .arg("init")
-        .args(&db)
-        .args(["--admin-email", "root@example.com", "--admin-name", "Root"])
-        .env("FYNCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .expect("init runs");
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    init_team(&db, ADMIN_PASSWORD);
     let (mut a, url_a) = serve(&db);
     let (_b, url_b) = serve(&db);
     let http = reqwest::Client::new();
