@@ -35,6 +35,7 @@ fn ticket_at_risk() -> (Ticket, Timestamp) {
         channel: "chat".into(),
         assignee_id: None,
         created_at: Utc::now(),
+        subject: None,
     };
     let mut state = State::default();
     state.agents.insert(agent.id, agent.clone());

@@ -593,6 +593,7 @@ fn failed_reply(id: u128, agent: Uuid, at: Timestamp) -> Message {
             last_attempt_at: Some(at),
             reason: Some("the receiver answered 503 Service Unavailable".into()),
         }),
+        automatic: false,
     }
 }
 

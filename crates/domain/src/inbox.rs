@@ -320,6 +320,7 @@ mod tests {
             channel: "chat".into(),
             assignee_id: assignee,
             created_at: at(0),
+            subject: None,
         }
     }
 
@@ -332,6 +333,7 @@ mod tests {
             body: body.into(),
             sent_at: at(min),
             delivery: None,
+            automatic: false,
         }
     }
 

@@ -34,6 +34,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod inbox;
 pub mod lifecycle;
+pub mod mail;
 pub mod mutation;
 pub mod permissions;
 pub mod presence;

@@ -145,6 +145,10 @@ pub struct OpenConversation {
     pub id: Uuid,
     pub customer: Customer,
     pub channel: String,
+    /// An email conversation's subject line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub subject: Option<String>,
 }
 
 /// A customer or AI message, from the integration.
@@ -155,6 +159,11 @@ pub struct PostMessage {
     pub conversation_id: Uuid,
     pub author: Author,
     pub body: String,
+    /// Sent by a machine (an out-of-office, a list): kept on the
+    /// conversation, moves no ticket (RULES.md "Loops and noise").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    pub automatic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -965,6 +974,7 @@ impl Tx {
             sent_at: self.at(),
             // Goes out through the conversation's channel (the server's outbox).
             delivery: Some(crate::Delivery::queued()),
+            automatic: false,
         });
         let at = self.at();
         for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {
@@ -1017,6 +1027,13 @@ impl Tx {
             channel: channel.trim().to_owned(),
             assignee_id: None,
             created_at: self.at(),
+            subject: m
+                .subject
+                .as_deref()
+                .map(|s| clean_text("subject", s))
+                .transpose()?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
         };
         self.applied.state.conversations.insert(m.id, conversation);
         self.applied.conversations.insert(m.id);
@@ -1040,8 +1057,9 @@ impl Tx {
             body,
             sent_at: self.at(),
             delivery: None,
+            automatic: m.automatic,
         });
-        if m.author == Author::Customer {
+        if m.author == Author::Customer && !m.automatic {
             for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {
                 if self.applied.state.ticket(ticket_id)?.status == Status::WaitingOnCustomer {
                     self.move_status(ticket_id, Status::InProgress, ActorRef::CUSTOMER)?;

@@ -52,6 +52,10 @@ pub struct AppState {
     pub snapshots_of: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
     /// Wakes the delivery worker (`crate::deliver`) after every committed change.
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Seals mailbox passwords; `None` when the server has no mail key.
+    pub sealer: Option<Arc<crate::mail::Sealer>>,
+    /// Wakes the mailbox readers' keeper after a mailbox changed.
+    pub mailboxes_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Most snapshots streaming at once.
@@ -376,7 +380,15 @@ pub async fn start_with(
             .map_err(std::io::Error::other)?
             .map_err(|e| std::io::Error::other(e.to_string()))?
     };
+    let sealer = match &config.mail_key {
+        Some(path) => Some(Arc::new(
+            crate::mail::Sealer::load_or_create(path).map_err(std::io::Error::other)?,
+        )),
+        None => None,
+    };
     let state = AppState {
+        sealer,
+        mailboxes_changed: Arc::default(),
         database_id,
         store,
         changes,
@@ -407,6 +419,7 @@ pub async fn start_with(
     }
     if state.config.deliver {
         tokio::spawn(crate::deliver::run(state.clone(), state.outbox.clone()));
+        tokio::spawn(crate::mail::keep_readers(state.clone()));
     }
     tokio::spawn(sweep_breaches(state.clone()));
     tokio::spawn(sweep_presence(state.clone()));

@@ -178,6 +178,35 @@ pub async fn attempt(client: &reqwest::Client, allow_http: bool, d: &Claimed) ->
     }
 }
 
+/// One attempt of a reply's mail (`crate::mail::smtp`).
+pub async fn attempt_mail(state: &AppState, d: &Claimed) -> Attempt {
+    let at = crate::time::now();
+    let started = Instant::now();
+    let outcome = match (&state.sealer, d.message_id, d.mailbox_id) {
+        (Some(sealer), Some(reply), Some(mailbox)) => {
+            let sealer = sealer.clone();
+            match state
+                .blocking(move |s| crate::mail::smtp::outgoing(s, &sealer, reply, mailbox))
+                .await
+            {
+                Ok(out) => crate::mail::smtp::send(&out).await,
+                Err(e) => Attempted::Temporary(e.message),
+            }
+        }
+        (None, ..) => Attempted::Temporary(
+            "the server has no mail key: start it with --mail-key (docs/operations.md)".into(),
+        ),
+        _ => Attempted::Permanent("this delivery names no reply to send".into()),
+    };
+    Attempt {
+        at,
+        status: None,
+        outcome,
+        answer: None,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
 /// Works the outbox until the server shuts down.
 pub async fn run(state: AppState, wake: Arc<tokio::sync::Notify>) {
     let client = client();
@@ -205,9 +234,13 @@ pub async fn run(state: AppState, wake: Arc<tokio::sync::Notify>) {
             let full = claimed.len() as u32 == BATCH;
             let done: Vec<(Claimed, Attempt)> = futures_util::stream::iter(claimed)
                 .map(|d| {
-                    let client = &client;
+                    let (client, state) = (&client, &state);
                     async move {
-                        let a = attempt(client, allow_http, &d).await;
+                        let a = if d.mailbox_id.is_some() {
+                            attempt_mail(state, &d).await
+                        } else {
+                            attempt(client, allow_http, &d).await
+                        };
                         (d, a)
                     }
                 })

@@ -222,6 +222,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     email,
                 },
                 channel: channel.into(),
+                subject: None,
             }),
             opened,
         )?;
@@ -249,6 +250,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     conversation_id: id,
                     author,
                     body,
+                    automatic: false,
                 }),
                 opened + TimeDelta::minutes(k as i64 + 1),
             )?;

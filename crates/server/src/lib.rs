@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod limits;
+pub mod mail;
 pub mod migrate;
 pub mod open;
 pub mod outbox;

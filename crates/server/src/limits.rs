@@ -63,6 +63,15 @@ pub struct Config {
     /// stopped (below the request timeout, so the answer says why).
     pub report_time_limit: Duration,
     pub tls: Option<TlsFiles>,
+    /// The key file mailbox passwords are sealed with (`--mail-key`; for
+    /// an SQLite store `<store>.mail-key` beside it). Without one the team
+    /// has no email channel, and setting up a mailbox says how to get one.
+    pub mail_key: Option<std::path::PathBuf>,
+    /// Mail servers may be reached without TLS outside the loopback range
+    /// (`--allow-plain-mail`).
+    pub allow_plain_mail: bool,
+    /// How often a mailbox whose server offers no IDLE is looked at.
+    pub mail_poll: Duration,
 }
 
 impl Default for Config {
@@ -84,6 +93,9 @@ impl Default for Config {
             deliver: true,
             report_time_limit: Duration::from_secs(25),
             tls: None,
+            mail_key: None,
+            allow_plain_mail: false,
+            mail_poll: Duration::from_secs(60),
         }
     }
 }

@@ -157,6 +157,16 @@ struct LimitArgs {
     /// customers). Served again without it, the queue goes out.
     #[arg(long, env = "FYNCALL_HOLD_DELIVERIES")]
     hold_deliveries: bool,
+    /// The key file mailbox passwords are sealed with (made when missing,
+    /// readable by this user only). Default for an SQLite store: the
+    /// store's path and `.mail-key`, beside it. Keep it with the store's
+    /// backups, apart from them.
+    #[arg(long, env = "FYNCALL_MAIL_KEY", value_name = "FILE")]
+    mail_key: Option<PathBuf>,
+    /// Lets mailboxes reach mail servers outside this machine without TLS
+    /// (by default `security: none` is only for 127.0.0.1).
+    #[arg(long, env = "FYNCALL_ALLOW_PLAIN_MAIL")]
+    allow_plain_mail: bool,
 }
 
 fn positive_days(text: &str) -> Result<f64, String> {
@@ -198,6 +208,9 @@ impl LimitArgs {
             deliver: !self.hold_deliveries,
             report_time_limit: fyncall_server::Config::default().report_time_limit,
             tls,
+            mail_key: self.mail_key,
+            allow_plain_mail: self.allow_plain_mail,
+            mail_poll: fyncall_server::Config::default().mail_poll,
         })
     }
 }
@@ -343,7 +356,12 @@ async fn main() -> anyhow::Result<()> {
             println!("the restored database's new id is {id}");
         }
         Command::Serve { db, listen, limits } => {
-            let config = limits.config()?;
+            let mut config = limits.config()?;
+            if config.mail_key.is_none()
+                && let Some(path) = &db.db
+            {
+                config.mail_key = Some(fyncall_server::mail::key_beside(path));
+            }
             let scheme = if config.tls.is_some() {
                 "https"
             } else {

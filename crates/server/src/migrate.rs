@@ -19,7 +19,7 @@ use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every table of a team, parents before children.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 17] = [
     "team",
     "agents",
     "tokens",
@@ -31,6 +31,10 @@ pub const TABLES: [&str; 13] = [
     "changes",
     "mutations",
     "webhooks",
+    "mailboxes",
+    "mail_taken",
+    "mail_ids",
+    "mail_threads",
     "deliveries",
     "delivery_attempts",
 ];

@@ -214,6 +214,7 @@ pub fn enqueue(
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
+    /// A webhook's URL and secret (empty for mail).
     pub url: String,
     pub secret: String,
     pub body: String,
@@ -221,11 +222,35 @@ pub struct Claimed {
     pub attempts: u32,
     pub queued_at: Timestamp,
     pub message_id: Option<Uuid>,
-    pub webhook_id: Uuid,
+    pub webhook_id: Option<Uuid>,
+    /// The mailbox a reply goes out from by mail.
+    pub mailbox_id: Option<Uuid>,
 }
 
-/// Claims up to `limit` due deliveries of active webhooks for the worker
-/// `by` until `until`; what it now holds.
+/// Queues a reply's mail from `mailbox`, due at once.
+pub fn enqueue_mail(
+    db: &mut dyn TokenDb,
+    mailbox: Uuid,
+    message: Uuid,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (id, mailbox, message, now) = (
+        new_delivery_id(),
+        mailbox.to_string(),
+        message.to_string(),
+        iso(now),
+    );
+    db.exec(
+        "INSERT INTO deliveries (id, mailbox_id, event, message_id, body, state, attempts,
+             created_at, queued_at, next_at)
+         VALUES ($1, $2, 'email', $3, '', 'queued', 0, $4, $4, $4)",
+        &[Some(&id), Some(&mailbox), Some(&message), Some(&now)],
+    )?;
+    Ok(())
+}
+
+/// Claims up to `limit` due deliveries of active webhooks and mailboxes
+/// for the worker `by` until `until`; what it now holds.
 pub fn claim(
     db: &mut dyn TokenDb,
     dialect: Dialect,
@@ -241,10 +266,13 @@ pub fn claim(
     };
     let sql = format!(
         "UPDATE deliveries SET claimed_by = $1, claimed_until = $3
-         WHERE id IN (SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE id IN (SELECT d.id FROM deliveries d
+             LEFT JOIN webhooks w ON w.id = d.webhook_id
+             LEFT JOIN mailboxes m ON m.id = d.mailbox_id
              WHERE d.state = 'queued' AND d.next_at <= $2
                AND (d.claimed_until IS NULL OR d.claimed_until <= $2)
-               AND w.paused IS NULL AND w.deleted_at IS NULL
+               AND ((w.id IS NOT NULL AND w.paused IS NULL AND w.deleted_at IS NULL)
+                 OR (m.id IS NOT NULL AND m.deleted_at IS NULL))
              ORDER BY d.next_at LIMIT {limit} {lock})
          RETURNING id"
     );
@@ -254,8 +282,8 @@ pub fn claim(
     }
     db.rows(
         "SELECT d.id, w.url, w.secret, d.body, CAST(d.attempts AS TEXT), d.queued_at,
-                d.message_id, d.webhook_id
-         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                d.message_id, d.webhook_id, d.mailbox_id
+         FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.claimed_by = $1 AND d.state = 'queued'
          ORDER BY d.next_at",
         &[Some(&by)],
@@ -264,13 +292,14 @@ pub fn claim(
     .map(|r| {
         Ok(Claimed {
             id: cell(r, 0)?.to_owned(),
-            url: cell(r, 1)?.to_owned(),
-            secret: cell(r, 2)?.to_owned(),
+            url: opt(r, 1).unwrap_or_default(),
+            secret: opt(r, 2).unwrap_or_default(),
             body: cell(r, 3)?.to_owned(),
             attempts: number(r, 4)?,
             queued_at: parse(cell(r, 5)?).map_err(db_err)?,
             message_id: opt(r, 6).and_then(|m| Uuid::parse_str(&m).ok()),
-            webhook_id: uuid(r, 7)?,
+            webhook_id: opt(r, 7).and_then(|m| Uuid::parse_str(&m).ok()),
+            mailbox_id: opt(r, 8).and_then(|m| Uuid::parse_str(&m).ok()),
         })
     })
     .collect()
@@ -345,8 +374,8 @@ pub fn record(
             Some(&duration),
         ],
     )?;
-    if after.state == DeliveryState::Failed {
-        pause_if_all_failed(db, claimed.webhook_id, attempt.at)?;
+    if let (DeliveryState::Failed, Some(hook)) = (after.state, claimed.webhook_id) {
+        pause_if_all_failed(db, hook, attempt.at)?;
     }
     Ok(Some(after))
 }
@@ -407,13 +436,15 @@ pub fn requeue_message(db: &mut dyn TokenDb, message: Uuid, now: Timestamp) -> S
         "UPDATE deliveries SET state = 'queued', queued_at = $2, next_at = $2, reason = NULL,
              claimed_by = NULL, claimed_until = NULL
          WHERE message_id = $1 AND state = 'failed'
-           AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)",
+           AND (webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)
+             OR mailbox_id IN (SELECT id FROM mailboxes WHERE deleted_at IS NULL))",
         &[Some(&message), Some(&now)],
     )?;
     let waiting = db.exec(
         "UPDATE deliveries SET next_at = $2
          WHERE message_id = $1 AND state = 'queued' AND (claimed_until IS NULL OR claimed_until < $2)
-           AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)",
+           AND (webhook_id IN (SELECT id FROM webhooks WHERE deleted_at IS NULL)
+             OR mailbox_id IN (SELECT id FROM mailboxes WHERE deleted_at IS NULL))",
         &[Some(&message), Some(&now)],
     )?;
     let claimed = db.rows(

@@ -165,7 +165,7 @@ pub struct NewAgent {
 }
 
 /// `f`'s answer, run by `Store::token_read`.
-fn read_tokens<S: Store + ?Sized, T>(
+pub(crate) fn read_tokens<S: Store + ?Sized, T>(
     store: &S,
     mut f: impl FnMut(&mut dyn TokenDb) -> StoreResult<T>,
 ) -> StoreResult<T> {
@@ -178,7 +178,7 @@ fn read_tokens<S: Store + ?Sized, T>(
 }
 
 /// `f`'s answer, run by `Store::token_write` (committed when it returns).
-fn write_tokens<S: Store + ?Sized, T>(
+pub(crate) fn write_tokens<S: Store + ?Sized, T>(
     store: &S,
     mut f: impl FnMut(&mut dyn TokenDb) -> StoreResult<T>,
 ) -> StoreResult<T> {

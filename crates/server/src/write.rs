@@ -172,7 +172,7 @@ pub struct Pushed {
 /// Runs `f` inside a savepoint: on `Err` only what `f` wrote is undone. A
 /// race (`Retry`) is passed up as it is, for the whole transaction to run
 /// again; so is a failure to roll back, which means the store is gone.
-fn in_savepoint<T>(
+pub(crate) fn in_savepoint<T>(
     steps: &mut dyn Steps,
     f: impl FnOnce(&mut dyn Steps) -> StoreResult<T>,
 ) -> StoreResult<Result<T, StoreError>> {
@@ -294,15 +294,28 @@ pub fn apply(
         }
     }
     let mut conversations = applied.conversations.clone();
-    // A reply goes out through its channel: webhooks subscribed to
-    // message.created. With none, it fails at once, saying what to do.
-    let carried = !applied.messages.iter().any(|m| m.delivery.is_some())
+    // A reply goes out through its channel: by mail from its conversation's
+    // mailbox, and to the webhooks subscribed to message.created. With
+    // neither, it fails at once, saying what to do.
+    let mut mailed = std::collections::BTreeSet::new();
+    for message in applied.messages.iter().filter(|m| m.delivery.is_some()) {
+        let mut from = None;
+        steps.with_sql(&mut |db| {
+            from = crate::mail::live_mailbox_of(db, message.conversation_id)?;
+            Ok(())
+        })?;
+        if let Some(mailbox) = from {
+            mailed.insert((message.id, message.conversation_id, mailbox));
+        }
+    }
+    let hooked = !applied.messages.iter().any(|m| m.delivery.is_some())
         || team
             .hooks(steps)?
             .iter()
             .any(|h| h.wants(EventType::MessageCreated));
     for message in &mut applied.messages {
-        if message.delivery.is_some() && !carried {
+        let by_mail = mailed.iter().any(|(id, ..)| *id == message.id);
+        if message.delivery.is_some() && !hooked && !by_mail {
             let channel = applied
                 .state
                 .conversations
@@ -327,6 +340,14 @@ pub fn apply(
             Some(s) => seq = Some(s),
             None => return Err(exists("timeline entry", entry.id)),
         }
+    }
+    if !mailed.is_empty() {
+        steps.with_sql(&mut |db| {
+            for (message, conversation, mailbox) in &mailed {
+                crate::mail::queue_reply(db, *mailbox, *conversation, *message, stamp.at)?;
+            }
+            Ok(())
+        })?;
     }
     let events = events_of(mutation, &applied, &conversations, stamp.at)?;
     if !events.is_empty() {

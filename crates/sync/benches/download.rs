@@ -109,6 +109,7 @@ async fn main() {
                         email: format!("c{i}@example.com"),
                     },
                     channel: "chat".into(),
+                    subject: None,
                 })
             })
             .collect();
@@ -153,6 +154,7 @@ async fn main() {
                 email: format!("c{i}@example.com"),
             },
             channel: "chat".into(),
+            subject: None,
         }));
         for (k, author) in [Author::Customer, Author::Ai].into_iter().enumerate() {
             open.push(Mutation::PostMessage(PostMessage {
@@ -160,6 +162,7 @@ async fn main() {
                 conversation_id: *c,
                 author,
                 body: format!("Message {k} of customer {i}: my parcel has not arrived yet."),
+                automatic: false,
             }));
         }
     }

@@ -76,6 +76,7 @@ impl World {
                     channel: "chat".into(),
                     assignee_id: None,
                     created_at: t0() - TimeDelta::hours(1),
+                    subject: None,
                 },
             );
         }

@@ -146,6 +146,7 @@ fn a_customer_message_moves_waiting_tickets_to_in_progress() {
                 conversation_id: CONV,
                 author: Author::Customer,
                 body: "here you go".into(),
+                automatic: false,
             }),
             min(20),
         )
@@ -163,4 +164,31 @@ fn a_customer_message_moves_waiting_tickets_to_in_progress() {
         .expect("an entry for the moved ticket");
     assert_eq!(entry.actor, ActorRef::CUSTOMER);
     assert_eq!(applied.messages.len(), 1);
+}
+
+#[test]
+fn an_automatic_message_is_kept_but_moves_no_ticket() {
+    let mut world = World::new();
+    let waiting = world.ticket_in(Status::WaitingOnCustomer);
+    let id = world.fresh_id();
+    let applied = world
+        .apply(
+            Caller::Integration,
+            Mutation::PostMessage(mutation::PostMessage {
+                id,
+                conversation_id: CONV,
+                author: Author::Customer,
+                body: "I am out of the office until Monday".into(),
+                automatic: true,
+            }),
+            min(20),
+        )
+        .expect("an automatic message is kept");
+    assert_eq!(
+        applied.state.tickets[&waiting].status,
+        Status::WaitingOnCustomer
+    );
+    assert!(applied.activity.is_empty(), "{:?}", applied.activity);
+    assert_eq!(applied.messages.len(), 1);
+    assert!(applied.messages[0].automatic);
 }

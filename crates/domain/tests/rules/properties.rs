@@ -201,6 +201,7 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             conversation_id: conv(conversation),
             author: Author::Customer,
             body: "any news?".into(),
+            automatic: false,
         }),
         Op::Escalate { priority } => Mutation::AiEscalation(AiEscalation {
             id,

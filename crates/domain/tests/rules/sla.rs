@@ -17,6 +17,7 @@ fn customer_message(world: &mut World, at: Timestamp) {
                 conversation_id: CONV,
                 author: Author::Customer,
                 body: "hi".into(),
+                automatic: false,
             }),
             at,
         )

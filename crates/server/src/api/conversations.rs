@@ -157,6 +157,7 @@ pub async fn open(
         id,
         customer: b.customer,
         channel: b.channel,
+        subject: None,
     });
     state.mutate(Caller::Integration, m).await?;
     Ok((StatusCode::CREATED, conversation_after(&state, id).await?))
@@ -184,6 +185,7 @@ pub async fn post_message(
         conversation_id: id,
         author: b.author,
         body: b.body,
+        automatic: false,
     });
     let committed = state.mutate(Caller::Integration, m).await?;
     Ok((StatusCode::CREATED, message_of(committed)?))

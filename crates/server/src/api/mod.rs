@@ -7,6 +7,7 @@ pub mod presence;
 mod reports;
 mod schemas;
 pub use account::check_new_agent;
+mod mailboxes;
 mod sync;
 mod tickets;
 mod webhooks;
@@ -104,6 +105,15 @@ pub fn routes() -> Router<AppState> {
             post(webhooks::send_again),
         )
         .route("/messages/{id}/retry", post(webhooks::retry_reply))
+        .route(
+            "/channels/email",
+            get(mailboxes::list).post(mailboxes::create),
+        )
+        .route(
+            "/channels/email/{id}",
+            patch(mailboxes::update).delete(mailboxes::remove),
+        )
+        .route("/channels/email/{id}/check", post(mailboxes::check))
         .route(
             "/integrations/messages/{id}/delivery",
             post(webhooks::report),

@@ -17,7 +17,7 @@ pub struct ErrorBody {
     error: ApiError,
 }
 
-use super::{account, conversations, presence, reports, sync, tickets, webhooks};
+use super::{account, conversations, mailboxes, presence, reports, sync, tickets, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -73,6 +73,11 @@ use super::{account, conversations, presence, reports, sync, tickets, webhooks};
         webhooks::send_again,
         webhooks::retry_reply,
         webhooks::report,
+        mailboxes::list,
+        mailboxes::create,
+        mailboxes::update,
+        mailboxes::remove,
+        mailboxes::check,
     ),
     components(schemas(ErrorBody, ApiError, ErrorCode)),
     modifiers(&Conventions)

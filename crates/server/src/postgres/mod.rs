@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server-postgres/0004_inbox.sql"),
     include_str!("../../../../migrations/server-postgres/0005_device_tokens.sql"),
     include_str!("../../../../migrations/server-postgres/0006_deliveries.sql"),
+    include_str!("../../../../migrations/server-postgres/0007_mail.sql"),
 ];
 /// The advisory lock migrations run under, so two instances starting at
 /// once apply each migration once.

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0004_inbox.sql"),
     include_str!("../../../../migrations/server/0005_device_tokens.sql"),
     include_str!("../../../../migrations/server/0006_deliveries.sql"),
+    include_str!("../../../../migrations/server/0007_mail.sql"),
 ];
 const READERS: usize = 4;
 
