@@ -184,13 +184,15 @@ pub async fn attempt_mail(state: &AppState, d: &Claimed) -> Attempt {
     let started = Instant::now();
     let outcome = match (&state.sealer, d.message_id, d.mailbox_id) {
         (Some(sealer), Some(reply), Some(mailbox)) => {
-            let sealer = sealer.clone();
-            match state
-                .blocking(move |s| crate::mail::smtp::outgoing(s, &sealer, reply, mailbox))
-                .await
+            let (sealer, store) = (sealer.clone(), state.store.clone());
+            match tokio::task::spawn_blocking(move || {
+                crate::mail::smtp::outgoing(store.as_ref(), &sealer, reply, mailbox)
+            })
+            .await
             {
-                Ok(out) => crate::mail::smtp::send(&out).await,
-                Err(e) => Attempted::Temporary(e.message),
+                Ok(Ok(out)) => crate::mail::smtp::send(&out).await,
+                Ok(Err(e)) => Attempted::Temporary(format!("the reply's mail cannot be made: {e}")),
+                Err(e) => Attempted::Temporary(format!("the reply's mail cannot be made: {e}")),
             }
         }
         (None, ..) => Attempted::Temporary(

@@ -3,10 +3,12 @@
 //! ([`http`]), a new database in a throwaway PostgreSQL cluster
 //! ([`postgres`]), waiting for a condition ([`wait`]), percentiles of
 //! timings ([`stats`]), a bad line between client and server ([`proxy`]) and
-//! a small disk to fill ([`disk`]), a webhook receiver ([`receiver`]). Dev-only: never a dependency of a shipped crate.
+//! a small disk to fill ([`disk`]), a webhook receiver ([`receiver`]), real
+//! IMAP and SMTP servers ([`mail`]). Dev-only: never a dependency of a shipped crate.
 
 pub mod disk;
 pub mod http;
+pub mod mail;
 pub mod postgres;
 pub mod proxy;
 pub mod receiver;

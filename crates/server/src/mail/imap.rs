@@ -163,6 +163,13 @@ pub async fn read(state: AppState, mailbox: MailboxConfig) {
         match session(&state, &mailbox, &mut failures).await {
             Ok(()) => {}
             Err(e) => {
+                let (host, port) = (&mailbox.imap.host, mailbox.imap.port);
+                let e = match e.strip_prefix("IMAP: ") {
+                    Some(rest) if !rest.contains(host.as_str()) => {
+                        format!("IMAP: {rest} ({host}:{port})")
+                    }
+                    _ => e,
+                };
                 tracing::warn!(mailbox = %mailbox.address, error = %e, "reading the mailbox failed");
                 show(&state, mailbox.id, MailboxState::Failing, Some(e)).await;
                 tokio::time::sleep(backoff(failures)).await;

@@ -75,11 +75,13 @@ pub fn outgoing(
         let agent_name = match message.agent_id {
             Some(agent) => db
                 .rows(
-                    "SELECT name FROM agents WHERE id = $1",
+                    "SELECT data FROM agents WHERE id = $1",
                     &[Some(&agent.to_string())],
                 )?
                 .first()
                 .and_then(|r| r.first().cloned().flatten())
+                .and_then(|data| serde_json::from_str::<fyncall_domain::Agent>(&data).ok())
+                .map(|a| a.name)
                 .unwrap_or_default(),
             None => String::new(),
         };

@@ -9,6 +9,7 @@ mod errors;
 mod fuzz;
 mod inbox;
 mod instances;
+mod mail;
 mod operations;
 mod permissions;
 mod presence;

@@ -1,0 +1,550 @@
+//! The email channel (RULES.md "Channels") against a real Dovecot (IMAP,
+//! IDLE) and a real SMTP server on 127.0.0.1: a customer's mail becomes a
+//! conversation, the reply leaves threaded, answers join by In-Reply-To or
+//! by the subject's token, automatic mail wakes nothing, a bounce fails the
+//! reply, 550 fails at once and 451 is tried again, IMAP down shows
+//! `failing` and catches up, passwords never come back out.
+
+use std::time::{Duration, Instant};
+
+use fyncall_testkit::mail::{Dovecot, SmtpSink};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::common::*;
+
+const SUPPORT: &str = "support@example.test";
+const IMAP_PASSWORD: &str = "imap-secret-7f3a";
+const SMTP_PASSWORD: &str = "smtp-secret-91c2";
+
+/// A team whose server keeps a mail key, with Dovecot and an SMTP server
+/// beside it and one mailbox set up on them.
+struct Desk {
+    team: Team,
+    dovecot: Dovecot,
+    smtp: SmtpSink,
+    mailbox: String,
+    _key: tempfile::TempDir,
+}
+
+async fn desk(kind: Kind) -> Desk {
+    let key = tempfile::tempdir().expect("a folder for the mail key");
+    let config = fyncall_server::Config {
+        mail_key: Some(key.path().join("mail.key")),
+        ..fyncall_server::Config::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let dovecot = Dovecot::start(SUPPORT, IMAP_PASSWORD);
+    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
+    let (s, m) = team
+        .post(
+            &team.admin,
+            "/channels/email",
+            mailbox_body(dovecot.port, smtp.port, IMAP_PASSWORD),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{m}");
+    let mailbox = m["id"].as_str().expect("id").to_owned();
+    Desk {
+        team,
+        dovecot,
+        smtp,
+        mailbox,
+        _key: key,
+    }
+}
+
+fn mailbox_body(imap_port: u16, smtp_port: u16, imap_password: &str) -> Value {
+    json!({
+        "address": SUPPORT,
+        "display_name": "Example Support",
+        "imap": {"host": "127.0.0.1", "port": imap_port, "security": "none",
+                 "username": SUPPORT, "password": imap_password},
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none",
+                 "username": SUPPORT, "password": SMTP_PASSWORD},
+    })
+}
+
+/// A customer's mail, as their mail program writes it.
+fn mail(from: &str, subject: &str, id: &str, answers: Option<&str>, body: &str) -> Vec<u8> {
+    let mut m = format!(
+        "From: Ann Lee <{from}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    );
+    if let Some(a) = answers {
+        m.push_str(&format!("In-Reply-To: <{a}>\r\nReferences: <{a}>\r\n"));
+    }
+    m.push_str(&format!(
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ));
+    m.into_bytes()
+}
+
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The team's email conversations, newest first.
+async fn email_conversations(team: &Team) -> Vec<Value> {
+    let (s, v) = team
+        .get(&team.alice, "/conversations?view=all&limit=100")
+        .await;
+    assert!(s.is_success(), "{v}");
+    v["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["channel"] == "email")
+        .collect()
+}
+
+async fn conversation(team: &Team, id: &str) -> Value {
+    let (s, v) = team.get(&team.alice, &format!("/conversations/{id}")).await;
+    assert!(s.is_success(), "{v}");
+    v
+}
+
+async fn messages(team: &Team, id: &str) -> Vec<Value> {
+    conversation(team, id).await["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The one email conversation, once it has `n` messages.
+async fn email_conversation_with(team: &Team, n: usize) -> String {
+    wait_for("the email conversation's messages", 10, || async {
+        let all = email_conversations(team).await;
+        let c = all.first()?;
+        let id = c["id"].as_str()?.to_owned();
+        (messages(team, &id).await.len() >= n).then_some(id)
+    })
+    .await
+}
+
+async fn reply(team: &Team, conversation: &str, body: &str) -> Value {
+    let (s, v) = team
+        .post(
+            &team.alice,
+            &format!("/conversations/{conversation}/messages"),
+            json!({"body": body}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    v
+}
+
+async fn delivery_of(team: &Team, conversation: &str, message: &str) -> Value {
+    messages(team, conversation)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == message)
+        .map(|m| m["delivery"].clone())
+        .unwrap_or(Value::Null)
+}
+
+async fn delivery_becomes(
+    team: &Team,
+    conversation: &str,
+    message: &str,
+    state: &str,
+    secs: u64,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let d = delivery_of(team, conversation, message).await;
+        if d["state"] == state {
+            return d;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "the reply's delivery is not {state} after {secs} s: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines()
+        .find(|l| {
+            l.len() > name.len()
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l[name.len()..].starts_with(':')
+        })
+        .map(|l| l[name.len() + 1..].trim())
+}
+
+async fn a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded(kind: Kind) {
+    let mut d = desk(kind).await;
+    let team = &d.team;
+    let started = Instant::now();
+    d.dovecot.deliver(&mail(
+        "ann@example.org",
+        "Order 1042 is late",
+        "m1@example.org",
+        None,
+        "Where is my order?",
+    ));
+    let conv = email_conversation_with(team, 1).await;
+    let within = started.elapsed();
+    assert!(within < Duration::from_secs(5), "taken after {within:?}");
+    let c = conversation(team, &conv).await;
+    assert_eq!(c["channel"], "email", "{c}");
+    assert_eq!(c["subject"], "Order 1042 is late", "{c}");
+    assert_eq!(c["customer"]["email"], "ann@example.org", "{c}");
+    assert_eq!(c["customer"]["name"], "Ann Lee", "{c}");
+    assert_eq!(c["messages"][0]["body"], "Where is my order?", "{c}");
+    assert_eq!(c["messages"][0]["author"], "customer", "{c}");
+
+    // The reply leaves threaded from the mailbox.
+    let r = reply(team, &conv, "It ships today.").await;
+    let rid = r["id"].as_str().expect("id").to_owned();
+    assert_eq!(r["delivery"]["state"], "queued", "{r}");
+    delivery_becomes(team, &conv, &rid, "sent", 15).await;
+    let sent = String::from_utf8(d.smtp.mails().pop().expect("a mail sent")).expect("text");
+    let subject = header(&sent, "Subject").expect("a subject");
+    let token = format!("[#C-{}]", &conv.replace('-', "")[24..]);
+    assert_eq!(subject, format!("Re: Order 1042 is late {token}"), "{sent}");
+    assert_eq!(
+        header(&sent, "In-Reply-To"),
+        Some("<m1@example.org>"),
+        "{sent}"
+    );
+    assert!(
+        header(&sent, "References").is_some_and(|r| r.contains("<m1@example.org>")),
+        "{sent}"
+    );
+    let own_id = format!("<{}@example.test>", rid.replace('-', ""));
+    assert_eq!(header(&sent, "Message-ID"), Some(own_id.as_str()), "{sent}");
+    let from = header(&sent, "From").expect("from");
+    assert!(
+        from.contains("via Example Support") && from.contains(SUPPORT),
+        "{from}"
+    );
+    assert!(sent.contains("It ships today."), "{sent}");
+
+    // The customer's answer joins by In-Reply-To; another by the token only.
+    d.dovecot.deliver(&mail(
+        "ann@example.org",
+        "Re: Order 1042 is late",
+        "m2@example.org",
+        Some(own_id.trim_matches(['<', '>'])),
+        "Thanks!",
+    ));
+    d.dovecot.deliver(&mail(
+        "ann.lee@elsewhere.example",
+        &format!("One more thing {token}"),
+        "m3@elsewhere.example",
+        None,
+        "Also the invoice, please.",
+    ));
+    email_conversation_with(team, 4).await;
+    let all = email_conversations(team).await;
+    assert_eq!(
+        all.len(),
+        1,
+        "both answers joined the one conversation: {all:?}"
+    );
+    let bodies: Vec<Value> = messages(team, &conv)
+        .await
+        .iter()
+        .map(|m| m["body"].clone())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!("Where is my order?"),
+            json!("It ships today."),
+            json!("Thanks!"),
+            json!("Also the invoice, please.")
+        ]
+    );
+    // The mailbox stays the team's record.
+    assert_eq!(d.dovecot.count(), 3);
+
+    // A mail on its own subject opens a new conversation.
+    d.dovecot.deliver(&mail(
+        "bo@example.org",
+        "Hello",
+        "m4@example.org",
+        None,
+        "New question",
+    ));
+    wait_for("a second conversation", 10, || async {
+        (email_conversations(team).await.len() == 2).then_some(())
+    })
+    .await;
+}
+
+async fn automatic_mail_wakes_nothing_and_a_bounce_fails_the_reply(kind: Kind) {
+    let mut d = desk(kind).await;
+    let team = &d.team;
+    d.dovecot.deliver(&mail(
+        "ann@example.org",
+        "Refund",
+        "a1@example.org",
+        None,
+        "Refund please",
+    ));
+    let conv = email_conversation_with(team, 1).await;
+    let (s, t) = team
+        .post(
+            &team.alice,
+            "/tickets",
+            json!({"conversation_id": conv, "subject": "Refund", "priority": "normal"}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{t}");
+    let ticket = t["id"].as_str().expect("id").to_owned();
+    for status in ["in_progress", "waiting_on_customer"] {
+        let (s, v) = team
+            .post(
+                &team.alice,
+                &format!("/tickets/{ticket}/status"),
+                json!({"status": status}),
+            )
+            .await;
+        assert!(s.is_success(), "{v}");
+    }
+    let r = reply(team, &conv, "Which order?").await;
+    let rid = r["id"].as_str().expect("id").to_owned();
+    delivery_becomes(team, &conv, &rid, "sent", 15).await;
+    let sent_before = d.smtp.mails().len();
+
+    // An out-of-office answer: kept, marked, moves no ticket, answered by nobody.
+    let mut ooo = mail(
+        "ann@example.org",
+        "Automatic reply: Refund",
+        "ooo@example.org",
+        Some(&format!("{}@example.test", rid.replace('-', ""))),
+        "I am away until Monday.",
+    );
+    ooo.splice(0..0, b"Auto-Submitted: auto-replied\r\n".iter().copied());
+    d.dovecot.deliver(&ooo);
+    email_conversation_with(team, 3).await;
+    let kept = messages(team, &conv).await;
+    assert_eq!(kept[2]["automatic"], true, "{kept:?}");
+    let (_, t) = team.get(&team.alice, &format!("/tickets/{ticket}")).await;
+    assert_eq!(
+        t["ticket"]["status"], "waiting_on_customer",
+        "an automatic mail moves no ticket: {t}"
+    );
+
+    // A bounce names the reply: it fails with the report's reason.
+    let bounce = format!(
+        "From: MAILER-DAEMON@example.org\r\nTo: {SUPPORT}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; ann@example.org\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{}@example.test>\r\nSubject: Re: Refund\r\n--b--\r\n",
+        rid.replace('-', "")
+    );
+    d.dovecot.deliver(bounce.as_bytes());
+    let failed = delivery_becomes(team, &conv, &rid, "failed", 10).await;
+    let reason = failed["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("mailbox full") && reason.contains("ann@example.org"),
+        "{failed}"
+    );
+    // The bounce is no customer message, and nothing answered either mail.
+    assert_eq!(messages(team, &conv).await.len(), 3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(d.smtp.mails().len(), sent_before, "nothing was sent back");
+}
+
+async fn a_550_fails_at_once_and_a_451_is_tried_again(kind: Kind) {
+    let mut d = desk(kind).await;
+    let team = &d.team;
+    d.dovecot.deliver(&mail(
+        "reject-me@example.org",
+        "One",
+        "r1@example.org",
+        None,
+        "Hello",
+    ));
+    let refused = email_conversation_with(team, 1).await;
+    let r = reply(team, &refused, "Hi there").await;
+    let rid = r["id"].as_str().expect("id").to_owned();
+    let failed = delivery_becomes(team, &refused, &rid, "failed", 15).await;
+    assert_eq!(failed["attempts"], 1, "{failed}");
+    let reason = failed["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("550") && reason.contains("User unknown"),
+        "the server's words: {failed}"
+    );
+
+    d.dovecot.deliver(&mail(
+        "later@example.org",
+        "Two",
+        "l1@example.org",
+        None,
+        "Hello again",
+    ));
+    let later = wait_for("the second conversation", 10, || async {
+        email_conversations(team)
+            .await
+            .into_iter()
+            .find(|c| c["customer"]["email"] == "later@example.org")
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let r = reply(team, &later, "Sorry for the wait").await;
+    let rid = r["id"].as_str().expect("id").to_owned();
+    // The first attempt hears 451, the one 5 s later gets through.
+    let sent = delivery_becomes(team, &later, &rid, "sent", 30).await;
+    assert_eq!(sent["attempts"], 2, "{sent}");
+    let mails = d.smtp.mails();
+    assert_eq!(mails.len(), 1, "the 550 and the 451 kept nothing");
+}
+
+/// The one mailbox as the admin console shows it.
+async fn state(team: &Team) -> Value {
+    let (_, v) = team.get(&team.admin, "/channels/email").await;
+    v[0].clone()
+}
+
+async fn imap_down_shows_failing_then_catches_up(kind: Kind) {
+    let mut d = desk(kind).await;
+    let team = &d.team;
+    d.dovecot.deliver(&mail(
+        "ann@example.org",
+        "First",
+        "f1@example.org",
+        None,
+        "one",
+    ));
+    email_conversation_with(team, 1).await;
+    assert_eq!(state(team).await["state"], "idle", "Dovecot offers IDLE");
+    d.dovecot.stop();
+    let failing = wait_for("the mailbox to show failing", 20, || async {
+        let m = state(team).await;
+        (m["state"] == "failing").then_some(m)
+    })
+    .await;
+    let error = failing["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.starts_with("IMAP:") && error.contains("127.0.0.1"),
+        "{failing}"
+    );
+    for i in 0..5 {
+        d.dovecot.deliver(&mail(
+            "ann@example.org",
+            &format!("While down {i}"),
+            &format!("down{i}@example.org"),
+            None,
+            &format!("mail {i}"),
+        ));
+    }
+    d.dovecot.start_again();
+    wait_for("the mails that came while IMAP was down", 90, || async {
+        (email_conversations(team).await.len() == 6).then_some(())
+    })
+    .await;
+    let m = wait_for("the mailbox to be idle again", 10, || async {
+        let m = state(team).await;
+        (m["state"] == "idle").then_some(m)
+    })
+    .await;
+    assert!(m.get("last_error").is_none(), "{m}");
+}
+
+async fn passwords_go_in_and_never_come_out(kind: Kind) {
+    let d = desk(kind).await;
+    let team = &d.team;
+    let (s, list) = team.get(&team.admin, "/channels/email").await;
+    assert!(s.is_success(), "{list}");
+    let text = list.to_string();
+    assert!(
+        !text.contains(IMAP_PASSWORD) && !text.contains(SMTP_PASSWORD),
+        "{text}"
+    );
+    assert_eq!(list[0]["imap"]["username"], SUPPORT);
+    // Agents may not see or change mailboxes.
+    let (s, _) = team.get(&team.alice, "/channels/email").await;
+    assert_eq!(s.as_u16(), 403);
+    // The store's file alone does not reveal them.
+    if let fyncall_server::Database::Sqlite(path) = &team.place.database {
+        let mut bytes = std::fs::read(path).expect("the store");
+        let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
+        bytes.extend(wal);
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains(IMAP_PASSWORD) && !hay.contains(SMTP_PASSWORD));
+    }
+    // Check says what works and what fails, in words.
+    let (s, ok) = team
+        .post(
+            &team.admin,
+            &format!("/channels/email/{}/check", d.mailbox),
+            json!({}),
+        )
+        .await;
+    assert!(s.is_success(), "{ok}");
+    assert_eq!(ok, json!({"imap": {"ok": true}, "smtp": {"ok": true}}));
+    let (s, v) = team
+        .call(
+            &team.admin,
+            Method::PATCH,
+            &format!("/channels/email/{}", d.mailbox),
+            Some(json!({"imap": {"password": "wrong"}, "smtp": {"password": "wrong"}})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    assert!(!v.to_string().contains("wrong"), "{v}");
+    let (_, bad) = team
+        .post(
+            &team.admin,
+            &format!("/channels/email/{}/check", d.mailbox),
+            json!({}),
+        )
+        .await;
+    assert_eq!(bad["imap"]["ok"], false, "{bad}");
+    let imap = bad["imap"]["error"].as_str().unwrap_or("");
+    assert!(
+        imap.starts_with(&format!("IMAP: authentication failed for {SUPPORT}")),
+        "{bad}"
+    );
+    let smtp = bad["smtp"]["error"].as_str().unwrap_or("");
+    assert!(
+        smtp.starts_with(&format!("SMTP: authentication failed for {SUPPORT}")),
+        "{bad}"
+    );
+    // Plain mail leaves this machine only when the server allows it.
+    let mut far = mailbox_body(993, 587, "x");
+    far["address"] = json!("sales@example.test");
+    far["imap"]["host"] = json!("imap.example.com");
+    let refused = team.post(&team.admin, "/channels/email", far).await;
+    assert_error(&refused, 422, "invalid");
+    assert!(
+        refused.1.to_string().contains("--allow-plain-mail"),
+        "{}",
+        refused.1
+    );
+    // One mailbox an address.
+    let twice = team
+        .post(
+            &team.admin,
+            "/channels/email",
+            mailbox_body(d.dovecot.port, d.smtp.port, "x"),
+        )
+        .await;
+    assert_error(&twice, 409, "conflict");
+}
+
+both_stores!(
+    a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded,
+    automatic_mail_wakes_nothing_and_a_bounce_fails_the_reply,
+    a_550_fails_at_once_and_a_451_is_tried_again,
+    imap_down_shows_failing_then_catches_up,
+    passwords_go_in_and_never_come_out,
+);
