@@ -541,7 +541,83 @@ async fn passwords_go_in_and_never_come_out(kind: Kind) {
     assert_error(&twice, 409, "conflict");
 }
 
+async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
+    const PASSWORD: &str = "mail crash password";
+    let place = Place::new(kind).await;
+    let key = tempfile::tempdir().expect("a folder for the mail key");
+    let mut args = place.args();
+    init_team(&args, PASSWORD);
+    args.extend(["--mail-key".to_owned(), key.path().join("mail.key").display().to_string()]);
+    let mut dovecot = Dovecot::start(SUPPORT, IMAP_PASSWORD);
+    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let (mut child, url) = serve(&args);
+    let server = url.trim_end_matches("/api/v1").to_owned();
+    let token = fyncall_testkit::http::login(&http, &server, "root@example.com", PASSWORD)
+        .await
+        .token;
+    let created = http
+        .post(format!("{url}/channels/email"))
+        .bearer_auth(&token)
+        .json(&mailbox_body(dovecot.port, smtp.port, IMAP_PASSWORD))
+        .send()
+        .await
+        .expect("a mailbox");
+    assert_eq!(created.status().as_u16(), 201);
+    let count = |url: String, token: String| {
+        let http = http.clone();
+        async move {
+            let v: Value = match http
+                .get(format!("{url}/conversations?view=all&limit=100"))
+                .bearer_auth(&token)
+                .send()
+                .await
+            {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => return None,
+            };
+            v["conversations"].as_array().map(|c| c.to_vec())
+        }
+    };
+    for i in 0..10 {
+        dovecot.deliver(&mail("ann@example.org", &format!("Mail {i}"), &format!("k{i}@example.org"), None, &format!("body {i}")));
+    }
+    wait_for("the first mails taken", 10, || async {
+        count(url.clone(), token.clone()).await.filter(|c| !c.is_empty()).map(|_| ())
+    })
+    .await;
+    for i in 10..20 {
+        dovecot.deliver(&mail("ann@example.org", &format!("Mail {i}"), &format!("k{i}@example.org"), None, &format!("body {i}")));
+    }
+    child.kill();
+    let (_child, url) = serve(&args);
+    let server = url.trim_end_matches("/api/v1").to_owned();
+    let token = fyncall_testkit::http::login(&http, &server, "root@example.com", PASSWORD)
+        .await
+        .token;
+    let all = wait_for("all 20 mails after the restart", 30, || async {
+        count(url.clone(), token.clone()).await.filter(|c| c.len() >= 20)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = count(url.clone(), token.clone()).await.unwrap_or(all);
+    let mut subjects: Vec<String> = all
+        .iter()
+        .map(|c| c["last_message"]["body"].as_str().unwrap_or("").to_owned())
+        .collect();
+    subjects.sort();
+    let mut want: Vec<String> = (0..20).map(|i| format!("body {i}")).collect();
+    want.sort();
+    assert_eq!(subjects, want, "each mail taken once");
+    assert!(all.iter().all(|c| c["channel"] == "email"));
+    assert_eq!(dovecot.count(), 20, "the mailbox still holds every mail");
+}
+
 both_stores!(
+    mails_arriving_across_a_kill_9_are_each_taken_once,
     a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded,
     automatic_mail_wakes_nothing_and_a_bounce_fails_the_reply,
     a_550_fails_at_once_and_a_451_is_tried_again,
