@@ -594,6 +594,7 @@ fn failed_reply(id: u128, agent: Uuid, at: Timestamp) -> Message {
             reason: Some("the receiver answered 503 Service Unavailable".into()),
         }),
         automatic: false,
+        attachments: Vec::new(),
     }
 }
 

@@ -572,6 +572,7 @@ async fn run(cli: Cli) -> Outcome {
                 id: Uuid::now_v7(),
                 conversation_id: id,
                 body: text,
+                attachment_ids: Vec::new(),
             });
             act(&ctx, cache, m, Target::Conversation(id), "Replied").await
         }

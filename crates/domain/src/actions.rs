@@ -161,6 +161,7 @@ pub fn conversation_candidates(
             id: Uuid::nil(),
             conversation_id: id,
             body: "…".into(),
+            attachment_ids: Vec::new(),
         }),
     ));
     out

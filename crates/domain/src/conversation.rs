@@ -33,6 +33,23 @@ pub struct Conversation {
     pub subject: Option<String>,
 }
 
+/// A file on a message (RULES.md "Attachments"): its bytes are fetched
+/// on demand (`GET /attachments/{id}`), never shown inline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: Uuid,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Largest file a message may carry (25 MiB).
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+/// Largest sum of a message's files (50 MiB).
+pub const MAX_MESSAGE_ATTACHMENT_BYTES: u64 = 50 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -84,4 +101,8 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
     pub automatic: bool,
+    /// The files it carries (in or out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Attachment>>", optional))]
+    pub attachments: Vec<Attachment>,
 }

@@ -334,6 +334,7 @@ mod tests {
             sent_at: at(min),
             delivery: None,
             automatic: false,
+            attachments: Vec::new(),
         }
     }
 

@@ -55,7 +55,7 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 pub use activity::{Activity, ActorKind, ActorRef, AssignReason, Change};
 pub use agent::{Agent, AgentChange, Role};
-pub use conversation::{Author, Conversation, Customer, Message};
+pub use conversation::{Attachment, Author, Conversation, Customer, Message};
 pub use delivery::{Delivery, DeliveryState, EventType};
 pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMessage};
 pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};

@@ -137,6 +137,10 @@ pub struct Reply {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub body: String,
+    /// Files uploaded first (`POST /attachments`), sent with the reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +168,10 @@ pub struct PostMessage {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
     pub automatic: bool,
+    /// Files uploaded first (`POST /attachments`), on the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -975,6 +983,7 @@ impl Tx {
             // Goes out through the conversation's channel (the server's outbox).
             delivery: Some(crate::Delivery::queued()),
             automatic: false,
+            attachments: Vec::new(),
         });
         let at = self.at();
         for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {
@@ -1058,6 +1067,7 @@ impl Tx {
             sent_at: self.at(),
             delivery: None,
             automatic: m.automatic,
+            attachments: Vec::new(),
         });
         if m.author == Author::Customer && !m.automatic {
             for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {

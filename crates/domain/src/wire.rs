@@ -695,6 +695,7 @@ mod tests {
             sent_at: at,
             delivery: None,
             automatic: false,
+            attachments: Vec::new(),
         };
         let json = serde_json::to_value(&m).expect("json");
         assert_eq!(json["sent_at"], "2026-03-02T09:00:00.000Z");

@@ -251,6 +251,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     author,
                     body,
                     automatic: false,
+                    attachment_ids: Vec::new(),
                 }),
                 opened + TimeDelta::minutes(k as i64 + 1),
             )?;
@@ -272,6 +273,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     id: rid,
                     conversation_id: id,
                     body: "Hello! I'm on it and will keep you posted.".into(),
+                    attachment_ids: Vec::new(),
                 }),
                 opened + TimeDelta::minutes(8),
             )?;

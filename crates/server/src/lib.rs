@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod deliver;
 pub mod demo;
 pub mod error;

@@ -19,7 +19,7 @@ use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every table of a team, parents before children.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "team",
     "agents",
     "tokens",
@@ -35,6 +35,7 @@ pub const TABLES: [&str; 17] = [
     "mail_taken",
     "mail_ids",
     "mail_threads",
+    "attachments",
     "deliveries",
     "delivery_attempts",
 ];

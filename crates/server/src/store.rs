@@ -204,6 +204,20 @@ pub trait Store: Send + Sync + 'static {
         work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
+    /// Runs `work` on where blobs are kept, in one transaction
+    /// (PostgreSQL: the store itself; SQLite: the file beside it).
+    fn blob_write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.token_write(work)
+    }
+    fn blob_read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.token_read(work)
+    }
     fn insert_token(&self, token: &NewToken<'_>) -> StoreResult<()> {
         write_tokens(self, |db| sessions::insert(db, token))
     }

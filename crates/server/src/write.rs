@@ -294,6 +294,22 @@ pub fn apply(
         }
     }
     let mut conversations = applied.conversations.clone();
+    // Files named by the message, uploaded first (`crate::blobs`).
+    let named = match mutation {
+        Mutation::Reply(r) => r.attachment_ids.as_slice(),
+        Mutation::PostMessage(p) => p.attachment_ids.as_slice(),
+        _ => &[],
+    };
+    if !named.is_empty() {
+        let mut files = Vec::new();
+        steps.with_sql(&mut |db| {
+            files = crate::blobs::describe(db, named)?;
+            Ok(())
+        })?;
+        for message in &mut applied.messages {
+            message.attachments = files.clone();
+        }
+    }
     // A reply goes out through its channel: by mail from its conversation's
     // mailbox, and to the webhooks subscribed to message.created. With
     // neither, it fails at once, saying what to do.

@@ -163,6 +163,7 @@ async fn main() {
                 author,
                 body: format!("Message {k} of customer {i}: my parcel has not arrived yet."),
                 automatic: false,
+                attachment_ids: Vec::new(),
             }));
         }
     }

@@ -147,6 +147,7 @@ fn a_customer_message_moves_waiting_tickets_to_in_progress() {
                 author: Author::Customer,
                 body: "here you go".into(),
                 automatic: false,
+                attachment_ids: Vec::new(),
             }),
             min(20),
         )
@@ -180,6 +181,7 @@ fn an_automatic_message_is_kept_but_moves_no_ticket() {
                 author: Author::Customer,
                 body: "I am out of the office until Monday".into(),
                 automatic: true,
+                attachment_ids: Vec::new(),
             }),
             min(20),
         )

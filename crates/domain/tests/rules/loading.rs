@@ -100,6 +100,7 @@ fn a_conversation_change_reads_every_linked_ticket_and_a_new_ticket_none() {
         id: w.fresh_id(),
         conversation_id: CONV,
         body: "We are on it".into(),
+        attachment_ids: Vec::new(),
     });
     let mut s = store::<true>(&w);
     let state = state::load(&mut s, &reply).expect("loaded");

@@ -195,6 +195,7 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             id,
             conversation_id: conv(conversation),
             body: "hello".into(),
+            attachment_ids: Vec::new(),
         }),
         Op::CustomerMessage { conversation } => Mutation::PostMessage(PostMessage {
             id,
@@ -202,6 +203,7 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             author: Author::Customer,
             body: "any news?".into(),
             automatic: false,
+            attachment_ids: Vec::new(),
         }),
         Op::Escalate { priority } => Mutation::AiEscalation(AiEscalation {
             id,

@@ -18,6 +18,7 @@ fn customer_message(world: &mut World, at: Timestamp) {
                 author: Author::Customer,
                 body: "hi".into(),
                 automatic: false,
+                attachment_ids: Vec::new(),
             }),
             at,
         )
@@ -249,6 +250,7 @@ fn first_response_by_conversation_reply_only_after_creation() {
                 id,
                 conversation_id: CONV,
                 body: "On it".into(),
+                attachment_ids: Vec::new(),
             }),
             at,
         )

@@ -109,6 +109,9 @@ pub async fn assign(
 pub struct ReplyBody {
     pub id: Option<Uuid>,
     pub body: String,
+    /// Files uploaded first with `POST /attachments`.
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 fn message_of(committed: crate::store::Committed) -> Result<Json<Message>, ApiError> {
@@ -132,6 +135,7 @@ pub async fn reply(
         id: b.id.unwrap_or_else(Uuid::now_v7),
         conversation_id: id,
         body: b.body,
+        attachment_ids: b.attachment_ids,
     });
     let committed = state.mutate(Caller::Agent(agent.id), m).await?;
     Ok((StatusCode::CREATED, message_of(committed)?))
@@ -170,6 +174,9 @@ pub struct MessageBody {
     #[schema(value_type = String)]
     pub author: Author,
     pub body: String,
+    /// Files uploaded first with `POST /attachments`.
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/conversations/{id}/messages", request_body = MessageBody,
@@ -186,6 +193,7 @@ pub async fn post_message(
         author: b.author,
         body: b.body,
         automatic: false,
+        attachment_ids: b.attachment_ids,
     });
     let committed = state.mutate(Caller::Integration, m).await?;
     Ok((StatusCode::CREATED, message_of(committed)?))

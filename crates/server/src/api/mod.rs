@@ -7,6 +7,7 @@ pub mod presence;
 mod reports;
 mod schemas;
 pub use account::check_new_agent;
+mod attachments;
 mod mailboxes;
 mod sync;
 mod tickets;
@@ -114,6 +115,8 @@ pub fn routes() -> Router<AppState> {
             patch(mailboxes::update).delete(mailboxes::remove),
         )
         .route("/channels/email/{id}/check", post(mailboxes::check))
+        .route("/attachments", post(attachments::upload))
+        .route("/attachments/{id}", get(attachments::download))
         .route(
             "/integrations/messages/{id}/delivery",
             post(webhooks::report),

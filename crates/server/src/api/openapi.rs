@@ -17,7 +17,9 @@ pub struct ErrorBody {
     error: ApiError,
 }
 
-use super::{account, conversations, mailboxes, presence, reports, sync, tickets, webhooks};
+use super::{
+    account, attachments, conversations, mailboxes, presence, reports, sync, tickets, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -78,6 +80,8 @@ use super::{account, conversations, mailboxes, presence, reports, sync, tickets,
         mailboxes::update,
         mailboxes::remove,
         mailboxes::check,
+        attachments::upload,
+        attachments::download,
     ),
     components(schemas(ErrorBody, ApiError, ErrorCode)),
     modifiers(&Conventions)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fyncall_domain::delivery::Attempted;
 use fyncall_domain::mail::{MailSecurity, NewMailServer, reply_message_id, reply_subject};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox as Address, Message as Email};
+use lettre::message::{Attachment, Mailbox as Address, Message as Email, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -37,6 +37,8 @@ pub struct Outgoing {
     pub in_reply_to: Option<String>,
     /// Every mail of the thread, oldest first.
     pub references: Vec<String>,
+    /// The reply's files: name, type and bytes.
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -87,17 +89,34 @@ pub fn outgoing(
         };
         let (references, in_reply_to) = super::thread_ids(db, conversation)?;
         let own = reply_message_id(reply, &config.address);
-        Ok(Outgoing {
-            agent_name,
-            to_name: c.customer.name,
-            to_address: c.customer.email,
-            subject: reply_subject(&subject, &token),
-            body: message.body,
-            in_reply_to,
-            references: references.into_iter().filter(|r| *r != own).collect(),
-            mailbox: config,
-            reply,
-        })
+        let mut files = Vec::new();
+        for a in &message.attachments {
+            let (_, blob) = crate::blobs::attachment(db, a.id)?
+                .ok_or_else(|| db_err(format!("the reply's file {} is gone", a.name)))?;
+            files.push((a.name.clone(), a.content_type.clone(), blob));
+        }
+        Ok((
+            Outgoing {
+                files: Vec::new(),
+                agent_name,
+                to_name: c.customer.name,
+                to_address: c.customer.email,
+                subject: reply_subject(&subject, &token),
+                body: message.body,
+                in_reply_to,
+                references: references.into_iter().filter(|r| *r != own).collect(),
+                mailbox: config,
+                reply,
+            },
+            files,
+        ))
+    })
+    .and_then(|(mut out, files)| {
+        for (name, content_type, blob) in files {
+            out.files
+                .push((name, content_type, crate::blobs::read_all(store, blob)?));
+        }
+        Ok(out)
     })
 }
 
@@ -142,9 +161,21 @@ pub fn build(out: &Outgoing) -> Result<Email, String> {
         let refs: Vec<String> = out.references.iter().map(|r| format!("<{r}>")).collect();
         email = email.references(refs.join(" "));
     }
+    if out.files.is_empty() {
+        return email
+            .header(ContentType::TEXT_PLAIN)
+            .body(out.body.clone())
+            .map_err(|e| format!("the mail cannot be made: {e}"));
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(out.body.clone()));
+    for (name, content_type, bytes) in &out.files {
+        let kind = ContentType::parse(content_type).unwrap_or_else(|_| {
+            ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+        });
+        parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), kind));
+    }
     email
-        .header(ContentType::TEXT_PLAIN)
-        .body(out.body.clone())
+        .multipart(parts)
         .map_err(|e| format!("the mail cannot be made: {e}"))
 }
 

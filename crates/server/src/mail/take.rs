@@ -145,6 +145,7 @@ fn take_one(
     team: &mut Team,
     mailbox: &MailboxConfig,
     mail: &Incoming,
+    files: &[Stored],
     now: Timestamp,
 ) -> StoreResult<(Option<Uuid>, Option<i64>)> {
     if let Some(bounce) = &mail.bounce {
@@ -226,12 +227,29 @@ fn take_one(
         }
     };
     let message = Uuid::now_v7();
+    sql(steps, |db| {
+        for f in files {
+            crate::blobs::insert(db, &f.attachment, f.blob, &f.sha, now)?;
+        }
+        Ok(())
+    })?;
+    let mut body = mail.body.clone();
+    for left in &mail.files {
+        if left.bytes.len() as u64 > fyncall_domain::conversation::MAX_ATTACHMENT_BYTES {
+            body.push_str(&format!(
+                "\n\n[{} ({} MiB) is over the 25 MiB a file may have: it stays in the mailbox]",
+                left.name,
+                left.bytes.len() / (1024 * 1024)
+            ));
+        }
+    }
     let post = Mutation::PostMessage(PostMessage {
         id: message,
         conversation_id: conversation,
         author: Author::Customer,
-        body: mail.body.clone(),
+        body,
         automatic: mail.automatic,
+        attachment_ids: files.iter().map(|f| f.attachment.id).collect(),
     });
     seq = write::apply(
         steps,
@@ -248,35 +266,77 @@ fn take_one(
     Ok((Some(message), seq))
 }
 
+/// A mail's file, its bytes stored as a blob before the mail's transaction.
+pub struct Stored {
+    pub attachment: fyncall_domain::Attachment,
+    pub blob: Uuid,
+    pub sha: String,
+}
+
+/// Stores a mail's files as blobs (those within the size limit).
+fn store_files(store: &dyn Store, mail: &Incoming) -> StoreResult<Vec<Stored>> {
+    let mut out = Vec::new();
+    for f in &mail.files {
+        if f.bytes.len() as u64 > fyncall_domain::conversation::MAX_ATTACHMENT_BYTES {
+            continue;
+        }
+        let mut upload = crate::blobs::Upload::default();
+        upload.add(store, &f.bytes)?;
+        let (blob, sha, size) = upload.finish(store)?;
+        out.push(Stored {
+            attachment: fyncall_domain::Attachment {
+                id: Uuid::now_v7(),
+                name: crate::blobs::clean_name(&f.name),
+                content_type: crate::blobs::clean_type(&f.content_type),
+                size,
+            },
+            blob,
+            sha,
+        });
+    }
+    Ok(out)
+}
+
 /// Takes a batch of fetched mails (UID, raw bytes) from one mailbox in one
-/// transaction; mails taken before are passed over. The last sequence.
+/// transaction; mails taken before are passed over. Each mail is read and
+/// its files stored first, outside the transaction (a file stored twice
+/// is kept once). The last sequence.
 pub fn take_all(
     store: &dyn Store,
     mailbox: &MailboxConfig,
     validity: u32,
     batch: &[(u32, Vec<u8>)],
 ) -> StoreResult<Option<i64>> {
+    let own = crate::store::read_tokens(store, super::own_addresses)?;
+    let mut read = Vec::with_capacity(batch.len());
+    for (uid, raw) in batch {
+        match parse::read(raw, &own) {
+            Ok(mail) => {
+                let files = store_files(store, &mail)?;
+                read.push((uid.to_string(), Ok((mail, files))));
+            }
+            Err(why) => read.push((uid.to_string(), Err(why))),
+        }
+    }
     let mut last = None;
     let (mb, validity) = (mailbox.id.to_string(), validity.to_string());
     store.transact(&mut |steps| {
         let now = crate::time::now();
         let mut team = Team::default();
-        let own = sql(steps, super::own_addresses)?;
         last = None;
-        for (uid, raw) in batch {
-            let uid = uid.to_string();
-            if sql(steps, |db| was_taken(db, &mb, &validity, &uid))? {
+        for (uid, mail) in &read {
+            if sql(steps, |db| was_taken(db, &mb, &validity, uid))? {
                 continue;
             }
-            let taken = match parse::read(raw, &own) {
+            let taken = match mail {
                 Err(why) => {
                     tracing::warn!(mailbox = %mailbox.address, uid = %uid, %why, "a mail could not be read; it stays in the mailbox");
                     None
                 }
-                Ok(mail) if sql(steps, |db| known_id(db, &mail.message_id))? => None,
-                Ok(mail) => {
+                Ok((mail, _)) if sql(steps, |db| known_id(db, &mail.message_id))? => None,
+                Ok((mail, files)) => {
                     match write::in_savepoint(steps, |steps| {
-                        take_one(steps, &mut team, mailbox, &mail, now)
+                        take_one(steps, &mut team, mailbox, mail, files, now)
                     })? {
                         Ok((message, seq)) => {
                             last = seq.or(last);
@@ -289,7 +349,7 @@ pub fn take_all(
                     }
                 }
             };
-            sql(steps, |db| record_taken(db, &mb, &validity, &uid, taken, now))?;
+            sql(steps, |db| record_taken(db, &mb, &validity, uid, taken, now))?;
         }
         if let Some(seq) = last {
             steps.notify(seq)?;

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0005_device_tokens.sql"),
     include_str!("../../../../migrations/server/0006_deliveries.sql"),
     include_str!("../../../../migrations/server/0007_mail.sql"),
+    include_str!("../../../../migrations/server/0008_attachments.sql"),
 ];
 const READERS: usize = 4;
 
@@ -44,6 +45,15 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
+    /// The blob file beside the store (`<store>.blobs`), opened when first used.
+    blobs: Mutex<Option<Connection>>,
+}
+
+/// The blob file of an SQLite store: `<store>.blobs`, beside it.
+pub fn blobs_path(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".blobs");
+    PathBuf::from(name)
 }
 
 pub(crate) fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -171,6 +181,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             path: path.to_owned(),
+            blobs: Mutex::new(None),
         })
     }
 
@@ -219,6 +230,34 @@ impl SqliteStore {
             }
         }
         result
+    }
+
+    /// Runs `f` on the blob file's connection (made, with its tables, when
+    /// first used).
+    pub(crate) fn with_blobs<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut slot = self.blobs.lock().unwrap_or_else(|p| {
+            self.blobs.clear_poison();
+            p.into_inner()
+        });
+        if slot.is_none() {
+            let conn = Connection::open(blobs_path(&self.path)).map_err(db_err)?;
+            configure(&conn).map_err(db_err)?;
+            conn.execute_batch(crate::blobs::SQLITE_SCHEMA)
+                .map_err(db_err)?;
+            *slot = Some(conn);
+        }
+        match slot.as_mut() {
+            Some(conn) => {
+                if !conn.is_autocommit() {
+                    conn.execute_batch("ROLLBACK").map_err(db_err)?;
+                }
+                f(conn)
+            }
+            None => Err(db_err("the blob file is not open")),
+        }
     }
 
     /// The writer's `journal_mode` and `synchronous` as SQLite reports them

@@ -232,6 +232,24 @@ impl Store for SqliteStore {
         self.read(|c| work(&mut SqliteTokens(c)))
     }
 
+    fn blob_write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.with_blobs(|conn| {
+            let tx = conn.transaction().map_err(db_err)?;
+            work(&mut SqliteTokens(&tx))?;
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    fn blob_read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.with_blobs(|conn| work(&mut SqliteTokens(conn)))
+    }
+
     fn token_write(
         &self,
         work: &mut dyn FnMut(&mut dyn TokenDb) -> StoreResult<()>,

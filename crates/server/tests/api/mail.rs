@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use fyncall_testkit::mail::{Dovecot, SmtpSink};
+use mail_parser::MimeHeaders;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -189,16 +190,49 @@ fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
         .map(|l| l[name.len() + 1..].trim())
 }
 
+/// A small PNG (a 1×1 picture) with some bytes of every value after it.
+fn png() -> Vec<u8> {
+    let mut p =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    p.extend((0..=255u8).cycle().take(300_000));
+    p
+}
+
+/// A customer's mail carrying a file.
+fn mail_with_file(
+    from: &str,
+    subject: &str,
+    id: &str,
+    body: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Vec<u8> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    format!(
+        "From: Ann Lee <{from}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"sep\"\r\n\r\n--sep\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--sep\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--sep--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes()
+}
+
 async fn a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded(kind: Kind) {
     let mut d = desk(kind).await;
     let team = &d.team;
     let started = Instant::now();
-    d.dovecot.deliver(&mail(
+    let picture = png();
+    d.dovecot.deliver(&mail_with_file(
         "ann@example.org",
         "Order 1042 is late",
         "m1@example.org",
-        None,
         "Where is my order?",
+        "label.png",
+        &picture,
     ));
     let conv = email_conversation_with(team, 1).await;
     let within = started.elapsed();
@@ -210,9 +244,60 @@ async fn a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded(ki
     assert_eq!(c["customer"]["name"], "Ann Lee", "{c}");
     assert_eq!(c["messages"][0]["body"], "Where is my order?", "{c}");
     assert_eq!(c["messages"][0]["author"], "customer", "{c}");
+    // Its file, byte for byte, only ever as a download.
+    let file = &c["messages"][0]["attachments"][0];
+    assert_eq!(file["name"], "label.png", "{c}");
+    assert_eq!(file["content_type"], "image/png", "{c}");
+    assert_eq!(file["size"], picture.len(), "{c}");
+    let got = team
+        .http
+        .get(format!(
+            "{}/attachments/{}",
+            team.url,
+            file["id"].as_str().expect("id")
+        ))
+        .bearer_auth(&team.alice)
+        .send()
+        .await
+        .expect("download");
+    assert!(got.status().is_success());
+    let headers = got.headers().clone();
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("attachment;")
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["content-security-policy"], "sandbox");
+    assert_eq!(got.bytes().await.expect("bytes").to_vec(), picture);
 
-    // The reply leaves threaded from the mailbox.
-    let r = reply(team, &conv, "It ships today.").await;
+    // The reply leaves threaded from the mailbox, with the agent's PDF.
+    let pdf = b"%PDF-1.4\n% a small PDF\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let up = team
+        .http
+        .post(format!("{}/attachments", team.url))
+        .bearer_auth(&team.alice)
+        .header("content-type", "application/pdf")
+        .header(
+            "content-disposition",
+            "attachment; filename=\"invoice.pdf\"",
+        )
+        .body(pdf.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(up.status().as_u16(), 201);
+    let up: Value = up.json().await.expect("json");
+    let (s, r) = team
+        .post(
+            &team.alice,
+            &format!("/conversations/{conv}/messages"),
+            json!({"body": "It ships today.", "attachment_ids": [up["id"]]}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{r}");
+    assert_eq!(r["attachments"][0]["name"], "invoice.pdf", "{r}");
     let rid = r["id"].as_str().expect("id").to_owned();
     assert_eq!(r["delivery"]["state"], "queued", "{r}");
     delivery_becomes(team, &conv, &rid, "sent", 15).await;
@@ -236,7 +321,17 @@ async fn a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded(ki
         from.contains("via Example Support") && from.contains(SUPPORT),
         "{from}"
     );
-    assert!(sent.contains("It ships today."), "{sent}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(sent.as_bytes())
+        .expect("the sent mail reads");
+    assert_eq!(
+        parsed.body_text(0).as_deref().map(str::trim),
+        Some("It ships today.")
+    );
+    let attached: Vec<_> = parsed.attachments().collect();
+    assert_eq!(attached.len(), 1, "{sent}");
+    assert_eq!(attached[0].attachment_name(), Some("invoice.pdf"));
+    assert_eq!(attached[0].contents(), pdf.as_slice());
 
     // The customer's answer joins by In-Reply-To; another by the token only.
     d.dovecot.deliver(&mail(
@@ -547,7 +642,10 @@ async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
     let key = tempfile::tempdir().expect("a folder for the mail key");
     let mut args = place.args();
     init_team(&args, PASSWORD);
-    args.extend(["--mail-key".to_owned(), key.path().join("mail.key").display().to_string()]);
+    args.extend([
+        "--mail-key".to_owned(),
+        key.path().join("mail.key").display().to_string(),
+    ]);
     let mut dovecot = Dovecot::start(SUPPORT, IMAP_PASSWORD);
     let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
     let http = reqwest::Client::builder()
@@ -583,14 +681,29 @@ async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
         }
     };
     for i in 0..10 {
-        dovecot.deliver(&mail("ann@example.org", &format!("Mail {i}"), &format!("k{i}@example.org"), None, &format!("body {i}")));
+        dovecot.deliver(&mail(
+            "ann@example.org",
+            &format!("Mail {i}"),
+            &format!("k{i}@example.org"),
+            None,
+            &format!("body {i}"),
+        ));
     }
     wait_for("the first mails taken", 10, || async {
-        count(url.clone(), token.clone()).await.filter(|c| !c.is_empty()).map(|_| ())
+        count(url.clone(), token.clone())
+            .await
+            .filter(|c| !c.is_empty())
+            .map(|_| ())
     })
     .await;
     for i in 10..20 {
-        dovecot.deliver(&mail("ann@example.org", &format!("Mail {i}"), &format!("k{i}@example.org"), None, &format!("body {i}")));
+        dovecot.deliver(&mail(
+            "ann@example.org",
+            &format!("Mail {i}"),
+            &format!("k{i}@example.org"),
+            None,
+            &format!("body {i}"),
+        ));
     }
     child.kill();
     let (_child, url) = serve(&args);
@@ -599,7 +712,9 @@ async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
         .await
         .token;
     let all = wait_for("all 20 mails after the restart", 30, || async {
-        count(url.clone(), token.clone()).await.filter(|c| c.len() >= 20)
+        count(url.clone(), token.clone())
+            .await
+            .filter(|c| c.len() >= 20)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
