@@ -49,9 +49,8 @@ CREATE TABLE mail_threads (
 
 -- A delivery goes to a webhook or by mail from a mailbox: `webhook_id`
 -- becomes optional, `mailbox_id` joins it. SQLite changes a column's
--- constraint by building the table again; the attempts' references are
--- checked at commit.
-PRAGMA defer_foreign_keys = ON;
+-- constraint by building the table again, and its attempts' table with it
+-- (children dropped before their parents, so no reference breaks).
 CREATE TABLE deliveries_new (
     id              TEXT PRIMARY KEY,
     webhook_id      TEXT REFERENCES webhooks(id),
@@ -74,8 +73,22 @@ INSERT INTO deliveries_new (id, webhook_id, event, message_id, body, state, atte
     queued_at, next_at, claimed_by, claimed_until, last_attempt_at, reason)
   SELECT id, webhook_id, event, message_id, body, state, attempts, created_at,
     queued_at, next_at, claimed_by, claimed_until, last_attempt_at, reason FROM deliveries;
+CREATE TABLE delivery_attempts_new (
+    delivery_id TEXT NOT NULL REFERENCES deliveries_new(id),
+    n           INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    status      TEXT,
+    error       TEXT,
+    answer      TEXT,
+    duration_ms TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, n)
+);
+INSERT INTO delivery_attempts_new SELECT delivery_id, n, at, status, error, answer, duration_ms
+  FROM delivery_attempts;
+DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 ALTER TABLE deliveries_new RENAME TO deliveries;
+ALTER TABLE delivery_attempts_new RENAME TO delivery_attempts;
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'queued';
 CREATE INDEX deliveries_claimed ON deliveries (claimed_by) WHERE claimed_by IS NOT NULL;
 CREATE INDEX deliveries_of_webhook ON deliveries (webhook_id, created_at, id);

@@ -296,6 +296,20 @@ impl SqliteStore {
             .map_err(db_err)?;
         conn.execute("VACUUM INTO ?1", params![target])
             .map_err(db_err)?;
+        // The attachments' bytes, from the blob file beside the store.
+        let blobs = blobs_path(path);
+        if blobs.exists() {
+            let side = blobs_path(to);
+            let side_text = side
+                .to_str()
+                .ok_or_else(|| db_err(format!("{} is not a UTF-8 path", side.display())))?;
+            let conn = Connection::open_with_flags(&blobs, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(db_err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))
+                .map_err(db_err)?;
+            conn.execute("VACUUM INTO ?1", params![side_text])
+                .map_err(db_err)?;
+        }
         Ok(())
     }
 
@@ -336,6 +350,25 @@ impl SqliteStore {
                 std::fs::remove_file(&side)
                     .map_err(|e| db_err(format!("cannot remove {}: {e}", side.display())))?;
             }
+        }
+        // The attachments' bytes: the backup's blob file, or none.
+        let blobs = blobs_path(path);
+        for stale in ["", "-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{stale}", blobs.display()));
+            if side.exists() {
+                std::fs::remove_file(&side)
+                    .map_err(|e| db_err(format!("cannot remove {}: {e}", side.display())))?;
+            }
+        }
+        let kept = blobs_path(from);
+        if kept.exists() {
+            std::fs::copy(&kept, &blobs).map_err(|e| {
+                db_err(format!(
+                    "cannot copy {} to {}: {e}",
+                    kept.display(),
+                    blobs.display()
+                ))
+            })?;
         }
         std::fs::rename(&staging, path).map_err(|e| {
             db_err(format!(
@@ -452,5 +485,43 @@ mod tests {
             .expect("the next write works");
         assert_ne!(next, 99999, "the half-done write was rolled back");
         crate::store::Store::put_settings(&store, &TeamSettings::default()).expect("a real write");
+    }
+
+    #[test]
+    fn the_mail_migration_keeps_every_delivery_and_its_attempts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("team.db");
+        let mut conn = Connection::open(&path).expect("open");
+        configure(&conn).expect("configure");
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).expect("an older schema");
+        }
+        conn.pragma_update(None, "user_version", 6)
+            .expect("version");
+        conn.execute_batch(
+            "INSERT INTO webhooks (id, url, events, secret, created_at)
+                 VALUES ('w1', 'https://example.com/h', 'message.created', 'whsec_x', '2026-01-01');
+             INSERT INTO deliveries (id, webhook_id, event, body, state, attempts, created_at, queued_at)
+                 VALUES ('d1', 'w1', 'message.created', '{}', 'sent', 1, '2026-01-01', '2026-01-01');
+             INSERT INTO delivery_attempts (delivery_id, n, at, status, duration_ms)
+                 VALUES ('d1', 1, '2026-01-01', '200', '5');",
+        )
+        .expect("rows of schema 6");
+        migrate(&mut conn).expect("migrated");
+        let (state, attempts): (String, i64) = conn
+            .query_row(
+                "SELECT d.state, (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id)
+                 FROM deliveries d WHERE d.id = 'd1' AND d.mailbox_id IS NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the delivery kept");
+        assert_eq!((state.as_str(), attempts), ("sent", 1));
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("checked");
+        assert_eq!(broken, 0);
     }
 }

@@ -266,7 +266,22 @@ async fn every_sync_answer_names_the_database_and_a_restore_renames_it(kind: Kin
         .await;
     assert_eq!(ahead["cursor"].as_i64(), Some(current), "{ahead}");
 
-    // A restore gives the store a new id, with its data.
+    // A restore gives the store a new id, with its data and files.
+    let file: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let uploaded: serde_json::Value = t
+        .http
+        .post(format!("{}/attachments", t.url))
+        .bearer_auth(&t.alice)
+        .header("content-type", "application/octet-stream")
+        .header("content-disposition", "attachment; filename=\"data.bin\"")
+        .body(file.clone())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let file_id = Uuid::parse_str(uploaded["id"].as_str().expect("id")).expect("uuid");
     let renamed = match &t.place.database {
         fyncall_server::Database::Sqlite(path) => {
             let copy = t.place.dir.path().join("copy.db");
@@ -277,6 +292,15 @@ async fn every_sync_answer_names_the_database_and_a_restore_renames_it(kind: Kin
             let store = fyncall_server::SqliteStore::open(&restored).expect("open");
             let n = fyncall_server::Store::current_seq(&store).expect("seq");
             assert_eq!(n, current, "the backup holds every change made before it");
+            let mut blob = None;
+            fyncall_server::Store::token_read(&store, &mut |db| {
+                blob = fyncall_server::blobs::attachment(db, file_id)?.map(|(_, b)| b);
+                Ok(())
+            })
+            .expect("read");
+            let blob = blob.expect("the file's row came back");
+            let bytes = fyncall_server::blobs::read_all(&store, blob).expect("its bytes");
+            assert_eq!(bytes, file, "the file's bytes came back");
             fyncall_server::Store::database_id(&store).expect("id")
         }
         fyncall_server::Database::Postgres(url) => {

@@ -190,7 +190,10 @@ async fn an_older_store_gets_its_inbox_on_upgrade(kind: Kind) {
     };
     let before = pages(team.store.clone()).await.expect("joined");
     // As of schema 3: what later migrations add is not there either.
-    let downgrade = "DROP TABLE delivery_attempts; DROP TABLE deliveries; DROP TABLE webhooks;
+    let downgrade = "DROP TABLE attachments; DROP TABLE mail_threads; DROP TABLE mail_ids;
+        DROP TABLE mail_taken;
+        DROP TABLE delivery_attempts; DROP TABLE deliveries; DROP TABLE webhooks;
+        DROP TABLE mailboxes;
         DROP TABLE device_tokens;
         DROP INDEX conversations_by_last_message; DROP INDEX conversations_mine;
         DROP INDEX conversations_waiting;
@@ -209,7 +212,8 @@ async fn an_older_store_gets_its_inbox_on_upgrade(kind: Kind) {
             let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
             client
                 .batch_execute(&format!(
-                    "{downgrade} DELETE FROM fyncall_schema WHERE version > 3;"
+                    "{downgrade} DROP TABLE blob_chunks; DROP TABLE blobs;
+                     DELETE FROM fyncall_schema WHERE version > 3;"
                 ))
                 .expect("downgrade");
         }
