@@ -135,7 +135,8 @@ pub async fn upload(
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments",
-    params(("id" = uuid::Uuid, Path)), responses((status = 200, description = "the file, as a download")))]
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "the file, as a download", body = Vec<u8>, content_type = "application/octet-stream")))]
 pub async fn download(
     State(state): State<AppState>,
     _: Auth,

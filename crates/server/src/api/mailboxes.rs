@@ -154,6 +154,12 @@ pub async fn check(
     Id(id): Id,
 ) -> Result<Json<MailCheck>, ApiError> {
     permissions::check_admin(&actor, "check mailboxes")?;
+    if !state.config.deliver {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this server holds deliveries (--hold-deliveries): it neither reads nor sends mail, so it does not sign in to mail servers either",
+        ));
+    }
     let m = config(&state, id).await?;
     let (imap, smtp) = tokio::join!(mail::imap::check(&m), mail::smtp::check(&m));
     Ok(Json(MailCheck {
