@@ -1,7 +1,7 @@
 //! What the server's benches share: a real `fyncall-server` process, its
 //! API over loopback, live streams, percentiles.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::time::Instant;
 
