@@ -5,6 +5,7 @@
 use chrono::Utc;
 use fyncall_cache::CacheError;
 use fyncall_domain::delivery::{CreatedWebhook, DeliveryPage, NewWebhook, Webhook, WebhookChange};
+use fyncall_domain::mail::{MailCheck, Mailbox, MailboxChange, NewMailbox};
 use fyncall_domain::report::{self, GroupBy, ReportQuery};
 use fyncall_domain::sla::PolicyPreview;
 use fyncall_domain::wire::{IntegrationToken, NewAgent, NewIntegrationToken};
@@ -105,6 +106,26 @@ impl Desk {
 
     pub async fn delete_webhook(&self, id: Uuid) -> IpcResult<()> {
         Ok(self.client().await?.delete_webhook(id).await?)
+    }
+
+    pub async fn mailboxes(&self) -> IpcResult<Vec<Mailbox>> {
+        Ok(self.client().await?.mailboxes().await?)
+    }
+
+    pub async fn create_mailbox(&self, mailbox: NewMailbox) -> IpcResult<Mailbox> {
+        Ok(self.client().await?.create_mailbox(&mailbox).await?)
+    }
+
+    pub async fn update_mailbox(&self, id: Uuid, change: MailboxChange) -> IpcResult<Mailbox> {
+        Ok(self.client().await?.update_mailbox(id, &change).await?)
+    }
+
+    pub async fn delete_mailbox(&self, id: Uuid) -> IpcResult<()> {
+        Ok(self.client().await?.delete_mailbox(id).await?)
+    }
+
+    pub async fn check_mailbox(&self, id: Uuid) -> IpcResult<MailCheck> {
+        Ok(self.client().await?.check_mailbox(id).await?)
     }
 
     pub async fn webhook_deliveries(

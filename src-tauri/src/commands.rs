@@ -250,6 +250,95 @@ pub async fn revoke_integration_token(desk: State<'_, Desk>, id: Uuid) -> IpcRes
 }
 
 #[tauri::command]
+pub async fn mailboxes(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::mail::Mailbox>> {
+    desk.mailboxes().await
+}
+
+#[tauri::command]
+pub async fn create_mailbox(
+    desk: State<'_, Desk>,
+    mailbox: fyncall_domain::mail::NewMailbox,
+) -> IpcResult<fyncall_domain::mail::Mailbox> {
+    desk.create_mailbox(mailbox).await
+}
+
+#[tauri::command]
+pub async fn update_mailbox(
+    desk: State<'_, Desk>,
+    id: Uuid,
+    change: fyncall_domain::mail::MailboxChange,
+) -> IpcResult<fyncall_domain::mail::Mailbox> {
+    desk.update_mailbox(id, change).await
+}
+
+#[tauri::command]
+pub async fn delete_mailbox(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.delete_mailbox(id).await
+}
+
+#[tauri::command]
+pub async fn check_mailbox(
+    desk: State<'_, Desk>,
+    id: Uuid,
+) -> IpcResult<fyncall_domain::mail::MailCheck> {
+    desk.check_mailbox(id).await
+}
+
+/// Opens a message's file with the OS's viewer, fetching it first if this
+/// computer does not keep it yet; the file's path.
+#[tauri::command]
+pub async fn open_attachment(
+    app: tauri::AppHandle,
+    desk: State<'_, Desk>,
+    attachment: fyncall_domain::Attachment,
+) -> IpcResult<String> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = desk.attachment_file(&attachment).await?;
+    app.opener()
+        .open_path(path.display().to_string(), None::<&str>)
+        .map_err(|e| {
+            crate::desk::internal(format!(
+                "{} is saved at {}, but no program opened it: {e}",
+                attachment.name,
+                path.display()
+            ))
+        })?;
+    Ok(path.display().to_string())
+}
+
+/// Uploads a file for a reply: the raw bytes as the body, its name and
+/// type in the `x-file-name` (base64 of UTF-8) and `x-file-type` headers.
+#[tauri::command]
+pub async fn upload_attachment(
+    desk: State<'_, Desk>,
+    request: tauri::ipc::Request<'_>,
+) -> IpcResult<fyncall_domain::Attachment> {
+    use base64::Engine;
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(crate::desk::internal("send the file's bytes as the body"));
+    };
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let name = base64::engine::general_purpose::STANDARD
+        .decode(header("x-file-name"))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "attachment".into());
+    let kind = match header("x-file-type") {
+        t if t.is_empty() => "application/octet-stream".to_owned(),
+        t => t,
+    };
+    desk.upload_attachment(&name, &kind, bytes.clone()).await
+}
+
+#[tauri::command]
 pub async fn webhooks(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::delivery::Webhook>> {
     desk.webhooks().await
 }

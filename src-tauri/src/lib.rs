@@ -8,6 +8,7 @@ mod commands;
 mod demo;
 pub mod desk;
 pub mod error;
+mod files;
 pub mod notifier;
 
 use std::path::PathBuf;
@@ -249,6 +250,7 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
             let mut steps: Steps = vec![("until setup", launched.elapsed())];
             let base = match &args.home {
@@ -366,6 +368,13 @@ pub fn run() {
             commands::integration_tokens,
             commands::create_integration_token,
             commands::revoke_integration_token,
+            commands::mailboxes,
+            commands::create_mailbox,
+            commands::update_mailbox,
+            commands::delete_mailbox,
+            commands::check_mailbox,
+            commands::open_attachment,
+            commands::upload_attachment,
             commands::webhooks,
             commands::create_webhook,
             commands::update_webhook,

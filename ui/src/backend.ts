@@ -35,6 +35,11 @@ import type { CreatedWebhook } from './generated/CreatedWebhook';
 import type { DeliveryPage } from './generated/DeliveryPage';
 import type { NewWebhook } from './generated/NewWebhook';
 import type { Webhook } from './generated/Webhook';
+import type { Mailbox } from './generated/Mailbox';
+import type { NewMailbox } from './generated/NewMailbox';
+import type { MailboxChange } from './generated/MailboxChange';
+import type { MailCheck } from './generated/MailCheck';
+import type { Attachment } from './generated/Attachment';
 import type { WebhookChange } from './generated/WebhookChange';
 
 /** How to reach the server: a CA certificate file to trust besides the
@@ -107,6 +112,18 @@ export interface Backend {
   /** The new token's secret is in the answer, this once. */
   createIntegrationToken(name: string): Promise<NewIntegrationToken>;
   revokeIntegrationToken(id: string): Promise<void>;
+  /** The team's mailboxes (email channel), without their passwords. */
+  mailboxes(): Promise<Mailbox[]>;
+  createMailbox(mailbox: NewMailbox): Promise<Mailbox>;
+  /** Passwords change only when given. */
+  updateMailbox(id: string, change: MailboxChange): Promise<Mailbox>;
+  deleteMailbox(id: string): Promise<void>;
+  /** Signs in to the mailbox's IMAP and SMTP servers; what failed, in words. */
+  checkMailbox(id: string): Promise<MailCheck>;
+  /** Opens a message's file with the computer's own viewer (fetched first when not kept yet); its path. */
+  openAttachment(attachment: Attachment): Promise<string>;
+  /** Uploads a file for a reply (needs the server); what the reply names. */
+  uploadAttachment(file: File): Promise<Attachment>;
   webhooks(): Promise<Webhook[]>;
   /** The new webhook's secret is in the answer, this once. */
   createWebhook(hook: NewWebhook): Promise<CreatedWebhook>;

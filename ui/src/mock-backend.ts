@@ -13,6 +13,10 @@ import type { TeamSettings } from './generated/TeamSettings';
 import type { AgentChange } from './generated/AgentChange';
 import type { IntegrationToken } from './generated/IntegrationToken';
 import type { Webhook } from './generated/Webhook';
+import type { Mailbox } from './generated/Mailbox';
+import type { NewMailbox } from './generated/NewMailbox';
+import type { MailboxChange } from './generated/MailboxChange';
+import type { Attachment } from './generated/Attachment';
 import type { WebhookDelivery } from './generated/WebhookDelivery';
 import type { NewWebhook } from './generated/NewWebhook';
 import type { WebhookChange } from './generated/WebhookChange';
@@ -282,6 +286,47 @@ export class MockBackend implements Backend {
         attempts: [{ at: '2026-12-01T09:00:00.050Z', status: 500, error: 'the receiver answered 500 Internal Server Error', duration_ms: 8 },
           { at: '2026-12-01T09:00:05.050Z', status: 200, answer: 'ok', duration_ms: 6 }] },
     ],
+  };
+  boxes: Mailbox[] = [{ id: 'mb1', address: 'support@example.com', display_name: 'Example Support',
+    imap: { host: 'imap.example.com', port: 993, security: 'tls', username: 'support@example.com', folder: 'INBOX' },
+    smtp: { host: 'smtp.example.com', port: 465, security: 'tls', username: 'support@example.com' },
+    state: 'idle', last_checked_at: '2026-12-01T09:00:00.000Z' }];
+  mailboxes = async () => { this.#needServer(); return structuredClone(this.boxes); };
+  createMailbox = async (m: NewMailbox) => {
+    this.#needServer();
+    if (m.imap.security === 'none' && !/^(127\.|localhost$)/.test(m.imap.host)) {
+      const why = `imap to ${m.imap.host} without TLS would send the password in the clear: use tls or starttls`;
+      throw { code: 'refused', message: why, refusal: { code: 'invalid', message: why, fields: { 'imap.security': why } } };
+    }
+    const strip = ({ password: _p, ...rest }: NewMailbox['imap']) => rest;
+    const made: Mailbox = { id: `mb${this.boxes.length + 1}`, address: m.address, display_name: m.display_name,
+      imap: strip(m.imap), smtp: strip(m.smtp), state: 'polling' };
+    this.boxes.push(made);
+    return structuredClone(made);
+  };
+  updateMailbox = async (id: string, change: MailboxChange) => {
+    this.#needServer();
+    const b = this.boxes.find((x) => x.id === id);
+    if (!b) throw { code: 'not_found', message: `no mailbox has id ${id}` };
+    if (change.display_name !== undefined) b.display_name = change.display_name;
+    if (change.address !== undefined) b.address = change.address;
+    return structuredClone(b);
+  };
+  deleteMailbox = async (id: string) => { this.#needServer(); this.boxes = this.boxes.filter((b) => b.id !== id); };
+  checkMailbox = async (id: string) => {
+    this.#needServer();
+    const b = this.boxes.find((x) => x.id === id);
+    return b?.state === 'failing'
+      ? { imap: { ok: false, error: `IMAP: authentication failed for ${b.imap.username}` }, smtp: { ok: true } }
+      : { imap: { ok: true }, smtp: { ok: true } };
+  };
+  opened: string[] = [];
+  openAttachment = async (a: Attachment) => { this.#needServer(); this.opened.push(a.id); return `/home/alice/.local/share/app.fyncall.desk/attachments/${a.id}/${a.name}`; };
+  uploaded: string[] = [];
+  uploadAttachment = async (file: File) => {
+    this.#needServer();
+    this.uploaded.push(file.name);
+    return { id: `att${this.uploaded.length}`, name: file.name, content_type: file.type || 'application/octet-stream', size: file.size };
   };
   webhooks = async () => { this.#needServer(); return structuredClone(this.hooks); };
   createWebhook = async (hook: NewWebhook) => {

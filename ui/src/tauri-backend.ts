@@ -66,6 +66,25 @@ export class TauriBackend implements Backend {
   createIntegrationToken = (name: string) =>
     invoke<Awaited<ReturnType<Backend['createIntegrationToken']>>>('create_integration_token', { name });
   revokeIntegrationToken = (id: string) => invoke<void>('revoke_integration_token', { id });
+  mailboxes = () => invoke<Awaited<ReturnType<Backend['mailboxes']>>>('mailboxes');
+  createMailbox = (mailbox: Parameters<Backend['createMailbox']>[0]) =>
+    invoke<Awaited<ReturnType<Backend['createMailbox']>>>('create_mailbox', { mailbox });
+  updateMailbox = (id: string, change: Parameters<Backend['updateMailbox']>[1]) =>
+    invoke<Awaited<ReturnType<Backend['updateMailbox']>>>('update_mailbox', { id, change });
+  deleteMailbox = (id: string) => invoke<void>('delete_mailbox', { id });
+  checkMailbox = (id: string) => invoke<Awaited<ReturnType<Backend['checkMailbox']>>>('check_mailbox', { id });
+  openAttachment = (attachment: Parameters<Backend['openAttachment']>[0]) =>
+    invoke<string>('open_attachment', { attachment });
+  uploadAttachment = async (file: File) => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    // The name as base64 of its UTF-8 (a header carries ASCII only).
+    const utf8 = new TextEncoder().encode(file.name);
+    let binary = '';
+    utf8.forEach((b) => (binary += String.fromCharCode(b)));
+    return invoke<Awaited<ReturnType<Backend['uploadAttachment']>>>('upload_attachment', bytes, {
+      headers: { 'x-file-name': btoa(binary), 'x-file-type': file.type || 'application/octet-stream' },
+    });
+  };
   webhooks = () => invoke<Awaited<ReturnType<Backend['webhooks']>>>('webhooks');
   createWebhook = (hook: Parameters<Backend['createWebhook']>[0]) =>
     invoke<Awaited<ReturnType<Backend['createWebhook']>>>('create_webhook', { hook });

@@ -165,6 +165,29 @@ pub struct MessageRow {
     #[serde(flatten)]
     pub message: Message,
     pub pending: bool,
+    /// Where the quoted history or signature starts in `body` (in UTF-16
+    /// code units, as the window counts): folded away there, never dropped
+    /// (`fyncall_domain::mail::fold_quoted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub quoted_at: Option<u32>,
+}
+
+impl MessageRow {
+    pub fn new(message: Message, pending: bool) -> MessageRow {
+        let (fresh, quoted) = fyncall_domain::mail::fold_quoted(&message.body);
+        let quoted_at = (!quoted.is_empty() && message.author != fyncall_domain::Author::Agent)
+            .then(|| {
+                let start = message.body.len() - quoted.len();
+                message.body[..start].encode_utf16().count() as u32
+            })
+            .filter(|_| !fresh.is_empty());
+        MessageRow {
+            message,
+            pending,
+            quoted_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -678,10 +701,7 @@ impl Cache {
         let mut messages = Vec::new();
         for row in rows {
             let (data, pending) = row?;
-            messages.push(MessageRow {
-                message: serde_json::from_str(&data)?,
-                pending,
-            });
+            messages.push(MessageRow::new(serde_json::from_str(&data)?, pending));
         }
         let mut tickets = Vec::new();
         for t in linked_ids(&self.conn, id)? {

@@ -8,6 +8,7 @@ use futures_util::{Stream, StreamExt};
 use fyncall_cache::session::Session;
 use fyncall_cache::{OutboxEntry, PullPage};
 use fyncall_domain::delivery::{CreatedWebhook, DeliveryPage, NewWebhook, Webhook, WebhookChange};
+use fyncall_domain::mail::{MailCheck, Mailbox, MailboxChange, NewMailbox};
 use fyncall_domain::wire::{
     IntegrationToken, LiveSession, NewAgent, NewIntegrationToken, PulledChange, PushAnswer,
     SnapshotEnd, SnapshotHead,
@@ -558,6 +559,110 @@ impl Client {
             .timeout(Duration::from_secs(10));
         self.send(req).await?;
         Ok(())
+    }
+
+    /// The team's mailboxes (admins only), without their passwords.
+    pub async fn mailboxes(&self) -> Result<Vec<Mailbox>> {
+        let req = self
+            .request(reqwest::Method::GET, "/channels/email")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Sets up a mailbox (admins only).
+    pub async fn create_mailbox(&self, mailbox: &NewMailbox) -> Result<Mailbox> {
+        let req = self
+            .request(reqwest::Method::POST, "/channels/email")
+            .timeout(Duration::from_secs(10))
+            .json(mailbox);
+        read(self.send(req).await?).await
+    }
+
+    /// Changes a mailbox (admins only); a password only when given.
+    pub async fn update_mailbox(&self, id: Uuid, change: &MailboxChange) -> Result<Mailbox> {
+        let req = self
+            .request(reqwest::Method::PATCH, &format!("/channels/email/{id}"))
+            .timeout(Duration::from_secs(10))
+            .json(change);
+        read(self.send(req).await?).await
+    }
+
+    /// Stops reading a mailbox (admins only); its conversations stay.
+    pub async fn delete_mailbox(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/channels/email/{id}"))
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
+    /// Signs in to a mailbox's IMAP and SMTP servers and says what failed.
+    pub async fn check_mailbox(&self, id: Uuid) -> Result<MailCheck> {
+        let req = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/channels/email/{id}/check"),
+            )
+            .timeout(Duration::from_secs(40));
+        read(self.send(req).await?).await
+    }
+
+    /// Uploads a file for a reply (`POST /attachments`); what to name in
+    /// `attachment_ids`.
+    pub async fn upload_attachment(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<fyncall_domain::Attachment> {
+        let quoted: String = name
+            .chars()
+            .map(|c| {
+                if c == '"' || c == '\\' || c.is_control() || !c.is_ascii() {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let req = self
+            .request(reqwest::Method::POST, "/attachments")
+            .timeout(Duration::from_secs(300))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(
+                reqwest::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{quoted}\""),
+            )
+            .body(bytes);
+        read(self.send(req).await?).await
+    }
+
+    /// Downloads a file into `path` (written beside it first, then moved
+    /// into place); its size.
+    pub async fn download_attachment(&self, id: Uuid, path: &std::path::Path) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let req = self
+            .request(reqwest::Method::GET, &format!("/attachments/{id}"))
+            .timeout(Duration::from_secs(300));
+        let response = self.send(req).await?;
+        let partial = path.with_extension("part");
+        let failed = |e: std::io::Error| {
+            SyncError::Invalid(format!("cannot write {}: {e}", partial.display()))
+        };
+        let mut file = tokio::fs::File::create(&partial).await.map_err(failed)?;
+        let mut body = response.bytes_stream();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                SyncError::Unreachable(format!("the file broke off: {}", root_cause(&e)))
+            })?;
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(failed)?;
+        }
+        file.sync_all().await.map_err(failed)?;
+        drop(file);
+        tokio::fs::rename(&partial, path).await.map_err(failed)?;
+        Ok(size)
     }
 
     /// A page of a webhook's delivery log, newest first.

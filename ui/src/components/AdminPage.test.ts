@@ -129,6 +129,47 @@ describe('the admin console', () => {
     expect(container.querySelectorAll('[data-delivery-id=msg_1] .attempts li')).toHaveLength(2);
   });
 
+  it('sets up a mailbox, never shows its passwords, checks it and says what failed in words', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=mailboxes]')!);
+    await waitFor(() => expect(container.querySelectorAll('[data-mailbox]')).toHaveLength(1));
+    expect(container.querySelector('[data-mailbox="support@example.com"] [data-testid=mailbox-state]')?.textContent)
+      .toContain('Reading (waits for new mail)');
+    const type = async (field: string, value: string) =>
+      fireEvent.input(container.querySelector(`[data-field=${field}]`)!, { target: { value } });
+    await type('mailbox-address', 'sales@example.com');
+    await type('mailbox-name', 'Example Sales');
+    await type('imap-host', 'imap.example.com');
+    await type('imap-username', 'sales@example.com');
+    await type('smtp-host', 'smtp.example.com');
+    await type('smtp-username', 'sales@example.com');
+    // Without passwords: said, nothing sent.
+    await fireEvent.click(container.querySelector('[data-action=save-mailbox]')!);
+    await screen.findByText('give both passwords (an app password where the account has two-step sign-in)');
+    expect(backend.boxes).toHaveLength(1);
+    await type('imap-password', 'imap-pw');
+    await type('smtp-password', 'smtp-pw');
+    await fireEvent.click(container.querySelector('[data-action=save-mailbox]')!);
+    await waitFor(() => expect(container.querySelectorAll('[data-mailbox]')).toHaveLength(2));
+    expect(container.textContent).not.toContain('imap-pw');
+    expect((container.querySelector('[data-field=imap-password]') as HTMLInputElement).value).toBe('');
+    // A failing mailbox's check says what failed.
+    backend.boxes[0].state = 'failing';
+    backend.boxes[0].last_error = 'IMAP: cannot connect to imap.example.com:993: connection refused';
+    await fireEvent.click(container.querySelector('[data-section=webhooks]')!);
+    await fireEvent.click(container.querySelector('[data-section=mailboxes]')!);
+    const first = await waitFor(() => {
+      const row = container.querySelector('[data-mailbox="support@example.com"]');
+      expect(row?.textContent).toContain('Failing');
+      return row as HTMLElement;
+    });
+    expect(first.textContent).toContain('connection refused');
+    await fireEvent.click(first.querySelector('[data-action=mailbox-check]')!);
+    await waitFor(() => expect(first.querySelector('[data-testid=mailbox-check]')?.textContent)
+      .toContain('IMAP: authentication failed for support@example.com'));
+  });
+
   it('says it needs the server when offline and changes nothing', async () => {
     const backend = new MockBackend(signedIn);
     const { container } = render(AdminPage, { context: online(backend, 'offline') });

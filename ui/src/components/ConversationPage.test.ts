@@ -150,4 +150,63 @@ describe('the conversation page', () => {
     await waitFor(() => expect(claim.disabled).toBe(true));
     expect(claim.title).toBe('a deactivated agent can do nothing');
   });
+
+  it('shows an email conversation: subject, files to open, automatic mail, quoted text folded; replies with files', async () => {
+    const backend = new MockBackend(null);
+    const at = new Date().toISOString();
+    backend.conversations.set('c1', detail({ channel: 'email', subject: 'Order 1042 is late', messages: [
+      { id: 'm1', conversation_id: 'c1', author: 'customer', body: 'Still waiting.\n\nOn Mon, Support wrote:\n> It ships today', sent_at: at, pending: false,
+        quoted_at: 'Still waiting.\n\n'.length,
+        attachments: [{ id: 'f1', name: 'label.png', content_type: 'image/png', size: 300_000 }] },
+      { id: 'm2', conversation_id: 'c1', author: 'customer', body: 'I am away until Monday', sent_at: at, pending: false, automatic: true },
+    ] }));
+    const { desk, context } = withDesk(backend, { me: alice, agents: [alice, dana] });
+    desk.status = { connection: 'online', error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null, download: null };
+    const { container } = render(ConversationPage, { props: { id: 'c1', onTicket: () => {} }, context });
+    await screen.findByText('Still waiting.', { exact: false });
+    expect(container.querySelector('[data-testid=conversation-subject]')?.textContent).toContain('Order 1042 is late');
+    expect(container.querySelector('[data-testid=conversation-subject] [aria-label=Email]')).not.toBeNull();
+    // The quoted history is folded, not dropped.
+    const quoted = container.querySelector('[data-message=m1] details.quoted') as HTMLDetailsElement;
+    expect(quoted.open).toBe(false);
+    expect(quoted.textContent).toContain('> It ships today');
+    expect(container.querySelector('[data-message=m1] .message-body')?.textContent).toBe('Still waiting.\n\n');
+    expect(container.querySelector('[data-message=m2] [data-testid=automatic]')).not.toBeNull();
+    expect(container.querySelector('[data-message=m1] [data-testid=automatic]')).toBeNull();
+    // A file opens with the computer's viewer; its size in words.
+    const file = container.querySelector('[data-message=m1] [data-action=open-attachment]') as HTMLButtonElement;
+    expect(file.textContent).toContain('label.png');
+    expect(file.parentElement?.textContent).toContain('293 KB');
+    await fireEvent.click(file);
+    await waitFor(() => expect(backend.opened).toEqual(['f1']));
+    // A reply with a file: uploaded first, named in the reply.
+    const picker = container.querySelector('[data-testid=file-picker]') as HTMLInputElement;
+    const pdf = new File(['%PDF-1.4'], 'invoice.pdf', { type: 'application/pdf' });
+    await fireEvent.change(picker, { target: { files: [pdf] } });
+    await waitFor(() => expect(container.querySelector('[data-attached="invoice.pdf"]')).not.toBeNull());
+    await fireEvent.input(screen.getByLabelText('Reply'), { target: { value: 'Here is the invoice' } });
+    await fireEvent.click(container.querySelector('button[data-action=send-reply]') as HTMLButtonElement);
+    await waitFor(() => expect(backend.acted.length).toBe(1));
+    const sent = backend.acted[0] as { name: string; args: { body: string; attachment_ids: string[] } };
+    expect(sent.name).toBe('reply');
+    expect(sent.args.body).toBe('Here is the invoice');
+    expect(sent.args.attachment_ids).toEqual(['att1']);
+    await waitFor(() => expect(container.querySelector('[data-attached]')).toBeNull());
+  });
+
+  it('says a file not yet on this computer needs a connection, and attaching needs one too', async () => {
+    const backend = new MockBackend(null);
+    backend.conversations.set('c1', detail({ channel: 'email', messages: [
+      { id: 'm1', conversation_id: 'c1', author: 'customer', body: 'see file', sent_at: new Date().toISOString(), pending: false,
+        attachments: [{ id: 'f1', name: 'label.png', content_type: 'image/png', size: 10 }] },
+    ] }));
+    const { desk, context } = withDesk(backend, { me: alice, agents: [alice, dana] });
+    desk.status = { connection: 'offline', error: null, last_sync_at: null, pending: 0, problems: 0, clock_offset_ms: 0, notice: null, download: null };
+    backend.online = false;
+    const { container } = render(ConversationPage, { props: { id: 'c1', onTicket: () => {} }, context });
+    await screen.findByText('see file');
+    expect((container.querySelector('button[data-action=attach]') as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(container.querySelector('[data-action=open-attachment]') as HTMLButtonElement);
+    await screen.findByText('label.png is not on this computer yet: opening it needs a connection.');
+  });
 });

@@ -30,6 +30,9 @@ describe('the inbox', () => {
     expect(eli.textContent).toContain('No message yet');
     expect(eli.textContent).toContain('Unassigned');
     expect(eli.querySelector('[data-testid=open-tickets]')).toBeNull();
+    // An envelope marks an email conversation.
+    expect(dana.querySelector('[data-testid=envelope]')).not.toBeNull();
+    expect(eli.querySelector('[data-testid=envelope]')).toBeNull();
     expect(container.querySelector('[data-testid=inbox-total]')?.textContent).toBe('2');
   });
 

@@ -17,4 +17,8 @@ other_tickets: Array<TicketRow>,
 /**
  * What the signed-in agent may do to it now, each refused one with why.
  */
-actions: Array<Action>, id: string, customer: Customer, channel: string, assignee_id: string | null, created_at: string, };
+actions: Array<Action>, id: string, customer: Customer, channel: string, assignee_id: string | null, created_at: string, 
+/**
+ * An email conversation's subject line (RULES.md "Channels").
+ */
+subject?: string, };

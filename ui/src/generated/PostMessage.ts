@@ -4,4 +4,13 @@ import type { Author } from "./Author";
 /**
  * A customer or AI message, from the integration.
  */
-export type PostMessage = { id: string, conversation_id: string, author: Author, body: string, };
+export type PostMessage = { id: string, conversation_id: string, author: Author, body: string, 
+/**
+ * Sent by a machine (an out-of-office, a list): kept on the
+ * conversation, moves no ticket (RULES.md "Loops and noise").
+ */
+automatic?: boolean, 
+/**
+ * Files uploaded first (`POST /attachments`), on the message.
+ */
+attachment_ids?: Array<string>, };

@@ -3,4 +3,8 @@
 /**
  * An agent's reply on a conversation.
  */
-export type Reply = { id: string, conversation_id: string, body: string, };
+export type Reply = { id: string, conversation_id: string, body: string, 
+/**
+ * Files uploaded first (`POST /attachments`), sent with the reply.
+ */
+attachment_ids?: Array<string>, };
