@@ -101,37 +101,43 @@ fn a_customer_mail_is_answered_from_the_app_with_a_file() {
     dovecot.deliver(&customer_mail(&picture));
     d.click("a[data-inbox=unassigned]");
     // Nora's row, with its envelope.
-    let found = wait_for("Nora's email conversation in the inbox", Duration::from_secs(30), || {
-        let v = d.script(
+    let found = wait_for(
+        "Nora's email conversation in the inbox",
+        Duration::from_secs(30),
+        || {
+            let v = d.script(
             "const li = [...document.querySelectorAll('li[data-conversation]')] \
                .find((l) => l.textContent.includes('Nora Quinn')); \
              return li ? [li.dataset.conversation, !!li.querySelector('[data-testid=envelope]')] : null;",
             json!([]),
         );
-        (!v.is_null()).then_some(v)
-    });
+            (!v.is_null()).then_some(v)
+        },
+    );
     assert_eq!(found[1], true, "an envelope on an email conversation");
     let conversation = found[0].as_str().expect("the conversation's id").to_owned();
     d.screenshot(&artifacts, "30-email-inbox");
     d.click(&format!("li[data-conversation='{conversation}'] a"));
-    let subject = d.wait_text(
-        "[data-testid=conversation-subject]",
-        "the subject",
-        |t| t.contains("Damaged parcel"),
-    );
+    let subject = d.wait_text("[data-testid=conversation-subject]", "the subject", |t| {
+        t.contains("Damaged parcel")
+    });
     assert!(subject.contains('✉'), "{subject}");
     d.wait_text("[data-action=open-attachment]", "the picture", |t| {
         t.contains("parcel.png")
     });
     // Opened: fetched into the app's attachments folder, byte for byte.
     d.click("[data-action=open-attachment]");
-    let kept = wait_for("the picture on this computer", Duration::from_secs(20), || {
-        let dir = std::fs::read_dir(home.join("attachments")).ok()?;
-        dir.flatten()
-            .map(|e| e.path().join("parcel.png"))
-            .find(|p| p.exists())
-            .map(|p| Value::String(p.display().to_string()))
-    });
+    let kept = wait_for(
+        "the picture on this computer",
+        Duration::from_secs(20),
+        || {
+            let dir = std::fs::read_dir(home.join("attachments")).ok()?;
+            dir.flatten()
+                .map(|e| e.path().join("parcel.png"))
+                .find(|p| p.exists())
+                .map(|p| Value::String(p.display().to_string()))
+        },
+    );
     let kept = std::fs::read(kept.as_str().expect("path")).expect("the kept picture");
     assert_eq!(kept, picture);
     d.screenshot(&artifacts, "31-email-conversation");
@@ -150,23 +156,34 @@ fn a_customer_mail_is_answered_from_the_app_with_a_file() {
         json!([STANDARD.encode(pdf)]),
     );
     d.wait("[data-attached='invoice.pdf']");
-    d.type_into("textarea[aria-label=Reply]", "Sorry about that: the invoice for the refund is attached.");
-    d.click("button[data-action=send-reply]");
-    d.wait_text(
-        "li.message.agent [data-delivery]",
-        "the reply sent",
-        |t| t == "Sent",
+    d.type_into(
+        "textarea[aria-label=Reply]",
+        "Sorry about that: the invoice for the refund is attached.",
     );
-    let sent = wait_for("the mail at the SMTP server", Duration::from_secs(30), || {
-        smtp.mails()
-            .pop()
-            .map(|m| Value::String(String::from_utf8_lossy(&m).into_owned()))
+    d.click("button[data-action=send-reply]");
+    d.wait_text("li.message.agent [data-delivery]", "the reply sent", |t| {
+        t == "Sent"
     });
+    let sent = wait_for(
+        "the mail at the SMTP server",
+        Duration::from_secs(30),
+        || {
+            smtp.mails()
+                .pop()
+                .map(|m| Value::String(String::from_utf8_lossy(&m).into_owned()))
+        },
+    );
     let sent = sent.as_str().unwrap_or_default();
     assert!(sent.contains("Subject: Re: Damaged parcel [#C-"), "{sent}");
     assert!(sent.contains("In-Reply-To: <nora-1@example.org>"), "{sent}");
-    assert!(sent.contains("invoice.pdf") && sent.contains("application/pdf"), "{sent}");
-    assert!(sent.contains(&STANDARD.encode(pdf)), "the PDF's bytes: {sent}");
+    assert!(
+        sent.contains("invoice.pdf") && sent.contains("application/pdf"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains(&STANDARD.encode(pdf)),
+        "the PDF's bytes: {sent}"
+    );
     d.screenshot(&artifacts, "32-email-reply-sent");
     audits.extend(d.audit("conversation: an email reply sent"));
 
