@@ -14,7 +14,7 @@
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Number, Value};
 
-use crate::postgres::PgStore;
+use crate::postgres::{Db, PgStore};
 use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
@@ -104,46 +104,68 @@ pub fn sqlite_to_postgres(from: &std::path::Path, to_url: &str) -> StoreResult<M
         }
         let mut moved = Vec::new();
         for table in TABLES {
-            let mut count = 0u64;
-            source.read(|conn| {
-                let mut stmt = conn
-                    .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
-                    .map_err(db_err)?;
-                let columns: Vec<String> =
-                    stmt.column_names().iter().map(|c| (*c).to_owned()).collect();
-                let list = columns.join(", ");
-                let insert = format!(
-                    "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::text::json)"
-                );
-                let mut rows = stmt.query([]).map_err(db_err)?;
-                let mut chunk: Vec<Value> = Vec::with_capacity(CHUNK);
-                loop {
-                    let row = rows.next().map_err(db_err)?;
-                    if let Some(row) = row {
-                        let mut object = Map::new();
-                        for (i, name) in columns.iter().enumerate() {
-                            object.insert(name.clone(), json_of(row.get_ref(i).map_err(db_err)?)?);
-                        }
-                        chunk.push(Value::Object(object));
-                    }
-                    if chunk.len() == CHUNK || (row.is_none() && !chunk.is_empty()) {
-                        let text = Value::Array(std::mem::take(&mut chunk)).to_string();
-                        db.query_dynamic(&insert, &[&text])?;
-                    }
-                    if row.is_none() {
-                        break;
-                    }
-                }
-                Ok(())
-            })?;
-            let counted = db.query_dynamic(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
-            count += counted
-                .first()
-                .map(|r| r.get::<_, i64>(0))
-                .unwrap_or(0)
-                .max(0) as u64;
-            moved.push((table, count));
+            source.read(|conn| copy_rows(conn, table, db))?;
+            moved.push((table, count_rows(db, table)?));
+        }
+        // The attachments' bytes, from the blob file beside the store.
+        if crate::sqlite::blobs_path(from).exists() {
+            for table in BLOB_TABLES {
+                source.with_blobs(|conn| copy_rows(conn, table, db))?;
+                moved.push((table, count_rows(db, table)?));
+            }
         }
         Ok(Moved(moved))
     })
+}
+
+/// The tables of an SQLite store's blob file (`<store>.blobs`).
+pub const BLOB_TABLES: [&str; 2] = ["blobs", "blob_chunks"];
+
+fn count_rows(db: &mut Db<'_, postgres::Transaction<'_>>, table: &str) -> StoreResult<u64> {
+    let counted = db.query_dynamic(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
+    Ok(counted
+        .first()
+        .map(|r| r.get::<_, i64>(0))
+        .unwrap_or(0)
+        .max(0) as u64)
+}
+
+/// Copies every row of `table` from the SQLite connection into the same
+/// table in PostgreSQL, in `rowid` order, a chunk at a time.
+fn copy_rows(
+    conn: &rusqlite::Connection,
+    table: &str,
+    db: &mut Db<'_, postgres::Transaction<'_>>,
+) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+        .map_err(db_err)?;
+    let columns: Vec<String> = stmt
+        .column_names()
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    let list = columns.join(", ");
+    let insert = format!(
+        "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::text::json)"
+    );
+    let mut rows = stmt.query([]).map_err(db_err)?;
+    let mut chunk: Vec<Value> = Vec::with_capacity(CHUNK);
+    loop {
+        let row = rows.next().map_err(db_err)?;
+        if let Some(row) = row {
+            let mut object = Map::new();
+            for (i, name) in columns.iter().enumerate() {
+                object.insert(name.clone(), json_of(row.get_ref(i).map_err(db_err)?)?);
+            }
+            chunk.push(Value::Object(object));
+        }
+        if chunk.len() == CHUNK || (row.is_none() && !chunk.is_empty()) {
+            let text = Value::Array(std::mem::take(&mut chunk)).to_string();
+            db.query_dynamic(&insert, &[&text])?;
+        }
+        if row.is_none() {
+            return Ok(());
+        }
+    }
 }

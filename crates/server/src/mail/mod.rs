@@ -491,24 +491,75 @@ pub fn queue_reply(
     )
 }
 
-/// Keeps one reader running per mailbox (`imap::read`): started for a new
-/// mailbox, started again when one is changed, stopped when one is
-/// removed. Looks again when told (`AppState::mailboxes_changed`) and
-/// every 30 s (a mailbox set up through another server process).
+/// How long a process's lease on reading a mailbox lasts unrenewed.
+const READER_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
+
+/// Takes or renews this process's lease on reading a mailbox; whether it
+/// holds it (no other process read it within its lease).
+pub fn lease(db: &mut dyn TokenDb, mailbox: Uuid, me: Uuid, now: Timestamp) -> StoreResult<bool> {
+    let (id, me, until, now) = (
+        mailbox.to_string(),
+        me.to_string(),
+        iso(now + READER_LEASE),
+        iso(now),
+    );
+    Ok(db.exec(
+        "UPDATE mailboxes SET reader = $2, reader_until = $3
+         WHERE id = $1 AND deleted_at IS NULL
+           AND (reader IS NULL OR reader = $2 OR reader_until < $4)",
+        &[Some(&id), Some(&me), Some(&until), Some(&now)],
+    )? == 1)
+}
+
+/// Gives up this process's leases (at shutdown): another process takes
+/// the mailboxes over at once.
+pub fn release(db: &mut dyn TokenDb, me: Uuid) -> StoreResult<()> {
+    let me = me.to_string();
+    db.exec(
+        "UPDATE mailboxes SET reader = NULL, reader_until = NULL WHERE reader = $1",
+        &[Some(&me)],
+    )?;
+    Ok(())
+}
+
+/// Keeps one reader running per mailbox (`imap::read`) whose lease this
+/// process holds: started for a new mailbox, started again when one is
+/// changed, stopped when one is removed or another process holds it.
+/// Looks again (and renews its leases) when told
+/// (`AppState::mailboxes_changed`) and every 5 s, so a process that died
+/// leaves its mailboxes to another within about 25 s.
 pub async fn keep_readers(state: crate::app::AppState) {
     use std::collections::HashMap;
     let Some(sealer) = state.sealer.clone() else {
         return;
     };
+    let me = Uuid::new_v4();
+    if matches!(state.store.dialect(), crate::query::Dialect::Sqlite) {
+        // The only process on this store: a lease left by one that died is free.
+        let _ = state
+            .blocking(|s| {
+                crate::store::write_tokens(s, |db| {
+                    db.exec(
+                        "UPDATE mailboxes SET reader = NULL, reader_until = NULL WHERE reader IS NOT NULL",
+                        &[],
+                    )
+                })
+            })
+            .await;
+    }
     let mut readers: HashMap<Uuid, (String, tokio::task::JoinHandle<()>)> = HashMap::new();
     let mut shutdown = state.shutdown.clone();
     loop {
         let sealer = sealer.clone();
+        let now = crate::time::now();
         let found = state
             .blocking(move |s| {
-                crate::store::read_tokens(s, |db| {
+                crate::store::write_tokens(s, |db| {
                     let mut out = Vec::new();
                     for id in mailbox_ids(db)? {
+                        if !lease(db, id, me, now)? {
+                            continue;
+                        }
                         match mailbox_config(db, &sealer, id) {
                             Ok(Some(m)) => out.push(m),
                             Ok(None) => {}
@@ -552,12 +603,15 @@ pub async fn keep_readers(state: crate::app::AppState) {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = state.mailboxes_changed.notified() => {}
-            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
         }
     }
     for (_, (_, task)) in readers {
         task.abort();
     }
+    let _ = state
+        .blocking(move |s| crate::store::write_tokens(s, |db| release(db, me)))
+        .await;
 }
 
 /// The key file beside an SQLite store: `<store>.mail-key`.

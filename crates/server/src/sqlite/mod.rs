@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0006_deliveries.sql"),
     include_str!("../../../../migrations/server/0007_mail.sql"),
     include_str!("../../../../migrations/server/0008_attachments.sql"),
+    include_str!("../../../../migrations/server/0009_mail_readers.sql"),
 ];
 const READERS: usize = 4;
 

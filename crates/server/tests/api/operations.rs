@@ -133,6 +133,21 @@ async fn migrate_moves_a_team_to_postgres_and_its_clients_carry_on() {
     // A client synced to the end before the move.
     let (before, cursor) = pull_all(&http, &old_url, &token, 0).await;
     let database_id = login["database_id"].clone();
+    // A file, whose bytes are in the blob file beside the store.
+    let file_bytes: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
+    let uploaded: Value = http
+        .post(format!("{old_url}/attachments"))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .header("content-disposition", "attachment; filename=\"scan.bin\"")
+        .body(file_bytes.clone())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let file_id = uploaded["id"].as_str().expect("id").to_owned();
     old.kill();
 
     let url = tokio::task::spawn_blocking(postgres_database)
@@ -197,6 +212,18 @@ async fn migrate_moves_a_team_to_postgres_and_its_clients_carry_on() {
     // Served from PostgreSQL: the same token works, the same database id,
     // nothing new past the client's cursor, and the whole feed equal.
     let (mut new, new_url) = serve(&["--database-url".into(), url.clone()]);
+    let moved_file = http
+        .get(format!("{new_url}/attachments/{file_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("download");
+    assert!(moved_file.status().is_success());
+    assert_eq!(
+        moved_file.bytes().await.expect("bytes").to_vec(),
+        file_bytes,
+        "the file moved too"
+    );
     let me = http
         .get(format!("{new_url}/me"))
         .bearer_auth(&token)
