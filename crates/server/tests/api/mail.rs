@@ -814,7 +814,111 @@ async fn two_server_processes_take_each_mail_once() {
     assert!(boxes[0].get("last_error").is_none(), "{boxes}");
 }
 
+async fn files_are_held_to_their_limits(kind: Kind) {
+    let team = Team::new(kind).await;
+    let upload = |token: String, bytes: Vec<u8>, disposition: Option<&'static str>| {
+        let (http, url) = (team.http.clone(), team.url.clone());
+        async move {
+            let mut req = http
+                .post(format!("{url}/attachments"))
+                .bearer_auth(token)
+                .header("content-type", "application/octet-stream")
+                .body(bytes);
+            if let Some(d) = disposition {
+                req = req.header("content-disposition", d);
+            }
+            let res = req.send().await.expect("the server answers");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Past 25 MiB: 413 with words, nothing kept.
+    let (status, body) = upload(
+        team.alice.clone(),
+        vec![7u8; 25 * 1024 * 1024 + 1],
+        Some("attachment; filename=\"big.bin\""),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.to_string().contains("25 MiB"), "{body}");
+    // Unnamed: said what to send.
+    let (status, body) = upload(team.alice.clone(), b"x".to_vec(), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("Content-Disposition"), "{body}");
+    // The integration may upload too; a file exactly at the limit is taken.
+    let (status, at_limit) = upload(
+        team.integration.clone(),
+        vec![1u8; 25 * 1024 * 1024],
+        Some("attachment; filename=\"../../limit.bin\""),
+    )
+    .await;
+    assert_eq!(status, 201, "{at_limit}");
+    assert_eq!(
+        at_limit["name"], "limit.bin",
+        "no folder in a name: {at_limit}"
+    );
+    assert_eq!(at_limit["size"], 25 * 1024 * 1024);
+    // Three such files are past the 50 MiB a message carries.
+    let mut ids = vec![at_limit["id"].clone()];
+    for _ in 0..2 {
+        let (_, more) = upload(
+            team.alice.clone(),
+            vec![2u8; 25 * 1024 * 1024],
+            Some("attachment; filename=\"more.bin\""),
+        )
+        .await;
+        ids.push(more["id"].clone());
+    }
+    let too_much = team
+        .post(
+            &team.alice,
+            &format!("/conversations/{}/messages", team.conversation),
+            json!({"body": "three big files", "attachment_ids": ids}),
+        )
+        .await;
+    assert_error(&too_much, 422, "invalid");
+    assert!(too_much.1.to_string().contains("50 MiB"), "{}", too_much.1);
+    // A file no one uploaded.
+    let unknown = team
+        .post(
+            &team.alice,
+            &format!("/conversations/{}/messages", team.conversation),
+            json!({"body": "a file", "attachment_ids": [uuid::Uuid::now_v7()]}),
+        )
+        .await;
+    assert_error(&unknown, 422, "invalid");
+    // Nothing was written by the refused replies.
+    let (_, c) = team
+        .get(
+            &team.alice,
+            &format!("/conversations/{}", team.conversation),
+        )
+        .await;
+    assert!(
+        c["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().all(|m| m["author"] != "agent")),
+        "{c}"
+    );
+    // Two uploads of the same bytes share one blob.
+    let (_, one) = upload(
+        team.alice.clone(),
+        b"same bytes".to_vec(),
+        Some("attachment; filename=\"a.txt\""),
+    )
+    .await;
+    let (_, two) = upload(
+        team.alice.clone(),
+        b"same bytes".to_vec(),
+        Some("attachment; filename=\"b.txt\""),
+    )
+    .await;
+    assert_ne!(one["id"], two["id"]);
+    assert_eq!(one["sha256"], two["sha256"]);
+}
+
 both_stores!(
+    files_are_held_to_their_limits,
     mails_arriving_across_a_kill_9_are_each_taken_once,
     a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded,
     automatic_mail_wakes_nothing_and_a_bounce_fails_the_reply,
