@@ -56,6 +56,8 @@ pub struct AppState {
     pub sealer: Option<Arc<crate::mail::Sealer>>,
     /// Wakes the mailbox readers' keeper after a mailbox changed.
     pub mailboxes_changed: Arc<tokio::sync::Notify>,
+    /// The certificates mail servers' TLS may chain to.
+    pub mail_trust: Arc<crate::mail::Trust>,
 }
 
 /// Most snapshots streaming at once.
@@ -386,7 +388,12 @@ pub async fn start_with(
         )),
         None => None,
     };
+    let mail_trust = Arc::new(match &config.mail_ca {
+        Some(path) => crate::mail::Trust::with_file(path).map_err(std::io::Error::other)?,
+        None => crate::mail::Trust::default(),
+    });
     let state = AppState {
+        mail_trust,
         sealer,
         mailboxes_changed: Arc::default(),
         database_id,

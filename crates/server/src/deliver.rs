@@ -190,7 +190,7 @@ pub async fn attempt_mail(state: &AppState, d: &Claimed) -> Attempt {
             })
             .await
             {
-                Ok(Ok(out)) => crate::mail::smtp::send(&out).await,
+                Ok(Ok(out)) => crate::mail::smtp::send(&out, &state.mail_trust).await,
                 Ok(Err(e)) => Attempted::Temporary(format!("the reply's mail cannot be made: {e}")),
                 Err(e) => Attempted::Temporary(format!("the reply's mail cannot be made: {e}")),
             }

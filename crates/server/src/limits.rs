@@ -72,6 +72,9 @@ pub struct Config {
     pub allow_plain_mail: bool,
     /// How often a mailbox whose server offers no IDLE is looked at.
     pub mail_poll: Duration,
+    /// Certificate authorities (PEM) mail servers' TLS may chain to
+    /// besides the OS's (`--mail-ca`): a company's own.
+    pub mail_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -96,6 +99,7 @@ impl Default for Config {
             mail_key: None,
             allow_plain_mail: false,
             mail_poll: Duration::from_secs(60),
+            mail_ca: None,
         }
     }
 }

@@ -167,6 +167,10 @@ struct LimitArgs {
     /// (by default `security: none` is only for 127.0.0.1).
     #[arg(long, env = "FYNCALL_ALLOW_PLAIN_MAIL")]
     allow_plain_mail: bool,
+    /// Certificate authorities (PEM) the mail servers' TLS may chain to,
+    /// besides the OS's: for a mail server with a company's own certificate.
+    #[arg(long, env = "FYNCALL_MAIL_CA", value_name = "PEM")]
+    mail_ca: Option<PathBuf>,
 }
 
 fn positive_days(text: &str) -> Result<f64, String> {
@@ -211,6 +215,7 @@ impl LimitArgs {
             mail_key: self.mail_key,
             allow_plain_mail: self.allow_plain_mail,
             mail_poll: fyncall_server::Config::default().mail_poll,
+            mail_ca: self.mail_ca,
         })
     }
 }

@@ -31,6 +31,8 @@ fn wait_for_port(port: u16, what: &str) {
 /// A Dovecot IMAP server with one user.
 pub struct Dovecot {
     pub port: u16,
+    /// IMAPS (TLS from the first byte), when started with a certificate.
+    pub tls_port: Option<u16>,
     pub user: String,
     pub password: String,
     dir: tempfile::TempDir,
@@ -44,6 +46,16 @@ impl Dovecot {
     /// # Panics
     /// When Dovecot is not installed (`scripts/setup` installs it) or does not start.
     pub fn start(user: &str, password: &str) -> Dovecot {
+        Dovecot::start_with(user, password, None)
+    }
+
+    /// Starts Dovecot offering TLS with this certificate chain and key (PEM):
+    /// STARTTLS on [`Dovecot::port`], IMAPS on [`Dovecot::tls_port`].
+    pub fn start_tls(user: &str, password: &str, cert_pem: &str, key_pem: &str) -> Dovecot {
+        Dovecot::start_with(user, password, Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(user: &str, password: &str, tls: Option<(&str, &str)>) -> Dovecot {
         let dir = tempfile::tempdir().expect("a folder for Dovecot");
         let base = dir.path();
         for sub in ["run", "state", "mail"] {
@@ -55,6 +67,19 @@ impl Dovecot {
         }
         open_up(base);
         let port = free_port();
+        let tls_port = tls.map(|_| free_port());
+        let ssl = match tls {
+            Some((cert, key)) => {
+                std::fs::write(base.join("cert.pem"), cert).expect("the certificate");
+                std::fs::write(base.join("key.pem"), key).expect("the key");
+                format!(
+                    "ssl = yes\nssl_cert = <{}\nssl_key = <{}\n",
+                    base.join("cert.pem").display(),
+                    base.join("key.pem").display()
+                )
+            }
+            None => "ssl = no\n".to_owned(),
+        };
         let conf = format!(
             "protocols = imap\n\
              listen = 127.0.0.1\n\
@@ -62,7 +87,7 @@ impl Dovecot {
              state_dir = {state}\n\
              instance_name = fyncall-test-{port}\n\
              log_path = {log}\n\
-             ssl = no\n\
+             {ssl}\
              disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\n\
              mail_location = maildir:{mail}/%u\n\
@@ -72,19 +97,26 @@ impl Dovecot {
              default_internal_group = nogroup\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {users}\n}}\n\
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={mail}/%u\n}}\n\
-             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  {imaps}\n}}\n\
              service anvil {{\n  chroot =\n}}\n",
             run = base.join("run").display(),
             state = base.join("state").display(),
             log = base.join("dovecot.log").display(),
             mail = base.join("mail").display(),
             users = base.join("users").display(),
+            imaps = match tls_port {
+                Some(p) => format!(
+                    "inet_listener imaps {{\n    address = 127.0.0.1\n    port = {p}\n    ssl = yes\n  }}"
+                ),
+                None => "inet_listener imaps {\n    port = 0\n  }".to_owned(),
+            },
         );
         std::fs::write(base.join("dovecot.conf"), conf).expect("dovecot.conf");
         std::fs::write(base.join("users"), format!("{user}:{{PLAIN}}{password}\n"))
             .expect("Dovecot's users");
         let mut d = Dovecot {
             port,
+            tls_port,
             user: user.to_owned(),
             password: password.to_owned(),
             dir,

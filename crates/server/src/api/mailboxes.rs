@@ -161,7 +161,8 @@ pub async fn check(
         ));
     }
     let m = config(&state, id).await?;
-    let (imap, smtp) = tokio::join!(mail::imap::check(&m), mail::smtp::check(&m));
+    let trust = &state.mail_trust;
+    let (imap, smtp) = tokio::join!(mail::imap::check(&m, trust), mail::smtp::check(&m, trust));
     Ok(Json(MailCheck {
         imap: CheckPart::of(imap),
         smtp: CheckPart::of(smtp),

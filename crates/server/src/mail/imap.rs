@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
@@ -18,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-use super::{MailboxConfig, take};
+use super::{MailboxConfig, Trust, take};
 use crate::app::AppState;
 
 /// A connection, plain or TLS.
@@ -34,28 +33,10 @@ const IDLE_FOR: Duration = Duration::from_secs(20 * 60);
 /// Mails fetched at once.
 const FETCH_AT_ONCE: usize = 100;
 
-/// The TLS client settings: the OS's roots, rustls's safe defaults.
-pub fn tls_config() -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-        .unwrap_or_else(|_| {
-            rustls::ClientConfig::builder()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        });
-    Arc::new(config)
-}
-
-async fn tls(tcp: TcpStream, host: &str) -> Result<Box<dyn Io>, String> {
+async fn tls(tcp: TcpStream, host: &str, trust: &Trust) -> Result<Box<dyn Io>, String> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|e| format!("{host} is not a host name TLS can check: {e}"))?;
-    let stream = tokio_rustls::TlsConnector::from(tls_config())
+    let stream = tokio_rustls::TlsConnector::from(trust.rustls())
         .connect(name, tcp)
         .await
         .map_err(|e| format!("TLS with {host} failed: {e}"))?;
@@ -63,8 +44,8 @@ async fn tls(tcp: TcpStream, host: &str) -> Result<Box<dyn Io>, String> {
 }
 
 /// Connects and signs in; the error in words, naming the server and user.
-pub async fn sign_in(server: &NewMailServer) -> Result<Session, String> {
-    match tokio::time::timeout(CONNECT_WITHIN, sign_in_now(server)).await {
+pub async fn sign_in(server: &NewMailServer, trust: &Trust) -> Result<Session, String> {
+    match tokio::time::timeout(CONNECT_WITHIN, sign_in_now(server, trust)).await {
         Ok(r) => r,
         Err(_) => Err(format!(
             "{}:{} did not answer within {} s",
@@ -75,13 +56,13 @@ pub async fn sign_in(server: &NewMailServer) -> Result<Session, String> {
     }
 }
 
-async fn sign_in_now(server: &NewMailServer) -> Result<Session, String> {
+async fn sign_in_now(server: &NewMailServer, trust: &Trust) -> Result<Session, String> {
     let (host, port) = (server.host.as_str(), server.port);
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let io: Box<dyn Io> = match server.security {
-        MailSecurity::Tls => tls(tcp, host).await?,
+        MailSecurity::Tls => tls(tcp, host, trust).await?,
         MailSecurity::None => Box::new(tcp),
         MailSecurity::Starttls => {
             let mut client = async_imap::Client::new(tcp);
@@ -91,7 +72,7 @@ async fn sign_in_now(server: &NewMailServer) -> Result<Session, String> {
                 .await
                 .map_err(|e| format!("{host} refused STARTTLS: {e}"))?;
             let tcp = client.into_inner();
-            let stream = tls(tcp, host).await?;
+            let stream = tls(tcp, host, trust).await?;
             return login(async_imap::Client::new(stream), server).await;
         }
     };
@@ -129,8 +110,10 @@ async fn login(
 }
 
 /// `POST /channels/email/{id}/check`'s IMAP half: signs in and opens the folder.
-pub async fn check(m: &MailboxConfig) -> Result<(), String> {
-    let mut session = sign_in(&m.imap).await.map_err(|e| format!("IMAP: {e}"))?;
+pub async fn check(m: &MailboxConfig, trust: &Trust) -> Result<(), String> {
+    let mut session = sign_in(&m.imap, trust)
+        .await
+        .map_err(|e| format!("IMAP: {e}"))?;
     let folder = m.folder().to_owned();
     let opened = session
         .examine(&folder)
@@ -185,7 +168,7 @@ async fn session(
     mailbox: &MailboxConfig,
     failures: &mut u32,
 ) -> Result<(), String> {
-    let mut session = sign_in(&mailbox.imap)
+    let mut session = sign_in(&mailbox.imap, &state.mail_trust)
         .await
         .map_err(|e| format!("IMAP: {e}"))?;
     let idle = session

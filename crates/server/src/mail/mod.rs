@@ -32,6 +32,58 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+/// Which certificates the mail servers' TLS may chain to: the OS's roots,
+/// and the certificate authorities of `--mail-ca` (a company's own).
+#[derive(Clone, Default)]
+pub struct Trust {
+    /// The extra authorities' PEM, as given.
+    pub pem: Option<Vec<u8>>,
+    extra: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl Trust {
+    /// The OS's roots and the authorities in the PEM file `path`.
+    pub fn with_file(path: &Path) -> Result<Trust, String> {
+        use rustls::pki_types::pem::PemObject;
+        let named = |e: &dyn std::fmt::Display| format!("the mail CA file {}: {e}", path.display());
+        let pem = std::fs::read(path).map_err(|e| named(&e))?;
+        let extra = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| named(&e))?;
+        if extra.is_empty() {
+            return Err(named(&"holds no CERTIFICATE block"));
+        }
+        Ok(Trust {
+            pem: Some(pem),
+            extra,
+        })
+    }
+
+    /// TLS client settings: rustls's safe defaults, these roots.
+    pub fn rustls(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        for cert in &self.extra {
+            let _ = roots.add(cert.clone());
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| {
+                b.with_root_certificates(roots.clone())
+                    .with_no_client_auth()
+            })
+            .unwrap_or_else(|_| {
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth()
+            });
+        std::sync::Arc::new(config)
+    }
+}
+
 /// Seals and opens mailbox passwords with the server's mail key.
 #[derive(Clone)]
 pub struct Sealer {

@@ -180,10 +180,19 @@ pub fn build(out: &Outgoing) -> Result<Email, String> {
 }
 
 /// The transport to a mailbox's SMTP server.
-pub fn transport(server: &NewMailServer) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+pub fn transport(
+    server: &NewMailServer,
+    trust: &super::Trust,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let host = server.host.as_str();
     let tls = || {
-        TlsParameters::builder(host.to_owned())
+        let mut builder = TlsParameters::builder(host.to_owned());
+        if let Some(pem) = &trust.pem {
+            let ca = lettre::transport::smtp::client::Certificate::from_pem(pem)
+                .map_err(|e| format!("the mail CA file: {e}"))?;
+            builder = builder.add_root_certificate(ca);
+        }
+        builder
             .build_rustls()
             .map_err(|e| format!("TLS settings for {host}: {e}"))
     };
@@ -223,12 +232,12 @@ fn outcome_of(e: &lettre::transport::smtp::Error, server: &NewMailServer) -> Att
 }
 
 /// Sends a reply's mail: taken, or what failed.
-pub async fn send(out: &Outgoing) -> Attempted {
+pub async fn send(out: &Outgoing, trust: &super::Trust) -> Attempted {
     let email = match build(out) {
         Ok(e) => e,
         Err(why) => return Attempted::Permanent(why),
     };
-    let transport = match transport(&out.mailbox.smtp) {
+    let transport = match transport(&out.mailbox.smtp, trust) {
         Ok(t) => t,
         Err(why) => return Attempted::Temporary(why),
     };
@@ -239,8 +248,8 @@ pub async fn send(out: &Outgoing) -> Attempted {
 }
 
 /// `POST /channels/email/{id}/check`'s SMTP half: connects and signs in.
-pub async fn check(m: &MailboxConfig) -> Result<(), String> {
-    let transport = transport(&m.smtp).map_err(|e| format!("SMTP: {e}"))?;
+pub async fn check(m: &MailboxConfig, trust: &super::Trust) -> Result<(), String> {
+    let transport = transport(&m.smtp, trust).map_err(|e| format!("SMTP: {e}"))?;
     match transport.test_connection().await {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(

@@ -917,7 +917,111 @@ async fn files_are_held_to_their_limits(kind: Kind) {
     assert_eq!(one["sha256"], two["sha256"]);
 }
 
+/// A certificate authority and a certificate it signs for 127.0.0.1: the
+/// CA's PEM, then the server's certificate and key.
+fn private_ca() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("a key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Example Mail CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("the CA");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("the server's certificate");
+    (ca_cert.pem(), leaf.pem(), key.serialize_pem())
+}
+
+/// TLS from the first byte and STARTTLS, to a mail server whose certificate
+/// a company's own authority signed (`--mail-ca`); without it, the check
+/// says the certificate is not trusted.
+async fn mail_over_tls_with_a_private_authority(kind: Kind) {
+    let (ca, cert, key) = private_ca();
+    let dir = tempfile::tempdir().expect("a folder");
+    std::fs::write(dir.path().join("ca.pem"), &ca).expect("the CA file");
+    let mut dovecot = Dovecot::start_tls(SUPPORT, IMAP_PASSWORD, &cert, &key);
+    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
+    let config = fyncall_server::Config {
+        mail_key: Some(dir.path().join("mail.key")),
+        mail_ca: Some(dir.path().join("ca.pem")),
+        ..fyncall_server::Config::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let tls_port = dovecot.tls_port.expect("IMAPS");
+    let mut body = mailbox_body(tls_port, smtp.port, IMAP_PASSWORD);
+    body["imap"]["security"] = json!("tls");
+    let (s, m) = team.post(&team.admin, "/channels/email", body).await;
+    assert_eq!(s.as_u16(), 201, "{m}");
+    let id = m["id"].as_str().expect("id").to_owned();
+    let (_, checked) = team
+        .post(
+            &team.admin,
+            &format!("/channels/email/{id}/check"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(checked["imap"], json!({"ok": true}), "{checked}");
+    // Mail read over TLS.
+    dovecot.deliver(&mail(
+        "ann@example.org",
+        "Over TLS",
+        "tls1@example.org",
+        None,
+        "sealed",
+    ));
+    email_conversation_with(&team, 1).await;
+    // STARTTLS on the plain port.
+    let (s, v) = team
+        .call(
+            &team.admin,
+            Method::PATCH,
+            &format!("/channels/email/{id}"),
+            Some(json!({"imap": {"port": dovecot.port, "security": "starttls"}})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (_, checked) = team
+        .post(
+            &team.admin,
+            &format!("/channels/email/{id}/check"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(checked["imap"], json!({"ok": true}), "{checked}");
+
+    // A server without the company's authority does not trust it, and says so.
+    let plain_dir = tempfile::tempdir().expect("a folder");
+    let other = Team::with_config(
+        kind,
+        fyncall_server::Config {
+            mail_key: Some(plain_dir.path().join("mail.key")),
+            ..fyncall_server::Config::default()
+        },
+    )
+    .await;
+    let mut body = mailbox_body(tls_port, smtp.port, IMAP_PASSWORD);
+    body["imap"]["security"] = json!("tls");
+    let (_, m) = other.post(&other.admin, "/channels/email", body).await;
+    let (_, refused) = other
+        .post(
+            &other.admin,
+            &format!("/channels/email/{}/check", m["id"].as_str().unwrap_or("")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused["imap"]["ok"], false, "{refused}");
+    let why = refused["imap"]["error"].as_str().unwrap_or("");
+    assert!(
+        why.starts_with("IMAP: TLS with 127.0.0.1 failed") && why.contains("certificate"),
+        "{refused}"
+    );
+}
+
 both_stores!(
+    mail_over_tls_with_a_private_authority,
     files_are_held_to_their_limits,
     mails_arriving_across_a_kill_9_are_each_taken_once,
     a_customer_mail_becomes_a_conversation_and_the_reply_leaves_threaded,
