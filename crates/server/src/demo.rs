@@ -213,6 +213,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
             name.to_lowercase().replace([' ', '\''], ".")
         );
         let channel = ["chat", "email", "whatsapp"][i % 3];
+        let (subject, _) = SUBJECTS[i % SUBJECTS.len()];
         s.apply(
             Caller::Integration,
             Mutation::OpenConversation(OpenConversation {
@@ -222,11 +223,11 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     email,
                 },
                 channel: channel.into(),
-                subject: None,
+                // An email conversation's subject line, as the mail had it.
+                subject: (channel == "email").then(|| subject.to_owned()),
             }),
             opened,
         )?;
-        let (subject, _) = SUBJECTS[i % SUBJECTS.len()];
         let lines = [
             (
                 Author::Customer,
