@@ -286,16 +286,21 @@ pub fn mailboxes(db: &mut dyn TokenDb) -> StoreResult<Vec<Mailbox>> {
     .collect()
 }
 
-pub fn mailbox(db: &mut dyn TokenDb, id: Uuid) -> StoreResult<Option<Mailbox>> {
+/// A live mailbox's row, as `shown` and `config` read it.
+fn row(db: &mut dyn TokenDb, id: Uuid) -> StoreResult<Option<Vec<Option<String>>>> {
     let id = id.to_string();
-    db.rows(
-        "SELECT id, address, display_name, imap, smtp, secrets, state, last_error, last_checked_at
-         FROM mailboxes WHERE id = $1 AND deleted_at IS NULL",
-        &[Some(&id)],
-    )?
-    .first()
-    .map(|r| shown(r))
-    .transpose()
+    Ok(db
+        .rows(
+            "SELECT id, address, display_name, imap, smtp, secrets, state, last_error, last_checked_at
+             FROM mailboxes WHERE id = $1 AND deleted_at IS NULL",
+            &[Some(&id)],
+        )?
+        .into_iter()
+        .next())
+}
+
+pub fn mailbox(db: &mut dyn TokenDb, id: Uuid) -> StoreResult<Option<Mailbox>> {
+    row(db, id)?.map(|r| shown(&r)).transpose()
 }
 
 /// A mailbox with its passwords (for the reader, the sender, a check).
@@ -304,15 +309,7 @@ pub fn mailbox_config(
     sealer: &Sealer,
     id: Uuid,
 ) -> StoreResult<Option<MailboxConfig>> {
-    let id = id.to_string();
-    db.rows(
-        "SELECT id, address, display_name, imap, smtp, secrets, state, last_error, last_checked_at
-         FROM mailboxes WHERE id = $1 AND deleted_at IS NULL",
-        &[Some(&id)],
-    )?
-    .first()
-    .map(|r| config(r, sealer))
-    .transpose()
+    row(db, id)?.map(|r| config(&r, sealer)).transpose()
 }
 
 /// The ids of the mailboxes to read.
