@@ -46,16 +46,22 @@ impl Dovecot {
     /// # Panics
     /// When Dovecot is not installed (`scripts/setup` installs it) or does not start.
     pub fn start(user: &str, password: &str) -> Dovecot {
-        Dovecot::start_with(user, password, None)
+        Dovecot::start_with(user, password, None, true)
+    }
+
+    /// Starts Dovecot without IDLE among its capabilities, as some servers
+    /// are: a client must look for new mail itself.
+    pub fn start_without_idle(user: &str, password: &str) -> Dovecot {
+        Dovecot::start_with(user, password, None, false)
     }
 
     /// Starts Dovecot offering TLS with this certificate chain and key (PEM):
     /// STARTTLS on [`Dovecot::port`], IMAPS on [`Dovecot::tls_port`].
     pub fn start_tls(user: &str, password: &str, cert_pem: &str, key_pem: &str) -> Dovecot {
-        Dovecot::start_with(user, password, Some((cert_pem, key_pem)))
+        Dovecot::start_with(user, password, Some((cert_pem, key_pem)), true)
     }
 
-    fn start_with(user: &str, password: &str, tls: Option<(&str, &str)>) -> Dovecot {
+    fn start_with(user: &str, password: &str, tls: Option<(&str, &str)>, idle: bool) -> Dovecot {
         let dir = tempfile::tempdir().expect("a folder for Dovecot");
         let base = dir.path();
         for sub in ["run", "state", "mail"] {
@@ -80,6 +86,11 @@ impl Dovecot {
             }
             None => "ssl = no\n".to_owned(),
         };
+        let capability = if idle {
+            String::new()
+        } else {
+            "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+\n".to_owned()
+        };
         let conf = format!(
             "protocols = imap\n\
              listen = 127.0.0.1\n\
@@ -88,6 +99,7 @@ impl Dovecot {
              instance_name = fyncall-test-{port}\n\
              log_path = {log}\n\
              {ssl}\
+             {capability}\
              disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\n\
              mail_location = maildir:{mail}/%u\n\

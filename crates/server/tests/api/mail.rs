@@ -1020,7 +1020,43 @@ async fn mail_over_tls_with_a_private_authority(kind: Kind) {
     );
 }
 
+/// A server without IDLE: the mailbox shows `polling` and new mail is
+/// looked for on the poll (1 s here, 60 s by default).
+async fn a_server_without_idle_is_polled(kind: Kind) {
+    let key = tempfile::tempdir().expect("a folder for the mail key");
+    let config = fyncall_server::Config {
+        mail_key: Some(key.path().join("mail.key")),
+        mail_poll: Duration::from_secs(1),
+        ..fyncall_server::Config::default()
+    };
+    let team = Team::with_config(kind, config).await;
+    let mut dovecot = Dovecot::start_without_idle(SUPPORT, IMAP_PASSWORD);
+    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
+    let (s, m) = team
+        .post(
+            &team.admin,
+            "/channels/email",
+            mailbox_body(dovecot.port, smtp.port, IMAP_PASSWORD),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{m}");
+    wait_for("the mailbox to show polling", 10, || async {
+        (state(&team).await["state"] == "polling").then_some(())
+    })
+    .await;
+    dovecot.deliver(&mail(
+        "ann@example.org",
+        "Polled",
+        "p1@example.org",
+        None,
+        "found on the poll",
+    ));
+    let conv = email_conversation_with(&team, 1).await;
+    assert_eq!(messages(&team, &conv).await[0]["body"], "found on the poll");
+}
+
 both_stores!(
+    a_server_without_idle_is_polled,
     mail_over_tls_with_a_private_authority,
     files_are_held_to_their_limits,
     mails_arriving_across_a_kill_9_are_each_taken_once,
