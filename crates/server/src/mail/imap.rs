@@ -183,23 +183,30 @@ async fn session(
             .await
             .map_err(|e| format!("IMAP: the folder {folder:?} cannot be opened: {e}"))?;
         let validity = selected.uid_validity.unwrap_or(0);
+        let known = selected.exists;
         take_new(state, mailbox, &mut session, validity).await?;
         *failures = 0;
         if idle {
             show(state, mailbox.id, MailboxState::Idle, None).await;
+            // A mail that came while the last ones were fetched is told
+            // before IDLE starts (an EXISTS the IDLE wait never sees): the
+            // responses the session set aside say so.
+            let aside = session.unsolicited_responses.clone();
             let mut handle = session.idle();
             handle
                 .init()
                 .await
                 .map_err(|e| format!("IMAP: IDLE refused: {e}"))?;
-            let (wait, _stop) = handle.wait_with_timeout(IDLE_FOR);
-            match wait.await {
-                Ok(
-                    IdleResponse::NewData(_)
-                    | IdleResponse::Timeout
-                    | IdleResponse::ManualInterrupt,
-                ) => {}
-                Err(e) => return Err(format!("IMAP: the connection broke while waiting: {e}")),
+            if !grew(|| aside.try_recv().ok(), known) {
+                let (wait, _stop) = handle.wait_with_timeout(IDLE_FOR);
+                match wait.await {
+                    Ok(
+                        IdleResponse::NewData(_)
+                        | IdleResponse::Timeout
+                        | IdleResponse::ManualInterrupt,
+                    ) => {}
+                    Err(e) => return Err(format!("IMAP: the connection broke while waiting: {e}")),
+                }
             }
             session = handle
                 .done()
@@ -214,6 +221,21 @@ async fn session(
                 .map_err(|e| format!("IMAP: the connection broke: {e}"))?;
         }
     }
+}
+
+/// Whether the responses set aside since the folder was opened (with
+/// `known` mails) tell of more mail; empties them either way.
+fn grew(
+    mut next: impl FnMut() -> Option<async_imap::types::UnsolicitedResponse>,
+    known: u32,
+) -> bool {
+    let mut more = false;
+    while let Some(r) = next() {
+        if let async_imap::types::UnsolicitedResponse::Exists(n) = r {
+            more |= n > known;
+        }
+    }
+    more
 }
 
 /// Fetches and takes every mail after the last one taken, in UID order.
@@ -269,4 +291,32 @@ async fn take_new(
         state.announce(taken);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::types::UnsolicitedResponse;
+
+    #[test]
+    fn only_more_mail_than_the_folder_had_counts_as_new() {
+        let mut told = vec![
+            UnsolicitedResponse::Exists(5),
+            UnsolicitedResponse::Recent(1),
+        ];
+        assert!(
+            !grew(|| told.pop(), 5),
+            "the folder's own count is not news"
+        );
+        let mut told = vec![
+            UnsolicitedResponse::Expunge(2),
+            UnsolicitedResponse::Exists(6),
+        ];
+        assert!(grew(|| told.pop(), 5));
+        assert!(told.is_empty(), "everything set aside is emptied");
+        assert!(!grew(|| None, 5));
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(60));
+    }
 }

@@ -1055,7 +1055,28 @@ async fn a_server_without_idle_is_polled(kind: Kind) {
     assert_eq!(messages(&team, &conv).await[0]["body"], "found on the poll");
 }
 
+/// Mail arriving in a burst, some while earlier ones are being fetched:
+/// none waits for the next IDLE wake-up.
+async fn a_burst_of_mail_is_taken_whole(kind: Kind) {
+    let mut d = desk(kind).await;
+    for i in 0..40 {
+        d.dovecot.deliver(&mail(
+            "ann@example.org",
+            &format!("Burst {i}"),
+            &format!("burst{i}@example.org"),
+            None,
+            &format!("burst {i}"),
+        ));
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    wait_for("all 40 mails of the burst", 20, || async {
+        (email_conversations(&d.team).await.len() == 40).then_some(())
+    })
+    .await;
+}
+
 both_stores!(
+    a_burst_of_mail_is_taken_whole,
     a_server_without_idle_is_polled,
     mail_over_tls_with_a_private_authority,
     files_are_held_to_their_limits,
