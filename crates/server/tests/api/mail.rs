@@ -636,100 +636,135 @@ async fn passwords_go_in_and_never_come_out(kind: Kind) {
     assert_error(&twice, 409, "conflict");
 }
 
-async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
-    const PASSWORD: &str = "mail crash password";
-    let place = Place::new(kind).await;
-    let key = tempfile::tempdir().expect("a folder for the mail key");
-    let mut args = place.args();
-    init_team(&args, PASSWORD);
-    args.extend([
-        "--mail-key".to_owned(),
-        key.path().join("mail.key").display().to_string(),
-    ]);
-    let mut dovecot = Dovecot::start(SUPPORT, IMAP_PASSWORD);
-    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
-    let (mut child, url) = serve(&args);
-    let server = url.trim_end_matches("/api/v1").to_owned();
-    let token = fyncall_testkit::http::login(&http, &server, "root@example.com", PASSWORD)
-        .await
-        .token;
-    let created = http
-        .post(format!("{url}/channels/email"))
-        .bearer_auth(&token)
-        .json(&mailbox_body(dovecot.port, smtp.port, IMAP_PASSWORD))
-        .send()
-        .await
-        .expect("a mailbox");
-    assert_eq!(created.status().as_u16(), 201);
-    let count = |url: String, token: String| {
-        let http = http.clone();
-        async move {
-            let v: Value = match http
-                .get(format!("{url}/conversations?view=all&limit=100"))
-                .bearer_auth(&token)
-                .send()
-                .await
-            {
-                Ok(r) => r.json().await.unwrap_or(Value::Null),
-                Err(_) => return None,
-            };
-            v["conversations"].as_array().map(|c| c.to_vec())
+/// Teams served by real `fyncall-server` processes: the store's
+/// arguments with a mail key, Dovecot and an SMTP server, the admin's token.
+struct Processes {
+    _place: Place,
+    _key: tempfile::TempDir,
+    args: Vec<String>,
+    dovecot: Dovecot,
+    smtp: SmtpSink,
+    http: reqwest::Client,
+    password: &'static str,
+}
+
+impl Processes {
+    async fn new(kind: Kind, password: &'static str) -> Processes {
+        let place = Place::new(kind).await;
+        let key = tempfile::tempdir().expect("a folder for the mail key");
+        let mut args = place.args();
+        init_team(&args, password);
+        args.extend([
+            "--mail-key".to_owned(),
+            key.path().join("mail.key").display().to_string(),
+        ]);
+        Processes {
+            _place: place,
+            _key: key,
+            args,
+            dovecot: Dovecot::start(SUPPORT, IMAP_PASSWORD),
+            smtp: SmtpSink::start(SUPPORT, SMTP_PASSWORD),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("client"),
+            password,
         }
-    };
-    for i in 0..10 {
-        dovecot.deliver(&mail(
-            "ann@example.org",
-            &format!("Mail {i}"),
-            &format!("k{i}@example.org"),
-            None,
-            &format!("body {i}"),
-        ));
     }
+
+    /// The admin's token at `url` (`…/api/v1`).
+    async fn login(&self, url: &str) -> String {
+        fyncall_testkit::http::login(
+            &self.http,
+            url.trim_end_matches("/api/v1"),
+            "root@example.com",
+            self.password,
+        )
+        .await
+        .token
+    }
+
+    async fn add_mailbox(&self, url: &str, token: &str) {
+        let created = self
+            .http
+            .post(format!("{url}/channels/email"))
+            .bearer_auth(token)
+            .json(&mailbox_body(
+                self.dovecot.port,
+                self.smtp.port,
+                IMAP_PASSWORD,
+            ))
+            .send()
+            .await
+            .expect("a mailbox");
+        assert_eq!(created.status().as_u16(), 201);
+    }
+
+    /// The team's conversations through `url`, if it answers.
+    async fn conversations(&self, url: &str, token: &str) -> Option<Vec<Value>> {
+        let v: Value = self
+            .http
+            .get(format!("{url}/conversations?view=all&limit=100"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["conversations"].as_array().cloned()
+    }
+
+    /// Delivers mails `from..to`, each on its own subject and body.
+    fn deliver(&mut self, tag: &str, from: usize, to: usize) {
+        for i in from..to {
+            self.dovecot.deliver(&mail(
+                "ann@example.org",
+                &format!("{tag} {i}"),
+                &format!("{tag}{i}@example.org"),
+                None,
+                &format!("{tag} {i}"),
+            ));
+        }
+    }
+}
+
+async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
+    let mut p = Processes::new(kind, "mail crash password").await;
+    let (mut child, url) = serve(&p.args);
+    let token = p.login(&url).await;
+    p.add_mailbox(&url, &token).await;
+    p.deliver("body", 0, 10);
     wait_for("the first mails taken", 10, || async {
-        count(url.clone(), token.clone())
+        p.conversations(&url, &token)
             .await
             .filter(|c| !c.is_empty())
             .map(|_| ())
     })
     .await;
-    for i in 10..20 {
-        dovecot.deliver(&mail(
-            "ann@example.org",
-            &format!("Mail {i}"),
-            &format!("k{i}@example.org"),
-            None,
-            &format!("body {i}"),
-        ));
-    }
+    p.deliver("body", 10, 20);
     child.kill();
-    let (_child, url) = serve(&args);
-    let server = url.trim_end_matches("/api/v1").to_owned();
-    let token = fyncall_testkit::http::login(&http, &server, "root@example.com", PASSWORD)
-        .await
-        .token;
+    let (_child, url) = serve(&p.args);
+    let token = p.login(&url).await;
     // PostgreSQL: the killed process's lease runs out first (about 25 s).
-    let all = wait_for("all 20 mails after the restart", 60, || async {
-        count(url.clone(), token.clone())
+    wait_for("all 20 mails after the restart", 60, || async {
+        p.conversations(&url, &token)
             .await
             .filter(|c| c.len() >= 20)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let all = count(url.clone(), token.clone()).await.unwrap_or(all);
-    let mut subjects: Vec<String> = all
+    let all = p.conversations(&url, &token).await.unwrap_or_default();
+    let mut bodies: Vec<String> = all
         .iter()
         .map(|c| c["last_message"]["body"].as_str().unwrap_or("").to_owned())
         .collect();
-    subjects.sort();
+    bodies.sort();
     let mut want: Vec<String> = (0..20).map(|i| format!("body {i}")).collect();
     want.sort();
-    assert_eq!(subjects, want, "each mail taken once");
+    assert_eq!(bodies, want, "each mail taken once");
     assert!(all.iter().all(|c| c["channel"] == "email"));
-    assert_eq!(dovecot.count(), 20, "the mailbox still holds every mail");
+    assert_eq!(p.dovecot.count(), 20, "the mailbox still holds every mail");
 }
 
 /// Two server processes on one PostgreSQL database: one of them reads the
@@ -737,79 +772,32 @@ async fn mails_arriving_across_a_kill_9_are_each_taken_once(kind: Kind) {
 /// never shows the other's failed takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_server_processes_take_each_mail_once() {
-    const PASSWORD: &str = "two readers, one mailbox";
-    let place = Place::new(Kind::Postgres).await;
-    let key = tempfile::tempdir().expect("a folder for the mail key");
-    let mut args = place.args();
-    init_team(&args, PASSWORD);
-    args.extend([
-        "--mail-key".to_owned(),
-        key.path().join("mail.key").display().to_string(),
-    ]);
-    let mut dovecot = Dovecot::start(SUPPORT, IMAP_PASSWORD);
-    let smtp = SmtpSink::start(SUPPORT, SMTP_PASSWORD);
-    let http = reqwest::Client::new();
-    let (_a, url_a) = serve(&args);
-    let (_b, url_b) = serve(&args);
-    let token = fyncall_testkit::http::login(
-        &http,
-        url_a.trim_end_matches("/api/v1"),
-        "root@example.com",
-        PASSWORD,
-    )
-    .await
-    .token;
-    let created = http
-        .post(format!("{url_a}/channels/email"))
-        .bearer_auth(&token)
-        .json(&mailbox_body(dovecot.port, smtp.port, IMAP_PASSWORD))
-        .send()
-        .await
-        .expect("a mailbox");
-    assert_eq!(created.status().as_u16(), 201);
-    for i in 0..30 {
-        dovecot.deliver(&mail(
-            "ann@example.org",
-            &format!("Two {i}"),
-            &format!("two{i}@example.org"),
-            None,
-            &format!("two {i}"),
-        ));
-    }
-    let list = |url: String| {
-        let (http, token) = (http.clone(), token.clone());
-        async move {
-            let v: Value = http
-                .get(format!("{url}/conversations?view=all&limit=100"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            v["conversations"].as_array().cloned()
-        }
-    };
+    let mut p = Processes::new(Kind::Postgres, "two readers, one mailbox").await;
+    let (_a, url_a) = serve(&p.args);
+    let (_b, url_b) = serve(&p.args);
+    let token = p.login(&url_a).await;
+    p.add_mailbox(&url_a, &token).await;
+    p.deliver("two", 0, 30);
     // Whichever process holds the lease reads them.
-    let all = wait_for("the 30 mails", 30, || async {
-        list(url_b.clone()).await.filter(|c| c.len() >= 30)
+    wait_for("the 30 mails", 30, || async {
+        p.conversations(&url_b, &token)
+            .await
+            .filter(|c| c.len() >= 30)
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let all = list(url_a.clone()).await.unwrap_or(all);
+    let all = p.conversations(&url_a, &token).await.unwrap_or_default();
     assert_eq!(all.len(), 30, "each mail once");
-    let (_, boxes) = (
-        (),
-        http.get(format!("{url_b}/channels/email"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("mailboxes")
-            .json::<Value>()
-            .await
-            .expect("json"),
-    );
+    let boxes: Value = p
+        .http
+        .get(format!("{url_b}/channels/email"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("mailboxes")
+        .json()
+        .await
+        .expect("json");
     assert_ne!(boxes[0]["state"], "failing", "{boxes}");
     assert!(boxes[0].get("last_error").is_none(), "{boxes}");
 }
