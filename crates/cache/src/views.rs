@@ -812,3 +812,51 @@ struct Plan {
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fyncall_domain::Author;
+    use uuid::Uuid;
+
+    fn message(author: Author, body: &str) -> Message {
+        Message {
+            id: Uuid::now_v7(),
+            conversation_id: Uuid::now_v7(),
+            author,
+            agent_id: None,
+            body: body.into(),
+            sent_at: chrono::Utc::now(),
+            delivery: None,
+            automatic: false,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// Where the window folds a customer's quoted history, counted in the
+    /// UTF-16 units JavaScript slices by (an accent and an emoji before it).
+    #[test]
+    fn the_quoted_history_is_found_where_the_window_slices() {
+        let body = "Ça marche 👍\n\nOn Mon, Support wrote:\n> try again\n";
+        let row = MessageRow::new(message(Author::Customer, body), false);
+        let at = row.quoted_at.expect("a fold") as usize;
+        let utf16: Vec<u16> = body.encode_utf16().collect();
+        assert_eq!(
+            String::from_utf16_lossy(&utf16[at..]),
+            "On Mon, Support wrote:\n> try again\n"
+        );
+        // Nothing folded: no quote, an agent's own reply, or a quote alone.
+        assert_eq!(
+            MessageRow::new(message(Author::Customer, "Hello"), false).quoted_at,
+            None
+        );
+        assert_eq!(
+            MessageRow::new(message(Author::Agent, body), false).quoted_at,
+            None
+        );
+        assert_eq!(
+            MessageRow::new(message(Author::Customer, "> only a quote\n"), false).quoted_at,
+            None
+        );
+    }
+}
