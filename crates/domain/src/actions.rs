@@ -13,7 +13,7 @@ use crate::agent::Agent;
 use crate::conversation::Conversation;
 use crate::mutation::{
     Assign, AssignConversation, Caller, ChangePriority, ChangeStatus, ClaimConversation, Comment,
-    EditTicket, Mutation, Reply, Stamp, apply,
+    EditTicket, Mutation, Reply, SetTags, Stamp, apply,
 };
 use crate::refusal::Refusal;
 use crate::state::State;
@@ -24,7 +24,7 @@ use crate::ticket::{Priority, Status, Ticket};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Action {
     /// Stable within a page: `status:resolved`, `priority:high`,
-    /// `assign:<agent id>`, `assign:none`, `edit`, `comment`, `claim`,
+    /// `assign:<agent id>`, `assign:none`, `edit`, `tags`, `comment`, `claim`,
     /// `assign_conversation:<agent id>`, `reply`.
     pub key: String,
     /// What a menu or the palette shows ("Resolve", "Assign to me").
@@ -115,6 +115,16 @@ pub fn ticket_candidates(
             description: None,
             category: None,
             base_version: None,
+        }),
+    ));
+    out.push((
+        "tags".into(),
+        "Add or remove tags".into(),
+        // The tag is a placeholder: the page sends the ones typed.
+        Mutation::SetTags(SetTags {
+            ticket_id: id,
+            add: vec!["tag".into()],
+            remove: Vec::new(),
         }),
     ));
     out.push((

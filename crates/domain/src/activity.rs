@@ -95,6 +95,10 @@ pub enum Change {
         fields: Vec<String>,
     },
     AiContextAdded {},
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
     SlaBreached {
         timer: TimerKind,
         #[serde(with = "crate::wire::millis")]
@@ -116,6 +120,7 @@ impl Change {
             Change::ResolutionNote { .. } => "resolution_note",
             Change::Edited { .. } => "edited",
             Change::AiContextAdded {} => "ai_context_added",
+            Change::TagsChanged { .. } => "tags_changed",
             Change::SlaBreached { .. } => "sla_breached",
         }
     }
@@ -145,6 +150,14 @@ impl Change {
             Change::ResolutionNote { body } => format!("resolution note: {body}"),
             Change::Edited { fields } => format!("edited {}", fields.join(", ")),
             Change::AiContextAdded {} => "added AI context".to_owned(),
+            Change::TagsChanged { added, removed } => {
+                let words: Vec<String> = added
+                    .iter()
+                    .map(|t| format!("+{t}"))
+                    .chain(removed.iter().map(|t| format!("−{t}")))
+                    .collect();
+                format!("tags {}", words.join(" "))
+            }
             Change::SlaBreached { timer, .. } => format!("SLA breached: {}", timer.label()),
         }
     }

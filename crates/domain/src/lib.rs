@@ -12,6 +12,7 @@
 //! - [`sla`]: the two timers, their states, deadlines and alert moments;
 //!   [`calendar`]: business hours; [`settings`]: the team's policy and
 //!   categories.
+//! - [`tags`]: what a tag may be, and the tag filter of every list.
 //! - [`views`]: which views a ticket belongs to and in what order;
 //!   [`inbox`]: the conversation views.
 //! - [`mutation`]: every change, and [`apply`], the one function that
@@ -43,6 +44,7 @@ pub mod report;
 pub mod settings;
 pub mod sla;
 pub mod state;
+pub mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;

@@ -24,6 +24,7 @@ use crate::permissions;
 use crate::refusal::Refusal;
 use crate::sla;
 use crate::state::State;
+use crate::tags;
 use crate::text::{check_client_id, clean_text};
 use crate::ticket::{
     AiContext, FieldVersions, Priority, SlaClock, Source, Status, Ticket, clean_body,
@@ -107,6 +108,17 @@ pub struct Assign {
     /// `null`: nobody.
     #[serde(deserialize_with = "required_nullable")]
     pub assignee_id: Option<Uuid>,
+}
+
+/// Tags added to and removed from a ticket (RULES.md "Tags").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct SetTags {
+    pub ticket_id: Uuid,
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +219,7 @@ pub enum Mutation {
     ChangeStatus(ChangeStatus),
     ChangePriority(ChangePriority),
     Assign(Assign),
+    SetTags(SetTags),
     Comment(Comment),
     ClaimConversation(ClaimConversation),
     AssignConversation(AssignConversation),
@@ -239,6 +252,7 @@ impl Mutation {
             Mutation::ChangeStatus(_) => "change_status",
             Mutation::ChangePriority(_) => "change_priority",
             Mutation::Assign(_) => "assign",
+            Mutation::SetTags(_) => "set_tags",
             Mutation::Comment(_) => "comment",
             Mutation::ClaimConversation(_) => "claim_conversation",
             Mutation::AssignConversation(_) => "assign_conversation",
@@ -276,6 +290,7 @@ impl Mutation {
             Mutation::ChangeStatus(m) => ticket(m.ticket_id),
             Mutation::ChangePriority(m) => ticket(m.ticket_id),
             Mutation::Assign(m) => ticket(m.ticket_id),
+            Mutation::SetTags(m) => ticket(m.ticket_id),
             Mutation::Comment(m) => ticket(m.ticket_id),
             Mutation::AiEnrich(m) => ticket(m.ticket_id),
             Mutation::ClaimConversation(m) => conversation(m.conversation_id),
@@ -459,6 +474,7 @@ impl Mutation {
             | Mutation::ChangeStatus(_)
             | Mutation::ChangePriority(_)
             | Mutation::Assign(_)
+            | Mutation::SetTags(_)
             | Mutation::ClaimConversation(_)
             | Mutation::AssignConversation(_)
             | Mutation::AiEnrich(_) => None,
@@ -556,6 +572,7 @@ impl Tx {
             Mutation::ChangeStatus(m) => self.change_status(actor, m),
             Mutation::ChangePriority(m) => self.change_priority(actor, m),
             Mutation::Assign(m) => self.assign(actor, m),
+            Mutation::SetTags(m) => self.set_tags(actor, m),
             Mutation::Comment(m) => self.comment(actor, m),
             Mutation::ClaimConversation(m) => {
                 permissions::check_claim(actor)?;
@@ -657,6 +674,7 @@ impl Tx {
                 category: 1,
             },
             sla_clock: SlaClock::default(),
+            tags: Vec::new(),
         };
         self.applied.state.tickets.insert(id, ticket);
         self.applied.tickets.insert(id);
@@ -698,6 +716,33 @@ impl Tx {
             Some(actor.id),
             None,
             ActorRef::agent(actor.id),
+        );
+        Ok(())
+    }
+
+    fn set_tags(&mut self, actor: &Agent, m: &SetTags) -> Result<(), Refusal> {
+        let ticket = self.applied.state.ticket(m.ticket_id)?.clone();
+        permissions::check_manage(actor, &ticket, "tag")?;
+        lifecycle::check_not_closed(ticket.status)?;
+        let add = tags::clean_tags(&m.add)?;
+        let remove = tags::clean_tags(&m.remove)?;
+        if add.is_empty() && remove.is_empty() {
+            return Err(Refusal::invalid(
+                "tags",
+                "name at least one tag to add or remove",
+            ));
+        }
+        let (now, added, removed) = tags::change(&ticket.tags, &add, &remove)?;
+        if added.is_empty() && removed.is_empty() {
+            return Ok(());
+        }
+        self.observe(m.ticket_id);
+        self.touch(m.ticket_id)?;
+        self.ticket_mut(m.ticket_id)?.tags = now;
+        self.entry(
+            m.ticket_id,
+            ActorRef::agent(actor.id),
+            Change::TagsChanged { added, removed },
         );
         Ok(())
     }

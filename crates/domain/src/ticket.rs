@@ -307,6 +307,9 @@ pub struct Ticket {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     pub ai_context: Option<AiContext>,
+    /// Sorted, each once (see [`crate::tags`]).
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Bumped by every change; edits name it as `base_version`.
     pub version: i64,
     /// The version at which each editable text field last changed, so an

@@ -199,6 +199,18 @@ pub fn list_sql(q: &TicketQuery, now: Timestamp, dialect: Dialect) -> Result<Lis
         let p = b.bind(q.categories.iter().map(|c| Arg::Text(c.clone())).collect());
         b.clauses.push(format!("category IN ({p})"));
     }
+    let (any_of, none_of) = q.tags.like_patterns();
+    if !any_of.is_empty() {
+        let parts: Vec<String> = any_of
+            .into_iter()
+            .map(|p| format!("tags LIKE {} ESCAPE '\\'", b.bind(vec![Arg::Text(p)])))
+            .collect();
+        b.clauses.push(format!("({})", parts.join(" OR ")));
+    }
+    for p in none_of {
+        let p = b.bind(vec![Arg::Text(p)]);
+        b.clauses.push(format!("tags NOT LIKE {p} ESCAPE '\\'"));
+    }
     for (column, op, bound) in [
         ("created_at", ">=", q.created_after),
         ("created_at", "<", q.created_before),

@@ -47,7 +47,8 @@ macro_rules! ticket_update {
         "subject = excluded.subject, description = excluded.description, status = excluded.status,
          priority_rank = excluded.priority_rank, assignee_id = excluded.assignee_id,
          category = excluded.category, updated_at = excluded.updated_at, due_at = excluded.due_at,
-         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data"
+         at_risk_at = excluded.at_risk_at, next_breach_at = excluded.next_breach_at, data = excluded.data,
+         tags = excluded.tags"
     };
 }
 pub(crate) use ticket_update;

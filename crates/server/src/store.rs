@@ -125,6 +125,7 @@ pub struct TicketQuery {
     /// `None` inside means "unassigned".
     pub assignees: Vec<Option<Uuid>>,
     pub categories: Vec<String>,
+    pub tags: fyncall_domain::tags::TagFilter,
     pub q: Option<String>,
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,
@@ -602,6 +603,18 @@ pub trait Store: Send + Sync + 'static {
                 }
                 other => other,
             }
+        })
+    }
+    /// Each tag on tickets not closed, with how many carry it (`GET /tags`).
+    fn tag_counts(&self) -> StoreResult<Vec<fyncall_domain::tags::TagCount>> {
+        read_tokens(self, |db| {
+            let rows = db.rows_built(
+                "SELECT tags FROM tickets WHERE status <> 'closed' AND tags <> ''",
+                &[],
+            )?;
+            Ok(fyncall_domain::tags::counts(
+                rows.iter().filter_map(|r| r.first().cloned().flatten()),
+            ))
         })
     }
     fn pull(&self, cursor: i64, limit: u32, now: Timestamp) -> StoreResult<PullPage>;

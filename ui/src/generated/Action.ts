@@ -8,7 +8,7 @@ import type { Refusal } from "./Refusal";
 export type Action = { 
 /**
  * Stable within a page: `status:resolved`, `priority:high`,
- * `assign:<agent id>`, `assign:none`, `edit`, `comment`, `claim`,
+ * `assign:<agent id>`, `assign:none`, `edit`, `tags`, `comment`, `claim`,
  * `assign_conversation:<agent id>`, `reply`.
  */
 key: string, 

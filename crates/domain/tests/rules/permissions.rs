@@ -613,3 +613,51 @@ mod one_active_admin {
         }
     }
 }
+
+fn tag(
+    world: &mut World,
+    by: Uuid,
+    id: Uuid,
+    add: &[&str],
+    remove: &[&str],
+) -> Result<Applied, Refusal> {
+    world.apply(
+        Caller::Agent(by),
+        Mutation::SetTags(SetTags {
+            ticket_id: id,
+            add: add.iter().map(|t| (*t).to_owned()).collect(),
+            remove: remove.iter().map(|t| (*t).to_owned()).collect(),
+        }),
+        min(5),
+    )
+}
+
+#[test]
+fn tags_are_set_by_whoever_may_edit_the_ticket_and_never_on_a_closed_one() {
+    let mut world = World::new();
+    let id = world.create_by(BOB, Priority::Normal, min(0));
+    let applied = tag(&mut world, BOB, id, &["VIP", "#refund"], &[]).expect("the assignee tags");
+    assert_eq!(
+        world.ticket(id).tags,
+        vec!["refund".to_owned(), "vip".to_owned()]
+    );
+    assert_eq!(
+        applied.activity[0].change,
+        Change::TagsChanged {
+            added: vec!["refund".into(), "vip".into()],
+            removed: vec![],
+        }
+    );
+    let r = tag(&mut world, ALICE, id, &["x"], &[]).expect_err("not the assignee");
+    assert_eq!(r.code, RefusalCode::Forbidden);
+    tag(&mut world, ADMIN, id, &[], &["vip"]).expect("an admin may");
+    assert_eq!(world.ticket(id).tags, vec!["refund".to_owned()]);
+    let same = tag(&mut world, ADMIN, id, &["refund"], &["gone"]).expect("nothing moves");
+    assert!(same.is_noop(), "a tag already there changes nothing");
+    let r = tag(&mut world, BOB, id, &["two words"], &[]).expect_err("a bad tag");
+    assert_eq!(r.code, RefusalCode::Invalid);
+    assert!(r.fields.contains_key("tags"), "{r:?}");
+    let closed = world.ticket_in(Status::Closed);
+    let r = tag(&mut world, ADMIN, closed, &["x"], &[]).expect_err("closed is archived");
+    assert_eq!(r.code, RefusalCode::InvalidTransition);
+}

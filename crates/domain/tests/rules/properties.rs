@@ -40,6 +40,11 @@ enum Op {
         ticket: usize,
         blank: bool,
     },
+    Tags {
+        ticket: usize,
+        add: Vec<&'static str>,
+        remove: Vec<&'static str>,
+    },
     Claim {
         conversation: bool,
     },
@@ -66,6 +71,14 @@ const AGENTS: [Uuid; 4] = [ADMIN, ALICE, BOB, GONE];
 
 fn priority() -> impl Strategy<Value = Priority> {
     prop::sample::select(Priority::ALL.to_vec())
+}
+
+/// A few tags, now and then one a ticket may not carry.
+fn tag_words() -> impl Strategy<Value = Vec<&'static str>> {
+    prop::collection::vec(
+        prop::sample::select(vec!["vip", "VIP", "refund", "late-delivery", "bad tag"]),
+        0..3,
+    )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -96,6 +109,11 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(ticket, to)| Op::Assign { ticket, to }),
         (idx.clone(), prop::bool::weighted(0.1))
             .prop_map(|(ticket, blank)| Op::Comment { ticket, blank }),
+        (idx.clone(), tag_words(), tag_words()).prop_map(|(ticket, add, remove)| Op::Tags {
+            ticket,
+            add,
+            remove
+        }),
         any::<bool>().prop_map(|conversation| Op::Claim { conversation }),
         (any::<bool>(), 0usize..4)
             .prop_map(|(conversation, to)| Op::AssignConversation { conversation, to }),
@@ -182,6 +200,15 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             ticket_id: ticket(t),
             body: if blank { " ".into() } else { "noted".into() },
         }),
+        Op::Tags {
+            ticket: t,
+            add,
+            remove,
+        } => Mutation::SetTags(SetTags {
+            ticket_id: ticket(t),
+            add: add.into_iter().map(str::to_owned).collect(),
+            remove: remove.into_iter().map(str::to_owned).collect(),
+        }),
         Op::Claim { conversation } => Mutation::ClaimConversation(ClaimConversation {
             conversation_id: conv(conversation),
         }),
@@ -265,6 +292,7 @@ fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize
         Mutation::Assign(m) => {
             usize::from(changed(&m.ticket_id, &|t| format!("{:?}", t.assignee_id)))
         }
+        Mutation::SetTags(m) => usize::from(changed(&m.ticket_id, &|t| format!("{:?}", t.tags))),
         Mutation::ClaimConversation(_) | Mutation::AssignConversation(_) => before
             .tickets
             .keys()
@@ -310,6 +338,14 @@ fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseErr
             t.resolved_at.is_some(),
             "resolved_at is set exactly while resolved or closed"
         );
+        prop_assert!(
+            t.tags.is_sorted() && t.tags.windows(2).all(|w| w[0] != w[1]),
+            "tags sorted, each once: {:?}",
+            t.tags
+        );
+        for tag in &t.tags {
+            prop_assert_eq!(&tags::clean_tag(tag).expect("a kept tag is valid"), tag);
+        }
     }
     Ok(())
 }

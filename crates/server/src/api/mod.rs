@@ -94,6 +94,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/priority", post(tickets::change_priority))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/comments", post(tickets::comment))
+        .route("/tickets/{id}/tags", post(tickets::set_tags))
+        .route("/tags", get(tickets::tags))
         .route("/presence", post(presence::heartbeat))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route(

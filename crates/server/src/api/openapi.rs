@@ -60,6 +60,8 @@ use super::{
         tickets::change_priority,
         tickets::assign,
         tickets::comment,
+        tickets::set_tags,
+        tickets::tags,
         tickets::escalate,
         tickets::enrich,
         sync::push,

@@ -7,8 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::DateTime;
 use fyncall_domain::mutation::{
-    AiEnrich, AiEscalation, Assign, ChangePriority, ChangeStatus, Comment, CreateTicket, EditTicket,
+    AiEnrich, AiEscalation, Assign, ChangePriority, ChangeStatus, Comment, CreateTicket,
+    EditTicket, SetTags,
 };
+use fyncall_domain::tags::{TagCount, TagFilter};
 use fyncall_domain::wire::{double_option, required_nullable};
 use fyncall_domain::{AiContext, Caller, Mutation, Order, Priority, SortField, Status, View};
 use serde::Deserialize;
@@ -98,6 +100,7 @@ pub fn ticket_query(
         priorities: list_of(get("priority"), "priority", Priority::parse)?,
         assignees,
         categories: list_of(get("category"), "category", |s| Some(s.to_owned()))?,
+        tags: tag_filter(get("tag"), get("not_tag"))?,
         q: super::search_param(get("q"))?,
         // `*_from` and `*_to` include both ends (RULES.md "Views"); the
         // older `*_after` (included) and `*_before` (excluded) still work.
@@ -116,6 +119,25 @@ pub fn ticket_query(
     })
 }
 
+/// `tag=` (any of a comma list) and `not_tag=` (none of), cleaned as tags are.
+fn tag_filter(any_of: Option<&String>, none_of: Option<&String>) -> Result<TagFilter, ApiError> {
+    let words = |v: Option<&String>| -> Vec<String> {
+        v.map(|v| {
+            v.split(',')
+                .filter(|w| !w.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    TagFilter::new(&words(any_of), &words(none_of)).map_err(|r| {
+        ApiError::bad_request(format!(
+            "tag and not_tag take tags separated by commas: {}",
+            r.message
+        ))
+    })
+}
+
 /// The exclusive bound just after an inclusive one (times are whole milliseconds).
 fn through(to: Option<fyncall_domain::Timestamp>) -> Option<fyncall_domain::Timestamp> {
     to.map(|t| t + chrono::TimeDelta::milliseconds(1))
@@ -124,6 +146,7 @@ fn through(to: Option<fyncall_domain::Timestamp>) -> Option<fyncall_domain::Time
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
     params(("view" = Option<String>, Query), ("status" = Option<String>, Query), ("priority" = Option<String>, Query),
            ("assignee_id" = Option<String>, Query), ("category" = Option<String>, Query), ("q" = Option<String>, Query),
+           ("tag" = Option<String>, Query), ("not_tag" = Option<String>, Query),
            ("created_from" = Option<String>, Query), ("created_to" = Option<String>, Query),
            ("updated_from" = Option<String>, Query), ("updated_to" = Option<String>, Query),
            ("sort" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<u32>, Query),
@@ -288,6 +311,40 @@ pub async fn assign(
     });
     state.mutate(Caller::Agent(agent.id), m).await?;
     ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TagsBody {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/tags", request_body = TagsBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody)))]
+pub async fn set_tags(
+    State(state): State<AppState>,
+    AgentAuth(agent, ..): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<TagsBody>,
+) -> Result<Json<TicketBody>, ApiError> {
+    let m = Mutation::SetTags(SetTags {
+        ticket_id: id,
+        add: b.add,
+        remove: b.remove,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[utoipa::path(get, path = "/api/v1/tags", tag = "tickets",
+    responses((status = 200, body = Vec<TagCount>)))]
+pub async fn tags(
+    State(state): State<AppState>,
+    _: AgentAuth,
+) -> Result<Json<Vec<TagCount>>, ApiError> {
+    Ok(Json(state.blocking(|s| s.tag_counts()).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

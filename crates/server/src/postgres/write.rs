@@ -139,8 +139,8 @@ fn notify(db: &mut Tx<'_, '_>, seq: Option<i64>) -> StoreResult<()> {
 macro_rules! ticket_insert {
     () => {
         "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18)"
     };
 }
 macro_rules! ticket_change {
@@ -203,6 +203,7 @@ fn save_ticket(
             &iso_opt(next_breach_at(ticket, settings)),
             &data,
             &seq,
+            &fyncall_domain::tags::column(&ticket.tags),
         ],
     )?;
     if written == 0 {

@@ -39,8 +39,8 @@ pub(super) fn bump(tx: &Connection, entity: &str, id: &str) -> StoreResult<i64> 
 macro_rules! ticket_insert {
     () => {
         "INSERT INTO tickets (id, number, conversation_id, subject, description, status, priority_rank, assignee_id,
-                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                              category, source, created_at, updated_at, due_at, at_risk_at, next_breach_at, data, tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
     };
 }
 
@@ -90,6 +90,7 @@ pub(super) fn save_ticket(
                 moments.at_risk_at.map(iso),
                 next_breach_at(ticket, settings).map(iso),
                 data,
+                fyncall_domain::tags::column(&ticket.tags),
             ])
         })
         .map_err(db_err)?;

@@ -16,5 +16,6 @@ mod presence;
 mod reports;
 mod security;
 mod sync;
+mod tags;
 mod transport;
 mod webhooks;
