@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0008_kept_counts.sql"),
     include_str!("../../../migrations/cache/0009_contentless_search.sql"),
     include_str!("../../../migrations/cache/0010_lean_timeline.sql"),
+    include_str!("../../../migrations/cache/0011_tags.sql"),
 ];
 
 /// The version whose script makes the search index again, empty: filled

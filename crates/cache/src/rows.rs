@@ -290,9 +290,9 @@ impl<'c> Batch<'c> {
             "INSERT INTO tickets (id, conversation_id, number_key, subject_key, status, status_rank,
                  priority, priority_rank, assignee_id, assignee_key, category, category_key, source,
                  open, created_at, updated_at, updated_desc, due_key, at_risk_at, overlay, data,
-                 server_data)
+                 server_data, tags)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22)
+                 ?18, ?19, ?20, ?21, ?22, ?24)
              ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id,
                  number_key = excluded.number_key, subject_key = excluded.subject_key,
                  status = excluded.status, status_rank = excluded.status_rank,
@@ -302,7 +302,7 @@ impl<'c> Batch<'c> {
                  source = excluded.source, open = excluded.open, created_at = excluded.created_at,
                  updated_at = excluded.updated_at, updated_desc = excluded.updated_desc,
                  due_key = excluded.due_key, at_risk_at = excluded.at_risk_at,
-                 overlay = excluded.overlay, data = excluded.data,
+                 overlay = excluded.overlay, data = excluded.data, tags = excluded.tags,
                  server_data = CASE WHEN ?23 THEN tickets.server_data ELSE excluded.server_data END",
         )?
         .execute(
@@ -330,6 +330,7 @@ impl<'c> Batch<'c> {
                 data,
                 server_data,
                 keep,
+                fyncall_domain::tags::column(&t.tags),
             ],
         )?;
         self.search_dirty

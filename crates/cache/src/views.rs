@@ -6,6 +6,7 @@
 //! `(sort keys..., id)` against the last row shown, never `OFFSET`.
 
 use fyncall_domain::actions::{self, Action};
+use fyncall_domain::tags::{TagCount, TagFilter};
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, Order, Priority, Sla, SortField, Status, Ticket,
     Timestamp, View, sla,
@@ -44,6 +45,9 @@ pub struct Query {
     pub assignee: Option<AssigneeFilter>,
     #[serde(default)]
     pub category: Option<String>,
+    /// Tickets with any of these tags, and none of those.
+    #[serde(default)]
+    pub tags: TagFilter,
     #[serde(default)]
     pub created_from: Option<Timestamp>,
     #[serde(default)]
@@ -75,6 +79,7 @@ impl Query {
             && self.priority.is_empty()
             && self.assignee.is_none()
             && self.category.is_none()
+            && self.tags.is_empty()
             && self.created_from.is_none()
             && self.created_to.is_none()
             && self.updated_from.is_none()
@@ -89,6 +94,7 @@ impl Query {
             priority: Vec::new(),
             assignee: None,
             category: None,
+            tags: TagFilter::default(),
             created_from: None,
             created_to: None,
             updated_from: None,
@@ -326,6 +332,16 @@ impl Cache {
         if let Some(c) = &q.category {
             clauses.push("t.category_key = ?".into());
             args.push(Sql::Text(c.trim().to_lowercase()));
+        }
+        let (any_of, none_of) = q.tags.like_patterns();
+        if !any_of.is_empty() {
+            let each = vec!["t.tags LIKE ? ESCAPE '\\'"; any_of.len()];
+            clauses.push(format!("({})", each.join(" OR ")));
+            args.extend(any_of.into_iter().map(Sql::Text));
+        }
+        for p in none_of {
+            clauses.push("t.tags NOT LIKE ? ESCAPE '\\'".into());
+            args.push(Sql::Text(p));
         }
         for (column, from, to) in [
             ("created_at", q.created_from, q.created_to),
@@ -744,6 +760,18 @@ impl Cache {
             Some((t, false)) => Some(t.version),
             _ => None,
         })
+    }
+
+    /// Each tag on tickets not closed, with how many carry it, most used
+    /// first: the suggestions of the tag editor and the filter.
+    pub fn tags(&self) -> Result<Vec<TagCount>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT tags FROM tickets WHERE open AND tags <> ''")?;
+        let columns = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(fyncall_domain::tags::counts(columns))
     }
 
     /// The team's agents, by name.

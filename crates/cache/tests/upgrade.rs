@@ -40,8 +40,11 @@ fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
         // Schema 9's rows: each entry whole in its JSON, a comment's text
         // in a column of its own too.
         let conn = rusqlite::Connection::open(&path).expect("open");
-        conn.execute_batch("ALTER TABLE activity ADD COLUMN body TEXT")
-            .expect("schema 9");
+        conn.execute_batch(
+            "ALTER TABLE activity ADD COLUMN body TEXT;
+             ALTER TABLE tickets DROP COLUMN tags;",
+        )
+        .expect("schema 9");
         for entry in before.iter().flatten() {
             let body = match &entry.change {
                 Change::Comment { body } => Some(body.clone()),
@@ -82,6 +85,7 @@ fn a_cache_upgraded_to_the_textless_search_index_finds_what_it_found() {
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
             "ALTER TABLE activity ADD COLUMN body TEXT;
+             ALTER TABLE tickets DROP COLUMN tags;
              DROP TABLE ticket_search;
              CREATE VIRTUAL TABLE ticket_search USING fts5 (
                  subject, description, comments,

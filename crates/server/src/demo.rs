@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use fyncall_domain::mutation::{
     AiEscalation, AssignConversation, ChangeStatus, Comment, CreateTicket, OpenConversation,
-    PostMessage, Reply,
+    PostMessage, Reply, SetTags,
 };
 use fyncall_domain::{
     Agent, AiContext, Author, Caller, Customer, Mutation, Priority, Role, Sentiment, Status,
@@ -376,6 +376,28 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     )),
                     category: (i % 11 != 0).then(|| category.into()),
                     assignee_id: None,
+                }),
+                created_at,
+            )?;
+        }
+        // Some tags, as a team uses them (one with `_`, which a filter must
+        // not read as a wildcard).
+        let tags: Vec<String> = [
+            (i % 3 == 0, "vip"),
+            (i % 7 == 1, "late_delivery"),
+            (i % 5 == 2, "refund"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, t)| t.to_owned())
+        .collect();
+        if !tags.is_empty() {
+            s.apply(
+                Caller::Agent(admin.id),
+                Mutation::SetTags(SetTags {
+                    ticket_id: id,
+                    add: tags,
+                    remove: Vec::new(),
                 }),
                 created_at,
             )?;
