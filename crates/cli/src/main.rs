@@ -17,8 +17,9 @@ use fyncall_cache::session::{self, Session};
 use fyncall_cache::{AssigneeFilter, Cache, CacheError, Query};
 use fyncall_domain::mutation::{
     Assign, ChangePriority, ChangeStatus, ClaimConversation, Comment, CreateTicket, EditTicket,
-    Reply,
+    Reply, SetTags,
 };
+use fyncall_domain::tags::TagFilter;
 use fyncall_domain::{Mutation, Order, Priority, SortField, Status, View};
 use fyncall_sync::{Client, Engine, SyncError, SyncEvent, Transport};
 use uuid::Uuid;
@@ -93,6 +94,12 @@ enum Command {
         assignee: Option<String>,
         #[arg(long)]
         category: Option<String>,
+        /// Tickets with any of these tags (comma list).
+        #[arg(long, value_delimiter = ',')]
+        tag: Vec<String>,
+        /// Tickets with none of these tags (comma list).
+        #[arg(long, value_delimiter = ',')]
+        not_tag: Vec<String>,
         /// Words to find in subject, description and comments.
         #[arg(long)]
         search: Option<String>,
@@ -139,6 +146,17 @@ enum Command {
     Priority { ticket: String, priority: String },
     /// Assign a ticket to an agent id, `me` or `none`.
     Assign { ticket: String, assignee: String },
+    /// Add tags to a ticket (and remove others with --remove).
+    Tag {
+        ticket: String,
+        /// Tags to add: letters, digits, '-' and '_'.
+        add: Vec<String>,
+        /// Tags to remove (comma list).
+        #[arg(long, value_delimiter = ',')]
+        remove: Vec<String>,
+    },
+    /// The team's tags, with how many open tickets carry each.
+    Tags,
     /// Add an internal comment.
     Comment { ticket: String, text: String },
     /// Edit subject, description or category.
@@ -364,6 +382,8 @@ async fn run(cli: Cli) -> Outcome {
             priority,
             assignee,
             category,
+            tag,
+            not_tag,
             search,
             sort,
             order,
@@ -393,6 +413,7 @@ async fn run(cli: Cli) -> Outcome {
                 })
                 .transpose()?;
             q.category = category;
+            q.tags = TagFilter::new(&tag, &not_tag).map_err(|r| Failure::other(r.message))?;
             q.search = search;
             q.limit = limit;
             q.cursor = cursor;
@@ -516,6 +537,35 @@ async fn run(cli: Cli) -> Outcome {
                 assignee_id,
             });
             act(&ctx, cache, m, Target::Ticket(id), "Assigned").await
+        }
+        Command::Tag {
+            ticket,
+            add,
+            remove,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            if add.is_empty() && remove.is_empty() {
+                return Err(Failure::other(
+                    "name a tag to add (`fyncall tag 1042 vip`) or to remove (`--remove vip`)",
+                ));
+            }
+            let m = Mutation::SetTags(SetTags {
+                ticket_id: id,
+                add,
+                remove,
+            });
+            act(&ctx, cache, m, Target::Ticket(id), "Tags changed").await
+        }
+        Command::Tags => {
+            let cache = open_cache(&ctx.home)?;
+            let counts = cache.tags()?;
+            if ctx.json {
+                ctx.print(&counts)
+            } else {
+                output::tags(&counts);
+                Ok(())
+            }
         }
         Command::Comment { ticket, text } => {
             let cache = open_cache(&ctx.home)?;

@@ -102,6 +102,18 @@ pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Resul
     Ok(())
 }
 
+/// The team's tags with how many tickets not closed carry each.
+pub fn tags(counts: &[fyncall_domain::tags::TagCount]) {
+    if counts.is_empty() {
+        println!("No tags yet: add one with `fyncall tag <ticket> <tag>`.");
+        return;
+    }
+    println!("  {:<40} TICKETS", "TAG");
+    for c in counts {
+        println!("  {:<40} {}", c.tag, c.count);
+    }
+}
+
 pub fn ticket(cache: &Cache, d: &TicketDetail, _now: Timestamp) -> Result<(), Failure> {
     let names = names(cache)?;
     let who = |id: Option<Uuid>| {
@@ -124,6 +136,9 @@ pub fn ticket(cache: &Cache, d: &TicketDetail, _now: Timestamp) -> Result<(), Fa
     println!("  priority:     {}", t.priority.as_str());
     println!("  assignee:     {}", who(t.assignee_id));
     println!("  category:     {}", t.category.as_deref().unwrap_or("—"));
+    if !t.tags.is_empty() {
+        println!("  tags:         {}", t.tags.join(", "));
+    }
     println!("  created:      {}", when(t.created_at));
     println!("  conversation: {}", t.conversation_id);
     if let Some(c) = &d.conversation {

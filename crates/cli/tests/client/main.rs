@@ -11,3 +11,4 @@ mod rejections;
 mod report;
 mod restore;
 mod signin;
+mod tags;
