@@ -116,6 +116,12 @@ pub async fn agents(desk: State<'_, Desk>) -> IpcResult<Vec<Agent>> {
     desk.with_reader(|c| c.agents()).await
 }
 
+/// The team's tags on tickets not closed, most used first (suggestions).
+#[tauri::command]
+pub async fn tags(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::tags::TagCount>> {
+    desk.with_reader(|c| c.tags()).await
+}
+
 #[tauri::command]
 pub async fn act(desk: State<'_, Desk>, mutation: Mutation) -> IpcResult<Acted> {
     desk.act(mutation).await

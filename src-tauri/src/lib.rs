@@ -349,6 +349,7 @@ pub fn run() {
             commands::inbox_counts,
             commands::settings,
             commands::agents,
+            commands::tags,
             commands::act,
             commands::check,
             commands::outbox,

@@ -3,6 +3,7 @@
 // @tauri-apps; tests use a mock.
 import type { Acted } from './generated/Acted';
 import type { Agent } from './generated/Agent';
+import type { TagCount } from './generated/TagCount';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
@@ -73,6 +74,8 @@ export interface Backend {
   /** The team's settings: the categories the pickers offer, the SLA policy. */
   settings(): Promise<TeamSettings>;
   agents(): Promise<Agent[]>;
+  /** The team's tags on tickets not closed, most used first. */
+  tags(): Promise<TagCount[]>;
   act(mutation: Mutation): Promise<Acted>;
   /** For each mutation: null if the rules allow it now, else why not. */
   check(mutations: Mutation[]): Promise<(Refusal | null)[]>;

@@ -41,7 +41,7 @@ export function row(n: number, subject: string, extra: Partial<TicketRow> = {}):
     id: `t${n}`, number: n, conversation_id: 'c1', subject, description: null, priority: 'high', status: 'open',
     category: 'billing', assignee_id: 'a1', source: 'manual', created_by: 'a1',
     created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
-    first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, version: 1,
+    first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, tags: [], version: 1,
     field_versions: { subject: 1, description: 1, category: 1 },
     sla_clock: { first_response_stopped_at: null, first_response_target_minutes: null, resolution_excluded_ms: 0,
       resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false },
@@ -78,6 +78,7 @@ function ticketCandidates(t: TicketRow, me: Agent): [string, string, Mutation][]
   }
   if (t.assignee_id !== me.id) out.push([`assign:${me.id}`, 'Assign to me', { name: 'assign', args: { ticket_id: t.id, assignee_id: me.id } }]);
   out.push(['edit', 'Edit subject, description or category', { name: 'edit_ticket', args: { ticket_id: t.id, subject: t.subject } }]);
+  out.push(['tags', 'Add or remove tags', { name: 'set_tags', args: { ticket_id: t.id, add: ['tag'], remove: [] } }]);
   return out;
 }
 
@@ -195,6 +196,13 @@ export class MockBackend implements Backend {
   };
   settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];
+  /** The team's tags, counted over the tickets `rows` holds. */
+  tags = async () => {
+    const counts = new Map<string, number>();
+    for (const r of this.rows) for (const t of r.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return [...counts].map(([tag, count]) => ({ tag, count }))
+      .sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag));
+  };
   act = async (m?: Mutation) => {
     if (m) this.acted.push(m);
     return { mutation_id: m ? 'm1' : null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false } };

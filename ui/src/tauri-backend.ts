@@ -30,6 +30,7 @@ export class TauriBackend implements Backend {
   inboxCounts = () => invoke<Awaited<ReturnType<Backend['inboxCounts']>>>('inbox_counts');
   settings = () => invoke<Awaited<ReturnType<Backend['settings']>>>('settings');
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
+  tags = () => invoke<Awaited<ReturnType<Backend['tags']>>>('tags');
   act = (mutation: Parameters<Backend['act']>[0]) =>
     invoke<Awaited<ReturnType<Backend['act']>>>('act', { mutation });
   check = (mutations: Parameters<Backend['check']>[0]) =>

@@ -67,4 +67,14 @@ describe('the command palette', () => {
     await fireEvent.keyDown(box, { key: 'Enter' });
     await waitFor(() => expect(backend.acted).toEqual([{ name: 'assign', args: { ticket_id: 't1042', assignee_id: alice.id } }]));
   });
+
+  it('opens All Tickets filtered by a tag typed as tag:name', async () => {
+    const { box, backend, went } = setup();
+    backend.rows = [row(1, 'x', { tags: ['vip', 'refund'] }), row(2, 'y', { tags: ['vip'] })];
+    await fireEvent.input(box, { target: { value: 'tag:v' } });
+    await screen.findByText('Tickets tagged vip');
+    expect(screen.queryByText('Tickets tagged refund')).toBeNull();
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    await waitFor(() => expect(went).toEqual([{ kind: 'view', view: 'all', tag: 'vip' }]));
+  });
 });

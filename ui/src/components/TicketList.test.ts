@@ -178,4 +178,24 @@ describe('the ticket list', () => {
       if (height) Object.defineProperty(HTMLElement.prototype, 'offsetHeight', height);
     }
   });
+
+  it('filters by tags typed (any of, and none of after a minus) and shows each row\'s tags', async () => {
+    const backend = new MockBackend(null, [row(1, 'Tagged', { tags: ['vip', 'refund'] }), row(2, 'Plain')]);
+    const { container } = render(TicketList, props(backend));
+    await waitFor(() => expect(shown(container)).toBe(2));
+    const chips = [...container.querySelectorAll('tbody tr[data-ticket=t1] .tag')].map((t) => t.textContent);
+    expect(chips).toEqual(['vip', 'refund']);
+    await fireEvent.input(screen.getByLabelText('Tags'), { target: { value: 'vip, late -spam' } });
+    await waitFor(() => expect(backend.queries.at(-1)?.tags).toEqual({ any_of: ['vip', 'late'], none_of: ['spam'] }));
+    await waitFor(() => expect([...container.querySelectorAll('#team-tags option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['refund', 'vip']));
+  });
+
+  it('opens filtered by the tag it was given (the palette\'s tag:vip)', async () => {
+    const backend = new MockBackend(null, many(2));
+    const { desk, context } = withDesk(backend, { agents: [alice] });
+    void desk;
+    render(TicketList, { props: { view: 'all', title: 'All Tickets', onOpen: () => {}, searchFocus: 0, tag: 'vip' }, context });
+    await waitFor(() => expect(backend.queries[0]?.tags).toEqual({ any_of: ['vip'], none_of: [] }));
+    expect((screen.getByLabelText('Tags') as HTMLInputElement).value).toBe('vip');
+  });
 });

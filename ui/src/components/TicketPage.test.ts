@@ -3,8 +3,8 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketPage from './TicketPage.svelte';
 import { MockBackend, alice, row, withDesk } from '../mock-backend';
 
-function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}) {
-  const backend = new MockBackend(null);
+function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}, rows: ReturnType<typeof row>[] = []) {
+  const backend = new MockBackend(null, rows);
   backend.refuse = refuse;
   backend.tickets_.set('t1042', {
     ticket: row(1042, 'Refund not received', { id: 't1042', ...extra }),
@@ -66,5 +66,29 @@ describe('the ticket page', () => {
     await fireEvent.input(screen.getByLabelText('Comment'), { target: { value: 'Checked the warehouse' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Comment' }));
     await waitFor(() => expect(backend.acted[0]?.name).toBe('comment'));
+  });
+
+  it('adds a typed tag, suggested from the team, and removes one with its button', async () => {
+    const { container, backend } = setup(() => null, { tags: ['vip'] }, [row(1, 'x', { tags: ['refund', 'vip'] })]);
+    await waitFor(() => expect(container.querySelector('[data-testid=tags] [data-tag=vip]')).not.toBeNull());
+    await waitFor(() => expect([...container.querySelectorAll('#ticket-tag-suggestions option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['refund']));
+    await fireEvent.input(screen.getByLabelText('Add a tag'), { target: { value: 'late-delivery' } });
+    await fireEvent.submit(container.querySelector('[data-testid=tags]') as HTMLFormElement);
+    await waitFor(() => expect(backend.acted).toHaveLength(1));
+    expect(backend.acted[0]).toEqual({ name: 'set_tags', args: { ticket_id: 't1042', add: ['late-delivery'], remove: [] } });
+    await fireEvent.click(screen.getByLabelText('Remove tag vip'));
+    await waitFor(() => expect(backend.acted).toHaveLength(2));
+    expect(backend.acted[1]).toEqual({ name: 'set_tags', args: { ticket_id: 't1042', add: [], remove: ['vip'] } });
+  });
+
+  it('says why tags cannot be changed when the rules refuse it', async () => {
+    const { container } = setup((m) => (m.name === 'set_tags' ? { code: 'forbidden', message: 'only the assignee or an admin can tag this ticket' } : null), { tags: ['vip'] });
+    const input = await waitFor(() => {
+      const i = screen.getByLabelText('Add a tag') as HTMLInputElement;
+      expect(i.disabled).toBe(true);
+      return i;
+    });
+    expect(input.title).toContain('only the assignee or an admin can tag');
+    expect(container.querySelector('[aria-label="Remove tag vip"]')).toBeNull();
   });
 });

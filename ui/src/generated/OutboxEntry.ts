@@ -12,6 +12,7 @@ import type { EditTicket } from "./EditTicket";
 import type { OpenConversation } from "./OpenConversation";
 import type { PostMessage } from "./PostMessage";
 import type { Reply } from "./Reply";
+import type { SetTags } from "./SetTags";
 
 /**
  * A change waiting in the outbox.
@@ -24,4 +25,4 @@ summary: string,
 /**
  * The change sequence the server applied it at, once it answered.
  */
-acked_seq: number | null, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "comment", "args": Comment } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });
+acked_seq: number | null, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "comment", "args": Comment } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });

@@ -4,12 +4,17 @@ import type { Order } from "./Order";
 import type { Priority } from "./Priority";
 import type { SortField } from "./SortField";
 import type { Status } from "./Status";
+import type { TagFilter } from "./TagFilter";
 import type { View } from "./View";
 
 /**
  * A ticket list request.
  */
-export type Query = { view: View, status: Array<Status>, priority: Array<Priority>, assignee: AssigneeFilter | null, category: string | null, created_from: string | null, created_to: string | null, updated_from: string | null, updated_to: string | null, 
+export type Query = { view: View, status: Array<Status>, priority: Array<Priority>, assignee: AssigneeFilter | null, category: string | null, 
+/**
+ * Tickets with any of these tags, and none of those.
+ */
+tags: TagFilter, created_from: string | null, created_to: string | null, updated_from: string | null, updated_to: string | null, 
 /**
  * Words to find in subject, description and comments.
  */

@@ -24,6 +24,10 @@ number: number | null, conversation_id: string, subject: string, description: st
  */
 created_by: string | null, created_at: string, updated_at: string, first_response_at: string | null, resolved_at: string | null, closed_at: string | null, ai_context: AiContext | null, 
 /**
+ * Sorted, each once (see [`crate::tags`]).
+ */
+tags: Array<string>, 
+/**
  * Bumped by every change; edits name it as `base_version`.
  */
 version: number, 

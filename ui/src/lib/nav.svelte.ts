@@ -6,7 +6,7 @@ import type { InboxView } from '../generated/InboxView';
 import type { View } from '../generated/View';
 
 export type Route =
-  | { kind: 'view'; view: View }
+  | { kind: 'view'; view: View; tag?: string }
   | { kind: 'inbox'; view: InboxView }
   | { kind: 'ticket'; id: string }
   | { kind: 'conversation'; id: string }
