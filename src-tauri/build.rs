@@ -21,6 +21,7 @@ fn main() {
             "inbox_counts",
             "settings",
             "agents",
+            "tags",
             "act",
             "check",
             "outbox",

@@ -3,7 +3,8 @@
 //! the sidebar, at 1920×1080 at least 25, each row one line (every row the
 //! same height), compact density more; the date filters say "any time"
 //! until a range is chosen; the columns an agent chooses survive a restart;
-//! the inbox is one line a row too. Audited (axe) in both densities and
+//! the inbox is one line a row too; a ticket tagged on its page is found by
+//! the tag from the palette and the list's Tags filter. Audited (axe) in both densities and
 //! both themes; screenshots of each in `artifacts/e2e/`.
 //!
 //! Run by `scripts/test` with the app it built:
@@ -156,6 +157,71 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
     d.wait_text("button[data-popover=created]", "any time again", |t| {
         t.contains("any time")
     });
+
+    // Tags: Alice tags one of her tickets on its page, finds it by the
+    // tag from the palette (keyboard only), then by the list's Tags filter.
+    d.click("a[data-view=mine]");
+    d.wait("[data-testid=ticket-list][data-view=mine] tr[data-ticket]");
+    d.click("[data-testid=ticket-list][data-view=mine] tr[data-ticket] td.subject");
+    d.wait("[data-testid=tags] input[aria-label='Add a tag']:not([disabled])");
+    d.type_into(
+        "[data-testid=tags] input[aria-label='Add a tag']",
+        "E2E-Tag\u{E007}",
+    );
+    d.wait("[data-testid=tags] [data-tag=e2e-tag]");
+    d.wait_text("[data-testid=timeline]", "the tag on the timeline", |t| {
+        t.contains("tags +e2e-tag")
+    });
+    d.screenshot(&artifacts, "26-ticket-tags");
+    audits.extend(d.audit("ticket tags"));
+    d.click("button[data-action=palette]");
+    d.type_into("input[aria-label=Command]", "tag:e2e");
+    d.wait_text("[data-testid=palette]", "the tag in the palette", |t| {
+        t.contains("Tickets tagged e2e-tag")
+    });
+    d.type_into("input[aria-label=Command]", "\u{E007}");
+    let tagged = "[data-testid=ticket-list][data-view=all] tr[data-ticket]";
+    wait_for(
+        "All Tickets filtered by the tag",
+        Duration::from_secs(20),
+        || {
+            let rows = d.script(
+            "return [...document.querySelectorAll(arguments[0])].map((r) => r.querySelector('.row-tags')?.textContent ?? '');",
+            json!([tagged]),
+        );
+            (rows.as_array().map(Vec::len) == Some(1)
+                && rows[0].as_str().unwrap_or("").contains("e2e-tag"))
+            .then_some(rows)
+        },
+    );
+    assert_eq!(
+        d.script(
+            "return document.querySelector(\"input[aria-label=Tags]\").value;",
+            json!([])
+        ),
+        json!("e2e-tag"),
+        "the filter says which tag"
+    );
+    d.screenshot(&artifacts, "27-list-filtered-by-tag");
+    audits.extend(d.audit("list filtered by tag"));
+    // None of it: the tagged ticket leaves the list.
+    d.type_into("input[aria-label=Tags]", "-e2e-tag");
+    wait_for(
+        "the tagged ticket left out",
+        Duration::from_secs(20),
+        || {
+            let n = d.script(
+            "return [...document.querySelectorAll(arguments[0])].filter((r) => (r.querySelector('.row-tags')?.textContent ?? '').includes('e2e-tag')).length;",
+            json!([tagged]),
+        );
+            let all = d.script(
+                "return document.querySelectorAll(arguments[0]).length;",
+                json!([tagged]),
+            );
+            (n == json!(0) && all.as_u64() > Some(1)).then_some(all)
+        },
+    );
+    d.type_into("input[aria-label=Tags]", "");
 
     // Columns: category hidden, updated before created; kept over a restart.
     d.click("button[data-popover=columns]");
