@@ -193,6 +193,7 @@ export class MockBackend implements Backend {
     at_risk_fraction: 0.25,
     retired_categories: [],
     calendar: null,
+    auto_close_after_days: 4,
   };
   settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];

@@ -99,6 +99,11 @@ pub enum Change {
         added: Vec<String>,
         removed: Vec<String>,
     },
+    /// Resolved long enough: closed by the server's sweep (RULES.md "Auto-close").
+    AutoClosed {
+        days: u32,
+        business_days: bool,
+    },
     SlaBreached {
         timer: TimerKind,
         #[serde(with = "crate::wire::millis")]
@@ -121,6 +126,7 @@ impl Change {
             Change::Edited { .. } => "edited",
             Change::AiContextAdded {} => "ai_context_added",
             Change::TagsChanged { .. } => "tags_changed",
+            Change::AutoClosed { .. } => "auto_closed",
             Change::SlaBreached { .. } => "sla_breached",
         }
     }
@@ -150,6 +156,14 @@ impl Change {
             Change::ResolutionNote { body } => format!("resolution note: {body}"),
             Change::Edited { fields } => format!("edited {}", fields.join(", ")),
             Change::AiContextAdded {} => "added AI context".to_owned(),
+            Change::AutoClosed {
+                days,
+                business_days,
+            } => format!(
+                "closed automatically after {days} {}day{} resolved",
+                if *business_days { "business " } else { "" },
+                if *days == 1 { "" } else { "s" }
+            ),
             Change::TagsChanged { added, removed } => {
                 let words: Vec<String> = added
                     .iter()

@@ -199,6 +199,31 @@ impl Calendar {
         None
     }
 
+    /// Whether local `day` has open hours (a weekday with hours, not a holiday).
+    pub fn is_business_day(&self, day: NaiveDate) -> bool {
+        !self.intervals(day).is_empty()
+    }
+
+    /// The moment `days` business days after `from`: the same local time
+    /// of day on the `days`-th business day after `from`'s own day (a
+    /// Friday plus 4 business days is the next Thursday, holidays skipped).
+    /// `None` when the calendar has no such day within three years.
+    pub fn add_business_days(&self, from: Timestamp, days: u32) -> Option<Timestamp> {
+        let local = from.with_timezone(&self.time_zone);
+        let mut day = local.date_naive();
+        let mut left = days;
+        for _ in 0..HORIZON_DAYS {
+            if left == 0 {
+                return Some(instant(self.time_zone, day, local.time()));
+            }
+            day += Duration::days(1);
+            if self.is_business_day(day) {
+                left -= 1;
+            }
+        }
+        None
+    }
+
     /// Whether any weekday has open hours.
     pub fn has_open_hours(&self) -> bool {
         self.weekly.iter().any(|day| !day.is_empty())

@@ -60,7 +60,9 @@ pub use agent::{Agent, AgentChange, Role};
 pub use conversation::{Attachment, Author, Conversation, Customer, Message};
 pub use delivery::{Delivery, DeliveryState, EventType};
 pub use inbox::{InboxCounts, InboxPage, InboxQuery, InboxRow, InboxView, LastMessage};
-pub use mutation::{Applied, Caller, Mutation, Scope, Stamp, apply, observe_breaches};
+pub use mutation::{
+    Applied, Caller, Mutation, Scope, Stamp, apply, auto_close, auto_close_at, observe_breaches,
+};
 pub use presence::{BeatState, Heartbeat, PresenceEntry, PresenceState};
 pub use refusal::{Refusal, RefusalCode};
 pub use report::{Compliance, GroupBy, ReportGroup, ReportQuery, SlaReport};

@@ -439,6 +439,78 @@ pub fn observe_breaches(
     Some((ticket, entries))
 }
 
+/// When a resolved ticket closes on its own under `settings` (RULES.md
+/// "Auto-close"): `auto_close_after_days` after it was resolved, in the
+/// calendar's business days when the team has one. `None` when it is not
+/// resolved or the team never closes on its own.
+pub fn auto_close_at(ticket: &Ticket, settings: &crate::TeamSettings) -> Option<Timestamp> {
+    let days = settings.auto_close_after_days;
+    if ticket.status != Status::Resolved || days == 0 {
+        return None;
+    }
+    let resolved = ticket.resolved_at?;
+    match business_calendar(settings) {
+        Some(calendar) => calendar.add_business_days(resolved, days),
+        None => Some(resolved + chrono::TimeDelta::days(i64::from(days))),
+    }
+}
+
+/// The calendar whose days auto-close counts, when the team has one with open hours.
+fn business_calendar(settings: &crate::TeamSettings) -> Option<&crate::calendar::Calendar> {
+    settings
+        .sla
+        .calendar
+        .as_ref()
+        .filter(|c| c.has_open_hours())
+}
+
+/// Closes `ticket` when it has been resolved long enough at `now` (for the
+/// server's sweep): the ticket as closed and its `auto_closed` entry, or
+/// `None` when it is not due. The entry's id names the ticket and the
+/// moment it was resolved, so the close is written once.
+pub fn auto_close(
+    ticket: &Ticket,
+    settings: &crate::TeamSettings,
+    now: Timestamp,
+) -> Option<(Ticket, Vec<Activity>)> {
+    let due = auto_close_at(ticket, settings)?;
+    if due > now {
+        return None;
+    }
+    let resolved = ticket.resolved_at?;
+    let mut state = State {
+        settings: settings.clone(),
+        ..State::default()
+    };
+    state.tickets.insert(ticket.id, ticket.clone());
+    let mut tx = Tx {
+        applied: Applied {
+            state,
+            activity: Vec::new(),
+            messages: Vec::new(),
+            tickets: BTreeSet::new(),
+            conversations: BTreeSet::new(),
+        },
+        stamp: Stamp {
+            mutation_id: Uuid::new_v5(
+                &ticket.id,
+                format!("auto_closed/{}", resolved.timestamp_millis()).as_bytes(),
+            ),
+            at: now,
+            client_at: None,
+        },
+        entries: 0,
+    };
+    let change = Change::AutoClosed {
+        days: settings.auto_close_after_days,
+        business_days: business_calendar(settings).is_some(),
+    };
+    tx.move_status_as(ticket.id, Status::Closed, ActorRef::SYSTEM, Some(change))
+        .ok()?;
+    let closed = tx.applied.state.tickets.remove(&ticket.id)?;
+    Some((closed, tx.applied.activity))
+}
+
 fn breach_entry(
     ticket: &Ticket,
     timer: sla::TimerKind,
@@ -872,6 +944,18 @@ impl Tx {
 
     /// A lifecycle move already checked: status, timestamps, SLA clock, entry.
     fn move_status(&mut self, ticket_id: Uuid, to: Status, actor: ActorRef) -> Result<(), Refusal> {
+        self.move_status_as(ticket_id, to, actor, None)
+    }
+
+    /// [`Tx::move_status`] with the entry `change` says it in place of
+    /// `status_changed` (an auto-close names why it closed).
+    fn move_status_as(
+        &mut self,
+        ticket_id: Uuid,
+        to: Status,
+        actor: ActorRef,
+        change: Option<Change>,
+    ) -> Result<(), Refusal> {
         self.observe(ticket_id);
         self.touch(ticket_id)?;
         let at = self.at();
@@ -889,7 +973,8 @@ impl Tx {
             Status::InProgress if from == Status::Resolved => t.resolved_at = None,
             _ => {}
         }
-        self.entry(ticket_id, actor, Change::StatusChanged { from, to });
+        let change = change.unwrap_or(Change::StatusChanged { from, to });
+        self.entry(ticket_id, actor, change);
         Ok(())
     }
 
@@ -1116,7 +1201,13 @@ impl Tx {
         });
         if m.author == Author::Customer && !m.automatic {
             for ticket_id in self.applied.state.linked_tickets(m.conversation_id) {
-                if self.applied.state.ticket(ticket_id)?.status == Status::WaitingOnCustomer {
+                let status = self.applied.state.ticket(ticket_id)?.status;
+                // Waiting tickets move on; a resolved one reopens while the
+                // team closes resolved tickets on their own (it would
+                // otherwise close on the customer).
+                let reopens = status == Status::Resolved
+                    && self.applied.state.settings.auto_close_after_days > 0;
+                if status == Status::WaitingOnCustomer || reopens {
                     self.move_status(ticket_id, Status::InProgress, ActorRef::CUSTOMER)?;
                 }
             }

@@ -162,6 +162,19 @@ pub struct TeamSettings {
     /// Categories no longer offered; old tickets keep them.
     #[serde(default)]
     pub retired_categories: Vec<String>,
+    /// A ticket resolved this many days (business days with a calendar)
+    /// closes on its own; 0: never (RULES.md "Auto-close").
+    #[serde(default = "default_auto_close")]
+    pub auto_close_after_days: u32,
+}
+
+/// The days a resolved ticket waits before it closes, unless a team says otherwise.
+pub const AUTO_CLOSE_DEFAULT_DAYS: u32 = 4;
+/// The most days a team may set.
+pub const AUTO_CLOSE_MAX_DAYS: u32 = 30;
+
+fn default_auto_close() -> u32 {
+    AUTO_CLOSE_DEFAULT_DAYS
 }
 
 impl Default for TeamSettings {
@@ -170,6 +183,7 @@ impl Default for TeamSettings {
             sla: SlaPolicy::default(),
             categories: DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
             retired_categories: Vec::new(),
+            auto_close_after_days: AUTO_CLOSE_DEFAULT_DAYS,
         }
     }
 }
@@ -177,6 +191,15 @@ impl Default for TeamSettings {
 impl TeamSettings {
     pub fn validate(&self) -> Result<(), Refusal> {
         self.sla.validate()?;
+        if self.auto_close_after_days > AUTO_CLOSE_MAX_DAYS {
+            return Err(Refusal::invalid(
+                "auto_close_after_days",
+                format!(
+                    "close resolved tickets after 0 to {AUTO_CLOSE_MAX_DAYS} days (0: never), not {}",
+                    self.auto_close_after_days
+                ),
+            ));
+        }
         if self.categories.is_empty() {
             return Err(Refusal::invalid(
                 "categories",

@@ -4,7 +4,8 @@
 
 use fyncall_domain::{Activity, Change, TeamSettings, Ticket, Timestamp, sla};
 
-/// The earliest moment an `sla_breached` entry falls due for this ticket.
+/// The earliest moment the sweep has work on this ticket: an `sla_breached`
+/// entry falls due, or it closes on its own (RULES.md "Auto-close").
 pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timestamp> {
     sla::deadlines(ticket, &settings.sla)
         .into_iter()
@@ -13,6 +14,8 @@ pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timest
             sla::TimerKind::Resolution => !ticket.sla_clock.resolution_breach_recorded,
         })
         .map(|d| d.breach_at())
+        // A resolved ticket's auto-close is the sweep's too.
+        .chain(fyncall_domain::auto_close_at(ticket, settings))
         .min()
 }
 

@@ -667,7 +667,8 @@ pub fn push(
     Ok((results, last_seq))
 }
 
-/// Appends `sla_breached` entries due by `now`; the last sequence written, if any.
+/// Appends `sla_breached` entries due by `now` and closes resolved tickets
+/// whose auto-close is due; the last sequence written, if any.
 pub fn sweep(steps: &mut dyn Steps, now: Timestamp) -> StoreResult<Option<i64>> {
     let due = steps.lock_due_tickets(now, SWEEP_BATCH)?;
     if due.is_empty() {
@@ -679,20 +680,29 @@ pub fn sweep(steps: &mut dyn Steps, now: Timestamp) -> StoreResult<Option<i64>> 
         let id = ticket.id;
         let written = in_savepoint(steps, |steps| {
             let mut last = None;
-            match fyncall_domain::observe_breaches(&ticket, &settings, now) {
-                Some((mut ticket, entries)) => {
-                    last = Some(steps.save_ticket(&mut ticket, &settings)?);
-                    for e in &entries {
-                        // An entry already there is the one this would write.
-                        if let Some(s) = steps.insert_activity(e)? {
-                            last = Some(s);
-                        }
-                    }
-                }
-                None => {
-                    // Not yet past due at millisecond precision: recompute the moment.
-                    let mut ticket = ticket;
-                    steps.save_ticket(&mut ticket, &settings)?;
+            let mut entries = Vec::new();
+            let mut ticket = ticket.clone();
+            if let Some((seen, breaches)) =
+                fyncall_domain::observe_breaches(&ticket, &settings, now)
+            {
+                ticket = seen;
+                entries.extend(breaches);
+            }
+            // Resolved long enough: closed, once (RULES.md "Auto-close").
+            if let Some((closed, close)) = fyncall_domain::auto_close(&ticket, &settings, now) {
+                ticket = closed;
+                entries.extend(close);
+            }
+            // Written either way: not yet past due at millisecond precision,
+            // the moment is recomputed.
+            let seq = steps.save_ticket(&mut ticket, &settings)?;
+            if !entries.is_empty() {
+                last = Some(seq);
+            }
+            for e in &entries {
+                // An entry already there is the one this would write.
+                if let Some(s) = steps.insert_activity(e)? {
+                    last = Some(s);
                 }
             }
             Ok(last)

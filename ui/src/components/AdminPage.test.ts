@@ -89,6 +89,17 @@ describe('the admin console', () => {
     expect(backend.teamSettings.sla_policy.normal.hours).toBe('business_hours');
   });
 
+  it('sets how many days resolved tickets wait before they close on their own', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=sla]')!);
+    const days = await waitFor(() => container.querySelector('[data-field=auto-close]') as HTMLInputElement);
+    expect(days.value).toBe('4');
+    await fireEvent.input(days, { target: { value: '7' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await waitFor(() => expect(backend.teamSettings.auto_close_after_days).toBe(7));
+  });
+
   it('retires a category, which leaves the pickers but stays listed', async () => {
     const backend = new MockBackend(signedIn);
     const { container } = render(AdminPage, { context: online(backend) });

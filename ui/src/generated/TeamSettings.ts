@@ -13,7 +13,12 @@ categories: Array<string>,
 /**
  * Categories no longer offered; old tickets keep them.
  */
-retired_categories: Array<string>, sla_policy: PriorityTargets, 
+retired_categories: Array<string>, 
+/**
+ * A ticket resolved this many days (business days with a calendar)
+ * closes on its own; 0: never (RULES.md "Auto-close").
+ */
+auto_close_after_days: number, sla_policy: PriorityTargets, 
 /**
  * A running timer is at risk once its remaining time is at most this
  * fraction of its target.

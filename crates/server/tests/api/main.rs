@@ -1,6 +1,7 @@
 //! The server's API against API.md and RULES.md, over real HTTP.
 
 mod admin;
+mod autoclose;
 mod common;
 mod crash;
 mod disk;
