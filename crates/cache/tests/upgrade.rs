@@ -47,7 +47,7 @@ fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
         .expect("schema 9");
         for entry in before.iter().flatten() {
             let body = match &entry.change {
-                Change::Comment { body } => Some(body.clone()),
+                Change::Comment { body, .. } => Some(body.clone()),
                 _ => None,
             };
             conn.execute(

@@ -574,6 +574,7 @@ async fn run(cli: Cli) -> Outcome {
                 id: Uuid::now_v7(),
                 ticket_id: id,
                 body: text,
+                mention_ids: Vec::new(),
             });
             act(&ctx, cache, m, Target::Ticket(id), "Commented").await
         }

@@ -134,6 +134,7 @@ pub fn ticket_candidates(
             id: Uuid::nil(),
             ticket_id: id,
             body: "…".into(),
+            mention_ids: Vec::new(),
         }),
     ));
     out

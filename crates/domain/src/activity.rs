@@ -87,6 +87,10 @@ pub enum Change {
     },
     Comment {
         body: String,
+        /// Agents the comment mentions (RULES.md "Mentions").
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
+        mention_ids: Vec<Uuid>,
     },
     ResolutionNote {
         body: String,
@@ -152,7 +156,7 @@ impl Change {
                 };
                 format!("assigned to {}{why}", name(*to))
             }
-            Change::Comment { body } => format!("commented: {body}"),
+            Change::Comment { body, .. } => format!("commented: {body}"),
             Change::ResolutionNote { body } => format!("resolution note: {body}"),
             Change::Edited { fields } => format!("edited {}", fields.join(", ")),
             Change::AiContextAdded {} => "added AI context".to_owned(),

@@ -127,6 +127,17 @@ pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub body: String,
+    /// Agents named with `@` in the comment (RULES.md "Mentions").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
+    pub mention_ids: Vec<Uuid>,
+}
+
+/// Mentions the caller has seen (opening the ticket marks them read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct MarkMentionsRead {
+    pub entry_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +232,7 @@ pub enum Mutation {
     Assign(Assign),
     SetTags(SetTags),
     Comment(Comment),
+    MarkMentionsRead(MarkMentionsRead),
     ClaimConversation(ClaimConversation),
     AssignConversation(AssignConversation),
     Reply(Reply),
@@ -254,6 +266,7 @@ impl Mutation {
             Mutation::Assign(_) => "assign",
             Mutation::SetTags(_) => "set_tags",
             Mutation::Comment(_) => "comment",
+            Mutation::MarkMentionsRead(_) => "mark_mentions_read",
             Mutation::ClaimConversation(_) => "claim_conversation",
             Mutation::AssignConversation(_) => "assign_conversation",
             Mutation::Reply(_) => "reply",
@@ -292,6 +305,8 @@ impl Mutation {
             Mutation::Assign(m) => ticket(m.ticket_id),
             Mutation::SetTags(m) => ticket(m.ticket_id),
             Mutation::Comment(m) => ticket(m.ticket_id),
+            // The caller's own read marks: no ticket or conversation.
+            Mutation::MarkMentionsRead(_) => Scope::default(),
             Mutation::AiEnrich(m) => ticket(m.ticket_id),
             Mutation::ClaimConversation(m) => conversation(m.conversation_id),
             Mutation::AssignConversation(m) => conversation(m.conversation_id),
@@ -361,6 +376,8 @@ pub struct Applied {
     pub tickets: BTreeSet<Uuid>,
     /// Conversations whose row changed (created included).
     pub conversations: BTreeSet<Uuid>,
+    /// Mention entries the caller marked read (`mark_mentions_read`).
+    pub read_mentions: Vec<Uuid>,
 }
 
 impl Applied {
@@ -370,6 +387,7 @@ impl Applied {
             && self.messages.is_empty()
             && self.tickets.is_empty()
             && self.conversations.is_empty()
+            && self.read_mentions.is_empty()
     }
 }
 
@@ -390,6 +408,7 @@ pub fn apply(
             messages: Vec::new(),
             tickets: BTreeSet::new(),
             conversations: BTreeSet::new(),
+            read_mentions: Vec::new(),
         },
         stamp: *stamp,
         entries: 0,
@@ -490,6 +509,7 @@ pub fn auto_close(
             messages: Vec::new(),
             tickets: BTreeSet::new(),
             conversations: BTreeSet::new(),
+            read_mentions: Vec::new(),
         },
         stamp: Stamp {
             mutation_id: Uuid::new_v5(
@@ -547,6 +567,7 @@ impl Mutation {
             | Mutation::ChangePriority(_)
             | Mutation::Assign(_)
             | Mutation::SetTags(_)
+            | Mutation::MarkMentionsRead(_)
             | Mutation::ClaimConversation(_)
             | Mutation::AssignConversation(_)
             | Mutation::AiEnrich(_) => None,
@@ -646,6 +667,18 @@ impl Tx {
             Mutation::Assign(m) => self.assign(actor, m),
             Mutation::SetTags(m) => self.set_tags(actor, m),
             Mutation::Comment(m) => self.comment(actor, m),
+            Mutation::MarkMentionsRead(m) => {
+                // Read marks are the caller's own: nothing in the team's
+                // state changes; the store keeps them (`Applied::read_mentions`).
+                if m.entry_ids.len() > 500 {
+                    return Err(Refusal::invalid(
+                        "entry_ids",
+                        "mark at most 500 mentions read at once",
+                    ));
+                }
+                self.applied.read_mentions = m.entry_ids.clone();
+                Ok(())
+            }
             Mutation::ClaimConversation(m) => {
                 permissions::check_claim(actor)?;
                 self.give_conversation(
@@ -1049,6 +1082,32 @@ impl Tx {
         permissions::check_comment(actor)?;
         lifecycle::check_not_closed(ticket.status)?;
         let body = clean_body("comment", &m.body)?;
+        let mut mention_ids = m.mention_ids.clone();
+        mention_ids.sort();
+        mention_ids.dedup();
+        if mention_ids.len() > 20 {
+            return Err(Refusal::invalid(
+                "mention_ids",
+                "mention at most 20 agents in one comment",
+            ));
+        }
+        for id in &mention_ids {
+            match self.applied.state.agents.get(id) {
+                Some(a) if a.active => {}
+                Some(a) => {
+                    return Err(Refusal::invalid(
+                        "mention_ids",
+                        format!("{} is deactivated and cannot be mentioned", a.name),
+                    ));
+                }
+                None => {
+                    return Err(Refusal::invalid(
+                        "mention_ids",
+                        format!("no agent {id} in this team to mention"),
+                    ));
+                }
+            }
+        }
         self.observe(m.ticket_id);
         self.touch(m.ticket_id)?;
         self.record_first_response(m.ticket_id)?;
@@ -1056,7 +1115,7 @@ impl Tx {
             m.id,
             m.ticket_id,
             ActorRef::agent(actor.id),
-            Change::Comment { body },
+            Change::Comment { body, mention_ids },
         );
         Ok(())
     }

@@ -410,6 +410,7 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
                     id: cid,
                     ticket_id: id,
                     body: "Checked the order history; following up with the warehouse.".into(),
+                    mention_ids: Vec::new(),
                 }),
                 created_at + TimeDelta::milliseconds((after * 60_000.0) as i64),
             )?;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod inbox;
 pub mod limits;
 pub mod mail;
+pub mod mentions;
 pub mod migrate;
 pub mod open;
 pub mod outbox;

@@ -22,7 +22,7 @@ pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timest
 /// The text of a timeline entry that search looks in.
 pub fn activity_body(entry: &Activity) -> Option<&str> {
     match &entry.change {
-        Change::Comment { body } | Change::ResolutionNote { body } => Some(body.as_str()),
+        Change::Comment { body, .. } | Change::ResolutionNote { body } => Some(body.as_str()),
         _ => None,
     }
 }

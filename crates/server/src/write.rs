@@ -357,6 +357,19 @@ pub fn apply(
             None => return Err(exists("timeline entry", entry.id)),
         }
     }
+    // Mentions: a row for each agent a comment names; the caller's read marks.
+    let mentioned = crate::mentions::of(&applied.activity);
+    if !mentioned.is_empty() || !applied.read_mentions.is_empty() {
+        steps.with_sql(&mut |db| {
+            for (agent, entry) in &mentioned {
+                crate::mentions::insert(db, *agent, entry)?;
+            }
+            if let Caller::Agent(me) = caller {
+                crate::mentions::mark_read(db, me, &applied.read_mentions, stamp.at)?;
+            }
+            Ok(())
+        })?;
+    }
     if !mailed.is_empty() {
         steps.with_sql(&mut |db| {
             for (message, conversation, mailbox) in &mailed {
@@ -734,6 +747,7 @@ mod tests {
                 id: Uuid::now_v7(),
                 ticket_id: ticket,
                 body: "note".into(),
+                mention_ids: Vec::new(),
             })),
             client_at: None,
         }

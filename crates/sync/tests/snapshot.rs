@@ -205,6 +205,7 @@ async fn changes_made_while_a_snapshot_is_stored_stay_on_top_and_reach_the_serve
                         id: Uuid::now_v7(),
                         ticket_id: t.id,
                         body: "Written while the team was still downloading.".into(),
+                        mention_ids: Vec::new(),
                     }),
                 ] {
                     cache.act(m, chrono::Utc::now()).expect("act");

@@ -398,7 +398,7 @@ async fn feed(client: &Client) -> Feed {
         for change in &pulled.page.changes {
             match &change.data {
                 Pulled::Activity(a) => {
-                    if let Change::Comment { body } = &a.change {
+                    if let Change::Comment { body, .. } = &a.change {
                         out.comments.push((a.ticket_id, body.clone()));
                     }
                 }

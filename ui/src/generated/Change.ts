@@ -8,4 +8,8 @@ import type { TimerKind } from "./TimerKind";
 /**
  * What an entry records: its `kind` and `data` on the wire.
  */
-export type Change = { "kind": "created", "data": { source: Source, priority: Priority, status: Status, assignee_id: string | null, } } | { "kind": "status_changed", "data": { from: Status, to: Status, } } | { "kind": "priority_changed", "data": { from: Priority, to: Priority, } } | { "kind": "assigned", "data": { from: string | null, to: string | null, reason: AssignReason, } } | { "kind": "comment", "data": { body: string, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "tags_changed", "data": { added: Array<string>, removed: Array<string>, } } | { "kind": "auto_closed", "data": { days: number, business_days: boolean, } } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } };
+export type Change = { "kind": "created", "data": { source: Source, priority: Priority, status: Status, assignee_id: string | null, } } | { "kind": "status_changed", "data": { from: Status, to: Status, } } | { "kind": "priority_changed", "data": { from: Priority, to: Priority, } } | { "kind": "assigned", "data": { from: string | null, to: string | null, reason: AssignReason, } } | { "kind": "comment", "data": { body: string, 
+/**
+ * Agents the comment mentions (RULES.md "Mentions").
+ */
+mention_ids?: Array<string>, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "tags_changed", "data": { added: Array<string>, removed: Array<string>, } } | { "kind": "auto_closed", "data": { days: number, business_days: boolean, } } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } };

@@ -22,6 +22,7 @@ fn queue(home: &std::path::Path, ticket: Uuid, from: usize, n: usize) {
                     id: Uuid::now_v7(),
                     ticket_id: ticket,
                     body: format!("crash comment {i:04}"),
+                    mention_ids: Vec::new(),
                 }),
                 Utc::now(),
             )

@@ -194,6 +194,7 @@ impl World {
                 id,
                 ticket_id: ticket,
                 body: body.into(),
+                mention_ids: Vec::new(),
             }),
             at,
         )

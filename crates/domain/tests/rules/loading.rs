@@ -69,6 +69,7 @@ fn a_ticket_change_reads_its_ticket_then_the_team() {
         id: w.fresh_id(),
         ticket_id: a,
         body: "Called the carrier".into(),
+        mention_ids: Vec::new(),
     });
     let mut s = store::<true>(&w);
     let state = state::load(&mut s, &comment).expect("loaded");
@@ -176,6 +177,7 @@ fn a_store_error_ends_the_load() {
         id: client_id(7),
         ticket_id: client_id(8),
         body: "x".into(),
+        mention_ids: Vec::new(),
     });
     assert_eq!(state::load(&mut Down, &comment), Err("down"));
 }

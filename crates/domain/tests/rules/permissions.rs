@@ -259,6 +259,7 @@ fn comment_any_agent() {
                 id: client_id(5),
                 ticket_id: id,
                 body: "x".into(),
+                mention_ids: Vec::new(),
             }),
             min(5),
         )
@@ -660,4 +661,49 @@ fn tags_are_set_by_whoever_may_edit_the_ticket_and_never_on_a_closed_one() {
     let closed = world.ticket_in(Status::Closed);
     let r = tag(&mut world, ADMIN, closed, &["x"], &[]).expect_err("closed is archived");
     assert_eq!(r.code, RefusalCode::InvalidTransition);
+}
+
+#[test]
+fn a_comment_mentions_active_agents_of_the_team_only() {
+    let mut world = World::new();
+    let id = world.create_by(BOB, Priority::Normal, min(0));
+    let comment = |world: &mut World, mention_ids: Vec<Uuid>| {
+        let cid = world.fresh_id();
+        world.apply(
+            Caller::Agent(ALICE),
+            Mutation::Comment(Comment {
+                id: cid,
+                ticket_id: id,
+                body: "@Bob have a look".into(),
+                mention_ids,
+            }),
+            min(3),
+        )
+    };
+    let applied = comment(&mut world, vec![BOB, BOB, ADMIN]).expect("mentions");
+    match &applied.activity.last().expect("entry").change {
+        Change::Comment { mention_ids, .. } => {
+            let mut want = vec![BOB, ADMIN];
+            want.sort();
+            assert_eq!(mention_ids, &want, "each once");
+        }
+        other => panic!("a comment entry, not {other:?}"),
+    }
+    let r = comment(&mut world, vec![GONE]).expect_err("deactivated");
+    assert_eq!(r.code, RefusalCode::Invalid);
+    assert!(r.message.contains("deactivated"), "{r:?}");
+    let r = comment(&mut world, vec![Uuid::from_u128(77)]).expect_err("a stranger");
+    assert_eq!(r.code, RefusalCode::Invalid);
+    // Read marks change nothing of the team's, and are the caller's.
+    let read = world
+        .apply(
+            Caller::Agent(BOB),
+            Mutation::MarkMentionsRead(MarkMentionsRead {
+                entry_ids: vec![Uuid::from_u128(1)],
+            }),
+            min(4),
+        )
+        .expect("marked");
+    assert!(read.activity.is_empty() && read.tickets.is_empty());
+    assert_eq!(read.read_mentions, vec![Uuid::from_u128(1)]);
 }

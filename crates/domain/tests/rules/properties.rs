@@ -39,6 +39,8 @@ enum Op {
     Comment {
         ticket: usize,
         blank: bool,
+        /// An agent mentioned (the deactivated one is refused).
+        mention: Option<usize>,
     },
     Tags {
         ticket: usize,
@@ -107,8 +109,16 @@ fn op() -> impl Strategy<Value = Op> {
         (idx.clone(), priority()).prop_map(|(ticket, priority)| Op::Priority { ticket, priority }),
         (idx.clone(), prop::option::of(0usize..4))
             .prop_map(|(ticket, to)| Op::Assign { ticket, to }),
-        (idx.clone(), prop::bool::weighted(0.1))
-            .prop_map(|(ticket, blank)| Op::Comment { ticket, blank }),
+        (
+            idx.clone(),
+            prop::bool::weighted(0.1),
+            prop::option::of(0usize..4)
+        )
+            .prop_map(|(ticket, blank, mention)| Op::Comment {
+                ticket,
+                blank,
+                mention
+            }),
         (idx.clone(), tag_words(), tag_words()).prop_map(|(ticket, add, remove)| Op::Tags {
             ticket,
             add,
@@ -195,10 +205,15 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             ticket_id: ticket(t),
             assignee_id: to.map(|a| AGENTS[a]),
         }),
-        Op::Comment { ticket: t, blank } => Mutation::Comment(Comment {
+        Op::Comment {
+            ticket: t,
+            blank,
+            mention,
+        } => Mutation::Comment(Comment {
             id,
             ticket_id: ticket(t),
             body: if blank { " ".into() } else { "noted".into() },
+            mention_ids: mention.map(|i| AGENTS[i]).into_iter().collect(),
         }),
         Op::Tags {
             ticket: t,
@@ -282,6 +297,7 @@ fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize
     match mutation {
         Mutation::CreateTicket(_) | Mutation::AiEscalation(_) | Mutation::AiEnrich(_) => 1,
         Mutation::Comment(_) => 1,
+        Mutation::MarkMentionsRead(_) => 0,
         Mutation::EditTicket(m) => usize::from(changed(&m.ticket_id, &|t| {
             format!("{:?}{:?}{:?}", t.subject, t.description, t.category)
         })),
@@ -403,6 +419,13 @@ proptest! {
                         prop_assert!(seen_ids.insert(entry.id), "entry id {} repeated", entry.id);
                         prop_assert!(world.state.tickets.contains_key(&entry.ticket_id));
                         prop_assert_eq!(entry.at, now);
+                    }
+                    for entry in &applied.activity {
+                        if let Change::Comment { mention_ids, .. } = &entry.change {
+                            for m in mention_ids {
+                                prop_assert!(world.state.agents.get(m).is_some_and(|a| a.active), "mentions only active agents");
+                            }
+                        }
                     }
                     let ordinary = applied.activity.iter().filter(|a| a.change.kind() != "sla_breached").count();
                     prop_assert_eq!(ordinary, expected_entries(&before, &world.state, &m), "one entry per change of {:?}", m.name());

@@ -9,6 +9,7 @@ mod schemas;
 pub use account::check_new_agent;
 mod attachments;
 mod mailboxes;
+mod mentions;
 mod sync;
 mod tickets;
 mod webhooks;
@@ -52,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
         .route("/me", get(account::me))
+        .route("/me/mentions", get(mentions::list))
+        .route("/me/mentions/read", post(mentions::read))
         .route("/me/sessions", get(account::my_sessions))
         .route("/me/sessions/{id}", delete(account::end_my_session))
         .route("/me/password", post(account::change_password))

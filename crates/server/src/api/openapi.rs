@@ -18,7 +18,8 @@ pub struct ErrorBody {
 }
 
 use super::{
-    account, attachments, conversations, mailboxes, presence, reports, sync, tickets, webhooks,
+    account, attachments, conversations, mailboxes, mentions, presence, reports, sync, tickets,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -61,6 +62,8 @@ use super::{
         tickets::assign,
         tickets::comment,
         tickets::set_tags,
+        mentions::list,
+        mentions::read,
         tickets::tags,
         tickets::escalate,
         tickets::enrich,

@@ -351,6 +351,9 @@ pub async fn tags(
 pub struct CommentBody {
     pub id: Option<Uuid>,
     pub body: String,
+    /// Agents the comment mentions.
+    #[serde(default)]
+    pub mention_ids: Vec<Uuid>,
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", request_body = CommentBody, tag = "tickets", params(("id" = Uuid, Path)),
@@ -366,6 +369,7 @@ pub async fn comment(
         id,
         ticket_id,
         body: b.body,
+        mention_ids: b.mention_ids,
     });
     let committed = state.mutate(Caller::Agent(agent.id), m).await?;
     let entry = committed

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0008_attachments.sql"),
     include_str!("../../../../migrations/server/0009_mail_readers.sql"),
     include_str!("../../../../migrations/server/0010_tags.sql"),
+    include_str!("../../../../migrations/server/0011_mentions.sql"),
 ];
 const READERS: usize = 4;
 

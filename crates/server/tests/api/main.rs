@@ -11,6 +11,7 @@ mod fuzz;
 mod inbox;
 mod instances;
 mod mail;
+mod mentions;
 mod operations;
 mod permissions;
 mod presence;
