@@ -22,6 +22,7 @@ fn main() {
             "settings",
             "agents",
             "tags",
+            "mentions",
             "act",
             "check",
             "outbox",

@@ -116,6 +116,12 @@ pub async fn agents(desk: State<'_, Desk>) -> IpcResult<Vec<Agent>> {
     desk.with_reader(|c| c.agents()).await
 }
 
+/// The signed-in agent's mentions, unread first, with the unread count.
+#[tauri::command]
+pub async fn mentions(desk: State<'_, Desk>) -> IpcResult<fyncall_cache::mentions::Mentions> {
+    desk.with_reader(|c| c.mentions(200)).await
+}
+
 /// The team's tags on tickets not closed, most used first (suggestions).
 #[tauri::command]
 pub async fn tags(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::tags::TagCount>> {

@@ -350,6 +350,7 @@ pub fn run() {
             commands::settings,
             commands::agents,
             commands::tags,
+            commands::mentions,
             commands::act,
             commands::check,
             commands::outbox,

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use fyncall_cache::notify::{Notice, TraySummary, assignment_notices, reply_notices};
+use fyncall_cache::notify::{
+    Notice, TraySummary, assignment_notices, mention_notices, reply_notices,
+};
 use fyncall_cache::{Cache, ChangeSet};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -384,6 +386,11 @@ fn pass(
         .flat_map(|ch| {
             let mut n = assignment_notices(ch, me, &named);
             n.extend(reply_notices(ch, me, customer));
+            n.extend(mention_notices(ch, me, &named, |id| {
+                c.ticket(id, Utc::now())
+                    .ok()
+                    .map(|d| (d.ticket.ticket.number, d.ticket.ticket.subject))
+            }));
             n
         })
         .collect();

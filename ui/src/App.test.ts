@@ -52,6 +52,25 @@ describe('the app against a mock backend', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
+  it('counts unread mentions in the sidebar and lists them, each opening its ticket', async () => {
+    const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, []);
+    backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042' }), activity: [], conversation: null });
+    backend.mentionRows = [
+      { entry_id: 'e1', ticket_id: 't1042', ticket_number: 1042, subject: 'Refund not received', by_agent_id: 'a1',
+        body: '@Alice can you call them?', at: new Date().toISOString(), read: false },
+      { entry_id: 'e0', ticket_id: 't1042', ticket_number: 1042, subject: 'Refund not received', by_agent_id: null,
+        body: 'older', at: new Date().toISOString(), read: true },
+    ];
+    const { container } = render(App, { backend });
+    await waitFor(() => expect(container.querySelector('[data-count=mentions]')?.textContent).toBe('1'));
+    await fireEvent.click(container.querySelector('[data-nav=mentions]')!);
+    await waitFor(() => expect(container.querySelectorAll('[data-testid=mentions] li')).toHaveLength(2));
+    expect(container.querySelector('[data-mention=e1]')?.className).toContain('unread');
+    expect(container.querySelector('[data-mention=e1]')?.textContent).toContain('#1042');
+    await fireEvent.click(container.querySelector('[data-mention=e1] a')!);
+    await waitFor(() => expect(container.querySelector('[data-testid=ticket-subject]')?.textContent).toContain('#1042'));
+  });
+
   it('loads the reports page when it is first opened', async () => {
     const backend = new MockBackend({ server: 'http://x', agent: alice, demo: false, token_in_keyring: true }, [row(1001, 'First')]);
     const { container } = render(App, { backend });

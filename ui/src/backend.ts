@@ -4,6 +4,7 @@
 import type { Acted } from './generated/Acted';
 import type { Agent } from './generated/Agent';
 import type { TagCount } from './generated/TagCount';
+import type { Mentions } from './generated/Mentions';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
@@ -74,6 +75,8 @@ export interface Backend {
   /** The team's settings: the categories the pickers offer, the SLA policy. */
   settings(): Promise<TeamSettings>;
   agents(): Promise<Agent[]>;
+  /** The signed-in agent's mentions, unread first, with the unread count. */
+  mentions(): Promise<Mentions>;
   /** The team's tags on tickets not closed, most used first. */
   tags(): Promise<TagCount[]>;
   act(mutation: Mutation): Promise<Acted>;

@@ -31,6 +31,7 @@ import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { TicketRow } from './generated/TicketRow';
+import type { MentionRow } from './generated/MentionRow';
 
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
 
@@ -88,7 +89,7 @@ export class MockBackend implements Backend {
   inboxQueries: InboxQuery[] = [];
   /** Pages as the cache reads them; their `actions` are made from `refuse`. */
   conversations = new Map<string, Omit<ConversationDetail, 'actions'>>();
-  tickets_ = new Map<string, Omit<TicketDetail, 'actions'>>();
+  tickets_ = new Map<string, Omit<TicketDetail, 'actions' | 'unread_mentions'> & { unread_mentions?: string[] }>();
   /** The team, for the actions a page lists. */
   team: Agent[] = [alice];
   acted: Mutation[] = [];
@@ -155,7 +156,7 @@ export class MockBackend implements Backend {
     const byNumber = [...this.tickets_.values()].find((d) => `#${d.ticket.number}` === id);
     const d = this.tickets_.get(id) ?? byNumber;
     if (!d) throw { code: 'not_found', message: `no ticket ${id} in the cache` };
-    return { ...d, actions: this.#actions(ticketCandidates(d.ticket, alice)) };
+    return { ...d, unread_mentions: d.unread_mentions ?? [], actions: this.#actions(ticketCandidates(d.ticket, alice)) };
   };
   conversation = async (id: string): Promise<ConversationDetail> => {
     const d = this.conversations.get(id);
@@ -197,6 +198,9 @@ export class MockBackend implements Backend {
   };
   settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];
+  /** The agent's mentions, as a test sets them. */
+  mentionRows: MentionRow[] = [];
+  mentions = async () => ({ unread: this.mentionRows.filter((m) => !m.read).length, items: [...this.mentionRows] });
   /** The team's tags, counted over the tickets `rows` holds. */
   tags = async () => {
     const counts = new Map<string, number>();
@@ -206,7 +210,7 @@ export class MockBackend implements Backend {
   };
   act = async (m?: Mutation) => {
     if (m) this.acted.push(m);
-    return { mutation_id: m ? 'm1' : null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false } };
+    return { mutation_id: m ? 'm1' : null, changes: { tickets: [], conversations: [], activity: [], team: false, queue: false, bulk: false, mentions: false } };
   };
   check = async (ms: Mutation[]) => ms.map((m) => this.refuse(m));
   outbox = async () => [];

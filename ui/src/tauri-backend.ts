@@ -31,6 +31,7 @@ export class TauriBackend implements Backend {
   settings = () => invoke<Awaited<ReturnType<Backend['settings']>>>('settings');
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
   tags = () => invoke<Awaited<ReturnType<Backend['tags']>>>('tags');
+  mentions = () => invoke<Awaited<ReturnType<Backend['mentions']>>>('mentions');
   act = (mutation: Parameters<Backend['act']>[0]) =>
     invoke<Awaited<ReturnType<Backend['act']>>>('act', { mutation });
   check = (mutations: Parameters<Backend['check']>[0]) =>

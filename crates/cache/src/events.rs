@@ -35,6 +35,9 @@ pub struct ChangeSet {
     /// `tickets` and `activity` are left empty (nothing in it is news to
     /// announce; re-read the views).
     pub bulk: bool,
+    /// Whether the agent's mentions were read on another machine.
+    #[serde(default)]
+    pub mentions: bool,
 }
 
 impl ChangeSet {
@@ -46,6 +49,7 @@ impl ChangeSet {
             && !self.team
             && !self.queue
             && !self.bulk
+            && !self.mentions
     }
 
     pub fn merge(&mut self, other: ChangeSet) {
@@ -66,5 +70,6 @@ impl ChangeSet {
         self.team |= other.team;
         self.queue |= other.queue;
         self.bulk |= other.bulk;
+        self.mentions |= other.mentions;
     }
 }

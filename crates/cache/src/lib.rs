@@ -23,6 +23,7 @@ mod error;
 mod events;
 pub mod files;
 mod inbox;
+pub mod mentions;
 pub mod notify;
 mod outbox;
 mod pull;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0009_contentless_search.sql"),
     include_str!("../../../migrations/cache/0010_lean_timeline.sql"),
     include_str!("../../../migrations/cache/0011_tags.sql"),
+    include_str!("../../../migrations/cache/0012_mentions.sql"),
 ];
 
 /// The version whose script makes the search index again, empty: filled

@@ -46,6 +46,8 @@ pub enum NoticeKind {
     Breached,
     /// One of the agent's replies could not be delivered.
     ReplyFailed,
+    /// Someone mentioned the agent in a comment.
+    Mentioned,
     /// What was held while notifications were quiet, told once.
     Summary,
 }
@@ -57,6 +59,7 @@ impl NoticeKind {
             NoticeKind::AtRisk => "at_risk",
             NoticeKind::Breached => "breached",
             NoticeKind::ReplyFailed => "reply_failed",
+            NoticeKind::Mentioned => "mentioned",
             NoticeKind::Summary => "summary",
         }
     }
@@ -170,6 +173,8 @@ impl NoticePrefs {
             NoticeKind::AtRisk => self.at_risk && self.at_risk_for.contains(&priority),
             NoticeKind::Breached => self.breached,
             NoticeKind::ReplyFailed => self.reply_failed,
+            // Someone asked for this agent by name: as an assignment is.
+            NoticeKind::Mentioned => self.assigned,
             NoticeKind::Summary => true,
         }
     }
@@ -320,6 +325,50 @@ pub fn assignment_notices(
             moment: entry.at,
             summary: format!("{} assigned to you", label(after)),
             body: format!("{} (by {by})", after.subject),
+            critical: false,
+        });
+    }
+    out
+}
+
+/// "Dana mentioned you on #1042" notices in what a sync brought: comments
+/// by someone else that name `me`. `ticket` gives a ticket's number and
+/// subject. Local actions and first downloads carry no entries, so they
+/// raise none.
+pub fn mention_notices(
+    changes: &ChangeSet,
+    me: Uuid,
+    names: impl Fn(Uuid) -> String,
+    ticket: impl Fn(Uuid) -> Option<(Option<i64>, String)>,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for a in &changes.activity {
+        let Change::Comment { body, mention_ids } = &a.change else {
+            continue;
+        };
+        if !mention_ids.contains(&me) || a.actor.agent_id == Some(me) {
+            continue;
+        }
+        let by = a
+            .actor
+            .agent_id
+            .map_or_else(|| "Someone".to_owned(), &names);
+        let (number, subject) = ticket(a.ticket_id).unwrap_or((None, String::new()));
+        let on = number.map_or_else(|| "a ticket".to_owned(), |n| format!("#{n}"));
+        let excerpt: String = body.chars().take(120).collect();
+        out.push(Notice {
+            ticket_id: a.ticket_id,
+            message_id: None,
+            conversation_id: None,
+            kind: NoticeKind::Mentioned,
+            timer: None,
+            moment: a.at,
+            summary: format!("{by} mentioned you on {on}"),
+            body: if subject.is_empty() {
+                excerpt
+            } else {
+                format!("{subject}: {excerpt}")
+            },
             critical: false,
         });
     }

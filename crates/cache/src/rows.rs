@@ -579,6 +579,23 @@ impl<'c> Batch<'c> {
         if written > 0 && matches!(a.change, Change::Comment { .. }) {
             self.search_dirty.entry(a.ticket_id).or_insert(None);
         }
+        if let Change::Comment { mention_ids, .. } = &a.change {
+            // Naming oneself is no mention to be told of.
+            for agent in mention_ids.iter().filter(|m| Some(**m) != a.actor.agent_id) {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO mentions (entry_id, agent_id, ticket_id, by_agent_id, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        a.id.to_string(),
+                        agent.to_string(),
+                        a.ticket_id.to_string(),
+                        a.actor.agent_id.map(|b| b.to_string()),
+                        millis(a.at),
+                    ])?;
+            }
+        }
         Ok(())
     }
 
@@ -600,6 +617,12 @@ impl<'c> Batch<'c> {
         }
         for m in &applied.messages {
             self.message(m, true)?;
+        }
+        // Read here: read at once (the mark reaches the server with the push).
+        for entry in &applied.read_mentions {
+            self.conn
+                .prepare_cached("UPDATE mentions SET read = 1 WHERE entry_id = ?1")?
+                .execute([entry.to_string()])?;
         }
         Ok(())
     }

@@ -163,6 +163,8 @@ pub struct TicketDetail {
     pub conversation: Option<Conversation>,
     /// What the signed-in agent may do to it now, each refused one with why.
     pub actions: Vec<Action>,
+    /// The signed-in agent's mentions here not yet read (opening the page reads them).
+    pub unread_mentions: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -682,11 +684,13 @@ impl Cache {
             actions::ticket_candidates(&ticket, &self.agents()?, me),
             local_now,
         )?;
+        let unread_mentions = self.unread_mentions_of(id)?;
         Ok(TicketDetail {
             ticket: self.row(ticket, pending, now)?,
             activity,
             conversation,
             actions,
+            unread_mentions,
         })
     }
 

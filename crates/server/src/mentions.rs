@@ -31,9 +31,12 @@ pub fn of(entries: &[Activity]) -> Vec<(Uuid, &Activity)> {
     entries
         .iter()
         .flat_map(|e| match &e.change {
-            Change::Comment { mention_ids, .. } => {
-                mention_ids.iter().map(|m| (*m, e)).collect::<Vec<_>>()
-            }
+            // Naming oneself is no mention to be told of.
+            Change::Comment { mention_ids, .. } => mention_ids
+                .iter()
+                .filter(|m| Some(**m) != e.actor.agent_id)
+                .map(|m| (*m, e))
+                .collect::<Vec<_>>(),
             _ => Vec::new(),
         })
         .collect()

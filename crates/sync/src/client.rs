@@ -463,6 +463,22 @@ impl Client {
             .ok_or_else(|| SyncError::Server("the server's API document names no version".into()))
     }
 
+    /// The signed-in agent's unread mentions' entry ids (at most `limit`).
+    pub async fn unread_mentions(&self, limit: u32) -> Result<Vec<uuid::Uuid>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            entry_id: uuid::Uuid,
+        }
+        let req = self
+            .request(
+                reqwest::Method::GET,
+                &format!("/me/mentions?unread=true&limit={limit}"),
+            )
+            .timeout(Duration::from_secs(10));
+        let rows: Vec<Row> = read(self.send(req).await?).await?;
+        Ok(rows.into_iter().map(|r| r.entry_id).collect())
+    }
+
     /// Every agent of the team, deactivated ones too.
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         let req = self

@@ -451,7 +451,33 @@ impl Engine {
             }
         }
         report.notice = self.with_cache(|c| c.take_restore_notice()).await?;
+        self.settle_mentions().await;
         Ok(report)
+    }
+
+    /// Mentions read on another machine of the same agent: the server's
+    /// list of what is still unread settles the marks here. A server
+    /// without the list (older) or a failed read leaves them as they are.
+    async fn settle_mentions(&self) {
+        const LIMIT: u32 = 500;
+        let Ok(client) = self.client() else { return };
+        match client.unread_mentions(LIMIT).await {
+            Ok(unread) => {
+                let complete = unread.len() < LIMIT as usize;
+                match self
+                    .with_cache(move |c| c.settle_mention_reads(&unread, complete))
+                    .await
+                {
+                    Ok(n) if n > 0 => self.changed(ChangeSet {
+                        mentions: true,
+                        ..ChangeSet::default()
+                    }),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "mentions' read marks not settled"),
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "the server's unread mentions were not read"),
+        }
     }
 
     /// Starts the cache over after an answer from another database.

@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import TicketPage from './TicketPage.svelte';
 import { MockBackend, alice, row, withDesk } from '../mock-backend';
+import type { Agent } from '../generated/Agent';
 
-function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}, rows: ReturnType<typeof row>[] = []) {
+const ben: Agent = { id: 'a2', name: 'Ben Okoro', email: 'ben@example.com', role: 'agent', active: true };
+const gone: Agent = { id: 'a3', name: 'Bea Gone', email: 'bea@example.com', role: 'agent', active: false };
+
+function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typeof row>[2] = {}, rows: ReturnType<typeof row>[] = [], unread: string[] = []) {
   const backend = new MockBackend(null, rows);
   backend.refuse = refuse;
   backend.tickets_.set('t1042', {
     ticket: row(1042, 'Refund not received', { id: 't1042', ...extra }),
+    unread_mentions: unread,
     conversation: { id: 'c1', customer: { name: 'Casey Jones', email: 'casey@example.org' }, channel: 'chat', assignee_id: null, created_at: new Date().toISOString() },
     activity: [{ id: 'e1', ticket_id: 't1042', at: new Date().toISOString(), actor: { kind: 'agent', agent_id: 'a1' },
       kind: 'status_changed', data: { from: 'resolved', to: 'in_progress' }, pending: false,
@@ -15,7 +20,7 @@ function setup(refuse: MockBackend['refuse'] = () => null, extra: Parameters<typ
   });
   const conversations: string[] = [];
   const view = render(TicketPage, { props: { id: 't1042', onConversation: (id: string) => conversations.push(id), keys: { key: '', n: 0 } },
-    context: withDesk(backend, { agents: [alice] }).context });
+    context: withDesk(backend, { agents: [alice, ben, gone] }).context });
   return { backend, conversations, ...view };
 }
 
@@ -90,5 +95,28 @@ describe('the ticket page', () => {
     });
     expect(input.title).toContain('only the assignee or an admin can tag');
     expect(container.querySelector('[aria-label="Remove tag vip"]')).toBeNull();
+  });
+
+  it('offers the team\'s active agents after @ and sends the picked ones with the comment', async () => {
+    const { container, backend } = setup();
+    const box = await waitFor(() => screen.getByLabelText('Comment') as HTMLTextAreaElement);
+    await fireEvent.input(box, { target: { value: 'Please check @b', selectionStart: 15 } });
+    const picker = await waitFor(() => {
+      const p = container.querySelector('[data-testid=mention-picker]');
+      expect(p).not.toBeNull();
+      return p as HTMLElement;
+    });
+    expect([...picker.querySelectorAll('li')].map((l) => l.textContent)).toEqual(['Ben Okoro']);
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    expect(box.value).toBe('Please check @Ben Okoro ');
+    expect(container.querySelector('[data-testid=mention-picker]')).toBeNull();
+    await fireEvent.submit(box.closest('form') as HTMLFormElement);
+    await waitFor(() => expect(backend.acted).toHaveLength(1));
+    expect(backend.acted[0]).toMatchObject({ name: 'comment', args: { body: 'Please check @Ben Okoro ', mention_ids: ['a2'] } });
+  });
+
+  it('reads the agent\'s mentions here when the page opens', async () => {
+    const { backend } = setup(() => null, {}, [], ['e9']);
+    await waitFor(() => expect(backend.acted).toContainEqual({ name: 'mark_mentions_read', args: { entry_ids: ['e9'] } }));
   });
 });

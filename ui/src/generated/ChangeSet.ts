@@ -31,4 +31,8 @@ queue: boolean,
  * `tickets` and `activity` are left empty (nothing in it is news to
  * announce; re-read the views).
  */
-bulk: boolean, };
+bulk: boolean, 
+/**
+ * Whether the agent's mentions were read on another machine.
+ */
+mentions: boolean, };

@@ -8,4 +8,8 @@ export type TicketDetail = { ticket: TicketRow, activity: Array<ActivityRow>, co
 /**
  * What the signed-in agent may do to it now, each refused one with why.
  */
-actions: Array<Action>, };
+actions: Array<Action>, 
+/**
+ * The signed-in agent's mentions here not yet read (opening the page reads them).
+ */
+unread_mentions: Array<string>, };

@@ -20,6 +20,8 @@ export class Desk {
   agents = $state<Map<string, Agent>>(new Map());
   counts = $state<Counts | null>(null);
   inboxCounts = $state<InboxCounts | null>(null);
+  /** The signed-in agent's unread mentions (the sidebar's Mentions count). */
+  unreadMentions = $state<number | null>(null);
   status = $state<StatusInfo | null>(null);
   /** The team's presence, as the live stream last said (empty offline). */
   presence = $state<PresenceEntry[]>([]);
@@ -53,6 +55,7 @@ export class Desk {
       [this.counts, this.inboxCounts, this.status] = await Promise.all([
         this.backend.counts(), this.backend.inboxCounts(), this.backend.status(),
       ]);
+      this.unreadMentions = (await this.backend.mentions()).unread;
       this.agents = new Map((await this.backend.agents()).map((a) => [a.id, a]));
     } catch (e) {
       this.error = errorText(e);

@@ -11,6 +11,7 @@ export type Route =
   | { kind: 'ticket'; id: string }
   | { kind: 'conversation'; id: string }
   | { kind: 'problems' }
+  | { kind: 'mentions' }
   | { kind: 'settings' }
   | { kind: 'reports' }
   | { kind: 'admin' };
