@@ -223,6 +223,99 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
     );
     d.type_into("input[aria-label=Tags]", "");
 
+    // Mentions: the admin names Alice in a comment on one of her tickets;
+    // the sidebar counts it, the Mentions page lists it, opening it reads it.
+    let (http, admin) = api_login(&url, "admin@demo.fyncall.test");
+    let me: Value = http
+        .get(format!("{url}/api/v1/agents"))
+        .bearer_auth(&admin)
+        .send()
+        .expect("agents")
+        .json()
+        .expect("json");
+    let id_of = |email: &str| {
+        me.as_array()
+            .and_then(|a| a.iter().find(|x| x["email"] == email))
+            .map(|x| x["id"].clone())
+            .expect("an agent")
+    };
+    let (alice_id, ben_id) = (
+        id_of("alice@demo.fyncall.test"),
+        id_of("ben@demo.fyncall.test"),
+    );
+    let mine: Value = http
+        .get(format!(
+            "{url}/api/v1/tickets?view=all&assignee_id={}&limit=1",
+            alice_id.as_str().unwrap_or("")
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let hers = mine["tickets"][0]["id"]
+        .as_str()
+        .expect("a ticket of Alice's")
+        .to_owned();
+    let r = http
+        .post(format!("{url}/api/v1/tickets/{hers}/comments"))
+        .bearer_auth(&admin)
+        .json(&json!({"body": "@Alice Moreau please call the customer", "mention_ids": [alice_id]}))
+        .send()
+        .expect("comment");
+    assert!(r.status().is_success());
+    d.wait_text("[data-count=mentions]", "one unread mention", |t| {
+        t.trim() == "1"
+    });
+    d.click("a[data-nav=mentions]");
+    d.wait("[data-testid=mentions] li.unread");
+    d.screenshot(&artifacts, "28-mentions");
+    audits.extend(d.audit("mentions"));
+    d.click("[data-testid=mentions] li.unread a");
+    d.wait("[data-testid=ticket-subject]");
+    d.wait_text("[data-count=mentions]", "the mention read", |t| {
+        t.trim() == "0"
+    });
+    // Alice names Ben with @, picked by keyboard.
+    d.type_into("textarea[aria-label=Comment]", "Over to you @Be");
+    d.wait("[data-testid=mention-picker] li");
+    d.type_more("textarea[aria-label=Comment]", "\u{E007}");
+    wait_for("Ben's name in the comment", Duration::from_secs(20), || {
+        let v = d.script(
+            "return document.querySelector('textarea[aria-label=Comment]').value;",
+            json!([]),
+        );
+        v.as_str()
+            .is_some_and(|t| t.contains("@Ben Okoro"))
+            .then_some(v)
+    });
+    d.screenshot(&artifacts, "29-mention-picked");
+    d.click("button[data-action=comment]");
+    wait_for(
+        "the comment naming Ben on the server",
+        Duration::from_secs(20),
+        || {
+            let t: Value = http
+                .get(format!("{url}/api/v1/tickets/{hers}"))
+                .bearer_auth(&admin)
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            t["activity"]
+                .as_array()?
+                .iter()
+                .find(|e| {
+                    e["data"]["mention_ids"]
+                        .as_array()
+                        .is_some_and(|m| m.contains(&ben_id))
+                })
+                .cloned()
+        },
+    );
+
+    all_tickets(&d);
+
     // Columns: category hidden, updated before created; kept over a restart.
     d.click("button[data-popover=columns]");
     d.click("[data-panel=columns] li[data-column=category] input[type=checkbox]");

@@ -1,7 +1,8 @@
 //! The real app's notifications end to end: `fyncall-desk --demo` under
 //! Xvfb on a private D-Bus session bus with a recording notification
 //! service. An admin (through the API) assigns the demo agent a ticket: the
-//! agent is told; the team's at-risk threshold widens: the agent's tickets
+//! agent is told; the admin mentions the agent in a comment: the agent is
+//! told who; the team's at-risk threshold widens: the agent's tickets
 //! entering at risk are announced, each once.
 //!
 //! Run by `scripts/test` with the app it built:
@@ -159,6 +160,28 @@ fn the_demo_agent_is_told_of_assignments_and_tickets_at_risk() {
         "assignment → Notify: {:?}",
         n.at.duration_since(assigned_at)
     );
+
+    // The admin mentions Alice in a comment on it: one notification, naming who.
+    let before = seen.lock().map(|s| s.len()).unwrap_or(0);
+    let r = api
+        .post(format!(
+            "{url}/api/v1/tickets/{}/comments",
+            theirs["id"].as_str().unwrap_or("")
+        ))
+        .bearer_auth(&admin)
+        .json(&json!({"body": "@Alice Moreau the customer called again", "mention_ids": [alice["id"]]}))
+        .send()
+        .expect("comment");
+    assert!(r.status().is_success(), "{:?}", r.text());
+    let label = format!("Dana Admin mentioned you on #{}", theirs["number"]);
+    let n = wait_notice(
+        &seen,
+        before,
+        "of the mention",
+        Duration::from_secs(20),
+        |r| r.summary == label,
+    );
+    assert!(n.body.contains("the customer called again"), "{n:?}");
 
     // A seeded ticket of Alice's reaches its at-risk moment about 15 s after
     // the start: the alert comes within a few seconds of that moment.

@@ -250,6 +250,16 @@ impl Driver {
         );
     }
 
+    /// Types `text` at the end of what `css` holds (keys such as Enter, `\u{E007}`, included).
+    pub fn type_more(&self, css: &str, text: &str) {
+        let id = self.wait(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
     pub fn script(&self, script: &str, args: Value) -> Value {
         self.call(
             reqwest::Method::POST,
