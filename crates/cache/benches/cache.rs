@@ -218,6 +218,7 @@ fn main() {
                     id: Uuid::now_v7(),
                     ticket_id: open[i % open.len()],
                     body: format!("bench comment {i}"),
+                    mention_ids: Vec::new(),
                 }),
                 now,
             )

@@ -837,7 +837,11 @@ impl Tx {
                 "name at least one tag to add or remove",
             ));
         }
-        let (now, added, removed) = tags::change(&ticket.tags, &add, &remove)?;
+        let tags::TagChange {
+            tags: now,
+            added,
+            removed,
+        } = tags::change(&ticket.tags, &add, &remove)?;
         if added.is_empty() && removed.is_empty() {
             return Ok(());
         }

@@ -57,13 +57,17 @@ pub fn clean_tags<S: AsRef<str>>(tags: &[S]) -> Result<Vec<String>, Refusal> {
     Ok(out)
 }
 
+/// A ticket's tags after a change, and what really moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagChange {
+    pub tags: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
 /// What a set of tags becomes after adding `add` and removing `remove`
-/// (both cleaned), and what really changed: `(tags, added, removed)`.
-pub fn change(
-    current: &[String],
-    add: &[String],
-    remove: &[String],
-) -> Result<(Vec<String>, Vec<String>, Vec<String>), Refusal> {
+/// (both cleaned), and what really changed.
+pub fn change(current: &[String], add: &[String], remove: &[String]) -> Result<TagChange, Refusal> {
     if let Some(both) = add.iter().find(|t| remove.contains(t)) {
         return Err(Refusal::invalid(
             "tags",
@@ -97,7 +101,11 @@ pub fn change(
             ),
         ));
     }
-    Ok((tags, added, removed))
+    Ok(TagChange {
+        tags,
+        added,
+        removed,
+    })
 }
 
 /// The stores' tag column for `tags`: each tag with a space before and
@@ -206,11 +214,10 @@ mod tests {
     #[test]
     fn a_change_says_only_what_moved() {
         let now = vec!["a".to_owned(), "b".to_owned()];
-        let (tags, added, removed) =
-            change(&now, &["b".into(), "c".into()], &["a".into(), "z".into()]).expect("ok");
-        assert_eq!(tags, vec!["b".to_owned(), "c".to_owned()]);
-        assert_eq!(added, vec!["c".to_owned()]);
-        assert_eq!(removed, vec!["a".to_owned()]);
+        let c = change(&now, &["b".into(), "c".into()], &["a".into(), "z".into()]).expect("ok");
+        assert_eq!(c.tags, vec!["b".to_owned(), "c".to_owned()]);
+        assert_eq!(c.added, vec!["c".to_owned()]);
+        assert_eq!(c.removed, vec!["a".to_owned()]);
         assert!(change(&now, &["a".into()], &["a".into()]).is_err());
         let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
         assert!(change(&[], &many, &[]).is_err());

@@ -188,6 +188,7 @@ async fn main() {
                     body: format!(
                         "Comment {k} on ticket {i}: asked the carrier, waiting for an answer."
                     ),
+                    mention_ids: Vec::new(),
                 }));
             }
         }

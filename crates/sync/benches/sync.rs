@@ -237,6 +237,7 @@ async fn main() {
                 id: comment,
                 ticket_id: target,
                 body: format!("propagation probe {i}"),
+                mention_ids: Vec::new(),
             }))],
         )
         .await;
@@ -286,6 +287,7 @@ async fn main() {
                 id: Uuid::now_v7(),
                 ticket_id: target,
                 body: format!("fan-out probe {i}"),
+                mention_ids: Vec::new(),
             }))],
         )
         .await;
