@@ -17,7 +17,7 @@ use fyncall_cache::session::{self, Session};
 use fyncall_cache::{AssigneeFilter, Cache, CacheError, Query};
 use fyncall_domain::mutation::{
     Assign, ChangePriority, ChangeStatus, ClaimConversation, Comment, CreateTicket, EditTicket,
-    Reply, SetTags,
+    MarkMentionsRead, Reply, SetTags,
 };
 use fyncall_domain::tags::TagFilter;
 use fyncall_domain::{Mutation, Order, Priority, SortField, Status, View};
@@ -157,6 +157,12 @@ enum Command {
     },
     /// The team's tags, with how many open tickets carry each.
     Tags,
+    /// Comments that mention you, unread first (--read marks them all read).
+    Mentions {
+        /// Mark every unread mention read (queued like any change).
+        #[arg(long)]
+        read: bool,
+    },
     /// Add an internal comment.
     Comment { ticket: String, text: String },
     /// Edit subject, description or category.
@@ -567,6 +573,30 @@ async fn run(cli: Cli) -> Outcome {
                 Ok(())
             }
         }
+        Command::Mentions { read } => {
+            let cache = open_cache(&ctx.home)?;
+            let list = cache.mentions(200)?;
+            if read {
+                let unread: Vec<Uuid> = list
+                    .items
+                    .iter()
+                    .filter(|m| !m.read)
+                    .map(|m| m.entry_id)
+                    .collect();
+                if unread.is_empty() {
+                    println!("No unread mentions.");
+                    return Ok(());
+                }
+                let m = Mutation::MarkMentionsRead(MarkMentionsRead { entry_ids: unread });
+                return act(&ctx, cache, m, Target::Mentions, "Mentions read").await;
+            }
+            if ctx.json {
+                ctx.print(&list)
+            } else {
+                output::mentions(&cache, &list)?;
+                Ok(())
+            }
+        }
         Command::Comment { ticket, text } => {
             let cache = open_cache(&ctx.home)?;
             let id = cache.find_ticket(&ticket)?;
@@ -675,6 +705,8 @@ fn parse_priority(text: &str) -> Result<Priority, Failure> {
 enum Target {
     Ticket(Uuid),
     Conversation(Uuid),
+    /// The agent's own marks (mentions read).
+    Mentions,
 }
 
 /// Applies an action locally and queues it; then, unless `--offline`,
@@ -744,6 +776,7 @@ async fn act(ctx: &Ctx, mut cache: Cache, m: Mutation, target: Target, what: &st
                 }
             }
             Target::Conversation(id) => println!("{what} {id}: {note}."),
+            Target::Mentions => println!("{what}: {note}."),
         }
         return Ok(());
     }
@@ -757,6 +790,7 @@ fn show_target(ctx: &Ctx, cache: &Cache, target: &Target) -> Outcome {
     match target {
         Target::Ticket(id) => ctx.print(&cache.ticket(*id, Utc::now())?.ticket),
         Target::Conversation(id) => ctx.print(&cache.conversation(*id, Utc::now())?),
+        Target::Mentions => ctx.print(&cache.mentions(200)?),
     }
 }
 

@@ -102,6 +102,32 @@ pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Resul
     Ok(())
 }
 
+/// The agent's mentions, unread ones marked.
+pub fn mentions(cache: &Cache, list: &fyncall_cache::mentions::Mentions) -> Result<(), Failure> {
+    let names = names(cache)?;
+    println!("Mentions — {} unread", list.unread);
+    if list.items.is_empty() {
+        println!("  Nobody has mentioned you yet.");
+    }
+    for m in &list.items {
+        let by = m
+            .by_agent_id
+            .and_then(|a| names.get(&a).cloned())
+            .unwrap_or_else(|| "someone".into());
+        println!(
+            "{} {:<7} {} · {by}: {}",
+            if m.read { " " } else { "*" },
+            label(m.ticket_number),
+            when(m.at),
+            cut(&m.body, 80)
+        );
+    }
+    if list.unread > 0 {
+        println!("* unread (`fyncall mentions --read` marks them read)");
+    }
+    Ok(())
+}
+
 /// The team's tags with how many tickets not closed carry each.
 pub fn tags(counts: &[fyncall_domain::tags::TagCount]) {
     if counts.is_empty() {
