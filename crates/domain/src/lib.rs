@@ -12,7 +12,8 @@
 //! - [`sla`]: the two timers, their states, deadlines and alert moments;
 //!   [`calendar`]: business hours; [`settings`]: the team's policy and
 //!   categories.
-//! - [`tags`]: what a tag may be, and the tag filter of every list.
+//! - [`tags`]: what a tag may be, and the tag filter of every list;
+//!   [`macros`]: a macro's placeholders, its steps and their preview.
 //! - [`views`]: which views a ticket belongs to and in what order;
 //!   [`inbox`]: the conversation views.
 //! - [`mutation`]: every change, and [`apply`], the one function that
@@ -35,6 +36,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod inbox;
 pub mod lifecycle;
+pub mod macros;
 pub mod mail;
 pub mod mutation;
 pub mod permissions;

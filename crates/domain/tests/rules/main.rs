@@ -4,6 +4,7 @@ mod business_hours;
 mod fixture;
 mod lifecycle;
 mod loading;
+mod macros;
 mod permissions;
 mod properties;
 mod report;
