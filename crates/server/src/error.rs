@@ -73,6 +73,23 @@ impl ApiError {
             "the server's database did not answer; nothing was written: try again in a moment",
         )
     }
+    /// The rules' refusal this error carries, if it is one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        use fyncall_domain::RefusalCode;
+        let code = match self.code {
+            ErrorCode::Forbidden => RefusalCode::Forbidden,
+            ErrorCode::InvalidTransition => RefusalCode::InvalidTransition,
+            ErrorCode::Invalid => RefusalCode::Invalid,
+            ErrorCode::NotFound => RefusalCode::NotFound,
+            ErrorCode::Conflict => RefusalCode::Conflict,
+            _ => return None,
+        };
+        let mut r = Refusal::new(code, self.message.clone());
+        r.fields = self.fields.clone();
+        r.current = self.current.clone();
+        Some(r)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             ErrorCode::Internal,

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod limits;
+pub mod macros;
 pub mod mail;
 pub mod mentions;
 pub mod migrate;

@@ -8,6 +8,7 @@ mod reports;
 mod schemas;
 pub use account::check_new_agent;
 mod attachments;
+mod macros;
 mod mailboxes;
 mod mentions;
 mod sync;
@@ -99,6 +100,13 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/comments", post(tickets::comment))
         .route("/tickets/{id}/tags", post(tickets::set_tags))
         .route("/tags", get(tickets::tags))
+        .route("/macros", get(macros::list).post(macros::create))
+        .route("/macros/{id}", patch(macros::update).delete(macros::delete))
+        .route(
+            "/tickets/{id}/macros/{macro_id}/preview",
+            post(macros::preview),
+        )
+        .route("/tickets/{id}/macros/{macro_id}/apply", post(macros::apply))
         .route("/presence", post(presence::heartbeat))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route(

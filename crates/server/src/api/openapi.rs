@@ -18,8 +18,8 @@ pub struct ErrorBody {
 }
 
 use super::{
-    account, attachments, conversations, mailboxes, mentions, presence, reports, sync, tickets,
-    webhooks,
+    account, attachments, conversations, macros, mailboxes, mentions, presence, reports, sync,
+    tickets, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -63,6 +63,12 @@ use super::{
         tickets::comment,
         tickets::set_tags,
         mentions::list,
+        macros::list,
+        macros::create,
+        macros::update,
+        macros::delete,
+        macros::preview,
+        macros::apply,
         mentions::read,
         tickets::tags,
         tickets::escalate,

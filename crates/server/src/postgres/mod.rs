@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server-postgres/0009_mail_readers.sql"),
     include_str!("../../../../migrations/server-postgres/0010_tags.sql"),
     include_str!("../../../../migrations/server-postgres/0011_mentions.sql"),
+    include_str!("../../../../migrations/server-postgres/0012_macros.sql"),
 ];
 /// The advisory lock migrations run under, so two instances starting at
 /// once apply each migration once.

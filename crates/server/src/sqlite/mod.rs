@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/0009_mail_readers.sql"),
     include_str!("../../../../migrations/server/0010_tags.sql"),
     include_str!("../../../../migrations/server/0011_mentions.sql"),
+    include_str!("../../../../migrations/server/0012_macros.sql"),
 ];
 const READERS: usize = 4;
 

@@ -10,6 +10,7 @@ mod errors;
 mod fuzz;
 mod inbox;
 mod instances;
+mod macros;
 mod mail;
 mod mentions;
 mod operations;
