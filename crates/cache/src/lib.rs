@@ -23,6 +23,7 @@ mod error;
 mod events;
 pub mod files;
 mod inbox;
+pub mod macros;
 pub mod mentions;
 pub mod notify;
 mod outbox;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0010_lean_timeline.sql"),
     include_str!("../../../migrations/cache/0011_tags.sql"),
     include_str!("../../../migrations/cache/0012_mentions.sql"),
+    include_str!("../../../migrations/cache/0013_macros.sql"),
 ];
 
 /// The version whose script makes the search index again, empty: filled

@@ -157,6 +157,13 @@ enum Command {
     },
     /// The team's tags, with how many open tickets carry each.
     Tags,
+    /// The macros you may use (the team's and your own).
+    Macros,
+    /// Preview or apply a macro on a ticket.
+    Macro {
+        #[command(subcommand)]
+        action: MacroCommand,
+    },
     /// Comments that mention you, unread first (--read marks them all read).
     Mentions {
         /// Mark every unread mention read (queued like any change).
@@ -211,6 +218,22 @@ enum ReportKind {
         /// Print CSV (the server's `Accept: text/csv` shape).
         #[arg(long)]
         csv: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MacroCommand {
+    /// What the macro would do: its text filled in, each step allowed or refused.
+    Preview {
+        ticket: String,
+        /// The macro's name or id.
+        r#macro: String,
+    },
+    /// Applies it: each step an ordinary change (queued offline), a refused one named.
+    Apply {
+        ticket: String,
+        /// The macro's name or id.
+        r#macro: String,
     },
 }
 
@@ -572,6 +595,61 @@ async fn run(cli: Cli) -> Outcome {
                 output::tags(&counts);
                 Ok(())
             }
+        }
+        Command::Macros => {
+            let cache = open_cache(&ctx.home)?;
+            let list = cache.macros()?;
+            if ctx.json {
+                return ctx.print(&list);
+            }
+            output::macros(&list);
+            Ok(())
+        }
+        Command::Macro {
+            action: MacroCommand::Preview { ticket, r#macro },
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let m = cache.find_macro(&r#macro)?;
+            let preview = cache.macro_preview(id, &m, Utc::now())?;
+            if ctx.json {
+                return ctx.print(&preview);
+            }
+            output::macro_preview(&m, &preview);
+            Ok(())
+        }
+        Command::Macro {
+            action: MacroCommand::Apply { ticket, r#macro },
+        } => {
+            let mut cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let m = cache.find_macro(&r#macro)?;
+            let (done, _) = cache.apply_macro(id, &m, Utc::now())?;
+            let mut note = "queued; run `fyncall sync` to send it";
+            if !ctx.offline && session::load(&ctx.home)?.is_some() && !done.applied.is_empty() {
+                // Sent at once when the server answers; queued otherwise.
+                let engine = ctx.engine(cache).await?;
+                if engine.sync_once().await.is_ok() {
+                    note = "synced";
+                }
+            }
+            if ctx.json {
+                return ctx.print(&done);
+            }
+            println!(
+                "Applied \"{}\": {} step(s) done ({note}){}",
+                m.name,
+                done.applied.len(),
+                if done.refused.is_empty() {
+                    "."
+                } else {
+                    "; refused:"
+                }
+            );
+            for r in &done.refused {
+                println!("  {}: {}", r.kind, r.refusal.message);
+            }
+            Ok(())
         }
         Command::Mentions { read } => {
             let cache = open_cache(&ctx.home)?;

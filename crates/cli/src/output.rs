@@ -102,6 +102,42 @@ pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Resul
     Ok(())
 }
 
+/// The macros the agent may use.
+pub fn macros(list: &[fyncall_domain::macros::Macro]) {
+    if list.is_empty() {
+        println!(
+            "No macros yet: an admin keeps the team's; anyone may keep their own (in the app)."
+        );
+        return;
+    }
+    for m in list {
+        let scope = match m.scope {
+            fyncall_domain::macros::MacroScope::Team => "team",
+            fyncall_domain::macros::MacroScope::Personal => "mine",
+        };
+        println!(
+            "  {:<40} {scope:<5} {} action(s){}",
+            m.name,
+            m.actions.len(),
+            if m.text.is_some() { " + text" } else { "" }
+        );
+    }
+}
+
+/// A macro's preview: the text filled in, each step allowed or refused.
+pub fn macro_preview(m: &fyncall_domain::macros::Macro, p: &fyncall_domain::macros::Preview) {
+    println!("{}", m.name);
+    if let Some(text) = &p.text {
+        println!("  text: {text}");
+    }
+    for s in &p.actions {
+        match &s.refusal {
+            None => println!("  ✓ {} {}", s.kind, s.value),
+            Some(r) => println!("  ✗ {} {}: {}", s.kind, s.value, r.message),
+        }
+    }
+}
+
 /// The agent's mentions, unread ones marked.
 pub fn mentions(cache: &Cache, list: &fyncall_cache::mentions::Mentions) -> Result<(), Failure> {
     let names = names(cache)?;

@@ -505,6 +505,48 @@ impl Client {
         read(self.send(req).await?).await
     }
 
+    /// The macros the agent may use: the team's and their own.
+    pub async fn macros(&self) -> Result<Vec<fyncall_domain::macros::Macro>> {
+        let req = self
+            .request(reqwest::Method::GET, "/macros")
+            .timeout(Duration::from_secs(10));
+        read(self.send(req).await?).await
+    }
+
+    /// Keeps a new macro (a team one: admins only).
+    pub async fn create_macro(
+        &self,
+        m: &fyncall_domain::macros::NewMacro,
+    ) -> Result<fyncall_domain::macros::Macro> {
+        let req = self
+            .request(reqwest::Method::POST, "/macros")
+            .timeout(Duration::from_secs(10))
+            .json(m);
+        read(self.send(req).await?).await
+    }
+
+    /// Replaces a macro (its owner's, or an admin's for a team one).
+    pub async fn update_macro(
+        &self,
+        id: Uuid,
+        m: &fyncall_domain::macros::NewMacro,
+    ) -> Result<fyncall_domain::macros::Macro> {
+        let req = self
+            .request(reqwest::Method::PATCH, &format!("/macros/{id}"))
+            .timeout(Duration::from_secs(10))
+            .json(m);
+        read(self.send(req).await?).await
+    }
+
+    /// Removes a macro.
+    pub async fn delete_macro(&self, id: Uuid) -> Result<()> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/macros/{id}"))
+            .timeout(Duration::from_secs(10));
+        self.send(req).await?;
+        Ok(())
+    }
+
     /// Ends every session of an agent (admins only).
     pub async fn end_agent_sessions(&self, id: Uuid) -> Result<()> {
         let req = self

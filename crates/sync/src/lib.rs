@@ -452,6 +452,7 @@ impl Engine {
         }
         report.notice = self.with_cache(|c| c.take_restore_notice()).await?;
         self.settle_mentions().await;
+        self.keep_macros().await;
         Ok(report)
     }
 
@@ -477,6 +478,24 @@ impl Engine {
                 }
             }
             Err(e) => tracing::debug!(error = %e, "the server's unread mentions were not read"),
+        }
+    }
+
+    /// The macros the agent may use, as the server lists them now, kept
+    /// for offline use. A server without them (older) or a failed read
+    /// leaves the kept ones.
+    pub async fn keep_macros(&self) {
+        let Ok(client) = self.client() else { return };
+        match client.macros().await {
+            Ok(list) => match self.with_cache(move |c| c.replace_macros(&list)).await {
+                Ok(true) => self.changed(ChangeSet {
+                    team: true,
+                    ..ChangeSet::default()
+                }),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "the macros were not kept"),
+            },
+            Err(e) => tracing::debug!(error = %e, "the server's macros were not read"),
         }
     }
 

@@ -5,6 +5,7 @@ mod badline;
 mod common;
 mod converge;
 mod crash;
+mod macros;
 mod mentions;
 mod offline;
 mod queue;
