@@ -234,7 +234,7 @@ fn the_real_app_end_to_end() {
         t.contains("→ urgent")
     });
     d.type_into("textarea[aria-label=Comment]", "Checked with the warehouse");
-    d.click("form button[type=submit]");
+    d.click("button[data-action=comment]");
     d.wait_text("[data-testid=timeline]", "comment", |t| {
         t.contains("Checked with the warehouse")
     });
@@ -412,7 +412,7 @@ fn the_real_app_end_to_end() {
     d.click("a[data-view=mine]");
     d.click("[data-testid=ticket-list][data-view=mine] tbody tr td.subject");
     d.type_into("textarea[aria-label=Comment]", "Typed while offline");
-    d.click("form button[type=submit]");
+    d.click("button[data-action=comment]");
     d.wait_text("[data-testid=timeline]", "offline comment", |t| {
         t.contains("Typed while offline")
     });
@@ -556,7 +556,7 @@ fn the_real_app_end_to_end() {
         |t| t.starts_with('#') && t.contains("Renewal payment fails"),
     );
     let new_number = created.split(' ').next().unwrap_or_default().to_owned();
-    d.wait_text("body", "its category", |t| {
+    d.wait_text("main header", "its category", |t| {
         t.contains(&format!("Category: {category}"))
     });
     // In My Tickets, with the conversation one click away.

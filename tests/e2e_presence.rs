@@ -95,7 +95,7 @@ fn two_agents_see_each_other_on_a_ticket() {
 
     // Alice's comment waits for her word while Ben types.
     a.type_into("textarea[aria-label=Comment]", "I emailed them a label");
-    a.click("form button[type=submit]");
+    a.click("button[data-action=comment]");
     let warning = a.wait_text("[data-testid=typing-warning]", "the warning", |t| {
         t.contains("Ben is typing")
     });

@@ -42,7 +42,9 @@ fn a_timeline_stored_whole_reads_the_same_after_the_upgrade() {
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch(
             "ALTER TABLE activity ADD COLUMN body TEXT;
-             ALTER TABLE tickets DROP COLUMN tags;",
+             ALTER TABLE tickets DROP COLUMN tags;
+             DROP TABLE mentions;
+             DROP TABLE macros;",
         )
         .expect("schema 9");
         for entry in before.iter().flatten() {
@@ -86,6 +88,8 @@ fn a_cache_upgraded_to_the_textless_search_index_finds_what_it_found() {
         conn.execute_batch(
             "ALTER TABLE activity ADD COLUMN body TEXT;
              ALTER TABLE tickets DROP COLUMN tags;
+             DROP TABLE mentions;
+             DROP TABLE macros;
              DROP TABLE ticket_search;
              CREATE VIRTUAL TABLE ticket_search USING fts5 (
                  subject, description, comments,
