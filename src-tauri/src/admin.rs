@@ -108,6 +108,34 @@ impl Desk {
         Ok(self.client().await?.delete_webhook(id).await?)
     }
 
+    /// Keeps a macro (new when `id` is none) on the server, then the
+    /// machine's list of macros again.
+    pub async fn save_macro(
+        &self,
+        id: Option<Uuid>,
+        m: fyncall_domain::macros::NewMacro,
+    ) -> IpcResult<fyncall_domain::macros::Macro> {
+        let client = self.client().await?;
+        let kept = match id {
+            Some(id) => client.update_macro(id, &m).await?,
+            None => client.create_macro(&m).await?,
+        };
+        self.after_macro_change().await;
+        Ok(kept)
+    }
+
+    pub async fn delete_macro(&self, id: Uuid) -> IpcResult<()> {
+        self.client().await?.delete_macro(id).await?;
+        self.after_macro_change().await;
+        Ok(())
+    }
+
+    async fn after_macro_change(&self) {
+        if let Some(e) = self.engine() {
+            e.keep_macros().await;
+        }
+    }
+
     pub async fn mailboxes(&self) -> IpcResult<Vec<Mailbox>> {
         Ok(self.client().await?.mailboxes().await?)
     }

@@ -122,6 +122,50 @@ pub async fn mentions(desk: State<'_, Desk>) -> IpcResult<fyncall_cache::mention
     desk.with_reader(|c| c.mentions(200)).await
 }
 
+/// The macros the agent may use, as last synced.
+#[tauri::command]
+pub async fn macros(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::macros::Macro>> {
+    desk.with_reader(|c| c.macros()).await
+}
+
+/// What a macro would do on a ticket now.
+#[tauri::command]
+pub async fn macro_preview(
+    desk: State<'_, Desk>,
+    ticket: String,
+    macro_id: Uuid,
+) -> IpcResult<fyncall_domain::macros::Preview> {
+    desk.with_reader(move |c| {
+        let id = c.find_ticket(&ticket)?;
+        let m = c.find_macro(&macro_id.to_string())?;
+        c.macro_preview(id, &m, chrono::Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn apply_macro(
+    desk: State<'_, Desk>,
+    ticket: String,
+    macro_id: Uuid,
+) -> IpcResult<fyncall_cache::macros::MacroApplied> {
+    desk.apply_macro(ticket, macro_id).await
+}
+
+#[tauri::command]
+pub async fn save_macro(
+    desk: State<'_, Desk>,
+    id: Option<Uuid>,
+    r#macro: fyncall_domain::macros::NewMacro,
+) -> IpcResult<fyncall_domain::macros::Macro> {
+    desk.save_macro(id, r#macro).await
+}
+
+#[tauri::command]
+pub async fn delete_macro(desk: State<'_, Desk>, id: Uuid) -> IpcResult<()> {
+    desk.delete_macro(id).await
+}
+
 /// The team's tags on tickets not closed, most used first (suggestions).
 #[tauri::command]
 pub async fn tags(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::tags::TagCount>> {

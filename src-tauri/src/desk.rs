@@ -336,7 +336,7 @@ impl Desk {
         }
     }
 
-    fn engine(&self) -> Option<Arc<Engine>> {
+    pub(crate) fn engine(&self) -> Option<Arc<Engine>> {
         self.running
             .lock()
             .ok()
@@ -523,6 +523,26 @@ impl Desk {
             e.wake();
         }
         Ok(acted)
+    }
+
+    /// Applies a macro to a ticket: each step acted and queued in order.
+    pub async fn apply_macro(
+        &self,
+        ticket: String,
+        macro_id: Uuid,
+    ) -> IpcResult<fyncall_cache::macros::MacroApplied> {
+        let (done, changes) = self
+            .with_cache(move |c| {
+                let id = c.find_ticket(&ticket)?;
+                let m = c.find_macro(&macro_id.to_string())?;
+                c.apply_macro(id, &m, Utc::now())
+            })
+            .await?;
+        self.announce(&changes);
+        if let Some(e) = self.engine() {
+            e.wake();
+        }
+        Ok(done)
     }
 
     pub async fn retry_problem(&self, id: Uuid) -> IpcResult<Acted> {

@@ -5,6 +5,10 @@ import type { Acted } from './generated/Acted';
 import type { Agent } from './generated/Agent';
 import type { TagCount } from './generated/TagCount';
 import type { Mentions } from './generated/Mentions';
+import type { Macro } from './generated/Macro';
+import type { NewMacro } from './generated/NewMacro';
+import type { Preview } from './generated/Preview';
+import type { MacroApplied } from './generated/MacroApplied';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { ConversationDetail } from './generated/ConversationDetail';
 import type { Counts } from './generated/Counts';
@@ -77,6 +81,15 @@ export interface Backend {
   agents(): Promise<Agent[]>;
   /** The signed-in agent's mentions, unread first, with the unread count. */
   mentions(): Promise<Mentions>;
+  /** The macros the agent may use (the team's and their own), as last synced. */
+  macros(): Promise<Macro[]>;
+  /** What a macro would do on a ticket (id or #number) now. */
+  macroPreview(ticket: string, macroId: string): Promise<Preview>;
+  /** Applies a macro: each step an ordinary change, queued; refused ones named. */
+  applyMacro(ticket: string, macroId: string): Promise<MacroApplied>;
+  /** Keeps a macro on the server (new when `id` is null); needs the connection. */
+  saveMacro(id: string | null, m: NewMacro): Promise<Macro>;
+  deleteMacro(id: string): Promise<void>;
   /** The team's tags on tickets not closed, most used first. */
   tags(): Promise<TagCount[]>;
   act(mutation: Mutation): Promise<Acted>;

@@ -32,6 +32,9 @@ import type { StatusInfo } from './generated/StatusInfo';
 import type { CacheChanged } from './generated/CacheChanged';
 import type { TicketRow } from './generated/TicketRow';
 import type { MentionRow } from './generated/MentionRow';
+import type { Macro } from './generated/Macro';
+import type { NewMacro } from './generated/NewMacro';
+import type { Preview } from './generated/Preview';
 
 export const alice: Agent = { id: 'a1', name: 'Alice Moreau', email: 'alice@example.com', role: 'agent', active: true };
 
@@ -198,6 +201,28 @@ export class MockBackend implements Backend {
   };
   settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];
+  /** The agent's macros, and what previews and applies answer (a test sets them). */
+  macroList: Macro[] = [];
+  preview: Preview = { text: null, actions: [] };
+  applied: [string, string][] = [];
+  macros = async () => [...this.macroList];
+  macroPreview = async () => structuredClone(this.preview);
+  applyMacro = async (ticket: string, macroId: string) => {
+    this.applied.push([ticket, macroId]);
+    return { applied: this.preview.actions.filter((a) => a.allowed).map((a) => a.kind),
+      refused: this.preview.actions.filter((a) => !a.allowed).map((a) => ({ kind: a.kind, refusal: a.refusal ?? { code: 'forbidden' as const, message: '' } })) };
+  };
+  saveMacro = async (id: string | null, m: NewMacro) => {
+    this.#needServer();
+    const kept: Macro = { id: id ?? `m${this.macroList.length + 1}`, owner_id: m.scope === 'personal' ? alice.id : null, ...m,
+      text: m.text ?? null, text_kind: m.text_kind ?? 'comment', actions: m.actions ?? [] };
+    this.macroList = [...this.macroList.filter((x) => x.id !== kept.id), kept];
+    return kept;
+  };
+  deleteMacro = async (id: string) => {
+    this.#needServer();
+    this.macroList = this.macroList.filter((x) => x.id !== id);
+  };
   /** The agent's mentions, as a test sets them. */
   mentionRows: MentionRow[] = [];
   mentions = async () => ({ unread: this.mentionRows.filter((m) => !m.read).length, items: [...this.mentionRows] });

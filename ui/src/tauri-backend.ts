@@ -32,6 +32,11 @@ export class TauriBackend implements Backend {
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
   tags = () => invoke<Awaited<ReturnType<Backend['tags']>>>('tags');
   mentions = () => invoke<Awaited<ReturnType<Backend['mentions']>>>('mentions');
+  macros = () => invoke<Awaited<ReturnType<Backend['macros']>>>('macros');
+  macroPreview = (ticket: string, macroId: string) => invoke<Awaited<ReturnType<Backend['macroPreview']>>>('macro_preview', { ticket, macroId });
+  applyMacro = (ticket: string, macroId: string) => invoke<Awaited<ReturnType<Backend['applyMacro']>>>('apply_macro', { ticket, macroId });
+  saveMacro = (id: string | null, m: Parameters<Backend['saveMacro']>[1]) => invoke<Awaited<ReturnType<Backend['saveMacro']>>>('save_macro', { id, macro: m });
+  deleteMacro = (id: string) => invoke<void>('delete_macro', { id });
   act = (mutation: Parameters<Backend['act']>[0]) =>
     invoke<Awaited<ReturnType<Backend['act']>>>('act', { mutation });
   check = (mutations: Parameters<Backend['check']>[0]) =>

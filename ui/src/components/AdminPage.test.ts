@@ -89,6 +89,27 @@ describe('the admin console', () => {
     expect(backend.teamSettings.sla_policy.normal.hours).toBe('business_hours');
   });
 
+  it('keeps a team macro: a text with placeholders and actions, as the server wants them', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(AdminPage, { context: online(backend) });
+    await fireEvent.click(container.querySelector('[data-section=macros]')!);
+    await fireEvent.click(await waitFor(() => container.querySelector('[data-action=new-macro]') as HTMLButtonElement));
+    await fireEvent.input(container.querySelector('[data-field=macro-name]')!, { target: { value: 'Refund sent' } });
+    await fireEvent.change(container.querySelector('[data-field=macro-text-kind]')!, { target: { value: 'reply' } });
+    await fireEvent.input(container.querySelector('[data-field=macro-text]')!, { target: { value: 'Hi {{customer.first_name}}' } });
+    await fireEvent.click(container.querySelector('[data-action=add-step]')!);
+    await fireEvent.click(container.querySelector('[data-action=add-step]')!);
+    await fireEvent.change(screen.getByLabelText('Action 1'), { target: { value: 'status' } });
+    await fireEvent.input(screen.getByLabelText('Value of action 1'), { target: { value: 'waiting_on_customer' } });
+    await fireEvent.change(screen.getByLabelText('Action 2'), { target: { value: 'add_tags' } });
+    await fireEvent.input(screen.getByLabelText('Value of action 2'), { target: { value: 'refund, vip' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save macro' }));
+    await waitFor(() => expect(backend.macroList).toHaveLength(1));
+    expect(backend.macroList[0]).toMatchObject({ name: 'Refund sent', scope: 'team', text: 'Hi {{customer.first_name}}', text_kind: 'reply',
+      actions: [{ kind: 'status', value: 'waiting_on_customer' }, { kind: 'add_tags', value: ['refund', 'vip'] }] });
+    await waitFor(() => expect(container.querySelector('[data-macro="Refund sent"]')).not.toBeNull());
+  });
+
   it('sets how many days resolved tickets wait before they close on their own', async () => {
     const backend = new MockBackend(signedIn);
     const { container } = render(AdminPage, { context: online(backend) });

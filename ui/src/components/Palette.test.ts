@@ -52,9 +52,8 @@ describe('the command palette', () => {
     const { backend, box, container } = setup({ kind: 'ticket', id: 't1042' }, (m) => (m.name === 'change_status' && m.args.status === 'closed'
       ? { code: 'invalid_transition', message: 'only a resolved ticket can be closed' } : null));
     await fireEvent.input(box, { target: { value: 'set status' } });
-    await waitFor(() => expect(labels(container).length).toBeGreaterThan(0));
+    await waitFor(() => expect(labels(container).join('|')).toContain('Set status: in progress'));
     const shown = labels(container).join('|');
-    expect(shown).toContain('Set status: in progress');
     await fireEvent.input(box, { target: { value: 'resolve' } });
     await waitFor(() => expect(labels(container)[0]).toContain('Resolve'));
     await fireEvent.input(box, { target: { value: 'close' } });
@@ -76,5 +75,21 @@ describe('the command palette', () => {
     expect(screen.queryByText('Tickets tagged refund')).toBeNull();
     await fireEvent.keyDown(box, { key: 'Enter' });
     await waitFor(() => expect(went).toEqual([{ kind: 'view', view: 'all', tag: 'vip' }]));
+  });
+
+  it('finds a macro by name on a ticket, previews it and applies it from the keyboard', async () => {
+    const { box, backend } = setup({ kind: 'ticket', id: 't1042' });
+    backend.macroList = [{ id: 'm1', name: 'Refund sent', scope: 'team', owner_id: null, text: null, text_kind: 'comment',
+      actions: [{ kind: 'add_tags', value: ['refund'] }] }];
+    backend.preview = { text: null, actions: [{ kind: 'add_tags', value: ['refund'], allowed: true }] } as never;
+    // The palette reads the ticket's actions (and macros) when it opens: open it again.
+    await fireEvent.input(box, { target: { value: 'refund sent' } });
+    await screen.findByText('Macro: Refund sent');
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    const apply = await screen.findByRole('button', { name: 'Apply (Enter)' });
+    await waitFor(() => expect(document.activeElement).toBe(apply));
+    await fireEvent.click(apply);
+    await waitFor(() => expect(backend.applied).toEqual([['t1042', 'm1']]));
+    expect((await screen.findByTestId('macro-said')).textContent).toContain('1 step(s) done');
   });
 });

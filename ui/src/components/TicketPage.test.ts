@@ -119,4 +119,36 @@ describe('the ticket page', () => {
     const { backend } = setup(() => null, {}, [], ['e9']);
     await waitFor(() => expect(backend.acted).toContainEqual({ name: 'mark_mentions_read', args: { entry_ids: ['e9'] } }));
   });
+
+  it('previews a macro picked from the page, refused steps in the rule\'s words, and applies it', async () => {
+    const backend = new MockBackend(null);
+    backend.tickets_.set('t1042', { ticket: row(1042, 'Refund not received', { id: 't1042' }), conversation: null, activity: [] });
+    backend.macroList = [{ id: 'm1', name: 'Refund sent', scope: 'team', owner_id: null, text: 'Hi {{customer.first_name}}', text_kind: 'reply',
+      actions: [{ kind: 'status', value: 'waiting_on_customer' }, { kind: 'add_tags', value: ['refund'] }] }];
+    backend.preview = { text: 'Hi Casey', actions: [
+      { kind: 'reply', value: 'Hi Casey', allowed: true },
+      { kind: 'status', value: 'waiting_on_customer', allowed: false, refusal: { code: 'forbidden', message: 'only the assignee or an admin can change the status of this ticket', fields: {}, current: {} } },
+      { kind: 'add_tags', value: ['refund'], allowed: true },
+    ] } as never;
+    const { container } = render(TicketPage, { props: { id: 't1042', onConversation: () => {}, keys: { key: '', n: 0 } },
+      context: withDesk(backend, { agents: [alice] }).context });
+    const pick = await waitFor(() => {
+      const s = container.querySelector('select[aria-label="Apply macro"]');
+      expect(s).not.toBeNull();
+      return s as HTMLSelectElement;
+    });
+    await fireEvent.change(pick, { target: { value: 'm1' } });
+    const preview = await waitFor(() => {
+      const p = container.querySelector('[data-testid=macro-preview]');
+      expect(p?.querySelectorAll('li')).toHaveLength(3);
+      return p as HTMLElement;
+    });
+    expect(preview.querySelector('[data-testid=macro-text]')?.textContent).toBe('Hi Casey');
+    expect(preview.querySelector('li[data-step=status]')?.getAttribute('data-allowed')).toBe('false');
+    expect(preview.querySelector('li[data-step=status]')?.textContent).toContain('only the assignee or an admin');
+    await fireEvent.click(preview.querySelector('button[data-action=apply-macro]')!);
+    await waitFor(() => expect(backend.applied).toEqual([['t1042', 'm1']]));
+    await waitFor(() => expect(container.textContent).toContain('Applied "Refund sent": 2 step(s) done; refused'));
+    expect(container.querySelector('[data-testid=macro-preview]')).toBeNull();
+  });
 });
