@@ -314,6 +314,64 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
         },
     );
 
+    // A team macro, applied from the palette with the keyboard only.
+    let r = http
+        .post(format!("{url}/api/v1/macros"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "E2E wrap-up", "scope": "team", "text_kind": "comment",
+            "text": "Wrapped up by {{agent.first_name}} for {{customer.first_name}}",
+            "actions": [{"kind": "add_tags", "value": ["wrapped"]}, {"kind": "priority", "value": "low"}]}))
+        .send()
+        .expect("macro");
+    assert!(r.status().is_success(), "{:?}", r.text());
+    // The machine keeps the macros at each sync.
+    d.script(
+        "[...document.querySelectorAll('[data-testid=connection] button')].find((b) => b.textContent === 'Sync').click(); return true;",
+        json!([]),
+    );
+    d.wait("select[aria-label='Apply macro'] option:nth-child(2)");
+    d.click("button[data-action=palette]");
+    d.type_into("input[aria-label=Command]", "wrap-up");
+    d.wait_text("[data-testid=palette]", "the macro in the palette", |t| {
+        t.contains("Macro: E2E wrap-up")
+    });
+    d.type_more("input[aria-label=Command]", "\u{E007}");
+    d.wait("[data-testid=macro-preview] li[data-allowed=true]");
+    let preview = d.text("[data-testid=macro-preview]");
+    assert!(preview.contains("Wrapped up by Alice for"), "{preview}");
+    d.screenshot(&artifacts, "30-macro-preview");
+    audits.extend(d.audit("macro preview"));
+    d.type_more("button[data-action=apply-macro]", "\u{E007}");
+    wait_for(
+        "the macro applied on the server",
+        Duration::from_secs(20),
+        || {
+            let t: Value = http
+                .get(format!("{url}/api/v1/tickets/{hers}"))
+                .bearer_auth(&admin)
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            let tagged = t["ticket"]["tags"].as_array()?.contains(&json!("wrapped"));
+            let said = t["activity"].as_array()?.iter().any(|e| {
+                e["data"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.starts_with("Wrapped up by Alice for"))
+            });
+            (tagged && said && t["ticket"]["priority"] == "low").then_some(t)
+        },
+    );
+    d.wait_text("[data-testid=timeline]", "the macro's comment", |t| {
+        t.contains("Wrapped up by Alice")
+    });
+    d.screenshot(&artifacts, "31-macro-applied");
+    // The palette says what was done, then closes by itself.
+    wait_for("the palette closed", Duration::from_secs(20), || {
+        d.find("[data-testid=palette][open]")
+            .is_none()
+            .then_some(())
+    });
     all_tickets(&d);
 
     // Columns: category hidden, updated before created; kept over a restart.
