@@ -332,7 +332,12 @@ impl NewMailServer {
 /// minute differ there).
 pub fn token(conversation: Uuid) -> String {
     let hex = conversation.simple().to_string();
-    format!("[#C-{}]", &hex[hex.len() - 8..])
+    token_of(&hex[hex.len() - 8..])
+}
+
+/// The token with these eight hex digits (as [`token_in`] reads them).
+pub fn token_of(digits: &str) -> String {
+    format!("[#C-{digits}]")
 }
 
 /// The token's eight hex digits named in a subject, if any.

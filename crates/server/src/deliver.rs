@@ -61,12 +61,7 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<reqwest::Url, String> {
     match parsed.scheme() {
         "https" => {}
         "http" => {
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = match bare.parse::<std::net::IpAddr>() {
-                Ok(ip) => ip.is_loopback(),
-                Err(_) => bare.eq_ignore_ascii_case("localhost"),
-            };
-            if !loopback && !allow_http {
+            if !fyncall_domain::mail::is_loopback(host) && !allow_http {
                 return Err(format!(
                     "{url} is plain http to a host outside this machine: use https, or start the server with --allow-http-webhooks"
                 ));

@@ -565,14 +565,21 @@ pub fn log(
 
 /// The channel of a conversation ("chat", "email", …).
 pub fn channel_of(db: &mut dyn TokenDb, conversation: Uuid) -> StoreResult<String> {
+    Ok(conversation_of(db, conversation)?.channel)
+}
+
+/// A conversation's row, read once for both stores.
+pub fn conversation_of(
+    db: &mut dyn TokenDb,
+    conversation: Uuid,
+) -> StoreResult<fyncall_domain::Conversation> {
     let id = conversation.to_string();
     let data = db
         .rows("SELECT data FROM conversations WHERE id = $1", &[Some(&id)])?
         .first()
         .and_then(|r| r.first().cloned().flatten())
         .ok_or_else(|| db_err(format!("no conversation {id}")))?;
-    let c: fyncall_domain::Conversation = serde_json::from_str(&data).map_err(db_err)?;
-    Ok(c.channel)
+    serde_json::from_str(&data).map_err(db_err)
 }
 
 /// Claims every worker of this process held when it stopped unclean

@@ -65,15 +65,7 @@ pub fn outgoing(
                 "conversation {conversation} is not an email conversation"
             ))
         })?;
-        let data = db
-            .rows(
-                "SELECT data FROM conversations WHERE id = $1",
-                &[Some(&conversation.to_string())],
-            )?
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
-            .ok_or_else(|| db_err(format!("no conversation {conversation}")))?;
-        let c: fyncall_domain::Conversation = serde_json::from_str(&data).map_err(db_err)?;
+        let c = crate::outbox::conversation_of(db, conversation)?;
         let agent_name = match message.agent_id {
             Some(agent) => db
                 .rows(

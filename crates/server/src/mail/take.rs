@@ -115,7 +115,7 @@ fn thread_of(db: &mut dyn TokenDb, mail: &Incoming) -> StoreResult<Option<Uuid>>
         }
     }
     if let Some(digits) = token_in(&mail.subject) {
-        let token = format!("[#C-{digits}]");
+        let token = fyncall_domain::mail::token_of(&digits);
         let rows = db.rows(
             "SELECT conversation_id FROM mail_threads WHERE token = $1",
             &[Some(&token)],

@@ -807,17 +807,28 @@ async fn files_are_held_to_their_limits(kind: Kind) {
     let upload = |token: String, bytes: Vec<u8>, disposition: Option<&'static str>| {
         let (http, url) = (team.http.clone(), team.url.clone());
         async move {
-            let mut req = http
-                .post(format!("{url}/attachments"))
-                .bearer_auth(token)
-                .header("content-type", "application/octet-stream")
-                .body(bytes);
-            if let Some(d) = disposition {
-                req = req.header("content-disposition", d);
+            // A server that refuses a body too large answers before it has
+            // read it all and closes; the client, still sending, may see the
+            // connection end instead of the answer. Asked again, it reads it.
+            let mut last = None;
+            for _ in 0..3 {
+                let mut req = http
+                    .post(format!("{url}/attachments"))
+                    .bearer_auth(token.clone())
+                    .header("content-type", "application/octet-stream")
+                    .body(bytes.clone());
+                if let Some(d) = disposition {
+                    req = req.header("content-disposition", d);
+                }
+                match req.send().await {
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        return (status, res.json::<Value>().await.unwrap_or(Value::Null));
+                    }
+                    Err(e) => last = Some(e),
+                }
             }
-            let res = req.send().await.expect("the server answers");
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            panic!("the server did not answer: {last:?}");
         }
     };
     // Past 25 MiB: 413 with words, nothing kept.
