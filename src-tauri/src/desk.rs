@@ -568,6 +568,8 @@ impl Desk {
     pub async fn sync_now(&self) -> IpcResult<()> {
         match self.engine() {
             Some(e) => {
+                // Asked for: the agent's own lists too, whenever they were last read.
+                e.forget_side_reads();
                 e.sync_once().await?;
                 Ok(())
             }

@@ -137,7 +137,13 @@ pub struct Engine {
     unsettled: Mutex<Option<fyncall_cache::Settler>>,
     /// A first download's log being copied into the cache file.
     settling: Mutex<Option<tokio::task::JoinHandle<Option<Duration>>>>,
+    /// When the agent's own lists (macros, unread mentions) were last read:
+    /// at most once a minute, not at every sync (a busy team syncs often).
+    side_read_at: Mutex<Option<std::time::Instant>>,
 }
+
+/// How often a syncing client reads the agent's macros and unread mentions.
+pub const SIDE_READS_EVERY: Duration = Duration::from_secs(60);
 
 fn poisoned() -> SyncError {
     SyncError::Cache(CacheError::Invalid(
@@ -165,6 +171,7 @@ impl Engine {
             one_at_a_time: tokio::sync::Mutex::new(()),
             unsettled: Mutex::new(None),
             settling: Mutex::new(None),
+            side_read_at: Mutex::new(None),
         }
     }
 
@@ -451,9 +458,26 @@ impl Engine {
             }
         }
         report.notice = self.with_cache(|c| c.take_restore_notice()).await?;
-        self.settle_mentions().await;
-        self.keep_macros().await;
+        let due = self.side_read_at.lock().is_ok_and(|mut at| {
+            let due = at.is_none_or(|t| t.elapsed() >= SIDE_READS_EVERY);
+            if due {
+                *at = Some(std::time::Instant::now());
+            }
+            due
+        });
+        if due {
+            self.settle_mentions().await;
+            self.keep_macros().await;
+        }
         Ok(report)
+    }
+
+    /// The next sync reads the agent's macros and unread mentions again
+    /// (a sync the agent asks for, or one after they changed a macro).
+    pub fn forget_side_reads(&self) {
+        if let Ok(mut at) = self.side_read_at.lock() {
+            *at = None;
+        }
     }
 
     /// Mentions read on another machine of the same agent: the server's
