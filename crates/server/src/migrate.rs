@@ -19,7 +19,7 @@ use crate::sqlite::SqliteStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every table of a team, parents before children.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 20] = [
     "team",
     "agents",
     "tokens",
@@ -28,6 +28,8 @@ pub const TABLES: [&str; 18] = [
     "messages",
     "tickets",
     "activity",
+    "mentions",
+    "macros",
     "changes",
     "mutations",
     "webhooks",

@@ -190,7 +190,8 @@ async fn an_older_store_gets_its_inbox_on_upgrade(kind: Kind) {
     };
     let before = pages(team.store.clone()).await.expect("joined");
     // As of schema 3: what later migrations add is not there either.
-    let downgrade = "DROP TABLE attachments; DROP TABLE mail_threads; DROP TABLE mail_ids;
+    let downgrade = "DROP TABLE macros; DROP TABLE mentions; ALTER TABLE tickets DROP COLUMN tags;
+        DROP TABLE attachments; DROP TABLE mail_threads; DROP TABLE mail_ids;
         DROP TABLE mail_taken;
         DROP TABLE delivery_attempts; DROP TABLE deliveries; DROP TABLE webhooks;
         DROP TABLE mailboxes;
