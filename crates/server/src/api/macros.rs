@@ -27,7 +27,7 @@ fn ticket_id(raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a ticket id (a UUID)")))
 }
 
-#[utoipa::path(get, path = "/api/v1/macros", tag = "tickets", responses((status = 200)))]
+#[utoipa::path(get, path = "/api/v1/macros", tag = "tickets", responses((status = 200, body = Vec<serde_json::Value>)))]
 pub async fn list(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
@@ -40,7 +40,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/macros", tag = "tickets", responses((status = 201)))]
+#[utoipa::path(post, path = "/api/v1/macros", tag = "tickets", request_body = serde_json::Value, responses((status = 201, body = serde_json::Value)))]
 pub async fn create(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
@@ -57,7 +57,7 @@ pub async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/v1/macros/{id}", tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200)))]
+    request_body = serde_json::Value, responses((status = 200, body = serde_json::Value)))]
 pub async fn update(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
@@ -117,7 +117,7 @@ async fn preview_of(
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/macros/{macro_id}/preview", tag = "tickets",
-    params(("id" = Uuid, Path), ("macro_id" = Uuid, Path)), responses((status = 200)))]
+    params(("id" = Uuid, Path), ("macro_id" = Uuid, Path)), responses((status = 200, body = serde_json::Value)))]
 pub async fn preview(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
@@ -145,7 +145,7 @@ pub struct Applied {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/macros/{macro_id}/apply", tag = "tickets",
-    params(("id" = Uuid, Path), ("macro_id" = Uuid, Path)), responses((status = 200)))]
+    params(("id" = Uuid, Path), ("macro_id" = Uuid, Path)), responses((status = 200, body = serde_json::Value)))]
 pub async fn apply(
     State(state): State<AppState>,
     AgentAuth(agent, ..): AgentAuth,
