@@ -4,16 +4,15 @@
 //! each queued, a refused one named and the rest still done.
 
 use chrono::TimeDelta;
+use fyncall_domain::Refusal;
 use fyncall_domain::Timestamp;
 use fyncall_domain::macros::{self, Macro, Preview};
-use fyncall_domain::mutation::Reply;
-use fyncall_domain::{Mutation, Refusal};
 use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{CacheError, Result};
-use crate::rows::load_state;
+use crate::rows::load_around;
 use crate::{Cache, clock_offset_ms, me};
 
 /// A step the rules refused.
@@ -98,32 +97,11 @@ impl Cache {
             })
     }
 
-    /// The rules' state around `ticket` (its conversation, the tickets on
-    /// it, the team): what a macro's steps read.
-    fn state_around(&self, ticket: Uuid) -> Result<fyncall_domain::State> {
-        let probe = Mutation::SetTags(fyncall_domain::mutation::SetTags {
-            ticket_id: ticket,
-            add: Vec::new(),
-            remove: Vec::new(),
-        });
-        let found = load_state(&self.conn, &probe)?;
-        let t = found.ticket(ticket)?.clone();
-        let around = Mutation::Reply(Reply {
-            id: Uuid::nil(),
-            conversation_id: t.conversation_id,
-            body: String::new(),
-            attachment_ids: Vec::new(),
-        });
-        let mut state = load_state(&self.conn, &around)?;
-        state.tickets.entry(t.id).or_insert(t);
-        Ok(state)
-    }
-
     /// What applying `m` to `ticket` would do now, for the signed-in agent.
     pub fn macro_preview(&self, ticket: Uuid, m: &Macro, local_now: Timestamp) -> Result<Preview> {
         let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
         let at = local_now + TimeDelta::milliseconds(clock_offset_ms(&self.conn)?);
-        let state = self.state_around(ticket)?;
+        let state = load_around(&self.conn, ticket)?;
         Ok(macros::preview(&state, me, m, ticket, at)?)
     }
 
@@ -136,7 +114,7 @@ impl Cache {
         local_now: Timestamp,
     ) -> Result<(MacroApplied, crate::ChangeSet)> {
         let me = me(&self.conn)?.ok_or(CacheError::NotSignedIn)?;
-        let state = self.state_around(ticket)?;
+        let state = load_around(&self.conn, ticket)?;
         let t = state.ticket(ticket)?.clone();
         let values = macros::values(&state, &t, me);
         let steps = macros::steps(m, &t, me, &values, &mut Uuid::now_v7);

@@ -123,6 +123,11 @@ pub(crate) fn load_state(conn: &Connection, mutation: &Mutation) -> Result<State
     fyncall_domain::state::load(&mut Visible(conn), mutation)
 }
 
+/// The state around one ticket (`fyncall_domain::state::load_around`).
+pub(crate) fn load_around(conn: &Connection, ticket: Uuid) -> Result<State> {
+    fyncall_domain::state::load_around(&mut Visible(conn), ticket)
+}
+
 /// Where a written row's server copy comes from.
 enum ServerCopy {
     /// Keep what the row holds.

@@ -79,6 +79,31 @@ pub trait Rows {
 /// Loads what `mutation` reads ([`Mutation::scope`]): its conversation
 /// (with the linked tickets when the change can reach them), its ticket,
 /// then the team.
+/// The state around one ticket: it, its conversation with the tickets on
+/// it, and the team (what a macro's steps, replies included, read).
+pub fn load_around<R: Rows>(rows: &mut R, ticket: Uuid) -> Result<State, R::Error>
+where
+    R::Error: From<crate::Refusal>,
+{
+    let t = rows
+        .ticket(ticket)?
+        .ok_or_else(|| crate::Refusal::not_found(format!("no ticket {ticket} in this team")))?;
+    let mut state = State::default();
+    if let Some((c, tickets)) = rows.conversation(t.conversation_id, true)? {
+        state.conversations.insert(c.id, c);
+        for linked in tickets {
+            state.tickets.insert(linked.id, linked);
+        }
+    }
+    state.tickets.insert(t.id, t);
+    let (settings, agents) = rows.team()?;
+    state.settings = settings;
+    for agent in agents {
+        state.agents.insert(agent.id, agent);
+    }
+    Ok(state)
+}
+
 pub fn load<R: Rows>(rows: &mut R, mutation: &Mutation) -> Result<State, R::Error> {
     let scope = mutation.scope();
     let mut state = State::default();

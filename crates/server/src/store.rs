@@ -608,26 +608,13 @@ pub trait Store: Send + Sync + 'static {
     /// The rules' state around `ticket`: it, its conversation with the
     /// tickets on it, and the team (what a macro's steps read).
     fn ticket_state(&self, ticket: Uuid) -> StoreResult<fyncall_domain::State> {
-        use fyncall_domain::mutation::{Reply, SetTags};
         let mut out = None;
         self.transact(&mut |steps| {
-            let mut team = write::Team::default();
-            let probe = Mutation::SetTags(SetTags {
-                ticket_id: ticket,
-                add: Vec::new(),
-                remove: Vec::new(),
-            });
-            let found = write::load_state(steps, &probe, &mut team)?;
-            let t = found.ticket(ticket)?.clone();
-            let around = Mutation::Reply(Reply {
-                id: Uuid::nil(),
-                conversation_id: t.conversation_id,
-                body: String::new(),
-                attachment_ids: Vec::new(),
-            });
-            let mut state = write::load_state(steps, &around, &mut team)?;
-            state.tickets.entry(t.id).or_insert(t);
-            out = Some(state);
+            out = Some(write::load_around(
+                steps,
+                ticket,
+                &mut write::Team::default(),
+            )?);
             Ok(())
         })?;
         out.ok_or_else(|| StoreError::Database("the read ended without a result".into()))

@@ -267,6 +267,11 @@ pub fn load_state(
     fyncall_domain::state::load(&mut Locked { steps, team }, mutation)
 }
 
+/// The state around one ticket (`fyncall_domain::state::load_around`).
+pub fn load_around(steps: &mut dyn Steps, ticket: Uuid, team: &mut Team) -> StoreResult<State> {
+    fyncall_domain::state::load_around(&mut Locked { steps, team }, ticket)
+}
+
 fn exists(what: &str, id: Uuid) -> StoreError {
     ApiError::new(
         ErrorCode::Conflict,

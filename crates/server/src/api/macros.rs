@@ -17,6 +17,13 @@ use crate::auth::AgentAuth;
 use crate::error::ApiError;
 use crate::store::{read_tokens, write_tokens};
 
+/// A macro `me` may use, or `not_found`.
+async fn usable(state: &AppState, me: Uuid, id: Uuid) -> Result<Macro, ApiError> {
+    state
+        .blocking(move |s| read_tokens(s, |db| crate::macros::get(db, me, id)))
+        .await
+}
+
 fn macro_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw)
         .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a macro id (a UUID)")))
@@ -66,9 +73,7 @@ pub async fn update(
 ) -> Result<Json<Macro>, ApiError> {
     let id = macro_id(&id)?;
     let me = agent.id;
-    let old = state
-        .blocking(move |s| read_tokens(s, |db| crate::macros::get(db, me, id)))
-        .await?;
+    let old = usable(&state, me, id).await?;
     crate::macros::check_may_keep(&agent, old.scope, old.owner_id)?;
     crate::macros::check_may_keep(&agent, new.scope, old.owner_id)?;
     let mut m = crate::macros::made(&new, id, old.owner_id.unwrap_or(agent.id))?;
@@ -92,9 +97,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let id = macro_id(&id)?;
     let me = agent.id;
-    let old = state
-        .blocking(move |s| read_tokens(s, |db| crate::macros::get(db, me, id)))
-        .await?;
+    let old = usable(&state, me, id).await?;
     crate::macros::check_may_keep(&agent, old.scope, old.owner_id)?;
     state
         .blocking(move |s| write_tokens(s, |db| crate::macros::delete(db, id)))
@@ -108,9 +111,7 @@ async fn preview_of(
     ticket: Uuid,
     id: Uuid,
 ) -> Result<(Macro, fyncall_domain::State, Preview), ApiError> {
-    let m = state
-        .blocking(move |s| read_tokens(s, |db| crate::macros::get(db, me, id)))
-        .await?;
+    let m = usable(state, me, id).await?;
     let around = state.blocking(move |s| s.ticket_state(ticket)).await?;
     let preview = macros::preview(&around, me, &m, ticket, crate::time::now())?;
     Ok((m, around, preview))
