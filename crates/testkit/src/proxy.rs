@@ -45,6 +45,9 @@ pub struct BadLine {
     pub port: u16,
     /// Connections reset so far.
     pub resets: Arc<AtomicU64>,
+    /// A reset armed for the next connection: so many bytes into its
+    /// answer (0: none armed).
+    armed: Arc<AtomicU64>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -68,13 +71,20 @@ impl BadLine {
         let port = listener.local_addr().expect("an address").port();
         let resets = Arc::new(AtomicU64::new(0));
         let counted = resets.clone();
+        let armed = Arc::new(AtomicU64::new(0));
+        let arming = armed.clone();
         let began = Instant::now();
         runtime.spawn(async move {
             let mut n = 0u64;
             while let Ok((client, _)) = listener.accept().await {
                 n += 1;
-                let reset_at = (faults.reset_every > 0 && n % faults.reset_every == 0)
-                    .then(|| (n as usize * 7919 * 13) % faults.reset_within.max(1));
+                let forced = arming.swap(0, Ordering::Relaxed);
+                let reset_at = if forced > 0 {
+                    usize::try_from(forced).ok()
+                } else {
+                    (faults.reset_every > 0 && n % faults.reset_every == 0)
+                        .then(|| (n as usize * 7919 * 13) % faults.reset_within.max(1))
+                };
                 let counted = counted.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
@@ -89,8 +99,18 @@ impl BadLine {
         BadLine {
             port,
             resets,
+            armed,
             runtime: Some(runtime),
         }
+    }
+
+    /// Resets the next connection `at` bytes (at least 1) into its answer,
+    /// whatever its number: a test that must see a reset whatever number of
+    /// connections came before (a client's count of them varies with its
+    /// timing) arms one.
+    pub fn reset_next(&self, at: usize) {
+        self.armed
+            .store(u64::try_from(at.max(1)).unwrap_or(1), Ordering::Relaxed);
     }
 
     pub fn url(&self) -> String {
