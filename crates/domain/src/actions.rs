@@ -13,7 +13,7 @@ use crate::agent::Agent;
 use crate::conversation::Conversation;
 use crate::mutation::{
     Assign, AssignConversation, Caller, ChangePriority, ChangeStatus, ClaimConversation, Comment,
-    EditTicket, Mutation, Reply, SetTags, Stamp, apply,
+    EditTicket, MergeTicket, Mutation, Reply, SetTags, Stamp, UnmergeTicket, apply,
 };
 use crate::refusal::Refusal;
 use crate::state::State;
@@ -25,7 +25,7 @@ use crate::ticket::{Priority, Status, Ticket};
 pub struct Action {
     /// Stable within a page: `status:resolved`, `priority:high`,
     /// `assign:<agent id>`, `assign:none`, `edit`, `tags`, `comment`, `claim`,
-    /// `assign_conversation:<agent id>`, `reply`.
+    /// `merge`, `unmerge`, `assign_conversation:<agent id>`, `reply`.
     pub key: String,
     /// What a menu or the palette shows ("Resolve", "Assign to me").
     pub label: String,
@@ -127,6 +127,24 @@ pub fn ticket_candidates(
             remove: Vec::new(),
         }),
     ));
+    if ticket.merged_into_id.is_some() {
+        out.push((
+            "unmerge".into(),
+            "Unmerge".into(),
+            Mutation::UnmergeTicket(UnmergeTicket { ticket_id: id }),
+        ));
+    } else {
+        out.push((
+            "merge".into(),
+            "Merge into…".into(),
+            // The target is a placeholder: the page's picker chooses it
+            // (`evaluate` answers for the source alone).
+            Mutation::MergeTicket(MergeTicket {
+                ticket_id: id,
+                into_ticket_id: Uuid::nil(),
+            }),
+        ));
+    }
     out.push((
         "comment".into(),
         "Comment".into(),
@@ -178,6 +196,25 @@ pub fn conversation_candidates(
     out
 }
 
+/// Why `caller` may not merge `ticket` into any ticket now, if so.
+fn merge_source_refusal(state: &State, caller: Caller, ticket: Uuid) -> Option<Refusal> {
+    let Caller::Agent(me) = caller else {
+        return Some(Refusal::forbidden("only agents merge tickets"));
+    };
+    let check = || -> Result<(), Refusal> {
+        let ticket = state.ticket(ticket)?;
+        crate::merge::check_not_merged(
+            ticket,
+            &Mutation::MergeTicket(MergeTicket {
+                ticket_id: ticket.id,
+                into_ticket_id: Uuid::nil(),
+            }),
+        )?;
+        crate::merge::check_source(state.agent(me)?, ticket)
+    };
+    check().err()
+}
+
 /// Each candidate with the rules' answer for `caller` in `state` at `stamp`.
 pub fn evaluate(
     state: &State,
@@ -188,7 +225,12 @@ pub fn evaluate(
     candidates
         .into_iter()
         .map(|(key, label, mutation)| {
-            let refusal = apply(state, caller, &mutation, stamp).err();
+            let refusal = match &mutation {
+                Mutation::MergeTicket(m) if m.into_ticket_id.is_nil() => {
+                    merge_source_refusal(state, caller, m.ticket_id)
+                }
+                _ => apply(state, caller, &mutation, stamp).err(),
+            };
             Action {
                 key,
                 label,

@@ -91,6 +91,11 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
         mention_ids: Vec<Uuid>,
+        /// Sent to a ticket merged into this one: the ticket it was sent to
+        /// (RULES.md "Merge").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        merged_from: Option<Uuid>,
     },
     ResolutionNote {
         body: String,
@@ -102,6 +107,26 @@ pub enum Change {
     TagsChanged {
         added: Vec<String>,
         removed: Vec<String>,
+    },
+    /// This ticket was merged into another and closed (RULES.md "Merge").
+    MergedInto {
+        into_id: Uuid,
+        into_number: Option<i64>,
+    },
+    /// Another ticket was merged into this one.
+    MergedHere {
+        from_id: Uuid,
+        from_number: Option<i64>,
+    },
+    /// The merge of this ticket was undone: it is as it was before.
+    Unmerged {
+        into_id: Uuid,
+        into_number: Option<i64>,
+    },
+    /// A ticket merged into this one was taken out again.
+    UnmergedHere {
+        from_id: Uuid,
+        from_number: Option<i64>,
     },
     /// Resolved long enough: closed by the server's sweep (RULES.md "Auto-close").
     AutoClosed {
@@ -131,6 +156,10 @@ impl Change {
             Change::AiContextAdded {} => "ai_context_added",
             Change::TagsChanged { .. } => "tags_changed",
             Change::AutoClosed { .. } => "auto_closed",
+            Change::MergedInto { .. } => "merged_into",
+            Change::MergedHere { .. } => "merged_here",
+            Change::Unmerged { .. } => "unmerged",
+            Change::UnmergedHere { .. } => "unmerged_here",
             Change::SlaBreached { .. } => "sla_breached",
         }
     }
@@ -160,6 +189,20 @@ impl Change {
             Change::ResolutionNote { body } => format!("resolution note: {body}"),
             Change::Edited { fields } => format!("edited {}", fields.join(", ")),
             Change::AiContextAdded {} => "added AI context".to_owned(),
+            Change::MergedInto { into_number, .. } => {
+                format!("merged into {}", crate::merge::number_words(*into_number))
+            }
+            Change::MergedHere { from_number, .. } => format!(
+                "merged {} into this ticket",
+                crate::merge::number_words(*from_number)
+            ),
+            Change::Unmerged { into_number, .. } => {
+                format!("unmerged from {}", crate::merge::number_words(*into_number))
+            }
+            Change::UnmergedHere { from_number, .. } => format!(
+                "unmerged {} from this ticket",
+                crate::merge::number_words(*from_number)
+            ),
             Change::AutoClosed {
                 days,
                 business_days,

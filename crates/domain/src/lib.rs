@@ -13,7 +13,8 @@
 //!   [`calendar`]: business hours; [`settings`]: the team's policy and
 //!   categories.
 //! - [`tags`]: what a tag may be, and the tag filter of every list;
-//!   [`macros`]: a macro's placeholders, its steps and their preview.
+//!   [`macros`]: a macro's placeholders, its steps and their preview;
+//!   [`merge`]: merging a ticket into another and undoing it.
 //! - [`views`]: which views a ticket belongs to and in what order;
 //!   [`inbox`]: the conversation views.
 //! - [`mutation`]: every change, and [`apply`], the one function that
@@ -38,6 +39,7 @@ pub mod inbox;
 pub mod lifecycle;
 pub mod macros;
 pub mod mail;
+pub mod merge;
 pub mod mutation;
 pub mod permissions;
 pub mod presence;

@@ -133,6 +133,21 @@ pub struct Comment {
     pub mention_ids: Vec<Uuid>,
 }
 
+/// Merges `ticket_id` into `into_ticket_id` (RULES.md "Merge").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct MergeTicket {
+    pub ticket_id: Uuid,
+    pub into_ticket_id: Uuid,
+}
+
+/// Undoes the merge of `ticket_id` (the source), within 7 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct UnmergeTicket {
+    pub ticket_id: Uuid,
+}
+
 /// Mentions the caller has seen (opening the ticket marks them read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -231,6 +246,8 @@ pub enum Mutation {
     ChangePriority(ChangePriority),
     Assign(Assign),
     SetTags(SetTags),
+    MergeTicket(MergeTicket),
+    UnmergeTicket(UnmergeTicket),
     Comment(Comment),
     MarkMentionsRead(MarkMentionsRead),
     ClaimConversation(ClaimConversation),
@@ -247,6 +264,8 @@ pub enum Mutation {
 pub struct Scope {
     /// The ticket the mutation names.
     pub ticket: Option<Uuid>,
+    /// A second ticket it names (a merge's target).
+    pub other_ticket: Option<Uuid>,
     /// The conversation it names.
     pub conversation: Option<Uuid>,
     /// Whether the change can reach the conversation's linked tickets (a
@@ -265,6 +284,8 @@ impl Mutation {
             Mutation::ChangePriority(_) => "change_priority",
             Mutation::Assign(_) => "assign",
             Mutation::SetTags(_) => "set_tags",
+            Mutation::MergeTicket(_) => "merge_ticket",
+            Mutation::UnmergeTicket(_) => "unmerge_ticket",
             Mutation::Comment(_) => "comment",
             Mutation::MarkMentionsRead(_) => "mark_mentions_read",
             Mutation::ClaimConversation(_) => "claim_conversation",
@@ -280,25 +301,32 @@ impl Mutation {
     pub fn scope(&self) -> Scope {
         let ticket = |id: Uuid| Scope {
             ticket: Some(id),
-            conversation: None,
-            linked: false,
+            ..Scope::default()
         };
         let conversation = |id: Uuid| Scope {
-            ticket: None,
             conversation: Some(id),
             linked: true,
+            ..Scope::default()
         };
         match self {
             Mutation::CreateTicket(m) => Scope {
                 ticket: Some(m.id),
                 conversation: Some(m.conversation_id),
-                linked: false,
+                ..Scope::default()
             },
             Mutation::AiEscalation(m) => Scope {
                 ticket: Some(m.id),
                 conversation: Some(m.conversation_id),
-                linked: false,
+                ..Scope::default()
             },
+            Mutation::MergeTicket(m) => Scope {
+                ticket: Some(m.ticket_id),
+                other_ticket: Some(m.into_ticket_id),
+                ..Scope::default()
+            },
+            // The target is the source's `merged_into_id`, which `load`
+            // follows for every ticket it reads.
+            Mutation::UnmergeTicket(m) => ticket(m.ticket_id),
             Mutation::EditTicket(m) => ticket(m.ticket_id),
             Mutation::ChangeStatus(m) => ticket(m.ticket_id),
             Mutation::ChangePriority(m) => ticket(m.ticket_id),
@@ -428,6 +456,9 @@ pub fn apply(
             })?;
             let actor = actor.clone();
             permissions::check_active(&actor)?;
+            if let Some(ticket) = m.scope().ticket.and_then(|id| state.tickets.get(&id)) {
+                crate::merge::check_not_merged(ticket, m)?;
+            }
             tx.agent_mutation(&actor, m)?;
             Ok(tx.applied)
         }
@@ -567,6 +598,8 @@ impl Mutation {
             | Mutation::ChangePriority(_)
             | Mutation::Assign(_)
             | Mutation::SetTags(_)
+            | Mutation::MergeTicket(_)
+            | Mutation::UnmergeTicket(_)
             | Mutation::MarkMentionsRead(_)
             | Mutation::ClaimConversation(_)
             | Mutation::AssignConversation(_)
@@ -666,6 +699,8 @@ impl Tx {
             Mutation::ChangePriority(m) => self.change_priority(actor, m),
             Mutation::Assign(m) => self.assign(actor, m),
             Mutation::SetTags(m) => self.set_tags(actor, m),
+            Mutation::MergeTicket(m) => self.merge(actor, m),
+            Mutation::UnmergeTicket(m) => self.unmerge(actor, m),
             Mutation::Comment(m) => self.comment(actor, m),
             Mutation::MarkMentionsRead(m) => {
                 // Read marks are the caller's own: nothing in the team's
@@ -780,6 +815,9 @@ impl Tx {
             },
             sla_clock: SlaClock::default(),
             tags: Vec::new(),
+            merged_into_id: None,
+            merge: None,
+            merged_ids: Vec::new(),
         };
         self.applied.state.tickets.insert(id, ticket);
         self.applied.tickets.insert(id);
@@ -1082,7 +1120,13 @@ impl Tx {
     }
 
     fn comment(&mut self, actor: &Agent, m: &Comment) -> Result<(), Refusal> {
-        let ticket = self.applied.state.ticket(m.ticket_id)?.clone();
+        let sent_to = self.applied.state.ticket(m.ticket_id)?.clone();
+        // A comment sent to a merged ticket lands on its target, marked as
+        // from it (RULES.md "Merge").
+        let (ticket, merged_from) = match sent_to.merged_into_id {
+            Some(into) => (self.applied.state.ticket(into)?.clone(), Some(sent_to.id)),
+            None => (sent_to, None),
+        };
         permissions::check_comment(actor)?;
         lifecycle::check_not_closed(ticket.status)?;
         let body = clean_body("comment", &m.body)?;
@@ -1112,14 +1156,138 @@ impl Tx {
                 }
             }
         }
-        self.observe(m.ticket_id);
-        self.touch(m.ticket_id)?;
-        self.record_first_response(m.ticket_id)?;
+        self.observe(ticket.id);
+        self.touch(ticket.id)?;
+        self.record_first_response(ticket.id)?;
         self.entry_with_id(
             m.id,
-            m.ticket_id,
+            ticket.id,
             ActorRef::agent(actor.id),
-            Change::Comment { body, mention_ids },
+            Change::Comment {
+                body,
+                mention_ids,
+                merged_from,
+            },
+        );
+        Ok(())
+    }
+
+    fn merge(&mut self, actor: &Agent, m: &MergeTicket) -> Result<(), Refusal> {
+        let source = self.applied.state.ticket(m.ticket_id)?.clone();
+        let target = self
+            .applied
+            .state
+            .ticket(m.into_ticket_id)
+            .map_err(|_| {
+                Refusal::invalid(
+                    "into_ticket_id",
+                    format!("no ticket {} in this team to merge into", m.into_ticket_id),
+                )
+            })?
+            .clone();
+        crate::merge::check_pair(actor, &source, &target)?;
+        let at = self.at();
+        // Breaches seen now are the source's before the merge: kept with it.
+        self.observe(source.id);
+        let source = self.applied.state.ticket(m.ticket_id)?.clone();
+        let record = crate::merge::MergeRecord {
+            at,
+            into_number: target.number,
+            status: source.status,
+            resolved_at: source.resolved_at,
+            sla_clock: source.sla_clock.clone(),
+        };
+        let change = Change::MergedInto {
+            into_id: target.id,
+            into_number: target.number,
+        };
+        // Closed as any close is (the timers stop and keep their outcome
+        // at this moment), with the merge's own entry.
+        self.move_status_as(
+            source.id,
+            Status::Closed,
+            ActorRef::agent(actor.id),
+            Some(change),
+        )?;
+        let policy = self.applied.state.settings.sla.clone();
+        let a = self.ticket_mut(source.id)?;
+        // Done as a resolve and close are: both timers stop here, so its
+        // outcome is what it was at the merge (RULES.md "Merge").
+        if a.resolved_at.is_none() {
+            a.resolved_at = Some(at);
+        }
+        sla::stop_first_response(a, &policy, at);
+        a.merged_into_id = Some(target.id);
+        a.merge = Some(record);
+        self.observe(target.id);
+        self.touch(target.id)?;
+        self.ticket_mut(target.id)?.merged_ids.push(source.id);
+        self.entry(
+            target.id,
+            ActorRef::agent(actor.id),
+            Change::MergedHere {
+                from_id: source.id,
+                from_number: source.number,
+            },
+        );
+        Ok(())
+    }
+
+    fn unmerge(&mut self, actor: &Agent, m: &UnmergeTicket) -> Result<(), Refusal> {
+        let source = self.applied.state.ticket(m.ticket_id)?.clone();
+        let (Some(into), Some(record)) = (source.merged_into_id, source.merge.clone()) else {
+            return Err(Refusal::invalid_transition(
+                "this ticket is not merged into another: there is nothing to unmerge",
+            ));
+        };
+        let target = self.applied.state.ticket(into)?.clone();
+        permissions::check_manage(actor, &source, "unmerge")?;
+        permissions::check_manage(actor, &target, "unmerge from")?;
+        crate::merge::check_unmerge_window(&record, self.at())?;
+        if target.status == Status::Closed {
+            return Err(Refusal::invalid_transition(format!(
+                "{} is closed and archived since the merge: the merge stays; create a new ticket for further work",
+                crate::merge::number_words(target.number)
+            )));
+        }
+        self.touch(source.id)?;
+        let a = self.ticket_mut(source.id)?;
+        a.status = record.status;
+        a.resolved_at = record.resolved_at;
+        a.closed_at = None;
+        // Back as it was, but a breach recorded stays recorded (one entry
+        // per timer, ever).
+        let recorded = (
+            a.sla_clock.first_response_breach_recorded,
+            a.sla_clock.resolution_breach_recorded,
+        );
+        a.sla_clock = record.sla_clock;
+        a.sla_clock.first_response_breach_recorded |= recorded.0;
+        a.sla_clock.resolution_breach_recorded |= recorded.1;
+        a.merged_into_id = None;
+        a.merge = None;
+        self.entry(
+            source.id,
+            ActorRef::agent(actor.id),
+            Change::Unmerged {
+                into_id: target.id,
+                into_number: target.number,
+            },
+        );
+        // Back as it was: a deadline that passed while merged is a breach now.
+        self.observe(source.id);
+        self.observe(target.id);
+        self.touch(target.id)?;
+        self.ticket_mut(target.id)?
+            .merged_ids
+            .retain(|id| *id != source.id);
+        self.entry(
+            target.id,
+            ActorRef::agent(actor.id),
+            Change::UnmergedHere {
+                from_id: source.id,
+                from_number: source.number,
+            },
         );
         Ok(())
     }

@@ -76,9 +76,6 @@ pub trait Rows {
     fn team(&mut self) -> Result<(TeamSettings, Vec<Agent>), Self::Error>;
 }
 
-/// Loads what `mutation` reads ([`Mutation::scope`]): its conversation
-/// (with the linked tickets when the change can reach them), its ticket,
-/// then the team.
 /// The state around one ticket: it, its conversation with the tickets on
 /// it, and the team (what a macro's steps, replies included, read).
 pub fn load_around<R: Rows>(rows: &mut R, ticket: Uuid) -> Result<State, R::Error>
@@ -96,6 +93,7 @@ where
         }
     }
     state.tickets.insert(t.id, t);
+    follow_merge(rows, &mut state, ticket)?;
     let (settings, agents) = rows.team()?;
     state.settings = settings;
     for agent in agents {
@@ -104,6 +102,26 @@ where
     Ok(state)
 }
 
+/// Loads the target of `ticket` when it is merged: a comment sent to it
+/// lands there, an unmerge changes both (RULES.md "Merge"). One step: a
+/// target is never merged itself.
+fn follow_merge<R: Rows>(rows: &mut R, state: &mut State, ticket: Uuid) -> Result<(), R::Error> {
+    if let Some(into) = state
+        .tickets
+        .get(&ticket)
+        .and_then(|t| t.merged_into_id)
+        .filter(|id| !state.tickets.contains_key(id))
+    {
+        if let Some(t) = rows.ticket(into)? {
+            state.tickets.insert(t.id, t);
+        }
+    }
+    Ok(())
+}
+
+/// Loads what `mutation` reads ([`Mutation::scope`]): its conversation
+/// (with the linked tickets when the change can reach them), its ticket(s)
+/// and a merged ticket's target, then the team.
 pub fn load<R: Rows>(rows: &mut R, mutation: &Mutation) -> Result<State, R::Error> {
     let scope = mutation.scope();
     let mut state = State::default();
@@ -124,6 +142,17 @@ pub fn load<R: Rows>(rows: &mut R, mutation: &Mutation) -> Result<State, R::Erro
         if let Some(t) = rows.ticket(id)? {
             state.tickets.insert(t.id, t);
         }
+    }
+    if let Some(id) = scope
+        .other_ticket
+        .filter(|id| !state.tickets.contains_key(id))
+    {
+        if let Some(t) = rows.ticket(id)? {
+            state.tickets.insert(t.id, t);
+        }
+    }
+    if let Some(id) = scope.ticket {
+        follow_merge(rows, &mut state, id)?;
     }
     let (settings, agents) = rows.team()?;
     state.settings = settings;

@@ -310,6 +310,18 @@ pub struct Ticket {
     /// Sorted, each once (see [`crate::tags`]).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The ticket this one is merged into (RULES.md "Merge"); it is closed
+    /// while merged.
+    #[serde(default)]
+    pub merged_into_id: Option<Uuid>,
+    /// What the merge changed here, so an unmerge puts it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub merge: Option<crate::merge::MergeRecord>,
+    /// The tickets merged into this one, in the order merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Uuid>>", optional))]
+    pub merged_ids: Vec<Uuid>,
     /// Bumped by every change; edits name it as `base_version`.
     pub version: i64,
     /// The version at which each editable text field last changed, so an

@@ -5,6 +5,7 @@ mod fixture;
 mod lifecycle;
 mod loading;
 mod macros;
+mod merge;
 mod permissions;
 mod properties;
 mod report;

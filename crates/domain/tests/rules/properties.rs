@@ -47,6 +47,13 @@ enum Op {
         add: Vec<&'static str>,
         remove: Vec<&'static str>,
     },
+    Merge {
+        ticket: usize,
+        into: usize,
+    },
+    Unmerge {
+        ticket: usize,
+    },
     Claim {
         conversation: bool,
     },
@@ -124,6 +131,8 @@ fn op() -> impl Strategy<Value = Op> {
             add,
             remove
         }),
+        (idx.clone(), idx.clone()).prop_map(|(ticket, into)| Op::Merge { ticket, into }),
+        idx.clone().prop_map(|ticket| Op::Unmerge { ticket }),
         any::<bool>().prop_map(|conversation| Op::Claim { conversation }),
         (any::<bool>(), 0usize..4)
             .prop_map(|(conversation, to)| Op::AssignConversation { conversation, to }),
@@ -224,6 +233,13 @@ fn mutation(world: &mut World, op: &Op) -> Mutation {
             add: add.into_iter().map(str::to_owned).collect(),
             remove: remove.into_iter().map(str::to_owned).collect(),
         }),
+        Op::Merge { ticket: t, into } => Mutation::MergeTicket(MergeTicket {
+            ticket_id: ticket(t),
+            into_ticket_id: ticket(into),
+        }),
+        Op::Unmerge { ticket: t } => Mutation::UnmergeTicket(UnmergeTicket {
+            ticket_id: ticket(t),
+        }),
         Op::Claim { conversation } => Mutation::ClaimConversation(ClaimConversation {
             conversation_id: conv(conversation),
         }),
@@ -284,8 +300,16 @@ fn scoped_state(full: &State, m: &Mutation) -> State {
             }
         }
     }
-    if let Some(t) = scope.ticket.and_then(|id| full.tickets.get(&id)) {
+    for t in [scope.ticket, scope.other_ticket]
+        .into_iter()
+        .flatten()
+        .filter_map(|id| full.tickets.get(&id))
+    {
         state.tickets.insert(t.id, t.clone());
+        // A merged ticket's target comes with it.
+        if let Some(into) = t.merged_into_id.and_then(|id| full.tickets.get(&id)) {
+            state.tickets.insert(into.id, into.clone());
+        }
     }
     state
 }
@@ -298,6 +322,8 @@ fn expected_entries(before: &State, after: &State, mutation: &Mutation) -> usize
         Mutation::CreateTicket(_) | Mutation::AiEscalation(_) | Mutation::AiEnrich(_) => 1,
         Mutation::Comment(_) => 1,
         Mutation::MarkMentionsRead(_) => 0,
+        // One entry on each of the two tickets.
+        Mutation::MergeTicket(_) | Mutation::UnmergeTicket(_) => 2,
         Mutation::EditTicket(m) => usize::from(changed(&m.ticket_id, &|t| {
             format!("{:?}{:?}{:?}", t.subject, t.description, t.category)
         })),
@@ -361,6 +387,28 @@ fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseErr
         );
         for tag in &t.tags {
             prop_assert_eq!(&tags::clean_tag(tag).expect("a kept tag is valid"), tag);
+        }
+    }
+    check_merge_invariants(state)
+}
+
+/// A merged ticket is closed, its target lists it and is never merged
+/// itself; a listed ticket names its target back.
+fn check_merge_invariants(state: &State) -> Result<(), TestCaseError> {
+    for t in state.tickets.values() {
+        prop_assert_eq!(t.merged_into_id.is_some(), t.merge.is_some());
+        if let Some(into) = t.merged_into_id {
+            prop_assert_eq!(t.status, Status::Closed, "a merged ticket is closed");
+            let target = &state.tickets[&into];
+            prop_assert!(target.merged_ids.contains(&t.id), "the target lists it");
+            prop_assert!(target.merged_into_id.is_none(), "a target is never merged");
+            prop_assert!(
+                t.merged_ids.is_empty(),
+                "a merged ticket has none merged into it"
+            );
+        }
+        for id in &t.merged_ids {
+            prop_assert_eq!(state.tickets[id].merged_into_id, Some(t.id));
         }
     }
     Ok(())
@@ -435,9 +483,18 @@ proptest! {
                     }
                 }
             }
-            // Closed is terminal: a closed ticket never changes again.
+            // Closed is terminal: a closed ticket never changes again, but
+            // for the one way out, an unmerge of a merged ticket (RULES.md
+            // "Merge"); a merged ticket takes nothing else.
+            let unmerged = match &m {
+                Mutation::UnmergeTicket(u) => world.state.tickets.get(&u.ticket_id).filter(|t| t.merged_into_id.is_none()).map(|t| t.id),
+                _ => None,
+            };
+            if let Some(id) = unmerged {
+                closed.remove(&id);
+            }
             for (id, json) in &closed {
-                prop_assert_eq!(&serde_json::to_string(&world.state.tickets[id]).expect("json"), json);
+                prop_assert_eq!(&serde_json::to_string(&world.state.tickets[id]).expect("json"), json, "{} changed a closed ticket", m.name());
             }
             for t in world.state.tickets.values().filter(|t| t.status == Status::Closed) {
                 closed.entry(t.id).or_insert_with(|| serde_json::to_string(t).expect("json"));
