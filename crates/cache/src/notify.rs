@@ -343,7 +343,10 @@ pub fn mention_notices(
 ) -> Vec<Notice> {
     let mut out = Vec::new();
     for a in &changes.activity {
-        let Change::Comment { body, mention_ids } = &a.change else {
+        let Change::Comment {
+            body, mention_ids, ..
+        } = &a.change
+        else {
             continue;
         };
         if !mention_ids.contains(&me) || a.actor.agent_id == Some(me) {

@@ -16,6 +16,7 @@ fn mentioning(ticket: usize, n: usize, by: uuid::Uuid, who: Vec<uuid::Uuid>) -> 
     a.change = Change::Comment {
         body: format!("@Alice have a look ({n})"),
         mention_ids: who,
+        merged_from: None,
     };
     a
 }

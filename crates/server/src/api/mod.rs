@@ -99,6 +99,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/comments", post(tickets::comment))
         .route("/tickets/{id}/tags", post(tickets::set_tags))
+        .route("/tickets/{id}/merge", post(tickets::merge))
+        .route("/tickets/{id}/unmerge", post(tickets::unmerge))
         .route("/tags", get(tickets::tags))
         .route("/macros", get(macros::list).post(macros::create))
         .route("/macros/{id}", patch(macros::update).delete(macros::delete))

@@ -62,6 +62,8 @@ use super::{
         tickets::assign,
         tickets::comment,
         tickets::set_tags,
+        tickets::merge,
+        tickets::unmerge,
         mentions::list,
         macros::list,
         macros::create,

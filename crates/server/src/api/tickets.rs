@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::DateTime;
 use fyncall_domain::mutation::{
     AiEnrich, AiEscalation, Assign, ChangePriority, ChangeStatus, Comment, CreateTicket,
-    EditTicket, SetTags,
+    EditTicket, MergeTicket, SetTags, UnmergeTicket,
 };
 use fyncall_domain::tags::{TagCount, TagFilter};
 use fyncall_domain::wire::{double_option, required_nullable};
@@ -334,6 +334,42 @@ pub async fn set_tags(
         add: b.add,
         remove: b.remove,
     });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MergeBody {
+    /// The ticket to merge into.
+    pub into_ticket_id: Uuid,
+}
+
+/// Merges the ticket into another (RULES.md "Merge"); answers the target.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", request_body = MergeBody, tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody)))]
+pub async fn merge(
+    State(state): State<AppState>,
+    AgentAuth(agent, ..): AgentAuth,
+    Id(id): Id,
+    ApiJson(b): ApiJson<MergeBody>,
+) -> Result<Json<TicketBody>, ApiError> {
+    let m = Mutation::MergeTicket(MergeTicket {
+        ticket_id: id,
+        into_ticket_id: b.into_ticket_id,
+    });
+    state.mutate(Caller::Agent(agent.id), m).await?;
+    ticket_after(&state, b.into_ticket_id).await
+}
+
+/// Undoes the merge of the ticket, within 7 days; answers the ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/unmerge", tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody)))]
+pub async fn unmerge(
+    State(state): State<AppState>,
+    AgentAuth(agent, ..): AgentAuth,
+    Id(id): Id,
+) -> Result<Json<TicketBody>, ApiError> {
+    let m = Mutation::UnmergeTicket(UnmergeTicket { ticket_id: id });
     state.mutate(Caller::Agent(agent.id), m).await?;
     ticket_after(&state, id).await
 }

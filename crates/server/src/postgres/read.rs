@@ -276,9 +276,13 @@ impl Store for PgStore {
         self.snapshot(|db| {
             let settings = settings(db)?;
             let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
+            // With the comments of the tickets merged into it (RULES.md "Merge").
+            let merged: Vec<String> = t.merged_ids.iter().map(Uuid::to_string).collect();
             let activity = parse_rows(&db.query(
-                "SELECT data FROM activity WHERE ticket_id = $1 ORDER BY at, pos",
-                &[&id.to_string()],
+                "SELECT data FROM activity WHERE ticket_id = $1
+                    OR (kind = 'comment' AND ticket_id = ANY($2))
+                 ORDER BY at, pos",
+                &[&id.to_string(), &merged],
             )?)?;
             Ok((TicketBody::at(t, &settings, now), activity))
         })

@@ -294,11 +294,19 @@ impl Store for SqliteStore {
             let settings = settings(c)?;
             let t = load_ticket(c, id)?
                 .ok_or_else(|| ApiError::not_found(format!("no ticket {id} in this team")))?;
+            // With the comments of the tickets merged into it (RULES.md "Merge").
+            let merged = serde_json::to_string(&t.merged_ids).map_err(db_err)?;
             let mut stmt = c
-                .prepare_cached("SELECT data FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid")
+                .prepare_cached(
+                    "SELECT data FROM activity WHERE ticket_id = ?1
+                        OR (kind = 'comment' AND ticket_id IN (SELECT value FROM json_each(?2)))
+                     ORDER BY at, rowid",
+                )
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map([id.to_string()], |r| r.get::<_, String>(0))
+                .query_map(rusqlite::params![id.to_string(), merged], |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(db_err)?;
             let mut activity = Vec::new();
             for r in rows {

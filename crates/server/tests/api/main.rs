@@ -13,6 +13,7 @@ mod instances;
 mod macros;
 mod mail;
 mod mentions;
+mod merge;
 mod operations;
 mod permissions;
 mod presence;
