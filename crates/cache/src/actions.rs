@@ -135,7 +135,7 @@ impl Cache {
     }
 }
 
-fn ticket_label(conn: &Connection, id: Uuid) -> Result<String> {
+pub(crate) fn ticket_label(conn: &Connection, id: Uuid) -> Result<String> {
     Ok(match visible_ticket(conn, id)? {
         Some((t, _)) => match t.number {
             Some(n) => format!("#{n}"),
@@ -169,6 +169,12 @@ fn summary(conn: &Connection, mutation: &Mutation) -> Result<String> {
             }
         ),
         Mutation::Comment(m) => format!("comment on {}", ticket_label(conn, m.ticket_id)?),
+        Mutation::MergeTicket(m) => format!(
+            "merge {} into {}",
+            ticket_label(conn, m.ticket_id)?,
+            ticket_label(conn, m.into_ticket_id)?
+        ),
+        Mutation::UnmergeTicket(m) => format!("unmerge {}", ticket_label(conn, m.ticket_id)?),
         Mutation::ClaimConversation(m) => format!("claim conversation {}", m.conversation_id),
         Mutation::AssignConversation(m) => format!(
             "assign conversation {} to {}",

@@ -153,6 +153,32 @@ pub struct ActivityRow {
     pub who: String,
     /// What, in words (`Change::describe`): the words the CLI prints too.
     pub text: String,
+    /// On a target's timeline, the merged ticket the entry came from
+    /// ("#41"; RULES.md "Merge").
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// A ticket merged into the one shown: its number, subject and
+/// conversation, listed among the page's links.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct MergedTicket {
+    pub id: Uuid,
+    pub number: Option<i64>,
+    pub subject: String,
+    pub conversation: Option<Conversation>,
+}
+
+/// What a merge would do, before it is done: the rules' answer and what moves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct MergePreview {
+    /// Why not, when the rules refuse it now.
+    pub refusal: Option<fyncall_domain::Refusal>,
+    /// What moves, in words (`merge::preview_words`).
+    pub moves: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -165,6 +191,8 @@ pub struct TicketDetail {
     pub actions: Vec<Action>,
     /// The signed-in agent's mentions here not yet read (opening the page reads them).
     pub unread_mentions: Vec<Uuid>,
+    /// The tickets merged into this one, with their conversations.
+    pub merged: Vec<MergedTicket>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -654,11 +682,38 @@ impl Cache {
         let now = self.now(local_now)?;
         let (ticket, pending) = visible_ticket(&self.conn, id)?
             .ok_or_else(|| CacheError::NotFound(format!("no ticket {id} in the cache")))?;
+        // With the comments of the tickets merged into it (RULES.md "Merge").
+        let merged_ids = serde_json::to_string(&ticket.merged_ids)?;
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {}, pending FROM activity WHERE ticket_id = ?1 ORDER BY at, rowid",
+            "SELECT {}, pending FROM activity WHERE ticket_id = ?1
+                OR (kind = 'comment' AND ticket_id IN (SELECT value FROM json_each(?2)))
+             ORDER BY at, rowid",
             crate::rows::activity_columns("activity")
         ))?;
-        let mut rows = stmt.query([id.to_string()])?;
+        let mut rows = stmt.query(rusqlite::params![id.to_string(), merged_ids])?;
+        let mut merged = Vec::new();
+        for m in &ticket.merged_ids {
+            if let Some((t, _)) = visible_ticket(&self.conn, *m)? {
+                merged.push(MergedTicket {
+                    id: t.id,
+                    number: t.number,
+                    subject: t.subject,
+                    conversation: visible_conversation(&self.conn, t.conversation_id)?,
+                });
+            }
+        }
+        let from_words = |entry: &Activity| -> Option<String> {
+            let from = match &entry.change {
+                fyncall_domain::Change::Comment {
+                    merged_from: Some(f),
+                    ..
+                } => *f,
+                _ if entry.ticket_id != id => entry.ticket_id,
+                _ => return None,
+            };
+            let number = merged.iter().find(|m| m.id == from).and_then(|m| m.number);
+            Some(fyncall_domain::merge::number_words(number))
+        };
         let agents = self.agents()?;
         let name = |id: Option<Uuid>| match id {
             None => "nobody".to_owned(),
@@ -674,6 +729,7 @@ impl Cache {
             activity.push(ActivityRow {
                 who: entry.actor.describe(&name),
                 text: entry.change.describe(&name),
+                from: from_words(&entry),
                 entry,
                 pending,
             });
@@ -691,6 +747,79 @@ impl Cache {
             conversation,
             actions,
             unread_mentions,
+            merged,
+        })
+    }
+
+    /// Tickets `source` could be merged into, for the picker: not closed,
+    /// not itself, the same customer's first, then the most recently
+    /// updated; `query` narrows them by `#number` or words of the subject.
+    pub fn merge_targets(&self, source: Uuid, query: &str) -> Result<Vec<TicketRow>> {
+        let now = self.now(chrono::Utc::now())?;
+        let (ticket, _) = visible_ticket(&self.conn, source)?
+            .ok_or_else(|| CacheError::NotFound(format!("no ticket {source} in the cache")))?;
+        let email = visible_conversation(&self.conn, ticket.conversation_id)?
+            .map(|c| c.customer.email.to_lowercase())
+            .unwrap_or_default();
+        let query = query.trim();
+        let number = query.strip_prefix('#').unwrap_or(query).parse::<i64>().ok();
+        let like = format!(
+            "%{}%",
+            query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.id FROM tickets t LEFT JOIN conversations c ON c.id = t.conversation_id
+             WHERE t.open = 1 AND t.id <> ?1
+               AND (?2 = '' OR t.number_key = ?3 OR t.subject_key LIKE lower(?4) ESCAPE '\\')
+             ORDER BY (lower(json_extract(c.data, '$.customer.email')) = ?5) DESC, t.updated_at DESC
+             LIMIT 20",
+        )?;
+        let ids = stmt
+            .query_map(
+                rusqlite::params![source.to_string(), query, number, like, email],
+                |r| r.get::<_, String>(0),
+            )?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some((t, pending)) = visible_ticket(&self.conn, parse_id(&id)?)? {
+                out.push(self.row(t, pending, now)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What merging `source` into `target` would do now.
+    pub fn merge_preview(
+        &self,
+        source: Uuid,
+        target: Uuid,
+        local_now: Timestamp,
+    ) -> Result<MergePreview> {
+        let m = fyncall_domain::Mutation::MergeTicket(fyncall_domain::mutation::MergeTicket {
+            ticket_id: source,
+            into_ticket_id: target,
+        });
+        let refusal = self.check(&m, local_now)?;
+        let (a, _) = visible_ticket(&self.conn, source)?
+            .ok_or_else(|| CacheError::NotFound(format!("no ticket {source} in the cache")))?;
+        let (b, _) = visible_ticket(&self.conn, target)?
+            .ok_or_else(|| CacheError::NotFound(format!("no ticket {target} in the cache")))?;
+        let comments: i64 = self.conn.query_row(
+            "SELECT count(*) FROM activity WHERE ticket_id = ?1 AND kind = 'comment'",
+            [source.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(MergePreview {
+            refusal,
+            moves: fyncall_domain::merge::preview_words(
+                &a,
+                &b,
+                usize::try_from(comments).unwrap_or(0),
+            ),
         })
     }
 

@@ -9,7 +9,7 @@ export type Action = {
 /**
  * Stable within a page: `status:resolved`, `priority:high`,
  * `assign:<agent id>`, `assign:none`, `edit`, `tags`, `comment`, `claim`,
- * `assign_conversation:<agent id>`, `reply`.
+ * `merge`, `unmerge`, `assign_conversation:<agent id>`, `reply`.
  */
 key: string, 
 /**

@@ -12,4 +12,9 @@ export type Change = { "kind": "created", "data": { source: Source, priority: Pr
 /**
  * Agents the comment mentions (RULES.md "Mentions").
  */
-mention_ids?: Array<string>, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "tags_changed", "data": { added: Array<string>, removed: Array<string>, } } | { "kind": "auto_closed", "data": { days: number, business_days: boolean, } } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } };
+mention_ids?: Array<string>, 
+/**
+ * Sent to a ticket merged into this one: the ticket it was sent to
+ * (RULES.md "Merge").
+ */
+merged_from?: string, } } | { "kind": "resolution_note", "data": { body: string, } } | { "kind": "edited", "data": { fields: Array<string>, } } | { "kind": "ai_context_added", "data": Record<symbol, never> } | { "kind": "tags_changed", "data": { added: Array<string>, removed: Array<string>, } } | { "kind": "merged_into", "data": { into_id: string, into_number: number | null, } } | { "kind": "merged_here", "data": { from_id: string, from_number: number | null, } } | { "kind": "unmerged", "data": { into_id: string, into_number: number | null, } } | { "kind": "unmerged_here", "data": { from_id: string, from_number: number | null, } } | { "kind": "auto_closed", "data": { days: number, business_days: boolean, } } | { "kind": "sla_breached", "data": { timer: TimerKind, due_at: string, } };

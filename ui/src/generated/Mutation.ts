@@ -10,13 +10,15 @@ import type { Comment } from "./Comment";
 import type { CreateTicket } from "./CreateTicket";
 import type { EditTicket } from "./EditTicket";
 import type { MarkMentionsRead } from "./MarkMentionsRead";
+import type { MergeTicket } from "./MergeTicket";
 import type { OpenConversation } from "./OpenConversation";
 import type { PostMessage } from "./PostMessage";
 import type { Reply } from "./Reply";
 import type { SetTags } from "./SetTags";
+import type { UnmergeTicket } from "./UnmergeTicket";
 
 /**
  * Every change RULES.md allows. On the wire `{"name": ..., "args": {...}}`,
  * as in API.md's sync push.
  */
-export type Mutation = { "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich };
+export type Mutation = { "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "merge_ticket", "args": MergeTicket } | { "name": "unmerge_ticket", "args": UnmergeTicket } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich };

@@ -10,10 +10,12 @@ import type { Comment } from "./Comment";
 import type { CreateTicket } from "./CreateTicket";
 import type { EditTicket } from "./EditTicket";
 import type { MarkMentionsRead } from "./MarkMentionsRead";
+import type { MergeTicket } from "./MergeTicket";
 import type { OpenConversation } from "./OpenConversation";
 import type { PostMessage } from "./PostMessage";
 import type { Reply } from "./Reply";
 import type { SetTags } from "./SetTags";
+import type { UnmergeTicket } from "./UnmergeTicket";
 
 /**
  * A change waiting in the outbox.
@@ -26,4 +28,4 @@ summary: string,
 /**
  * The change sequence the server applied it at, once it answered.
  */
-acked_seq: number | null, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });
+acked_seq: number | null, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "merge_ticket", "args": MergeTicket } | { "name": "unmerge_ticket", "args": UnmergeTicket } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });

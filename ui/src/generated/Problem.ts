@@ -11,10 +11,12 @@ import type { CreateTicket } from "./CreateTicket";
 import type { EditTicket } from "./EditTicket";
 import type { ErrorCode } from "./ErrorCode";
 import type { MarkMentionsRead } from "./MarkMentionsRead";
+import type { MergeTicket } from "./MergeTicket";
 import type { OpenConversation } from "./OpenConversation";
 import type { PostMessage } from "./PostMessage";
 import type { Reply } from "./Reply";
 import type { SetTags } from "./SetTags";
+import type { UnmergeTicket } from "./UnmergeTicket";
 import type { JsonValue } from "./serde_json/JsonValue";
 
 /**
@@ -28,4 +30,4 @@ details: JsonValue | null,
 /**
  * What the agent typed, by field.
  */
-typed: { [key in string]: string }, made_at: string, rejected_at: string, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });
+typed: { [key in string]: string }, made_at: string, rejected_at: string, } & ({ "name": "create_ticket", "args": CreateTicket } | { "name": "edit_ticket", "args": EditTicket } | { "name": "change_status", "args": ChangeStatus } | { "name": "change_priority", "args": ChangePriority } | { "name": "assign", "args": Assign } | { "name": "set_tags", "args": SetTags } | { "name": "merge_ticket", "args": MergeTicket } | { "name": "unmerge_ticket", "args": UnmergeTicket } | { "name": "comment", "args": Comment } | { "name": "mark_mentions_read", "args": MarkMentionsRead } | { "name": "claim_conversation", "args": ClaimConversation } | { "name": "assign_conversation", "args": AssignConversation } | { "name": "reply", "args": Reply } | { "name": "open_conversation", "args": OpenConversation } | { "name": "post_message", "args": PostMessage } | { "name": "ai_escalation", "args": AiEscalation } | { "name": "ai_enrich", "args": AiEnrich });

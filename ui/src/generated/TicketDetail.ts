@@ -2,6 +2,7 @@
 import type { Action } from "./Action";
 import type { ActivityRow } from "./ActivityRow";
 import type { Conversation } from "./Conversation";
+import type { MergedTicket } from "./MergedTicket";
 import type { TicketRow } from "./TicketRow";
 
 export type TicketDetail = { ticket: TicketRow, activity: Array<ActivityRow>, conversation: Conversation | null, 
@@ -12,4 +13,8 @@ actions: Array<Action>,
 /**
  * The signed-in agent's mentions here not yet read (opening the page reads them).
  */
-unread_mentions: Array<string>, };
+unread_mentions: Array<string>, 
+/**
+ * The tickets merged into this one, with their conversations.
+ */
+merged: Array<MergedTicket>, };
