@@ -22,6 +22,8 @@ fn main() {
             "settings",
             "agents",
             "tags",
+            "merge_targets",
+            "merge_preview",
             "mentions",
             "macros",
             "macro_preview",

@@ -172,6 +172,29 @@ pub async fn tags(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::tags::
     desk.with_reader(|c| c.tags()).await
 }
 
+/// Tickets `ticket` could be merged into, for the picker (the same
+/// customer's first); `query` narrows them by `#number` or subject words.
+#[tauri::command]
+pub async fn merge_targets(
+    desk: State<'_, Desk>,
+    ticket: Uuid,
+    query: String,
+) -> IpcResult<Vec<fyncall_cache::TicketRow>> {
+    desk.with_reader(move |c| c.merge_targets(ticket, &query))
+        .await
+}
+
+/// What merging `ticket` into `into` would do now: the rules' answer and what moves.
+#[tauri::command]
+pub async fn merge_preview(
+    desk: State<'_, Desk>,
+    ticket: Uuid,
+    into: Uuid,
+) -> IpcResult<fyncall_cache::MergePreview> {
+    desk.with_reader(move |c| c.merge_preview(ticket, into, Utc::now()))
+        .await
+}
+
 #[tauri::command]
 pub async fn act(desk: State<'_, Desk>, mutation: Mutation) -> IpcResult<Acted> {
     desk.act(mutation).await

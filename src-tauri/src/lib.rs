@@ -350,6 +350,8 @@ pub fn run() {
             commands::settings,
             commands::agents,
             commands::tags,
+            commands::merge_targets,
+            commands::merge_preview,
             commands::mentions,
             commands::macros,
             commands::macro_preview,

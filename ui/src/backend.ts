@@ -29,6 +29,8 @@ import type { SessionInfo } from './generated/SessionInfo';
 import type { StatusInfo } from './generated/StatusInfo';
 import type { TeamSettings } from './generated/TeamSettings';
 import type { TicketDetail } from './generated/TicketDetail';
+import type { TicketRow } from './generated/TicketRow';
+import type { MergePreview } from './generated/MergePreview';
 import type { AgentChange } from './generated/AgentChange';
 import type { About } from './generated/About';
 import type { IntegrationToken } from './generated/IntegrationToken';
@@ -92,6 +94,10 @@ export interface Backend {
   deleteMacro(id: string): Promise<void>;
   /** The team's tags on tickets not closed, most used first. */
   tags(): Promise<TagCount[]>;
+  /** Tickets a ticket could be merged into: the same customer's first, narrowed by `#number` or words. */
+  mergeTargets(ticket: string, query: string): Promise<TicketRow[]>;
+  /** What merging `ticket` into `into` would do now: the rules' answer and what moves. */
+  mergePreview(ticket: string, into: string): Promise<MergePreview>;
   act(mutation: Mutation): Promise<Acted>;
   /** For each mutation: null if the rules allow it now, else why not. */
   check(mutations: Mutation[]): Promise<(Refusal | null)[]>;

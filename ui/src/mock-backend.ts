@@ -33,6 +33,7 @@ import type { CacheChanged } from './generated/CacheChanged';
 import type { TicketRow } from './generated/TicketRow';
 import type { MentionRow } from './generated/MentionRow';
 import type { Macro } from './generated/Macro';
+import type { MergePreview } from './generated/MergePreview';
 import type { NewMacro } from './generated/NewMacro';
 import type { Preview } from './generated/Preview';
 
@@ -45,7 +46,7 @@ export function row(n: number, subject: string, extra: Partial<TicketRow> = {}):
     id: `t${n}`, number: n, conversation_id: 'c1', subject, description: null, priority: 'high', status: 'open',
     category: 'billing', assignee_id: 'a1', source: 'manual', created_by: 'a1',
     created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
-    first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, tags: [], version: 1,
+    first_response_at: null, resolved_at: null, closed_at: null, ai_context: null, tags: [], merged_into_id: null, version: 1,
     field_versions: { subject: 1, description: 1, category: 1 },
     sla_clock: { first_response_stopped_at: null, first_response_target_minutes: null, resolution_excluded_ms: 0,
       resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false },
@@ -83,6 +84,8 @@ function ticketCandidates(t: TicketRow, me: Agent): [string, string, Mutation][]
   if (t.assignee_id !== me.id) out.push([`assign:${me.id}`, 'Assign to me', { name: 'assign', args: { ticket_id: t.id, assignee_id: me.id } }]);
   out.push(['edit', 'Edit subject, description or category', { name: 'edit_ticket', args: { ticket_id: t.id, subject: t.subject } }]);
   out.push(['tags', 'Add or remove tags', { name: 'set_tags', args: { ticket_id: t.id, add: ['tag'], remove: [] } }]);
+  if (t.merged_into_id) out.push(['unmerge', 'Unmerge', { name: 'unmerge_ticket', args: { ticket_id: t.id } }]);
+  else out.push(['merge', 'Merge into…', { name: 'merge_ticket', args: { ticket_id: t.id, into_ticket_id: '00000000-0000-0000-0000-000000000000' } }]);
   return out;
 }
 
@@ -92,7 +95,7 @@ export class MockBackend implements Backend {
   inboxQueries: InboxQuery[] = [];
   /** Pages as the cache reads them; their `actions` are made from `refuse`. */
   conversations = new Map<string, Omit<ConversationDetail, 'actions'>>();
-  tickets_ = new Map<string, Omit<TicketDetail, 'actions' | 'unread_mentions'> & { unread_mentions?: string[] }>();
+  tickets_ = new Map<string, Omit<TicketDetail, 'actions' | 'unread_mentions' | 'merged'> & { unread_mentions?: string[]; merged?: TicketDetail['merged'] }>();
   /** The team, for the actions a page lists. */
   team: Agent[] = [alice];
   acted: Mutation[] = [];
@@ -159,8 +162,17 @@ export class MockBackend implements Backend {
     const byNumber = [...this.tickets_.values()].find((d) => `#${d.ticket.number}` === id);
     const d = this.tickets_.get(id) ?? byNumber;
     if (!d) throw { code: 'not_found', message: `no ticket ${id} in the cache` };
-    return { ...d, unread_mentions: d.unread_mentions ?? [], actions: this.#actions(ticketCandidates(d.ticket, alice)) };
+    return { ...d, unread_mentions: d.unread_mentions ?? [], merged: d.merged ?? [], actions: this.#actions(ticketCandidates(d.ticket, alice)) };
   };
+  /** Merge targets: every other ticket not closed in `rows`, narrowed by number or words. */
+  mergeTargets = async (ticket: string, query: string) => {
+    const q = query.trim().toLowerCase().replace(/^#/, '');
+    return this.rows.filter((r) => r.id !== ticket && r.status !== 'closed'
+      && (!q || String(r.number) === q || r.subject.toLowerCase().includes(q)));
+  };
+  /** What a merge preview answers (a test sets it). */
+  mergeAnswer: MergePreview = { refusal: null, moves: ['#1 closes as "merged into #2" and takes no further change'] };
+  mergePreview = async () => structuredClone(this.mergeAnswer);
   conversation = async (id: string): Promise<ConversationDetail> => {
     const d = this.conversations.get(id);
     if (!d) throw { code: 'not_found', message: 'no such conversation' };

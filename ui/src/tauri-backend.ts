@@ -31,6 +31,8 @@ export class TauriBackend implements Backend {
   settings = () => invoke<Awaited<ReturnType<Backend['settings']>>>('settings');
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
   tags = () => invoke<Awaited<ReturnType<Backend['tags']>>>('tags');
+  mergeTargets = (ticket: string, query: string) => invoke<Awaited<ReturnType<Backend['mergeTargets']>>>('merge_targets', { ticket, query });
+  mergePreview = (ticket: string, into: string) => invoke<Awaited<ReturnType<Backend['mergePreview']>>>('merge_preview', { ticket, into });
   mentions = () => invoke<Awaited<ReturnType<Backend['mentions']>>>('mentions');
   macros = () => invoke<Awaited<ReturnType<Backend['macros']>>>('macros');
   macroPreview = (ticket: string, macroId: string) => invoke<Awaited<ReturnType<Backend['macroPreview']>>>('macro_preview', { ticket, macroId });

@@ -50,8 +50,8 @@ pub use outbox::{OutboxEntry, Problem, PushResult};
 pub use pull::{PullPage, PulledChange};
 pub use readers::{Reader, Readers};
 pub use views::{
-    ActivityRow, AssigneeFilter, ConversationDetail, Counts, MessageRow, Page, Query, TicketDetail,
-    TicketRow,
+    ActivityRow, AssigneeFilter, ConversationDetail, Counts, MergePreview, MergedTicket,
+    MessageRow, Page, Query, TicketDetail, TicketRow,
 };
 
 /// The schema, one script per version, applied in order.

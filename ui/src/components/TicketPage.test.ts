@@ -151,4 +151,43 @@ describe('the ticket page', () => {
     await waitFor(() => expect(container.textContent).toContain('Applied "Refund sent": 2 step(s) done; refused'));
     expect(container.querySelector('[data-testid=macro-preview]')).toBeNull();
   });
+
+  it('merges into a ticket picked with the keyboard after a preview of what moves', async () => {
+    const { container, backend } = setup(() => null, {}, [row(1041, 'Refund again', { id: 't1041' }), row(1040, 'Closed one', { id: 't1040', status: 'closed' })]);
+    const open = await waitFor(() => {
+      const b = container.querySelector('button[data-action=merge]') as HTMLButtonElement | null;
+      expect(b?.disabled).toBe(false);
+      return b as HTMLButtonElement;
+    });
+    await fireEvent.click(open);
+    const picker = screen.getByLabelText('Ticket to merge into');
+    await waitFor(() => expect(container.querySelectorAll('[data-target]').length).toBe(1));
+    expect(container.querySelector('[data-target]')?.textContent).toContain('#1041 Refund again');
+    await fireEvent.keyDown(picker, { key: 'Enter' });
+    await waitFor(() => expect(container.querySelector('[data-testid=merge-moves]')?.textContent).toContain('merged into #2'));
+    await fireEvent.click(container.querySelector('button[data-action=confirm-merge]') as HTMLButtonElement);
+    await waitFor(() => expect(backend.acted.at(-1)).toEqual({ name: 'merge_ticket', args: { ticket_id: 't1042', into_ticket_id: 't1041' } }));
+  });
+
+  it('a refused merge says why and cannot be confirmed', async () => {
+    const { container, backend } = setup(() => null, {}, [row(1041, 'Refund again', { id: 't1041' })]);
+    backend.mergeAnswer = { refusal: { code: 'forbidden', message: 'only the assignee or an admin can merge into this ticket' }, moves: [] };
+    await waitFor(() => expect(container.querySelector('button[data-action=merge]')).not.toBeNull());
+    await fireEvent.click(container.querySelector('button[data-action=merge]') as HTMLButtonElement);
+    await waitFor(() => expect(container.querySelector('[data-target]')).not.toBeNull());
+    await fireEvent.click(container.querySelector('[data-target]') as HTMLElement);
+    await waitFor(() => expect(container.querySelector('[data-testid=merge-refusal]')?.textContent).toContain('only the assignee or an admin'));
+    expect((container.querySelector('button[data-action=confirm-merge]') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('a merged ticket says where it went, offers the unmerge, and a target marks what came from it', async () => {
+    const { container, backend } = setup(() => null, { status: 'closed', merged_into_id: 't7', merge: {
+      at: new Date().toISOString(), into_number: 7, status: 'open', resolved_at: null,
+      sla_clock: { first_response_stopped_at: null, first_response_target_minutes: null, resolution_excluded_ms: 0,
+        resolution_halted_at: null, resolution_target_minutes: null, first_response_breach_recorded: false, resolution_breach_recorded: false } } });
+    await waitFor(() => expect(container.querySelector('[data-testid=merged-banner]')?.textContent).toContain('Merged into #7'));
+    expect(container.querySelector('button[data-action=merge]')).toBeNull();
+    await fireEvent.click(container.querySelector('button[data-action=unmerge]') as HTMLButtonElement);
+    await waitFor(() => expect(backend.acted.at(-1)).toEqual({ name: 'unmerge_ticket', args: { ticket_id: 't1042' } }));
+  });
 });
