@@ -17,7 +17,7 @@ use fyncall_cache::session::{self, Session};
 use fyncall_cache::{AssigneeFilter, Cache, CacheError, Query};
 use fyncall_domain::mutation::{
     Assign, ChangePriority, ChangeStatus, ClaimConversation, Comment, CreateTicket, EditTicket,
-    MarkMentionsRead, Reply, SetTags,
+    MarkMentionsRead, MergeTicket, Reply, SetTags, UnmergeTicket,
 };
 use fyncall_domain::tags::TagFilter;
 use fyncall_domain::{Mutation, Order, Priority, SortField, Status, View};
@@ -157,6 +157,17 @@ enum Command {
     },
     /// The team's tags, with how many open tickets carry each.
     Tags,
+    /// Merge a ticket into another (it closes as "merged into #B").
+    Merge {
+        ticket: String,
+        /// The ticket to merge into.
+        into: String,
+        /// Only say what would move (and whether the rules allow it now).
+        #[arg(long)]
+        preview: bool,
+    },
+    /// Undo the merge of a ticket, within 7 days of it.
+    Unmerge { ticket: String },
     /// The macros you may use (the team's and your own).
     Macros,
     /// Preview or apply a macro on a ticket.
@@ -585,6 +596,41 @@ async fn run(cli: Cli) -> Outcome {
                 remove,
             });
             act(&ctx, cache, m, Target::Ticket(id), "Tags changed").await
+        }
+        Command::Merge {
+            ticket,
+            into,
+            preview,
+        } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let into = cache.find_ticket(&into)?;
+            if preview {
+                let p = cache.merge_preview(id, into, Utc::now())?;
+                if ctx.json {
+                    return ctx.print(&p);
+                }
+                match &p.refusal {
+                    Some(r) => println!("Refused: {}", r.message),
+                    None => {
+                        for line in &p.moves {
+                            println!("- {line}");
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            let m = Mutation::MergeTicket(MergeTicket {
+                ticket_id: id,
+                into_ticket_id: into,
+            });
+            act(&ctx, cache, m, Target::Ticket(into), "Merged").await
+        }
+        Command::Unmerge { ticket } => {
+            let cache = open_cache(&ctx.home)?;
+            let id = cache.find_ticket(&ticket)?;
+            let m = Mutation::UnmergeTicket(UnmergeTicket { ticket_id: id });
+            act(&ctx, cache, m, Target::Ticket(id), "Unmerged").await
         }
         Command::Tags => {
             let cache = open_cache(&ctx.home)?;

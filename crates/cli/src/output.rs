@@ -235,12 +235,24 @@ pub fn ticket(cache: &Cache, d: &TicketDetail, _now: Timestamp) -> Result<(), Fa
     for row in &d.activity {
         let a = &row.entry;
         let (actor, what) = (&row.who, &row.text);
+        let from = row
+            .from
+            .as_ref()
+            .map(|f| format!(" (from {f})"))
+            .unwrap_or_default();
         println!(
-            "  {} {} {}: {}",
+            "  {} {} {}: {}{from}",
             if row.pending { "*" } else { " " },
             when(a.at),
             actor,
             what
+        );
+    }
+    for m in &d.merged {
+        println!(
+            "Merged here: {} {}",
+            fyncall_domain::merge::number_words(m.number),
+            m.subject
         );
     }
     Ok(())

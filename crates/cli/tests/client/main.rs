@@ -7,6 +7,7 @@ mod converge;
 mod crash;
 mod macros;
 mod mentions;
+mod merge;
 mod offline;
 mod queue;
 mod rejections;
