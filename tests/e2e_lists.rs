@@ -372,6 +372,92 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
             .is_none()
             .then_some(())
     });
+
+    // Merge: from the palette, keyboard only, Alice merges this ticket into
+    // another of hers (picked by its number), then opens the merged one.
+    let others: Value = http
+        .get(format!(
+            "{url}/api/v1/tickets?view=all&assignee_id={}&status=open,in_progress&limit=20",
+            alice_id.as_str().unwrap_or("")
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let into = others["tickets"]
+        .as_array()
+        .and_then(|t| t.iter().find(|x| x["id"] != json!(hers)))
+        .cloned()
+        .expect("another open ticket of Alice's");
+    let into_no = into["number"].as_i64().expect("a number");
+    let into_id = into["id"].as_str().expect("id").to_owned();
+    let hers_no = d.text("[data-testid=ticket-subject]");
+    d.click("button[data-action=palette]");
+    d.type_into("input[aria-label=Command]", "merge into");
+    d.wait("[data-testid=palette] li[data-item='act:merge']");
+    d.type_more("input[aria-label=Command]", "\u{E007}");
+    d.wait("[data-testid=merge-dialog] input[aria-label='Ticket to merge into']");
+    d.type_into(
+        "[data-testid=merge-dialog] input[aria-label='Ticket to merge into']",
+        &format!("#{into_no}"),
+    );
+    d.wait(&format!(
+        "[data-testid=merge-dialog] li[data-target='{into_id}']"
+    ));
+    d.type_more(
+        "[data-testid=merge-dialog] input[aria-label='Ticket to merge into']",
+        "\u{E007}",
+    );
+    d.wait_text("[data-testid=merge-moves]", "what moves", |t| {
+        t.contains(&format!("merged into #{into_no}")) && t.contains("undone within 7 days")
+    });
+    d.screenshot(&artifacts, "32-merge-preview");
+    audits.extend(d.audit("merge preview"));
+    d.type_more("button[data-action=confirm-merge]", "\u{E007}");
+    // The palette opens the target: the merged ticket listed, its comments marked.
+    d.wait("[data-testid=merged-here] li a");
+    d.wait("[data-testid=timeline] .from-chip");
+    d.screenshot(&artifacts, "33-merged-target");
+    audits.extend(d.audit("merge target"));
+    wait_for("the merge on the server", Duration::from_secs(20), || {
+        let t: Value = http
+            .get(format!("{url}/api/v1/tickets/{hers}"))
+            .bearer_auth(&admin)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        (t["ticket"]["merged_into_id"] == json!(into_id) && t["ticket"]["status"] == "closed")
+            .then_some(t)
+    });
+    d.click("[data-testid=merged-here] li a");
+    d.wait_text("[data-testid=merged-banner]", "where it went", |t| {
+        t.contains(&format!("Merged into #{into_no}"))
+    });
+    assert!(
+        d.text("[data-testid=ticket-subject]") == hers_no,
+        "the merged one opened"
+    );
+    d.screenshot(&artifacts, "34-merged-source");
+    audits.extend(d.audit("merged ticket"));
+    // Undone: the ticket is back as it was.
+    d.click("button[data-action=unmerge]");
+    wait_for("the unmerge on the server", Duration::from_secs(20), || {
+        let t: Value = http
+            .get(format!("{url}/api/v1/tickets/{hers}"))
+            .bearer_auth(&admin)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        (t["ticket"]["merged_into_id"].is_null() && t["ticket"]["status"] != "closed").then_some(t)
+    });
+    wait_for("the banner gone", Duration::from_secs(20), || {
+        d.find("[data-testid=merged-banner]")
+            .is_none()
+            .then_some(())
+    });
     all_tickets(&d);
 
     // Columns: category hidden, updated before created; kept over a restart.
