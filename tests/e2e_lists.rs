@@ -257,6 +257,15 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
         .as_str()
         .expect("a ticket of Alice's")
         .to_owned();
+    // The ticket's page as the server has it (None while it cannot answer).
+    let on_server = || -> Option<Value> {
+        http.get(format!("{url}/api/v1/tickets/{hers}"))
+            .bearer_auth(&admin)
+            .send()
+            .ok()?
+            .json()
+            .ok()
+    };
     let r = http
         .post(format!("{url}/api/v1/tickets/{hers}/comments"))
         .bearer_auth(&admin)
@@ -295,13 +304,7 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
         "the comment naming Ben on the server",
         Duration::from_secs(20),
         || {
-            let t: Value = http
-                .get(format!("{url}/api/v1/tickets/{hers}"))
-                .bearer_auth(&admin)
-                .send()
-                .ok()?
-                .json()
-                .ok()?;
+            let t = on_server()?;
             t["activity"]
                 .as_array()?
                 .iter()
@@ -346,13 +349,7 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
         "the macro applied on the server",
         Duration::from_secs(20),
         || {
-            let t: Value = http
-                .get(format!("{url}/api/v1/tickets/{hers}"))
-                .bearer_auth(&admin)
-                .send()
-                .ok()?
-                .json()
-                .ok()?;
+            let t = on_server()?;
             let tagged = t["ticket"]["tags"].as_array()?.contains(&json!("wrapped"));
             let said = t["activity"].as_array()?.iter().any(|e| {
                 e["data"]["body"]
@@ -421,13 +418,7 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
     d.screenshot(&artifacts, "33-merged-target");
     audits.extend(d.audit("merge target"));
     wait_for("the merge on the server", Duration::from_secs(20), || {
-        let t: Value = http
-            .get(format!("{url}/api/v1/tickets/{hers}"))
-            .bearer_auth(&admin)
-            .send()
-            .ok()?
-            .json()
-            .ok()?;
+        let t = on_server()?;
         (t["ticket"]["merged_into_id"] == json!(into_id) && t["ticket"]["status"] == "closed")
             .then_some(t)
     });
@@ -444,13 +435,7 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
     // Undone: the ticket is back as it was.
     d.click("button[data-action=unmerge]");
     wait_for("the unmerge on the server", Duration::from_secs(20), || {
-        let t: Value = http
-            .get(format!("{url}/api/v1/tickets/{hers}"))
-            .bearer_auth(&admin)
-            .send()
-            .ok()?
-            .json()
-            .ok()?;
+        let t = on_server()?;
         (t["ticket"]["merged_into_id"].is_null() && t["ticket"]["status"] != "closed").then_some(t)
     });
     wait_for("the banner gone", Duration::from_secs(20), || {

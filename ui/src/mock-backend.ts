@@ -1,4 +1,5 @@
 // An in-memory Backend for component tests.
+import { PRIORITY_ORDER, STATUS_ORDER, STATUS_WORDS } from './generated/words';
 import type { Backend, SignInOptions } from './backend';
 import { Desk, deskContext } from './lib/desk.svelte';
 import type { LiveSession } from './generated/LiveSession';
@@ -66,19 +67,17 @@ export function inboxRow(n: number, name: string, extra: Partial<InboxRow> = {})
   };
 }
 
-const STATUSES = ['open', 'in_progress', 'waiting_on_customer', 'resolved', 'closed'] as const;
-const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
 
 /** The candidate actions the cache lists for a ticket (the mock's own short list). */
 function ticketCandidates(t: TicketRow, me: Agent): [string, string, Mutation][] {
   const out: [string, string, Mutation][] = [];
-  for (const s of STATUSES) {
+  for (const s of STATUS_ORDER) {
     if (s === t.status) continue;
     const label = s === 'resolved' ? 'Resolve' : s === 'closed' ? 'Close'
-      : t.status === 'resolved' && s === 'in_progress' ? 'Reopen' : `Set status: ${s.replaceAll('_', ' ')}`;
+      : t.status === 'resolved' && s === 'in_progress' ? 'Reopen' : `Set status: ${STATUS_WORDS[s]}`;
     out.push([`status:${s}`, label, { name: 'change_status', args: { ticket_id: t.id, status: s } }]);
   }
-  for (const p of PRIORITIES) {
+  for (const p of PRIORITY_ORDER) {
     if (p !== t.priority) out.push([`priority:${p}`, `Set priority: ${p}`, { name: 'change_priority', args: { ticket_id: t.id, priority: p } }]);
   }
   if (t.assignee_id !== me.id) out.push([`assign:${me.id}`, 'Assign to me', { name: 'assign', args: { ticket_id: t.id, assignee_id: me.id } }]);

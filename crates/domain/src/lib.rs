@@ -25,6 +25,8 @@
 //! - [`presence`]: who has a ticket or conversation open, live.
 //! - [`refusal`]: why a change was refused, as a value.
 //! - [`text`]: what typed text may hold, and which ids a client may choose.
+//! - [`words`]: the words every window shows for the rules' values,
+//!   exported to the UI.
 //! - [`wire`]: the API's shapes (API.md): pulls, pushes, snapshots,
 //!   sessions, admin bodies, errors, and their serde helpers.
 //! - `testing` (feature `testing`): fixtures every crate's tests share.
@@ -55,6 +57,7 @@ pub mod text;
 pub mod ticket;
 pub mod views;
 pub mod wire;
+pub mod words;
 
 /// A moment in time, always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

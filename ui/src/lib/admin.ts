@@ -1,10 +1,11 @@
 // Helpers of the admin console: weekdays, a starting week, categories
 // renamed or retired, holidays pasted one a line, the time zones offered.
+import { PRIORITY_ORDER } from '../generated/words';
 import type { OpenHours } from '../generated/OpenHours';
 import type { Priority } from '../generated/Priority';
 import type { TeamSettings } from '../generated/TeamSettings';
 
-export const PRIORITIES: Priority[] = ['urgent', 'high', 'normal', 'low'];
+export const PRIORITIES: Priority[] = PRIORITY_ORDER;
 
 export const DAYS: [string, string][] = [
   ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'],
