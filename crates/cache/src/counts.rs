@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use fyncall_domain::views::ViewRule;
+use fyncall_domain::views::{Term, ViewRule};
 use fyncall_domain::{Timestamp, View};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -56,29 +56,27 @@ fn kept() -> impl Iterator<Item = (View, ViewRule, Kept)> {
 }
 
 /// The rule's condition on one row (`row`: `NEW`, `OLD` or a table alias)
-/// and the key it is counted under.
-fn condition(rule: &ViewRule, kept: Kept, row: &str) -> (String, String) {
+/// and the key it is counted under: a view of the viewer's own tickets is
+/// counted per assignee, an at-risk view per day its tickets turn at risk
+/// (the reader adds up the days to now; see [`kept`]).
+fn condition(rule: &ViewRule, row: &str) -> (String, String) {
     let mut terms = Vec::new();
-    if rule.hides_closed(&[]) {
-        terms.push(format!("{row}.open = 1"));
-    }
-    if let Some(status) = rule.status {
-        terms.push(format!("{row}.status = '{}'", status.as_str()));
-    }
-    if let Some(source) = rule.source {
-        terms.push(format!("{row}.source = '{}'", source.as_str()));
-    }
-    let key = match kept {
-        Kept::ByDay => {
-            terms.push(format!("{row}.at_risk_at IS NOT NULL"));
-            format!("{row}.at_risk_at / {DAY_MS}")
+    let mut key = "''".to_owned();
+    for term in rule.terms(&[]) {
+        match term {
+            Term::NotClosed => terms.push(format!("{row}.open = 1")),
+            Term::Status(s) => terms.push(format!("{row}.status = '{}'", s.as_str())),
+            Term::Source(s) => terms.push(format!("{row}.source = '{}'", s.as_str())),
+            Term::AssignedToViewer => {
+                terms.push(format!("{row}.assignee_id IS NOT NULL"));
+                key = format!("{row}.assignee_id");
+            }
+            Term::AtRisk => {
+                terms.push(format!("{row}.at_risk_at IS NOT NULL"));
+                key = format!("{row}.at_risk_at / {DAY_MS}");
+            }
         }
-        Kept::Counted if rule.assigned_to_viewer => {
-            terms.push(format!("{row}.assignee_id IS NOT NULL"));
-            format!("{row}.assignee_id")
-        }
-        Kept::Counted => "''".to_owned(),
-    };
+    }
     if terms.is_empty() {
         terms.push("1".into());
     }
@@ -93,7 +91,7 @@ fn table(kept: Kept) -> (&'static str, &'static str) {
 }
 
 fn add(view: View, rule: &ViewRule, kept: Kept, row: &str) -> String {
-    let (when, key) = condition(rule, kept, row);
+    let (when, key) = condition(rule, row);
     let (table, column) = table(kept);
     format!(
         "INSERT INTO {table} (view, {column}, n) SELECT '{}', {key}, 1 WHERE {when}
@@ -103,7 +101,7 @@ fn add(view: View, rule: &ViewRule, kept: Kept, row: &str) -> String {
 }
 
 fn take(view: View, rule: &ViewRule, kept: Kept, row: &str) -> String {
-    let (when, key) = condition(rule, kept, row);
+    let (when, key) = condition(rule, row);
     let (table, column) = table(kept);
     format!(
         "UPDATE {table} SET n = n - 1 WHERE view = '{}' AND {column} = {key} AND {when};",
@@ -228,7 +226,7 @@ fn recount_tickets(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM view_counts", [])?;
     conn.execute("DELETE FROM view_days", [])?;
     for (view, rule, kept) in kept() {
-        let (when, key) = condition(&rule, kept, "t");
+        let (when, key) = condition(&rule, "t");
         let (table, column) = table(kept);
         conn.execute(
             &format!(
@@ -289,19 +287,22 @@ impl Counted {
 
     /// Where the row counts in a kept view: its key, or `None` when the
     /// view does not hold it. The rule read as [`condition`] writes it in SQL.
-    fn key(&self, rule: &ViewRule, kept: Kept) -> Option<Key> {
-        let holds = (!rule.hides_closed(&[]) || self.open)
-            && rule.status.is_none_or(|s| self.status == s.as_str())
-            && rule.source.is_none_or(|s| self.source == s.as_str());
-        if !holds {
-            return None;
+    fn key(&self, rule: &ViewRule) -> Option<Key> {
+        let mut key = Key::Assignee(String::new());
+        for term in rule.terms(&[]) {
+            match term {
+                Term::NotClosed if !self.open => return None,
+                Term::NotClosed => {}
+                Term::Status(s) if self.status != s.as_str() => return None,
+                Term::Status(_) => {}
+                Term::Source(s) if self.source != s.as_str() => return None,
+                Term::Source(_) => {}
+                Term::AssignedToViewer => key = Key::Assignee(self.assignee_id.clone()?),
+                // SQLite's integer division truncates, as Rust's does.
+                Term::AtRisk => key = Key::Day(self.at_risk_at? / DAY_MS),
+            }
         }
-        match kept {
-            // SQLite's integer division truncates, as Rust's does.
-            Kept::ByDay => self.at_risk_at.map(|at| Key::Day(at / DAY_MS)),
-            Kept::Counted if rule.assigned_to_viewer => self.assignee_id.clone().map(Key::Assignee),
-            Kept::Counted => Some(Key::Assignee(String::new())),
-        }
+        Some(key)
     }
 }
 
@@ -319,8 +320,8 @@ pub(crate) struct Deltas(HashMap<(View, Key), i64>);
 impl Deltas {
     /// Counts `row` in (`by` 1) or out (-1) of every kept view that holds it.
     pub(crate) fn add(&mut self, row: &Counted, by: i64) {
-        for (view, rule, kept) in kept() {
-            if let Some(key) = row.key(&rule, kept) {
+        for (view, rule, _) in kept() {
+            if let Some(key) = row.key(&rule) {
                 *self.0.entry((view, key)).or_default() += by;
             }
         }
@@ -432,7 +433,7 @@ impl<'c> KeptCounts<'c> {
                     )?
                     .query_row(rusqlite::params![view.as_str(), today], |r| r.get(0))?;
                 // Today's, by the rule's own condition, on the at-risk index.
-                let (when, _) = condition(&rule, kept, "t");
+                let (when, _) = condition(&rule, "t");
                 let today_sql = format!(
                     "SELECT count(*) FROM tickets t INDEXED BY tickets_at_risk
                      WHERE t.at_risk_at >= ?1 AND t.at_risk_at <= ?2 AND {when}"

@@ -7,6 +7,7 @@
 
 use fyncall_domain::actions::{self, Action};
 use fyncall_domain::tags::{TagCount, TagFilter};
+use fyncall_domain::views::Term;
 use fyncall_domain::{
     Activity, Agent, Conversation, Message, Order, Priority, Sla, SortField, Status, Ticket,
     Timestamp, View, sla,
@@ -297,47 +298,53 @@ impl Cache {
         let mut args: Vec<Sql> = Vec::new();
         let me = self.me()?.ok_or(CacheError::NotSignedIn)?;
         // The view's rule, from the domain, as SQL.
-        let rule = q.view.rule();
-        if rule.hides_closed(&q.status) {
-            // In SLA At Risk the at-risk moment picks the index (a closed
-            // ticket has none), and in a view whose rule names a status
-            // (Pending) that status does, its few tickets read by the
-            // status index rather than every open ticket in update order:
-            // the `+` keeps this term off the choice.
-            clauses.push(
-                if (rule.at_risk && !walk) || rule.status.is_some() {
-                    "+t.open = 1"
-                } else {
-                    "t.open = 1"
+        let terms = q.view.rule().terms(&q.status);
+        // In SLA At Risk the at-risk moment picks the index (a closed
+        // ticket has none), and in a view whose rule names a status
+        // (Pending) that status does, its few tickets read by the status
+        // index rather than every open ticket in update order: the `+`
+        // keeps the open term off the choice.
+        let other_index = terms
+            .iter()
+            .any(|t| matches!(t, Term::Status(_)) || (*t == Term::AtRisk && !walk));
+        for term in terms {
+            match term {
+                Term::NotClosed => clauses.push(
+                    if other_index {
+                        "+t.open = 1"
+                    } else {
+                        "t.open = 1"
+                    }
+                    .to_owned(),
+                ),
+                Term::AssignedToViewer => {
+                    clauses.push("t.assignee_id = ?".to_owned());
+                    args.push(Sql::Text(me.to_string()));
                 }
-                .to_owned(),
-            );
-        }
-        if rule.assigned_to_viewer {
-            clauses.push("t.assignee_id = ?".to_owned());
-            args.push(Sql::Text(me.to_string()));
-        }
-        if let Some(status) = rule.status {
-            clauses.push("t.status = ?".to_owned());
-            args.push(Sql::Text(status.as_str().into()));
-        }
-        if let Some(source) = rule.source {
-            clauses.push("t.source = ?".to_owned());
-            args.push(Sql::Text(source.as_str().into()));
-        }
-        if rule.at_risk && walk {
-            clauses.push("+t.at_risk_at <= ?".to_owned());
-            args.push(Sql::Integer(millis(now)));
-        } else if rule.at_risk {
-            // The due bound is implied by the at-risk moment; the `+`
-            // keeps it off the index choice, so the few tickets at risk
-            // are read by `tickets_at_risk` rather than every ticket due
-            // within the horizon by `tickets_risk`.
-            clauses.push("+t.due_key <= ? AND t.at_risk_at <= ?".to_owned());
-            args.push(Sql::Integer(
-                millis(now).saturating_add(self.risk_horizon_ms()?),
-            ));
-            args.push(Sql::Integer(millis(now)));
+                Term::Status(s) => {
+                    clauses.push("t.status = ?".to_owned());
+                    args.push(Sql::Text(s.as_str().into()));
+                }
+                Term::Source(s) => {
+                    clauses.push("t.source = ?".to_owned());
+                    args.push(Sql::Text(s.as_str().into()));
+                }
+                Term::AtRisk if walk => {
+                    clauses.push("+t.at_risk_at <= ?".to_owned());
+                    args.push(Sql::Integer(millis(now)));
+                }
+                Term::AtRisk => {
+                    // The due bound is implied by the at-risk moment; the
+                    // `+` keeps it off the index choice, so the few tickets
+                    // at risk are read by `tickets_at_risk` rather than
+                    // every ticket due within the horizon by `tickets_risk`.
+                    clauses.push("+t.due_key <= ? AND t.at_risk_at <= ?".to_owned());
+                    args.push(Sql::Integer(
+                        millis(now).saturating_add(self.risk_horizon_ms()?),
+                    ));
+                    args.push(Sql::Integer(millis(now)));
+                }
+            }
         }
         if !q.status.is_empty() {
             clauses.push(format!("t.status IN ({})", marks(q.status.len())));

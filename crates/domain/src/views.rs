@@ -171,16 +171,68 @@ impl ViewRule {
         now: Timestamp,
         status_filter: &[Status],
     ) -> bool {
-        (!self.hides_closed(status_filter) || ticket.status != Status::Closed)
-            && (status_filter.is_empty() || status_filter.contains(&ticket.status))
-            && (!self.assigned_to_viewer || ticket.assignee_id == Some(viewer))
-            && self.status.is_none_or(|s| ticket.status == s)
-            && self.source.is_none_or(|s| ticket.source == s)
-            && (!self.at_risk
-                || sla::moments(ticket, policy)
-                    .at_risk_at
-                    .is_some_and(|m| m <= now))
+        (status_filter.is_empty() || status_filter.contains(&ticket.status))
+            && self
+                .terms(status_filter)
+                .into_iter()
+                .all(|term| match term {
+                    Term::NotClosed => ticket.status != Status::Closed,
+                    Term::AssignedToViewer => ticket.assignee_id == Some(viewer),
+                    Term::Status(s) => ticket.status == s,
+                    Term::Source(s) => ticket.source == s,
+                    Term::AtRisk => sla::moments(ticket, policy)
+                        .at_risk_at
+                        .is_some_and(|m| m <= now),
+                })
     }
+
+    /// The rule as the conditions every member meets, under `status_filter`
+    /// (empty: none). Every reader (this crate's [`ViewRule::matches`], the
+    /// server's SQL, the cache's lists and kept counts) translates these
+    /// terms with an exhaustive `match`, and this is the one place that
+    /// takes the rule apart: a new field of the rule is a new term, and
+    /// each reader that does not yet translate it stops compiling.
+    pub fn terms(&self, status_filter: &[Status]) -> Vec<Term> {
+        let ViewRule {
+            assigned_to_viewer,
+            status,
+            source,
+            at_risk,
+            closed: _,
+        } = *self;
+        let mut terms = Vec::new();
+        if self.hides_closed(status_filter) {
+            terms.push(Term::NotClosed);
+        }
+        if assigned_to_viewer {
+            terms.push(Term::AssignedToViewer);
+        }
+        if let Some(s) = status {
+            terms.push(Term::Status(s));
+        }
+        if let Some(s) = source {
+            terms.push(Term::Source(s));
+        }
+        if at_risk {
+            terms.push(Term::AtRisk);
+        }
+        terms
+    }
+}
+
+/// One condition of a view's rule ([`ViewRule::terms`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Term {
+    /// Not closed.
+    NotClosed,
+    /// Assigned to the viewer.
+    AssignedToViewer,
+    /// In this status.
+    Status(Status),
+    /// From this source.
+    Source(Source),
+    /// A running timer at risk or breached now (`at_risk_at <= now`).
+    AtRisk,
 }
 
 /// The views `ticket` belongs to for `viewer` at `now`.

@@ -4,6 +4,7 @@
 //! PostgreSQL, so both stores answer the same query the same way.
 
 use base64::Engine;
+use fyncall_domain::views::Term;
 use fyncall_domain::{Order, SortField, Timestamp, View};
 use serde_json::{Value, json};
 
@@ -141,25 +142,20 @@ pub fn list_sql(q: &TicketQuery, now: Timestamp, dialect: Dialect) -> Result<Lis
     };
     // The view's rule, from the domain, as SQL.
     let view = q.view.unwrap_or(View::All);
-    let rule = view.rule();
-    if rule.hides_closed(&q.statuses) {
-        b.clauses.push("status <> 'closed'".into());
-    }
-    if rule.assigned_to_viewer {
-        let p = b.bind(vec![Arg::Text(q.viewer.to_string())]);
-        b.clauses.push(format!("assignee_id = {p}"));
-    }
-    if let Some(status) = rule.status {
-        let p = b.bind(vec![Arg::Text(status.as_str().into())]);
-        b.clauses.push(format!("status = {p}"));
-    }
-    if let Some(source) = rule.source {
-        let p = b.bind(vec![Arg::Text(source.as_str().into())]);
-        b.clauses.push(format!("source = {p}"));
-    }
-    if rule.at_risk {
-        let p = b.bind(vec![Arg::Text(iso(now))]);
-        b.clauses.push(format!("at_risk_at <= {p}"));
+    for term in view.rule().terms(&q.statuses) {
+        let clause = match term {
+            Term::NotClosed => "status <> 'closed'".to_owned(),
+            Term::AssignedToViewer => {
+                format!(
+                    "assignee_id = {}",
+                    b.bind(vec![Arg::Text(q.viewer.to_string())])
+                )
+            }
+            Term::Status(s) => format!("status = {}", b.bind(vec![Arg::Text(s.as_str().into())])),
+            Term::Source(s) => format!("source = {}", b.bind(vec![Arg::Text(s.as_str().into())])),
+            Term::AtRisk => format!("at_risk_at <= {}", b.bind(vec![Arg::Text(iso(now))])),
+        };
+        b.clauses.push(clause);
     }
     if !q.statuses.is_empty() {
         let p = b.bind(
