@@ -597,6 +597,27 @@ pub fn next_breach_moment(
         .min()
 }
 
+/// Whether the one `sla_breached` entry of the `kind` timer is recorded.
+pub fn breach_recorded(ticket: &Ticket, kind: TimerKind) -> bool {
+    match kind {
+        TimerKind::FirstResponse => ticket.sla_clock.first_response_breach_recorded,
+        TimerKind::Resolution => ticket.sla_clock.resolution_breach_recorded,
+    }
+}
+
+/// The earliest moment a server's sweep has work on `ticket`: a timer's
+/// `sla_breached` entry falls due ([`take_new_breaches`] would record it),
+/// or the ticket closes on its own (RULES.md "Auto-close"). `None`: nothing
+/// will ever fall due (a closed ticket, every breach recorded).
+pub fn sweep_at(ticket: &Ticket, settings: &crate::TeamSettings) -> Option<Timestamp> {
+    deadlines(ticket, &settings.sla)
+        .into_iter()
+        .filter(|d| !breach_recorded(ticket, d.timer))
+        .map(|d| d.breach_at())
+        .chain(crate::auto_close_at(ticket, settings))
+        .min()
+}
+
 /// Timers seen breached (running past due, or stopped late) at `now` whose
 /// one `sla_breached` entry is not yet recorded; marks them recorded.
 /// Returns each with the due time it passed.
@@ -612,12 +633,11 @@ pub(crate) fn take_new_breaches(
         (TimerKind::Resolution, sla.resolution),
     ] {
         let late = matches!(timer.state, TimerState::Breached | TimerState::Missed);
-        let recorded = match kind {
-            TimerKind::FirstResponse => &mut ticket.sla_clock.first_response_breach_recorded,
-            TimerKind::Resolution => &mut ticket.sla_clock.resolution_breach_recorded,
-        };
-        if late && !*recorded {
-            *recorded = true;
+        if late && !breach_recorded(ticket, kind) {
+            match kind {
+                TimerKind::FirstResponse => ticket.sla_clock.first_response_breach_recorded = true,
+                TimerKind::Resolution => ticket.sla_clock.resolution_breach_recorded = true,
+            }
             if let Some(due) = timer.due_at {
                 out.push((kind, due));
             }

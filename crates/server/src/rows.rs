@@ -4,19 +4,10 @@
 
 use fyncall_domain::{Activity, Change, TeamSettings, Ticket, Timestamp, sla};
 
-/// The earliest moment the sweep has work on this ticket: an `sla_breached`
-/// entry falls due, or it closes on its own (RULES.md "Auto-close").
+/// The earliest moment the sweep has work on this ticket (the domain's
+/// [`sla::sweep_at`]), stored in `tickets.next_breach_at`.
 pub fn next_breach_at(ticket: &Ticket, settings: &TeamSettings) -> Option<Timestamp> {
-    sla::deadlines(ticket, &settings.sla)
-        .into_iter()
-        .filter(|d| match d.timer {
-            sla::TimerKind::FirstResponse => !ticket.sla_clock.first_response_breach_recorded,
-            sla::TimerKind::Resolution => !ticket.sla_clock.resolution_breach_recorded,
-        })
-        .map(|d| d.breach_at())
-        // A resolved ticket's auto-close is the sweep's too.
-        .chain(fyncall_domain::auto_close_at(ticket, settings))
-        .min()
+    sla::sweep_at(ticket, settings)
 }
 
 /// The text of a timeline entry that search looks in.

@@ -389,7 +389,28 @@ fn check_sla_invariants(state: &State, now: Timestamp) -> Result<(), TestCaseErr
             prop_assert_eq!(&tags::clean_tag(tag).expect("a kept tag is valid"), tag);
         }
     }
-    check_merge_invariants(state)
+    check_merge_invariants(state)?;
+    check_sweep_moments(state)
+}
+
+/// The moment the server's sweep stores for a ticket is exactly when it
+/// first has work: a breach to record or an auto-close, none a moment before.
+fn check_sweep_moments(state: &State) -> Result<(), TestCaseError> {
+    for t in state.tickets.values() {
+        let Some(at) = sla::sweep_at(t, &state.settings) else {
+            continue;
+        };
+        let work = |when: Timestamp| {
+            observe_breaches(t, &state.settings, when).is_some()
+                || auto_close(t, &state.settings, when).is_some()
+        };
+        prop_assert!(work(at), "work at the sweep moment {at}");
+        prop_assert!(
+            !work(at - TimeDelta::milliseconds(1)),
+            "no work before {at}"
+        );
+    }
+    Ok(())
 }
 
 /// A merged ticket is closed, its target lists it and is never merged
