@@ -814,9 +814,11 @@ pub struct NewIntegrationToken {
     pub token: String,
 }
 
-/// A new agent as an admin adds one (`POST /agents`).
+/// A new agent as an admin adds one (`POST /agents`), or as `init` makes
+/// the first admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAgent {
     pub name: String,
     pub email: String,

@@ -4,10 +4,10 @@
 
 use fyncall_domain::wire::PushResult;
 use fyncall_domain::{
-    Agent, AgentChange, Caller, InboxPage, InboxQuery, Message, Mutation, Refusal, Role, Stamp,
+    Agent, AgentChange, Caller, InboxPage, InboxQuery, Message, Mutation, Refusal, Stamp,
     TeamSettings, Timestamp,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -157,13 +157,7 @@ pub struct TicketPage {
 
 pub use fyncall_domain::wire::{Entity, PullPage, PulledChange, TicketBody};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct NewAgent {
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    pub password: String,
-}
+pub use fyncall_domain::wire::NewAgent;
 
 /// `f`'s answer, run by `Store::token_read`.
 pub(crate) fn read_tokens<S: Store + ?Sized, T>(

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use fyncall_domain::wire::LiveSession;
-use fyncall_domain::{Agent, AgentChange, Role, TeamSettings, permissions};
+use fyncall_domain::{Agent, AgentChange, TeamSettings, permissions};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -297,25 +297,6 @@ pub async fn list_agents(
     Ok(Json(state.blocking(|s| s.agents()).await?))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct NewAgentBody {
-    pub name: String,
-    pub email: String,
-    /// `admin` or `agent`.
-    pub role: String,
-    pub password: String,
-}
-
-fn parse_role(text: &str) -> Result<Role, ApiError> {
-    match text {
-        "admin" => Ok(Role::Admin),
-        "agent" => Ok(Role::Agent),
-        other => Err(ApiError::bad_request(format!(
-            "unknown role {other:?}: use admin or agent"
-        ))),
-    }
-}
-
 /// Checks a new agent's fields; shared by the API and `init`.
 pub fn check_new_agent(new: &NewAgent) -> Result<(), ApiError> {
     // RULES.md "Text and ids": no control characters in names.
@@ -331,20 +312,14 @@ pub fn check_new_agent(new: &NewAgent) -> Result<(), ApiError> {
     auth::check_new_password(&new.password)
 }
 
-#[utoipa::path(post, path = "/api/v1/agents", request_body = NewAgentBody, tag = "agents",
+#[utoipa::path(post, path = "/api/v1/agents", request_body = NewAgent, tag = "agents",
     responses((status = 201, body = Agent)))]
 pub async fn create_agent(
     State(state): State<AppState>,
     AgentAuth(actor, ..): AgentAuth,
-    ApiJson(body): ApiJson<NewAgentBody>,
+    ApiJson(new): ApiJson<NewAgent>,
 ) -> Result<(StatusCode, Json<Agent>), ApiError> {
     permissions::check_admin(&actor, "add agents")?;
-    let new = NewAgent {
-        name: body.name,
-        email: body.email,
-        role: parse_role(&body.role)?,
-        password: body.password,
-    };
     check_new_agent(&new)?;
     let agent = Agent {
         id: Uuid::now_v7(),

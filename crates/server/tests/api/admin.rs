@@ -112,6 +112,13 @@ async fn agents_and_tokens_as_the_admin_console_uses_them(store: Kind) {
         .await;
     assert_eq!(s.as_u16(), 201, "{made}");
     assert_eq!(made["name"], "Dana Reyes", "trimmed");
+    // A role that is not one: refused, naming the two there are.
+    let bad = t
+        .post(&t.admin, "/agents", json!({"name": "Eve", "email": "eve@example.com", "role": "owner", "password": "twelve chars ok"}))
+        .await;
+    assert!(bad.0.is_client_error(), "{}", bad.1);
+    let said = bad.1["error"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(said.contains("admin") && said.contains("agent"), "{said}");
     let path = format!("/agents/{}", made["id"].as_str().expect("id"));
     // Renamed, then made an admin, in two changes.
     let (s, renamed) = t
