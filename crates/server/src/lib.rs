@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod presence;
 pub mod pull;
 pub mod query;
+pub mod read;
 pub mod reports;
 pub mod rows;
 pub mod sessions;

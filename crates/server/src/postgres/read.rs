@@ -1,15 +1,14 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, TeamSettings, Timestamp};
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::tokens::PgTokens;
-use super::{Db, PgStore, agents, db_err, parse_rows, settings};
-use crate::error::ApiError;
+use super::{Db, PgStore, agents, db_err, settings};
 use crate::pull::{PullRows, Table};
-use crate::query::{Arg, Dialect, encode_cursor, list_sql};
+use crate::query::{Arg, Dialect};
 use crate::sessions::TokenDb;
 use crate::store::ConversationBody;
 use crate::store::{
@@ -27,79 +26,62 @@ fn boxed(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync>> {
         .collect()
 }
 
-fn list_tickets<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    q: &TicketQuery,
-    now: Timestamp,
-) -> StoreResult<TicketPage> {
-    let settings = settings(db)?;
-    let sql = list_sql(q, now, Dialect::Postgres)?;
-    let count_args = boxed(&sql.count_args);
-    let refs: Vec<&(dyn ToSql + Sync)> = count_args.iter().map(AsRef::as_ref).collect();
-    let total: i64 = db
-        .query_dynamic(&sql.count_sql, &refs)?
-        .first()
-        .map(|r| r.get(0))
-        .unwrap_or(0);
-    let page_args = boxed(&sql.page_args);
-    let refs: Vec<&(dyn ToSql + Sync)> = page_args.iter().map(AsRef::as_ref).collect();
-    let rows = db.query_dynamic(&sql.page_sql, &refs)?;
-    let has_more = rows.len() > sql.limit;
-    let mut tickets = Vec::new();
-    let mut last = None;
-    for row in rows.iter().take(sql.limit) {
-        let ticket: Ticket = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-        tickets.push(TicketBody::at(ticket, &settings, now));
-        let key = if sql.int_key {
-            Arg::Int(row.get(1))
-        } else {
-            Arg::Text(row.get(1))
-        };
-        last = Some((key, row.get::<_, String>(2)));
+/// The API's reads ([`crate::read`]) on PostgreSQL.
+struct PgRead<'a, 'b, C: GenericClient>(&'a mut Db<'b, C>);
+
+impl<C: GenericClient> crate::read::ReadRows for PgRead<'_, '_, C> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
     }
-    let next_cursor = if has_more {
-        last.map(|(k, id)| encode_cursor(&k, &id))
-    } else {
-        None
-    };
-    Ok(TicketPage {
-        tickets,
-        next_cursor,
-        total,
-    })
-}
 
-fn load_ticket<C: GenericClient>(db: &mut Db<'_, C>, id: &str) -> StoreResult<Option<Ticket>> {
-    db.query_opt("SELECT data FROM tickets WHERE id = $1", &[&id])?
-        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).map_err(db_err))
-        .transpose()
-}
+    fn texts(&mut self, sql: &str, args: &[Arg]) -> StoreResult<Vec<String>> {
+        let args = boxed(args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(AsRef::as_ref).collect();
+        Ok(self
+            .0
+            .query_dynamic(sql, &refs)?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect())
+    }
 
-fn conversation_body<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    id: &str,
-) -> StoreResult<Option<ConversationBody>> {
-    let Some(row) = db.query_opt("SELECT data FROM conversations WHERE id = $1", &[&id])? else {
-        return Ok(None);
-    };
-    let conversation = serde_json::from_str(row.get::<_, &str>(0)).map_err(db_err)?;
-    let messages = parse_rows(&db.query(
-        "SELECT data FROM messages WHERE conversation_id = $1 ORDER BY sent_at, pos",
-        &[&id],
-    )?)?;
-    let ticket_ids = db
-        .query(
-            "SELECT id FROM tickets WHERE conversation_id = $1 ORDER BY created_at, id",
-            &[&id],
-        )?
-        .iter()
-        .map(|r| Uuid::parse_str(r.get::<_, &str>(0)).map_err(db_err))
-        .collect::<StoreResult<_>>()?;
-    Ok(Some(ConversationBody {
-        conversation,
-        messages,
-        ticket_ids,
-    }))
+    fn count(&mut self, sql: &str, args: &[Arg]) -> StoreResult<i64> {
+        let args = boxed(args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(AsRef::as_ref).collect();
+        Ok(self
+            .0
+            .query_dynamic(sql, &refs)?
+            .first()
+            .map(|r| r.get(0))
+            .unwrap_or(0))
+    }
+
+    fn keyed(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+        int_key: bool,
+    ) -> StoreResult<Vec<(String, Arg, String)>> {
+        let args = boxed(args);
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(AsRef::as_ref).collect();
+        Ok(self
+            .0
+            .query_dynamic(sql, &refs)?
+            .iter()
+            .map(|row| {
+                let key = if int_key {
+                    Arg::Int(row.get(1))
+                } else {
+                    Arg::Text(row.get(1))
+                };
+                (row.get::<_, String>(0), key, row.get::<_, String>(2))
+            })
+            .collect())
+    }
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self.0)
+    }
 }
 
 /// The reads of a pull page on PostgreSQL (id lists as arrays).
@@ -198,10 +180,6 @@ impl crate::snapshot::SnapshotRows for PgSnapshot<'_, '_, '_> {
     }
 }
 
-fn not_found_ticket(id: Uuid) -> ApiError {
-    ApiError::not_found(format!("no ticket {id} in this team"))
-}
-
 impl Store for PgStore {
     fn login_candidate(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
         self.read(|db| {
@@ -261,11 +239,7 @@ impl Store for PgStore {
     }
 
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody> {
-        self.read(|db| {
-            let settings = settings(db)?;
-            let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
-            Ok(TicketBody::at(t, &settings, now))
-        })
+        self.read(|db| crate::read::ticket(&mut PgRead(db), id, now))
     }
 
     fn ticket_with_activity(
@@ -273,31 +247,15 @@ impl Store for PgStore {
         id: Uuid,
         now: Timestamp,
     ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)> {
-        self.snapshot(|db| {
-            let settings = settings(db)?;
-            let t = load_ticket(db, &id.to_string())?.ok_or_else(|| not_found_ticket(id))?;
-            // With the comments of the tickets merged into it (RULES.md "Merge").
-            let merged: Vec<String> = t.merged_ids.iter().map(Uuid::to_string).collect();
-            let activity = parse_rows(&db.query(
-                "SELECT data FROM activity WHERE ticket_id = $1
-                    OR (kind = 'comment' AND ticket_id = ANY($2))
-                 ORDER BY at, pos",
-                &[&id.to_string(), &merged],
-            )?)?;
-            Ok((TicketBody::at(t, &settings, now), activity))
-        })
+        self.snapshot(|db| crate::read::ticket_with_activity(&mut PgRead(db), id, now))
     }
 
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
-        self.snapshot(|db| list_tickets(db, query, now))
+        self.snapshot(|db| crate::read::list_tickets(&mut PgRead(db), query, now))
     }
 
     fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {
-        self.snapshot(|db| {
-            conversation_body(db, &id.to_string())?.ok_or_else(|| {
-                ApiError::not_found(format!("no conversation {id} in this team")).into()
-            })
-        })
+        self.snapshot(|db| crate::read::conversation(&mut PgRead(db), id))
     }
 
     fn dialect(&self) -> Dialect {

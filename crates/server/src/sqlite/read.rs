@@ -1,14 +1,13 @@
 //! Reads, and the `Store` implementation that ties reads and writes together.
 
-use fyncall_domain::{Agent, TeamSettings, Ticket, Timestamp};
+use fyncall_domain::{Agent, TeamSettings, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use uuid::Uuid;
 
 use super::tokens::SqliteTokens;
-use super::{SqliteStore, agents, db_err, load_ticket, settings};
-use crate::error::ApiError;
+use super::{SqliteStore, agents, db_err, settings};
 use crate::pull::{PullRows, Table};
-use crate::query::{Arg, Dialect, encode_cursor, list_sql};
+use crate::query::{Arg, Dialect};
 use crate::sessions::TokenDb;
 use crate::store::ConversationBody;
 use crate::store::{
@@ -24,96 +23,51 @@ fn to_sql(args: &[Arg]) -> Vec<Sql> {
         .collect()
 }
 
-fn list_tickets(conn: &Connection, q: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
-    let settings = settings(conn)?;
-    let sql = list_sql(q, now, Dialect::Sqlite)?;
-    let total: i64 = conn
-        .query_row(
-            &sql.count_sql,
-            params_from_iter(to_sql(&sql.count_args)),
-            |r| r.get(0),
-        )
-        .map_err(db_err)?;
-    let mut stmt = conn.prepare(&sql.page_sql).map_err(db_err)?;
-    let mut rows = stmt
-        .query(params_from_iter(to_sql(&sql.page_args)))
-        .map_err(db_err)?;
-    let mut tickets = Vec::new();
-    let mut last: Option<(Arg, String)> = None;
-    let mut has_more = false;
-    while let Some(row) = rows.next().map_err(db_err)? {
-        if tickets.len() == sql.limit {
-            has_more = true;
-            break;
-        }
-        let data: String = row.get(0).map_err(db_err)?;
-        let ticket: Ticket = serde_json::from_str(&data).map_err(db_err)?;
-        tickets.push(TicketBody::at(ticket, &settings, now));
-        let key = if sql.int_key {
-            Arg::Int(row.get(1).map_err(db_err)?)
-        } else {
-            Arg::Text(row.get(1).map_err(db_err)?)
-        };
-        last = Some((key, row.get(2).map_err(db_err)?));
-    }
-    let next_cursor = if has_more {
-        last.map(|(k, id)| encode_cursor(&k, &id))
-    } else {
-        None
-    };
-    Ok(TicketPage {
-        tickets,
-        next_cursor,
-        total,
-    })
-}
+/// The API's reads ([`crate::read`]) on SQLite.
+struct SqliteRead<'c>(&'c Connection);
 
-fn conversation_body(conn: &Connection, id: Uuid) -> StoreResult<Option<ConversationBody>> {
-    let data: Option<String> = conn
-        .query_row(
-            "SELECT data FROM conversations WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)?;
-    let Some(data) = data else { return Ok(None) };
-    let conversation = serde_json::from_str(&data).map_err(db_err)?;
-    let messages = {
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT data FROM messages WHERE conversation_id = ?1 ORDER BY sent_at, rowid",
-            )
-            .map_err(db_err)?;
+impl crate::read::ReadRows for SqliteRead<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn texts(&mut self, sql: &str, args: &[Arg]) -> StoreResult<Vec<String>> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db_err)?;
         let rows = stmt
-            .query_map([id.to_string()], |r| r.get::<_, String>(0))
+            .query_map(params_from_iter(to_sql(args)), |r| r.get::<_, String>(0))
             .map_err(db_err)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(serde_json::from_str(&r.map_err(db_err)?).map_err(db_err)?);
-        }
-        out
-    };
-    let ticket_ids = {
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT id FROM tickets WHERE conversation_id = ?1 ORDER BY created_at, id",
-            )
-            .map_err(db_err)?;
+        rows.map(|r| r.map_err(db_err)).collect()
+    }
+
+    fn count(&mut self, sql: &str, args: &[Arg]) -> StoreResult<i64> {
+        self.0
+            .query_row(sql, params_from_iter(to_sql(args)), |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    fn keyed(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+        int_key: bool,
+    ) -> StoreResult<Vec<(String, Arg, String)>> {
+        let mut stmt = self.0.prepare(sql).map_err(db_err)?;
         let rows = stmt
-            .query_map([id.to_string()], |r| r.get::<_, String>(0))
+            .query_map(params_from_iter(to_sql(args)), |r| {
+                let key = if int_key {
+                    Arg::Int(r.get(1)?)
+                } else {
+                    Arg::Text(r.get(1)?)
+                };
+                Ok((r.get(0)?, key, r.get(2)?))
+            })
             .map_err(db_err)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(Uuid::parse_str(&r.map_err(db_err)?).map_err(db_err)?);
-        }
-        out
-    };
-    Ok(Some(ConversationBody {
-        conversation,
-        messages,
-        ticket_ids,
-    }))
+        rows.map(|r| r.map_err(db_err)).collect()
+    }
+
+    fn settings(&mut self) -> StoreResult<TeamSettings> {
+        settings(self.0)
+    }
 }
 
 /// The reads of a pull page on SQLite (id lists as a JSON array).
@@ -277,12 +231,7 @@ impl Store for SqliteStore {
     }
 
     fn ticket(&self, id: Uuid, now: Timestamp) -> StoreResult<TicketBody> {
-        self.read(|c| {
-            let settings = settings(c)?;
-            let t = load_ticket(c, id)?
-                .ok_or_else(|| ApiError::not_found(format!("no ticket {id} in this team")))?;
-            Ok(TicketBody::at(t, &settings, now))
-        })
+        self.read(|c| crate::read::ticket(&mut SqliteRead(c), id, now))
     }
 
     fn ticket_with_activity(
@@ -290,42 +239,15 @@ impl Store for SqliteStore {
         id: Uuid,
         now: Timestamp,
     ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)> {
-        self.read(|c| {
-            let settings = settings(c)?;
-            let t = load_ticket(c, id)?
-                .ok_or_else(|| ApiError::not_found(format!("no ticket {id} in this team")))?;
-            // With the comments of the tickets merged into it (RULES.md "Merge").
-            let merged = serde_json::to_string(&t.merged_ids).map_err(db_err)?;
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT data FROM activity WHERE ticket_id = ?1
-                        OR (kind = 'comment' AND ticket_id IN (SELECT value FROM json_each(?2)))
-                     ORDER BY at, rowid",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(rusqlite::params![id.to_string(), merged], |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(db_err)?;
-            let mut activity = Vec::new();
-            for r in rows {
-                activity.push(serde_json::from_str(&r.map_err(db_err)?).map_err(db_err)?);
-            }
-            Ok((TicketBody::at(t, &settings, now), activity))
-        })
+        self.read(|c| crate::read::ticket_with_activity(&mut SqliteRead(c), id, now))
     }
 
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
-        self.read(|c| list_tickets(c, query, now))
+        self.read(|c| crate::read::list_tickets(&mut SqliteRead(c), query, now))
     }
 
     fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {
-        self.read(|c| {
-            conversation_body(c, id)?.ok_or_else(|| {
-                ApiError::not_found(format!("no conversation {id} in this team")).into()
-            })
-        })
+        self.read(|c| crate::read::conversation(&mut SqliteRead(c), id))
     }
 
     fn dialect(&self) -> Dialect {
