@@ -187,6 +187,9 @@ describe('the ticket list', () => {
     expect(chips).toEqual(['vip', 'refund']);
     await fireEvent.input(screen.getByLabelText('Tags'), { target: { value: 'vip, late -spam' } });
     await waitFor(() => expect(backend.queries.at(-1)?.tags).toEqual({ any_of: ['vip', 'late'], none_of: ['spam'] }));
+    // The team's tags are read when the box is first used, not on every view.
+    expect(container.querySelectorAll('#team-tags option').length).toBe(0);
+    await fireEvent.focus(screen.getByLabelText('Tags'));
     await waitFor(() => expect([...container.querySelectorAll('#team-tags option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['refund', 'vip']));
   });
 

@@ -76,6 +76,7 @@ describe('the ticket page', () => {
   it('adds a typed tag, suggested from the team, and removes one with its button', async () => {
     const { container, backend } = setup(() => null, { tags: ['vip'] }, [row(1, 'x', { tags: ['refund', 'vip'] })]);
     await waitFor(() => expect(container.querySelector('[data-testid=tags] [data-tag=vip]')).not.toBeNull());
+    await fireEvent.focus(screen.getByLabelText('Add a tag'));
     await waitFor(() => expect([...container.querySelectorAll('#ticket-tag-suggestions option')].map((o) => (o as HTMLOptionElement).value)).toEqual(['refund']));
     await fireEvent.input(screen.getByLabelText('Add a tag'), { target: { value: 'late-delivery' } });
     await fireEvent.submit(container.querySelector('[data-testid=tags]') as HTMLFormElement);

@@ -27,6 +27,11 @@ export class Desk {
   presence = $state<PresenceEntry[]>([]);
   /** Bumped on every change of the cache: what is shown reads again. */
   refresh = $state(0);
+  /** The team's tags, most used first (suggestions); read when a tag box
+   * first wants them ([`wantTags`]) and again after a change, never on a
+   * view click or a ticket's opening (it reads every open ticket). */
+  teamTags = $state<string[]>([]);
+  #tagsRead = false;
   localNow = $state(Date.now());
   error = $state('');
   /** A message the sync engine sends once; kept until dismissed. */
@@ -79,6 +84,7 @@ export class Desk {
     const readAgain = () => {
       if (later) { clearTimeout(later); later = null; }
       lastRead = Date.now();
+      this.#tagsRead = false;
       this.refresh++;
       this.reloadSide();
     };
@@ -111,6 +117,15 @@ export class Desk {
       clearInterval(side);
       stops.forEach((u) => u());
     };
+  }
+
+  /** Reads the team's tags if they are not read since the last change. */
+  wantTags(): void {
+    if (this.#tagsRead) return;
+    this.#tagsRead = true;
+    this.backend.tags()
+      .then((c) => (this.teamTags = c.map((t) => t.tag)))
+      .catch(() => (this.#tagsRead = false));
   }
 
   signedOut(): void {
