@@ -31,6 +31,9 @@ export class Desk {
    * first wants them ([`wantTags`]) and again after a change, never on a
    * view click or a ticket's opening (it reads every open ticket). */
   teamTags = $state<string[]>([]);
+  /** Each list's column preference as last read or chosen (by preference
+   * key), so a list opened again draws its columns at once. */
+  columnPrefs = new Map<string, string | null>();
   #tagsRead = false;
   localNow = $state(Date.now());
   error = $state('');

@@ -8,6 +8,10 @@
 
 /** Rows drawn beyond each edge of the pane, so a scroll finds them there. */
 const OVERSCAN = 12;
+/** Rows drawn below the pane in a list's first frame: the rows in sight
+ * come first (a view click draws only those), the rest of the overscan
+ * right after that frame is painted, before any scroll needs them. */
+const FIRST_OVERSCAN = 2;
 /** Rows drawn before any row of this kind was measured (a list's first
  * showing in this window): about a full pane, then measured and windowed. */
 const UNMEASURED = 40;
@@ -26,6 +30,9 @@ export class Windowing {
   #visible = $state(0);
   /** Rows drawn give no height (no layout): every row is drawn. */
   #blind = $state(false);
+  /** Overscan rows below the pane now: FIRST_OVERSCAN until the first frame. */
+  #extra = $state(FIRST_OVERSCAN);
+  #growing = false;
 
   /** `list`: the list element; `rowSelector`: one of its rows; `head`: how far
    * below the list's top the first row starts (a table's header). */
@@ -62,6 +69,7 @@ export class Windowing {
       return;
     }
     seen.set(this.rowSelector, { row: this.rowHeight, pane: pane.clientHeight });
+    this.#growAfterPaint();
     // The overscan above the first row in sight, as far as there are rows
     // above it: a list at its top draws the rows in sight and those below.
     const inSight = Math.max(0, Math.floor((pane.scrollTop - this.#top()) / this.rowHeight));
@@ -69,11 +77,23 @@ export class Windowing {
     this.#visible = inSight - this.#first + Math.ceil(pane.clientHeight / this.rowHeight) + OVERSCAN;
   }
 
+  /** The whole overscan once this frame is painted (a timer set from the
+   * next animation frame runs after that frame's paint). */
+  #growAfterPaint(): void {
+    if (this.#extra >= OVERSCAN || this.#growing) return;
+    this.#growing = true;
+    const frame = globalThis.requestAnimationFrame ?? ((f: () => void) => setTimeout(f, 16));
+    frame(() => setTimeout(() => (this.#extra = OVERSCAN), 0));
+  }
+
   /** Follows the pane's scrolling and the window's size; returns the stop. */
   listen(): (() => void) | undefined {
     const pane = this.pane();
     if (!pane) return undefined;
-    const onScroll = () => this.measure();
+    const onScroll = () => {
+      this.#extra = OVERSCAN;
+      this.measure();
+    };
     pane.addEventListener('scroll', onScroll, { passive: true });
     window.addEventListener('resize', onScroll);
     return () => {
@@ -88,9 +108,11 @@ export class Windowing {
   range(count: number): { start: number; end: number } {
     if (this.#blind) return { start: 0, end: count };
     if (this.rowHeight === 0 || this.#visible === 0) return { start: 0, end: Math.min(count, UNMEASURED) };
-    if (count <= this.#visible) return { start: 0, end: count };
-    const start = Math.min(this.#first, Math.max(0, count - this.#visible));
-    return { start, end: Math.min(count, start + this.#visible) };
+    // The overscan not yet drawn below the pane (a list's first frame).
+    const visible = this.#visible - (OVERSCAN - this.#extra);
+    if (count <= visible) return { start: 0, end: count };
+    const start = Math.min(this.#first, Math.max(0, count - visible));
+    return { start, end: Math.min(count, start + visible) };
   }
 
   /** Scrolls the pane so row `i` is in sight (a keyboard move). */
