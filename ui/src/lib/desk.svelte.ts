@@ -7,6 +7,8 @@ import { getContext, setContext } from 'svelte';
 import { errorText, type Backend } from '../backend';
 import type { Agent } from '../generated/Agent';
 import type { Counts } from '../generated/Counts';
+import type { Macro } from '../generated/Macro';
+import type { TeamSettings } from '../generated/TeamSettings';
 import type { InboxCounts } from '../generated/InboxCounts';
 import type { PresenceEntry } from '../generated/PresenceEntry';
 import type { SessionInfo } from '../generated/SessionInfo';
@@ -34,6 +36,8 @@ export class Desk {
   /** Each list's column preference as last read or chosen (by preference
    * key), so a list opened again draws its columns at once. */
   columnPrefs = new Map<string, string | null>();
+  #macros: Promise<Macro[]> | null = null;
+  #settings: Promise<TeamSettings> | null = null;
   #tagsRead = false;
   localNow = $state(Date.now());
   error = $state('');
@@ -88,6 +92,8 @@ export class Desk {
       if (later) { clearTimeout(later); later = null; }
       lastRead = Date.now();
       this.#tagsRead = false;
+      this.#macros = null;
+      this.#settings = null;
       this.refresh++;
       this.reloadSide();
     };
@@ -120,6 +126,23 @@ export class Desk {
       clearInterval(side);
       stops.forEach((u) => u());
     };
+  }
+
+  /** The agent's macros, read once until the next change (a ticket page
+   * opened after another asks no more of the cache than its ticket). */
+  macros(): Promise<Macro[]> {
+    return (this.#macros ??= this.backend.macros().catch((e) => {
+      this.#macros = null;
+      throw e;
+    }));
+  }
+
+  /** The team's settings, read once until the next change. */
+  settings(): Promise<TeamSettings> {
+    return (this.#settings ??= this.backend.settings().catch((e) => {
+      this.#settings = null;
+      throw e;
+    }));
   }
 
   /** Reads the team's tags if they are not read since the last change. */
