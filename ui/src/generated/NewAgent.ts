@@ -2,7 +2,8 @@
 import type { Role } from "./Role";
 
 /**
- * A new agent as an admin adds one (`POST /agents`).
+ * A new agent as an admin adds one (`POST /agents`), or as `init` makes
+ * the first admin.
  */
 export type NewAgent = { name: string, email: string, role: Role, 
 /**
