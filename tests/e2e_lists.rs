@@ -243,16 +243,19 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
         id_of("alice@demo.fyncall.test"),
         id_of("ben@demo.fyncall.test"),
     );
-    let mine: Value = http
-        .get(format!(
-            "{url}/api/v1/tickets?view=all&assignee_id={}&limit=1",
+    // Alice's tickets as the server lists them, with more of the query.
+    let alices = |more: &str| -> Value {
+        http.get(format!(
+            "{url}/api/v1/tickets?view=all&assignee_id={}&{more}",
             alice_id.as_str().unwrap_or("")
         ))
         .bearer_auth(&admin)
         .send()
         .expect("list")
         .json()
-        .expect("json");
+        .expect("json")
+    };
+    let mine = alices("limit=1");
     let hers = mine["tickets"][0]["id"]
         .as_str()
         .expect("a ticket of Alice's")
@@ -372,16 +375,7 @@ fn lists_show_many_one_line_rows_with_the_columns_chosen() {
 
     // Merge: from the palette, keyboard only, Alice merges this ticket into
     // another of hers (picked by its number), then opens the merged one.
-    let others: Value = http
-        .get(format!(
-            "{url}/api/v1/tickets?view=all&assignee_id={}&status=open,in_progress&limit=20",
-            alice_id.as_str().unwrap_or("")
-        ))
-        .bearer_auth(&admin)
-        .send()
-        .expect("list")
-        .json()
-        .expect("json");
+    let others = alices("status=open,in_progress&limit=20");
     let into = others["tickets"]
         .as_array()
         .and_then(|t| t.iter().find(|x| x["id"] != json!(hers)))

@@ -180,7 +180,7 @@ pub async fn merge_targets(
     ticket: Uuid,
     query: String,
 ) -> IpcResult<Vec<fyncall_cache::TicketRow>> {
-    desk.with_reader(move |c| c.merge_targets(ticket, &query))
+    desk.with_reader(move |c| c.merge_targets(ticket, &query, Utc::now()))
         .await
 }
 

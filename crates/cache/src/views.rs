@@ -761,8 +761,13 @@ impl Cache {
     /// Tickets `source` could be merged into, for the picker: not closed,
     /// not itself, the same customer's first, then the most recently
     /// updated; `query` narrows them by `#number` or words of the subject.
-    pub fn merge_targets(&self, source: Uuid, query: &str) -> Result<Vec<TicketRow>> {
-        let now = self.now(chrono::Utc::now())?;
+    pub fn merge_targets(
+        &self,
+        source: Uuid,
+        query: &str,
+        local_now: Timestamp,
+    ) -> Result<Vec<TicketRow>> {
+        let now = self.now(local_now)?;
         let (ticket, _) = visible_ticket(&self.conn, source)?
             .ok_or_else(|| CacheError::NotFound(format!("no ticket {source} in the cache")))?;
         let email = visible_conversation(&self.conn, ticket.conversation_id)?

@@ -33,12 +33,14 @@ fn a_merge_made_offline_shows_on_both_pages_and_an_unmerge_undoes_it() {
     let mut cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 2);
 
     // The picker: not itself, nothing closed; a number finds its ticket.
-    let targets = cache.merge_targets(ticket_id(0), "").expect("targets");
+    let targets = cache
+        .merge_targets(ticket_id(0), "", now())
+        .expect("targets");
     assert!(!targets.is_empty());
     assert!(targets.iter().all(|r| r.ticket.id != ticket_id(0)));
     assert!(targets.iter().all(|r| r.ticket.status != Status::Closed));
     let found = cache
-        .merge_targets(ticket_id(0), "#1004")
+        .merge_targets(ticket_id(0), "#1004", now())
         .expect("by number");
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].ticket.id, ticket_id(3));

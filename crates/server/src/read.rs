@@ -29,8 +29,13 @@ pub trait ReadRows {
     fn settings(&mut self) -> StoreResult<TeamSettings>;
 }
 
+/// A stored row that does not read back.
+fn bad_row(e: impl std::fmt::Display) -> crate::store::StoreError {
+    crate::store::StoreError::Database(e.to_string())
+}
+
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| crate::store::StoreError::Database(e.to_string()))
+    serde_json::from_str(text).map_err(bad_row)
 }
 
 fn no_ticket(id: Uuid) -> ApiError {
@@ -176,7 +181,7 @@ pub fn conversation<R: ReadRows + ?Sized>(rows: &mut R, id: Uuid) -> StoreResult
             &arg,
         )?
         .iter()
-        .map(|t| Uuid::parse_str(t).map_err(|e| crate::store::StoreError::Database(e.to_string())))
+        .map(|t| Uuid::parse_str(t).map_err(bad_row))
         .collect::<StoreResult<_>>()?;
     Ok(ConversationBody {
         conversation: parse(&data)?,
