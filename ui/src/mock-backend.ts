@@ -209,6 +209,7 @@ export class MockBackend implements Backend {
     retired_categories: [],
     calendar: null,
     auto_close_after_days: 4,
+    sync_window_days: 90,
   };
   settings = async () => structuredClone(this.teamSettings);
   agents = async () => [alice];

@@ -27,6 +27,7 @@
 //! - [`text`]: what typed text may hold, and which ids a client may choose.
 //! - [`words`]: the words every window shows for the rules' values,
 //!   exported to the UI.
+//! - [`working_set`]: which tickets the desktop keeps (the sync window).
 //! - [`wire`]: the API's shapes (API.md): pulls, pushes, snapshots,
 //!   sessions, admin bodies, errors, and their serde helpers.
 //! - `testing` (feature `testing`): fixtures every crate's tests share.
@@ -58,6 +59,7 @@ pub mod ticket;
 pub mod views;
 pub mod wire;
 pub mod words;
+pub mod working_set;
 
 /// A moment in time, always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

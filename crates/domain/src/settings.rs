@@ -166,6 +166,11 @@ pub struct TeamSettings {
     /// closes on its own; 0: never (RULES.md "Auto-close").
     #[serde(default = "default_auto_close")]
     pub auto_close_after_days: u32,
+    /// Closed tickets stay on the agents' desktops this many days after they
+    /// close; older ones come from the server when opened
+    /// ([`crate::working_set`]).
+    #[serde(default = "default_sync_window")]
+    pub sync_window_days: u32,
 }
 
 /// The days a resolved ticket waits before it closes, unless a team says otherwise.
@@ -177,6 +182,10 @@ fn default_auto_close() -> u32 {
     AUTO_CLOSE_DEFAULT_DAYS
 }
 
+fn default_sync_window() -> u32 {
+    crate::working_set::SYNC_WINDOW_DEFAULT_DAYS
+}
+
 impl Default for TeamSettings {
     fn default() -> Self {
         TeamSettings {
@@ -184,6 +193,7 @@ impl Default for TeamSettings {
             categories: DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
             retired_categories: Vec::new(),
             auto_close_after_days: AUTO_CLOSE_DEFAULT_DAYS,
+            sync_window_days: crate::working_set::SYNC_WINDOW_DEFAULT_DAYS,
         }
     }
 }
@@ -197,6 +207,16 @@ impl TeamSettings {
                 format!(
                     "close resolved tickets after 0 to {AUTO_CLOSE_MAX_DAYS} days (0: never), not {}",
                     self.auto_close_after_days
+                ),
+            ));
+        }
+        use crate::working_set::{SYNC_WINDOW_MAX_DAYS, SYNC_WINDOW_MIN_DAYS};
+        if !(SYNC_WINDOW_MIN_DAYS..=SYNC_WINDOW_MAX_DAYS).contains(&self.sync_window_days) {
+            return Err(Refusal::invalid(
+                "sync_window_days",
+                format!(
+                    "keep closed tickets on the desktops {SYNC_WINDOW_MIN_DAYS} to {SYNC_WINDOW_MAX_DAYS} days after they close, not {}",
+                    self.sync_window_days
                 ),
             ));
         }

@@ -72,6 +72,19 @@ fn load_ticket<R: ReadRows + ?Sized>(rows: &mut R, id: Uuid) -> StoreResult<Opti
         .transpose()
 }
 
+/// The id of the ticket numbered `number` (`#1042`), closed long ago or not.
+pub fn ticket_numbered<R: ReadRows + ?Sized>(rows: &mut R, number: i64) -> StoreResult<Uuid> {
+    let sql = format!(
+        "SELECT id FROM tickets WHERE number = {}",
+        marks(rows.dialect(), 1, 1)
+    );
+    let ids = rows.texts(&sql, &[Arg::Int(number)])?;
+    let id = ids
+        .first()
+        .ok_or_else(|| ApiError::not_found(format!("no ticket #{number} in this team")))?;
+    Uuid::parse_str(id).map_err(bad_row)
+}
+
 /// A ticket as the API shows it at `now`.
 pub fn ticket<R: ReadRows + ?Sized>(
     rows: &mut R,

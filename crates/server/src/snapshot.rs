@@ -6,6 +6,10 @@
 //! JSON already), in table order, from one read snapshot of the store, so
 //! the server's cost per row is one copy. The client then pulls from the
 //! head's `cursor` as usual.
+//!
+//! A snapshot is the desktop's working set (`fyncall_domain::working_set`):
+//! every ticket not closed and those closed within the team's sync window,
+//! with their timelines; an older ticket is asked for when it is opened.
 
 use fyncall_domain::Timestamp;
 use fyncall_domain::wire::{Entity, SnapshotEnd, SnapshotHead};
@@ -16,48 +20,39 @@ use crate::store::{StoreError, StoreResult};
 pub trait SnapshotRows {
     /// The sequence the rows are the state after.
     fn seq(&mut self) -> StoreResult<i64>;
-    /// How many rows `sql` (a `SELECT COUNT(*)`) counts.
-    fn count(&mut self, sql: &'static str) -> StoreResult<u64>;
+    /// How many rows `sql` (a `SELECT COUNT(*)`) counts; `$1`, where the
+    /// query names it, is `cutoff`.
+    fn count(&mut self, sql: &str, cutoff: Option<&str>) -> StoreResult<u64>;
     /// The team settings' JSON.
     fn settings(&mut self) -> StoreResult<String>;
-    /// Calls `row(id, data)` for every row `sql` gives, streaming.
+    /// Calls `row(id, data)` for every row `sql` gives, streaming; `$1`,
+    /// where the query names it, is `cutoff`.
     fn each(
         &mut self,
-        sql: &'static str,
+        sql: &str,
+        cutoff: Option<&str>,
         row: &mut dyn FnMut(&str, &str) -> StoreResult<()>,
     ) -> StoreResult<()>;
 }
 
 /// The tables in the order a client stores them: agents first (a ticket's
 /// assignee sort key is the agent's name), a conversation before its
-/// messages and tickets, a ticket before its timeline.
-const TABLES: [(Entity, &str, &str); 5] = [
-    (
-        Entity::Agent,
-        "SELECT COUNT(*) FROM agents",
-        "SELECT id, data FROM agents",
-    ),
-    (
-        Entity::Conversation,
-        "SELECT COUNT(*) FROM conversations",
-        "SELECT id, data FROM conversations",
-    ),
-    (
-        Entity::Message,
-        "SELECT COUNT(*) FROM messages",
-        "SELECT id, data FROM messages",
-    ),
-    (
-        Entity::Ticket,
-        "SELECT COUNT(*) FROM tickets",
-        "SELECT id, data FROM tickets",
-    ),
-    (
-        Entity::Activity,
-        "SELECT COUNT(*) FROM activity",
-        "SELECT id, data FROM activity",
-    ),
-];
+/// messages and tickets, a ticket before its timeline. Each with the rows
+/// it sends (`FROM … WHERE …`) and whether that names the cutoff (`$1`).
+fn tables() -> [(Entity, String, bool); 5] {
+    let held = fyncall_domain::working_set::sql_condition("status", "updated_at", "$1");
+    [
+        (Entity::Agent, "FROM agents".into(), false),
+        (Entity::Conversation, "FROM conversations".into(), false),
+        (Entity::Message, "FROM messages".into(), false),
+        (Entity::Ticket, format!("FROM tickets WHERE {held}"), true),
+        (
+            Entity::Activity,
+            format!("FROM activity WHERE ticket_id IN (SELECT id FROM tickets WHERE {held})"),
+            true,
+        ),
+    ]
+}
 
 /// Writes the whole snapshot as lines of JSON to `out`, which may refuse
 /// (the client went away) to stop the read.
@@ -68,9 +63,16 @@ pub fn write(
     out: &mut dyn FnMut(&[u8]) -> StoreResult<()>,
 ) -> StoreResult<()> {
     let cursor = rows.seq()?;
+    let settings = rows.settings()?;
+    let window = serde_json::from_str::<fyncall_domain::TeamSettings>(&settings)
+        .map_err(|e| StoreError::Database(format!("the team's settings do not read: {e}")))?
+        .sync_window_days;
+    let cutoff = crate::time::iso(fyncall_domain::working_set::cutoff(now, window));
+    let tables = tables();
     let mut total = 1;
-    for (_, count, _) in TABLES {
-        total += rows.count(count)?;
+    for (_, from, windowed) in &tables {
+        let arg = windowed.then_some(cutoff.as_str());
+        total += rows.count(&format!("SELECT COUNT(*) {from}"), arg)?;
     }
     let mut line = json_line(&SnapshotHead {
         cursor,
@@ -80,12 +82,12 @@ pub fn write(
     })?;
     out(&line)?;
     line.clear();
-    let settings = rows.settings()?;
     row_line(&mut line, Entity::Settings, "settings", &settings);
     out(&line)?;
     let mut sent = 1;
-    for (entity, _, select) in TABLES {
-        rows.each(select, &mut |id, data| {
+    for (entity, from, windowed) in tables {
+        let arg = windowed.then_some(cutoff.as_str());
+        rows.each(&format!("SELECT id, data {from}"), arg, &mut |id, data| {
             line.clear();
             row_line(&mut line, entity, id, data);
             sent += 1;

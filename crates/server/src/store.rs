@@ -562,6 +562,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<(TicketBody, Vec<fyncall_domain::Activity>)>;
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage>;
+    /// The id of the ticket numbered `number`; not found when none is.
+    fn ticket_numbered(&self, number: i64) -> StoreResult<Uuid>;
     fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody>;
     /// The SQL dialect the store speaks.
     fn dialect(&self) -> Dialect;

@@ -18,7 +18,13 @@ retired_categories: Array<string>,
  * A ticket resolved this many days (business days with a calendar)
  * closes on its own; 0: never (RULES.md "Auto-close").
  */
-auto_close_after_days: number, sla_policy: PriorityTargets, 
+auto_close_after_days: number, 
+/**
+ * Closed tickets stay on the agents' desktops this many days after they
+ * close; older ones come from the server when opened
+ * ([`crate::working_set`]).
+ */
+sync_window_days: number, sla_policy: PriorityTargets, 
 /**
  * A running timer is at risk once its remaining time is at most this
  * fraction of its target.

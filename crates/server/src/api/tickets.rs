@@ -162,16 +162,32 @@ pub async fn list(
     Ok(Json(state.blocking(move |s| s.tickets(&query, now)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "the ticket's id (a UUID) or its number (1042)")),
     responses((status = 200, body = TicketDetail)))]
 pub async fn get_one(
     State(state): State<AppState>,
     _: AgentAuth,
-    Id(id): Id,
+    axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     let now = crate::time::now();
+    let by_number = match (Uuid::parse_str(&raw), raw.parse::<i64>()) {
+        (Ok(id), _) => Err(id),
+        (_, Ok(number)) if number > 0 => Ok(number),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{raw:?} is neither a ticket id (a UUID) nor a ticket number (1042)"
+            )));
+        }
+    };
     let (ticket, activity) = state
-        .blocking(move |s| s.ticket_with_activity(id, now))
+        .blocking(move |s| {
+            let id = match by_number {
+                Ok(number) => s.ticket_numbered(number)?,
+                Err(id) => id,
+            };
+            s.ticket_with_activity(id, now)
+        })
         .await?;
     Ok(Json(TicketDetail { ticket, activity }))
 }

@@ -147,8 +147,12 @@ impl crate::snapshot::SnapshotRows for PgSnapshot<'_, '_, '_> {
             .get(0))
     }
 
-    fn count(&mut self, sql: &'static str) -> StoreResult<u64> {
-        let n: i64 = self.0.query_one(sql, &[])?.get(0);
+    fn count(&mut self, sql: &str, cutoff: Option<&str>) -> StoreResult<u64> {
+        let rows = match cutoff {
+            Some(cutoff) => self.0.query_dynamic(sql, &[&cutoff])?,
+            None => self.0.query_dynamic(sql, &[])?,
+        };
+        let n: i64 = rows.first().map_or(0, |r| r.get(0));
         Ok(n.max(0) as u64)
     }
 
@@ -161,16 +165,18 @@ impl crate::snapshot::SnapshotRows for PgSnapshot<'_, '_, '_> {
 
     fn each(
         &mut self,
-        sql: &'static str,
+        sql: &str,
+        cutoff: Option<&str>,
         row: &mut dyn FnMut(&str, &str) -> StoreResult<()>,
     ) -> StoreResult<()> {
         use postgres::fallible_iterator::FallibleIterator;
         // Rows stream from the server as they are read, not all at once.
-        let mut rows = self
-            .0
-            .c
-            .query_raw(sql, std::iter::empty::<&(dyn ToSql + Sync)>())
-            .map_err(super::pg_err)?;
+        let args: Vec<&(dyn ToSql + Sync)> = cutoff
+            .as_ref()
+            .map(|c| c as &(dyn ToSql + Sync))
+            .into_iter()
+            .collect();
+        let mut rows = self.0.c.query_raw(sql, args).map_err(super::pg_err)?;
         while let Some(r) = rows.next().map_err(super::pg_err)? {
             let id: &str = r.try_get(0).map_err(super::pg_err)?;
             let data: &str = r.try_get(1).map_err(super::pg_err)?;
@@ -252,6 +258,10 @@ impl Store for PgStore {
 
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
         self.snapshot(|db| crate::read::list_tickets(&mut PgRead(db), query, now))
+    }
+
+    fn ticket_numbered(&self, number: i64) -> StoreResult<Uuid> {
+        self.read(|db| crate::read::ticket_numbered(&mut PgRead(db), number))
     }
 
     fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {

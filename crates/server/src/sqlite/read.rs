@@ -80,8 +80,11 @@ impl crate::snapshot::SnapshotRows for SqliteSnapshot<'_> {
             .map_err(db_err)
     }
 
-    fn count(&mut self, sql: &'static str) -> StoreResult<u64> {
-        let n: i64 = self.0.query_row(sql, [], |r| r.get(0)).map_err(db_err)?;
+    fn count(&mut self, sql: &str, cutoff: Option<&str>) -> StoreResult<u64> {
+        let n: i64 = self
+            .0
+            .query_row(sql, rusqlite::params_from_iter(cutoff), |r| r.get(0))
+            .map_err(db_err)?;
         Ok(n.max(0) as u64)
     }
 
@@ -93,11 +96,14 @@ impl crate::snapshot::SnapshotRows for SqliteSnapshot<'_> {
 
     fn each(
         &mut self,
-        sql: &'static str,
+        sql: &str,
+        cutoff: Option<&str>,
         row: &mut dyn FnMut(&str, &str) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let mut stmt = self.0.prepare(sql).map_err(db_err)?;
-        let mut rows = stmt.query([]).map_err(db_err)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(cutoff))
+            .map_err(db_err)?;
         while let Some(r) = rows.next().map_err(db_err)? {
             let id = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?;
             let data = r.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?;
@@ -244,6 +250,10 @@ impl Store for SqliteStore {
 
     fn tickets(&self, query: &TicketQuery, now: Timestamp) -> StoreResult<TicketPage> {
         self.read(|c| crate::read::list_tickets(&mut SqliteRead(c), query, now))
+    }
+
+    fn ticket_numbered(&self, number: i64) -> StoreResult<Uuid> {
+        self.read(|c| crate::read::ticket_numbered(&mut SqliteRead(c), number))
     }
 
     fn conversation(&self, id: Uuid) -> StoreResult<ConversationBody> {

@@ -427,10 +427,173 @@ async fn a_first_download_nobody_reads_gives_its_place_back(store: Kind) {
     drop(stuck);
 }
 
+/// Seeds, with the team's own write path and a clock of its own, a ticket
+/// created at `created` and (when `closed` is given) resolved and closed then;
+/// its id and number.
+async fn old_ticket(
+    t: &Team,
+    created: fyncall_domain::Timestamp,
+    closed: Option<fyncall_domain::Timestamp>,
+) -> (String, i64) {
+    use fyncall_domain::mutation::{ChangeStatus, Comment, CreateTicket};
+    use fyncall_domain::{Caller, Mutation, Priority, Status};
+    let store = t.store.clone();
+    let alice = Uuid::parse_str(&t.alice_id).expect("alice");
+    let conversation = Uuid::parse_str(&t.conversation).expect("conversation");
+    let id = Uuid::now_v7();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut steps = vec![
+            (
+                Mutation::CreateTicket(CreateTicket {
+                    id,
+                    conversation_id: conversation,
+                    subject: "Refund for a lost parcel".into(),
+                    priority: Priority::Normal,
+                    description: None,
+                    category: None,
+                    assignee_id: Some(alice),
+                }),
+                created,
+            ),
+            (
+                Mutation::Comment(Comment {
+                    ticket_id: id,
+                    id: Uuid::now_v7(),
+                    body: "Refunded in full.".into(),
+                    mention_ids: Vec::new(),
+                }),
+                created,
+            ),
+        ];
+        if let Some(closed) = closed {
+            for status in [Status::Resolved, Status::Closed] {
+                steps.push((
+                    Mutation::ChangeStatus(ChangeStatus {
+                        ticket_id: id,
+                        status,
+                        note: None,
+                    }),
+                    closed,
+                ));
+            }
+        }
+        for (m, at) in steps {
+            store
+                .apply(Caller::Agent(alice), &m, Uuid::now_v7(), at)
+                .expect("seeded");
+        }
+        store.ticket(id, closed.unwrap_or(created)).expect("read")
+    })
+    .await
+    .expect("joined");
+    (id.to_string(), body.ticket.number.expect("numbered"))
+}
+
+/// The snapshot is the desktop's working set: tickets not closed, however
+/// old, and those closed within the sync window, with their timelines;
+/// a ticket closed before it is not sent, and stays one request away, by id
+/// or by number, with its timeline.
+async fn snapshot_sends_the_working_set(store: Kind) {
+    let t = Team::new(store).await;
+    let now = fyncall_server::time::now();
+    let days = |n: i64| chrono::TimeDelta::days(n);
+    let (archived, number) = old_ticket(&t, now - days(400), Some(now - days(91))).await;
+    let (recent, _) = old_ticket(&t, now - days(400), Some(now - days(89))).await;
+    let (waiting, _) = old_ticket(&t, now - days(700), None).await;
+    let res = t
+        .http
+        .get(format!("{}/sync/snapshot", t.url))
+        .bearer_auth(&t.bob)
+        .send()
+        .await
+        .expect("snapshot");
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.text().await.expect("body");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON value"))
+        .collect();
+    let rows = lines[0]["rows"].as_u64().expect("rows") as usize;
+    assert_eq!(lines.len(), rows + 2, "the head counts what is sent");
+    let tickets: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["entity"] == "ticket")
+        .map(|l| l["id"].as_str().expect("id"))
+        .collect();
+    assert!(
+        tickets.contains(&recent.as_str()),
+        "closed 89 days ago: sent"
+    );
+    assert!(tickets.contains(&waiting.as_str()), "open 700 days: sent");
+    assert!(
+        !tickets.contains(&archived.as_str()),
+        "closed 91 days ago: not sent"
+    );
+    let timeline_of = |id: &str| {
+        lines
+            .iter()
+            .filter(|l| l["entity"] == "activity" && l["data"]["ticket_id"] == id)
+            .count()
+    };
+    assert_eq!(timeline_of(&archived), 0, "nor its timeline");
+    assert!(
+        timeline_of(&recent) >= 4,
+        "a sent ticket comes with its timeline"
+    );
+    // A team that keeps a year sends it too.
+    let (_, mut settings) = t.get(&t.admin, "/settings").await;
+    assert_eq!(settings["sync_window_days"], 90, "the default window");
+    settings["sync_window_days"] = json!(365);
+    let (s, v) = t
+        .call(
+            &t.admin,
+            reqwest::Method::PUT,
+            "/settings",
+            Some(settings.clone()),
+        )
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+    let text = t
+        .http
+        .get(format!("{}/sync/snapshot", t.url))
+        .bearer_auth(&t.bob)
+        .send()
+        .await
+        .expect("snapshot")
+        .text()
+        .await
+        .expect("body");
+    assert!(text.contains(&archived), "within a year's window");
+    settings["sync_window_days"] = json!(0);
+    let (s, v) = t
+        .call(&t.admin, reqwest::Method::PUT, "/settings", Some(settings))
+        .await;
+    assert_error(&(s, v.clone()), 422, "invalid");
+    assert!(v.to_string().contains("sync_window_days"), "{v}");
+    // The archive: by id and by number, with the timeline.
+    for path in [format!("/tickets/{archived}"), format!("/tickets/{number}")] {
+        let (s, v) = t.get(&t.bob, &path).await;
+        assert_eq!(s.as_u16(), 200, "{path}: {v}");
+        assert_eq!(v["ticket"]["id"], archived.as_str());
+        assert_eq!(v["ticket"]["status"], "closed");
+        assert!(
+            v["activity"].as_array().expect("timeline").len() >= 4,
+            "{v}"
+        );
+    }
+    let (s, v) = t.get(&t.bob, "/tickets/999999").await;
+    assert_error(&(s, v.clone()), 404, "not_found");
+    assert!(v.to_string().contains("#999999"), "{v}");
+    let (s, v) = t.get(&t.bob, "/tickets/last-week").await;
+    assert_error(&(s, v.clone()), 400, "bad_request");
+    assert!(v.to_string().contains("ticket number"), "{v}");
+}
+
 crate::both_stores!(
     push_in_order_duplicates_and_rejections,
     a_first_download_nobody_reads_gives_its_place_back,
     pull_pages_through_every_change,
     snapshot_holds_every_row_as_of_its_cursor,
+    snapshot_sends_the_working_set,
     stream_announces_changes_made_by_another_client
 );
