@@ -84,8 +84,7 @@ pub async fn tickets(desk: State<'_, Desk>, query: Query) -> IpcResult<Page> {
 
 #[tauri::command]
 pub async fn ticket(desk: State<'_, Desk>, id: String) -> IpcResult<TicketDetail> {
-    desk.with_reader(move |c| c.find_ticket(&id).and_then(|id| c.ticket(id, Utc::now())))
-        .await
+    desk.ticket(id).await
 }
 
 #[tauri::command]

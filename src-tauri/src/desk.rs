@@ -496,6 +496,45 @@ impl Desk {
         Ok(())
     }
 
+    /// A ticket's page by id or `#number`. One the cache does not hold
+    /// (closed before the working set) is read from the server's archive
+    /// when online and kept; offline, the error says that older closed
+    /// tickets need a connection.
+    pub async fn ticket(&self, reference: String) -> IpcResult<fyncall_cache::TicketDetail> {
+        let asked = reference.clone();
+        let missing = match self
+            .with_reader(move |c| {
+                c.find_ticket(&asked)
+                    .and_then(|id| c.ticket(id, Utc::now()))
+            })
+            .await
+        {
+            Err(e) if e.code == IpcCode::NotFound => e,
+            answer => return answer,
+        };
+        let (Some(engine), Some(wanted)) =
+            (self.engine(), fyncall_sync::TicketRef::parse(&reference))
+        else {
+            return Err(missing);
+        };
+        match engine.fetch_ticket(&wanted).await {
+            Ok(id) => self.with_reader(move |c| c.ticket(id, Utc::now())).await,
+            Err(e) if e.is_transient() => {
+                let days = self
+                    .with_reader(|c| c.settings())
+                    .await
+                    .map_or(fyncall_domain::working_set::SYNC_WINDOW_DEFAULT_DAYS, |s| {
+                        s.sync_window_days
+                    });
+                Err(IpcError::new(
+                    IpcCode::Unreachable,
+                    fyncall_domain::working_set::archive_offline(days),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn status(&self) -> IpcResult<StatusInfo> {
         let current = match self.engine() {
             Some(e) => e.status().borrow().clone(),

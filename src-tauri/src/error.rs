@@ -93,6 +93,9 @@ impl From<SyncError> for IpcError {
                 r.fields = fields;
                 IpcError::refused(r)
             }
+            SyncError::Refused { code, message, .. } if code == "not_found" => {
+                IpcError::new(IpcCode::NotFound, message)
+            }
             SyncError::Refused { message, .. } => IpcError::new(IpcCode::Invalid, message),
             SyncError::Invalid(m) => IpcError::new(IpcCode::Invalid, m),
             SyncError::Cache(c) => c.into(),

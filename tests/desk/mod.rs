@@ -125,6 +125,22 @@ pub fn demo_server(dir: &Path) -> Server {
     serve(&db, 0)
 }
 
+/// The demo team with `tickets` tickets of history over `days` days, served.
+#[allow(dead_code)]
+pub fn history_server(dir: &Path, tickets: usize, days: u32) -> Server {
+    let db = fyncall_testkit::server::demo_db_with(
+        &bin_dir().join("fyncall-server"),
+        dir,
+        &[
+            "--tickets",
+            &tickets.to_string(),
+            "--history-days",
+            &days.to_string(),
+        ],
+    );
+    serve(&db, 0)
+}
+
 pub fn serve(db: &Path, port: u16) -> Server {
     serve_with(&bin_dir().join("fyncall-server"), db, port)
 }

@@ -18,6 +18,7 @@
 //! after, for the UI and the notifier.
 
 mod actions;
+mod archive;
 mod counts;
 mod error;
 mod events;
@@ -69,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cache/0011_tags.sql"),
     include_str!("../../../migrations/cache/0012_mentions.sql"),
     include_str!("../../../migrations/cache/0013_macros.sql"),
+    include_str!("../../../migrations/cache/0014_archive.sql"),
 ];
 
 /// The version whose script makes the search index again, empty: filled

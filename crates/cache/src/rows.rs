@@ -184,7 +184,7 @@ impl<'c> Batch<'c> {
 
     /// Counts a conversation as changed, once however many of its rows
     /// the batch writes.
-    fn touch_conversation(&mut self, id: Uuid) {
+    pub fn touch_conversation(&mut self, id: Uuid) {
         if self.touched.insert(id) {
             self.changes.conversations.push(id);
         }

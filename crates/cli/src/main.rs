@@ -489,7 +489,11 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Show { ticket } => {
             let cache = open_cache(&ctx.home)?;
-            let id = cache.find_ticket(&ticket)?;
+            let (cache, id) = match cache.find_ticket(&ticket) {
+                Ok(id) => (cache, id),
+                Err(CacheError::NotFound(m)) => from_archive(&ctx, cache, &ticket, m).await?,
+                Err(e) => return Err(e.into()),
+            };
             let detail = cache.ticket(id, Utc::now())?;
             if ctx.json {
                 ctx.print(&detail)
@@ -905,6 +909,45 @@ async fn act(ctx: &Ctx, mut cache: Cache, m: Mutation, target: Target, what: &st
         return Ok(());
     }
     show_target(ctx, &cache, &target)
+}
+
+/// A ticket the cache does not hold (closed before the working set), read
+/// from the server's archive and kept; offline, says that it needs a
+/// connection. `missing`: the cache's own words, for when it is no ticket.
+async fn from_archive(
+    ctx: &Ctx,
+    cache: Cache,
+    reference: &str,
+    missing: String,
+) -> Result<(Cache, Uuid), Failure> {
+    let Some(wanted) = fyncall_sync::TicketRef::parse(reference) else {
+        return Err(CacheError::NotFound(missing).into());
+    };
+    let days = cache.settings()?.sync_window_days;
+    if ctx.offline || session::load(&ctx.home)?.is_none() {
+        return Err(Failure::other(format!(
+            "{missing}; {}",
+            fyncall_domain::working_set::archive_offline(days)
+        )));
+    }
+    let engine = ctx.engine(cache).await?;
+    let id = match engine.fetch_ticket(&wanted).await {
+        Ok(id) => id,
+        Err(e) if e.is_transient() => {
+            return Err(Failure::other(format!(
+                "{} ({e})",
+                fyncall_domain::working_set::archive_offline(days)
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let shared = engine.cache().clone();
+    drop(engine);
+    let cache = Arc::try_unwrap(shared)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .ok_or_else(|| Failure::other("the cache is still in use"))?;
+    Ok((cache, id))
 }
 
 fn show_target(ctx: &Ctx, cache: &Cache, target: &Target) -> Outcome {

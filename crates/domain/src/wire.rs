@@ -396,6 +396,16 @@ pub struct TicketBody {
     pub sla: crate::Sla,
 }
 
+/// `GET /tickets/{id}`: the ticket and its timeline, oldest first (with the
+/// comments of the tickets merged into it); how the desktop reads a ticket
+/// from the archive, closed before its working set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketDetail {
+    pub ticket: TicketBody,
+    pub activity: Vec<crate::Activity>,
+}
+
 impl TicketBody {
     /// `ticket` with its SLA evaluated at `now` under `settings`.
     pub fn at(

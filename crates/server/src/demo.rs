@@ -461,3 +461,161 @@ pub fn create_in(database: &Database, now: Timestamp) -> StoreResult<DemoTeam> {
         integration_token: token,
     })
 }
+
+/// What [`history`] made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    pub tickets: usize,
+    pub closed: usize,
+    pub conversations: usize,
+}
+
+/// Adds `tickets` tickets to a team as `days` of history would leave them,
+/// made through the same write path as real use with back-dated times
+/// (`Store::push` by `admin`, 100 tickets a transaction): created evenly over the
+/// `days` before `now`, oldest first, on one conversation per 20 tickets,
+/// each with two comments; nine in ten resolved within two days and closed
+/// four days after (those that would close after `now` stay resolved), the
+/// tenth still open. For benches and the archive's tests: a big team made
+/// quickly, not a picture of behaviour. The tickets are `agents`' in turn.
+pub fn history(
+    store: &dyn Store,
+    admin: &Agent,
+    agents: &[Agent],
+    tickets: usize,
+    days: u32,
+    now: Timestamp,
+) -> StoreResult<History> {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use crate::write::Pushed;
+
+    if tickets == 0 || agents.is_empty() {
+        return Ok(History {
+            tickets: 0,
+            closed: 0,
+            conversations: 0,
+        });
+    }
+    let span = TimeDelta::days(i64::from(days.max(1)));
+    let conversations: Vec<Uuid> = (0..tickets.div_ceil(20)).map(|_| Uuid::now_v7()).collect();
+    let opened: Vec<Pushed> = conversations
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Pushed {
+            id: Uuid::now_v7(),
+            mutation: Ok(Mutation::OpenConversation(OpenConversation {
+                id: *id,
+                customer: Customer {
+                    name: format!("History customer {i}"),
+                    email: format!("history{i}@example.com"),
+                },
+                channel: "chat".into(),
+                subject: None,
+            })),
+            client_at: None,
+        })
+        .collect();
+    let first = now - span;
+    for part in opened.chunks(500) {
+        refused(store.push(Caller::Integration, part, &|| first)?.0)?;
+    }
+    let subjects = [
+        "Refund not received",
+        "Parcel arrived damaged",
+        "Cannot sign in to the app",
+        "Invoice shows the wrong address",
+        "Question about the loyalty programme",
+        "Order stuck in processing",
+    ];
+    let mut closed = 0;
+    const PER_PUSH: usize = 100;
+    for start in (0..tickets).step_by(PER_PUSH) {
+        let mut batch = Vec::with_capacity(PER_PUSH * 5);
+        let mut times = VecDeque::with_capacity(PER_PUSH * 5);
+        for i in start..(start + PER_PUSH).min(tickets) {
+            let created = first + span * (i as i32) / (tickets as i32);
+            let id = Uuid::now_v7();
+            let agent = agents[i % agents.len()].id;
+            let mut step = |m: Mutation, at: Timestamp| {
+                batch.push(Pushed {
+                    id: Uuid::now_v7(),
+                    mutation: Ok(m),
+                    client_at: None,
+                });
+                times.push_back(at);
+            };
+            step(
+                Mutation::CreateTicket(CreateTicket {
+                    id,
+                    conversation_id: conversations[i / 20],
+                    subject: format!("{} (case {})", subjects[i % subjects.len()], 100_000 + i),
+                    priority: Priority::ALL[i % 4],
+                    description: Some(format!("Customer wrote in about case {}.", 100_000 + i)),
+                    category: Some(
+                        ["billing", "shipping", "product", "technical", "other"][i % 5].into(),
+                    ),
+                    assignee_id: Some(agent),
+                }),
+                created,
+            );
+            for (n, body) in [
+                "Asked the customer for the order number.",
+                "Checked with the warehouse; replied with the answer.",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                step(
+                    Mutation::Comment(Comment {
+                        id: Uuid::now_v7(),
+                        ticket_id: id,
+                        body: body.into(),
+                        mention_ids: Vec::new(),
+                    }),
+                    created + TimeDelta::minutes(20 * (n as i64 + 1)),
+                );
+            }
+            if i % 10 == 9 {
+                continue;
+            }
+            let resolved = created + TimeDelta::hours(1 + (i % 47) as i64);
+            let closes = resolved + TimeDelta::days(4);
+            let mut statuses = vec![(Status::Resolved, resolved)];
+            if closes < now {
+                statuses.push((Status::Closed, closes));
+                closed += 1;
+            }
+            for (status, at) in statuses.into_iter().filter(|(_, at)| *at < now) {
+                step(
+                    Mutation::ChangeStatus(ChangeStatus {
+                        ticket_id: id,
+                        status,
+                        note: None,
+                    }),
+                    at,
+                );
+            }
+        }
+        let times = RefCell::new(times);
+        let clock = || times.borrow_mut().pop_front().unwrap_or(now);
+        refused(store.push(Caller::Agent(admin.id), &batch, &clock)?.0)?;
+    }
+    Ok(History {
+        tickets,
+        closed,
+        conversations: conversations.len(),
+    })
+}
+
+/// A seeding step the rules refused: a fault of the seeder, said as one.
+fn refused(results: Vec<fyncall_domain::wire::PushResult>) -> StoreResult<()> {
+    match results.iter().find(|r| r.refused()) {
+        None => Ok(()),
+        Some(r) => Err(StoreError::Database(format!(
+            "the history seed was refused: {:?}",
+            r.error
+        ))),
+    }
+}

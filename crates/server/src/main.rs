@@ -50,6 +50,13 @@ enum Command {
     Demo {
         #[command(flatten)]
         db: DbArgs,
+        /// Also this many tickets of history (for benches): nine in ten
+        /// resolved and closed, spread over `--history-days`.
+        #[arg(long, default_value_t = 0)]
+        tickets: usize,
+        /// The days the history's tickets are spread over, before now.
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        history_days: u32,
     },
     /// Copy a live SQLite store consistently (the server may keep serving).
     /// PostgreSQL stores use pg_dump.
@@ -311,13 +318,38 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("created team database {place} with admin {}", admin.email);
         }
-        Command::Demo { db } => {
+        Command::Demo {
+            db,
+            tickets,
+            history_days,
+        } => {
             let database = db.database()?;
             let place = database.describe();
             let described = blocking(move || {
-                let team = demo::create_in(&database, fyncall_server::time::now())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(team.describe())
+                let now = fyncall_server::time::now();
+                let team = demo::create_in(&database, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut described = team.describe();
+                if tickets > 0 {
+                    let started = std::time::Instant::now();
+                    let made =
+                        demo::history(
+                            team.store.as_ref(),
+                            &team.admin,
+                            &team.agents,
+                            tickets,
+                            history_days,
+                            now,
+                        )
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    described.push_str(&format!(
+                        "History: {} tickets over {history_days} days ({} closed) on {} conversations, made in {:.1} s\n",
+                        made.tickets,
+                        made.closed,
+                        made.conversations,
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+                Ok(described)
             })
             .await?;
             println!("created demo team database {place}");

@@ -21,6 +21,25 @@ use uuid::Uuid;
 
 use crate::error::{Result, SyncError};
 
+/// A ticket as a person names it: its id, or its number (`#1042`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketRef {
+    Id(Uuid),
+    Number(i64),
+}
+
+impl TicketRef {
+    /// `#1042`, `1042` or an id; `None` for anything else.
+    pub fn parse(text: &str) -> Option<TicketRef> {
+        let text = text.trim();
+        let digits = text.strip_prefix('#').unwrap_or(text);
+        match digits.parse::<i64>() {
+            Ok(n) if n > 0 => Some(TicketRef::Number(n)),
+            _ => Uuid::parse_str(text).ok().map(TicketRef::Id),
+        }
+    }
+}
+
 /// A connection to one Fyncall server.
 #[derive(Clone)]
 pub struct Client {
@@ -461,6 +480,22 @@ impl Client {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| SyncError::Server("the server's API document names no version".into()))
+    }
+
+    /// A ticket and its timeline as the server has it, by id or by number:
+    /// how the desktop reads a ticket closed before its working set.
+    pub async fn ticket(
+        &self,
+        reference: &TicketRef,
+    ) -> Result<fyncall_domain::wire::TicketDetail> {
+        let path = match reference {
+            TicketRef::Id(id) => format!("/tickets/{id}"),
+            TicketRef::Number(n) => format!("/tickets/{n}"),
+        };
+        let req = self
+            .request(reqwest::Method::GET, &path)
+            .timeout(Duration::from_secs(15));
+        read(self.send(req).await?).await
     }
 
     /// The signed-in agent's unread mentions' entry ids (at most `limit`).

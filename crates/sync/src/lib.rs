@@ -25,7 +25,7 @@ use fyncall_domain::wire::Outcome;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
-pub use client::{Client, Live, Pulled, SignedIn, SnapshotReader, Transport};
+pub use client::{Client, Live, Pulled, SignedIn, SnapshotReader, TicketRef, Transport};
 pub use error::{Result, SyncError};
 
 /// Pull page size (the server's maximum).
@@ -468,6 +468,7 @@ impl Engine {
         if due {
             self.settle_mentions().await;
             self.keep_macros().await;
+            self.trim_working_set().await;
         }
         Ok(report)
     }
@@ -521,6 +522,40 @@ impl Engine {
             },
             Err(e) => tracing::debug!(error = %e, "the server's macros were not read"),
         }
+    }
+
+    /// Lets go of the tickets closed before the team's sync window
+    /// (`Cache::trim_working_set`), as of the server's clock.
+    pub async fn trim_working_set(&self) {
+        let trimmed = self
+            .with_cache(|c| {
+                let now = c.server_now(Utc::now())?;
+                c.trim_working_set(now)
+            })
+            .await;
+        match trimmed {
+            Ok((0, _)) => {}
+            Ok((gone, changes)) => {
+                tracing::info!(gone, "closed tickets past the sync window let go");
+                self.changed(changes);
+            }
+            Err(e) => tracing::warn!(error = %e, "the working set was not trimmed"),
+        }
+    }
+
+    /// Reads a ticket the cache does not hold (closed before the working
+    /// set) from the server, keeps it, and answers its id. Offline, the
+    /// error is the unreachable server's.
+    pub async fn fetch_ticket(&self, reference: &TicketRef) -> Result<uuid::Uuid> {
+        let detail = self.client()?.ticket(reference).await?;
+        let id = detail.ticket.ticket.id;
+        let changes = self
+            .with_cache(move |c| {
+                c.keep_archived(&detail.ticket.ticket, &detail.activity, Utc::now())
+            })
+            .await?;
+        self.changed(changes);
+        Ok(id)
     }
 
     /// Starts the cache over after an answer from another database.

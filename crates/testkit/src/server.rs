@@ -42,10 +42,16 @@ pub fn server_bin() -> PathBuf {
 
 /// A fresh demo team (`fyncall-server demo`) in `dir/team.db`.
 pub fn demo_db(bin: &Path, dir: &Path) -> PathBuf {
+    demo_db_with(bin, dir, &[])
+}
+
+/// [`demo_db`] with more `demo` options (`--tickets N --history-days D`).
+pub fn demo_db_with(bin: &Path, dir: &Path, extra: &[&str]) -> PathBuf {
     let db = dir.join("team.db");
     let out = Command::new(bin)
         .args(["demo", "--db"])
         .arg(&db)
+        .args(extra)
         .output()
         .expect("fyncall-server demo runs");
     assert!(

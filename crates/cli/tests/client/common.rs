@@ -21,6 +21,20 @@ pub fn demo_db(dir: &Path) -> PathBuf {
     fyncall_testkit::server::demo_db(&server_bin(), dir)
 }
 
+/// A demo team with `tickets` tickets of history over `days` days.
+pub fn history_db(dir: &Path, tickets: usize, days: u32) -> PathBuf {
+    fyncall_testkit::server::demo_db_with(
+        &server_bin(),
+        dir,
+        &[
+            "--tickets",
+            &tickets.to_string(),
+            "--history-days",
+            &days.to_string(),
+        ],
+    )
+}
+
 pub struct Server {
     served: Served,
     pub db: PathBuf,

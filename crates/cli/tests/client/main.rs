@@ -1,6 +1,7 @@
 //! The client as an agent uses it: the `fyncall` binary against the real
 //! `fyncall-server` binary on 127.0.0.1, on real cache files.
 
+mod archive;
 mod badline;
 mod common;
 mod converge;

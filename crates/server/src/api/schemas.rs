@@ -6,7 +6,7 @@
 
 #![allow(dead_code)] // Described for the document; the handlers build the same shapes as JSON.
 
-use fyncall_domain::{Activity, Agent};
+use fyncall_domain::Agent;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,11 +15,7 @@ use uuid::Uuid;
 pub use fyncall_domain::wire::TicketBody;
 
 /// `GET /tickets/{id}`: the ticket and its timeline, oldest first.
-#[derive(Serialize, ToSchema)]
-pub struct TicketDetail {
-    pub ticket: TicketBody,
-    pub activity: Vec<Activity>,
-}
+pub use fyncall_domain::wire::TicketDetail;
 
 /// `GET /tickets`: one page of a view.
 pub use crate::store::TicketPage as TicketList;
