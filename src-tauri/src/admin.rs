@@ -205,29 +205,47 @@ impl Desk {
 
     /// The SLA compliance report from this machine's copy; the period's
     /// dates are read in the team's calendar zone, as the server reads them.
+    /// A period reaching past the working set is asked of the server when
+    /// it answers (the demo team, with no server, keeps the local one).
     pub async fn sla_report(&self, request: ReportRequest) -> IpcResult<SlaReport> {
         let now = Utc::now();
-        self.with_reader(move |c| {
-            let zone = report::report_zone(&c.settings()?);
-            let when = |field: &str, text: &str| {
-                report::parse_when(text, zone)
-                    .map_err(|why| CacheError::Refused(Refusal::invalid(field, why)))
-            };
-            let query = ReportQuery {
-                from: when("from", &request.from)?,
-                to: when("to", &request.to)?,
-                group_by: request.group_by,
-            };
-            if query.from >= query.to {
-                return Err(CacheError::Refused(Refusal::invalid(
-                    "to",
-                    "the period is empty: the end must come after the start",
-                )));
+        let (query, local) = self
+            .with_reader(move |c| {
+                let zone = report::report_zone(&c.settings()?);
+                let when = |field: &str, text: &str| {
+                    report::parse_when(text, zone)
+                        .map_err(|why| CacheError::Refused(Refusal::invalid(field, why)))
+                };
+                let query = ReportQuery {
+                    from: when("from", &request.from)?,
+                    to: when("to", &request.to)?,
+                    group_by: request.group_by,
+                };
+                if query.from >= query.to {
+                    return Err(CacheError::Refused(Refusal::invalid(
+                        "to",
+                        "the period is empty: the end must come after the start",
+                    )));
+                }
+                let now = c.server_now(now)?;
+                Ok((query, c.sla_report(&query, now)?))
+            })
+            .await?;
+        if local.covers_since.is_none() {
+            return Ok(local);
+        }
+        // The period reaches past what this machine keeps: the server's
+        // report counts it whole; offline, this one says what it covers.
+        let Ok(client) = self.client().await else {
+            return Ok(local);
+        };
+        match client.sla_report(&query).await {
+            Ok(whole) => Ok(whole),
+            Err(e) => {
+                tracing::info!(error = %e, "the server's report was not read; the desktop's covers its working set");
+                Ok(local)
             }
-            let now = c.server_now(now)?;
-            c.sla_report(&query, now)
-        })
-        .await
+        }
     }
 }
 

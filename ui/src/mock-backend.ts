@@ -424,6 +424,8 @@ export class MockBackend implements Backend {
   about = async () => ({ app_version: '0.1.0', server_version: '0.1.0', server: 'https://x', log_folder: '/home/alice/.local/share/app.fyncall.desk/logs' });
   diagnostics = async () => 'Fyncall Desk 0.1.0\nOS: Debian GNU/Linux 12 (linux x86_64)\nServer: https://x (fyncall-server 0.1.0)';
   reportQueries: ReportRequest[] = [];
+  /** What the desktop's report covers when its period reaches past the working set (a test sets it). */
+  reportCoversSince: string | null = null;
   slaReport = async (q: ReportRequest): Promise<SlaReport> => {
     this.reportQueries.push(q);
     const c = (met: number, missed: number, median: number | null) => ({
@@ -434,7 +436,8 @@ export class MockBackend implements Backend {
         { key: 'b1', label: 'Ben Okoro', first_response: c(10, 5, 1800), resolution: c(4, 4, 50000) }]
       : [{ key: '2026-11-23', label: 'Week of 23 Nov 2026', first_response: c(12, 3, 1500), resolution: c(6, 2, 40000) },
         { key: '2026-11-30', label: 'Week of 30 Nov 2026', first_response: c(0, 0, null), resolution: c(0, 0, null) }];
-    return { from: q.from, to: q.to, group_by: q.group_by, time_zone: 'UTC', groups, total: { key: 'total', label: 'Total', first_response: c(28, 7, 1500), resolution: c(13, 5, 40000) } };
+    return { from: q.from, to: q.to, group_by: q.group_by, time_zone: 'UTC', groups, total: { key: 'total', label: 'Total', first_response: c(28, 7, 1500), resolution: c(13, 5, 40000) },
+      covers_since: this.reportCoversSince };
   };
   exports: ReportRequest[] = [];
   exportSlaReport = async (q: ReportRequest) => { this.exports.push(q); return '/home/alice/Downloads/sla-2026-11-03-2026-12-01-by-week.csv'; };

@@ -1,6 +1,7 @@
 //! The SLA compliance report from the local copy, so it works offline: the
 //! same domain function as the server's, over the cache's tickets and their
-//! assignment history (RULES.md "SLA compliance"); and the preview of what
+//! assignment history (RULES.md "SLA compliance"), saying so when its
+//! period reaches past the working set (`SlaReport::covers_since`); and the preview of what
 //! new settings would do to the running tickets.
 
 use fyncall_domain::report::{self, ReportQuery};
@@ -34,7 +35,15 @@ impl Cache {
         let tickets = report::gather(tickets, entries);
         let settings = self.settings()?;
         let agents = self.agents()?;
-        Ok(report::sla_report(&tickets, &settings, &agents, query, now))
+        let mut out = report::sla_report(&tickets, &settings, &agents, query, now);
+        // A ticket closed before the working set's cutoff has left this
+        // machine, and its outcomes were known before it closed: a period
+        // from the cutoff on is whole here, an earlier one is not.
+        let cut = fyncall_domain::working_set::cutoff(now, settings.sync_window_days);
+        if query.from < cut {
+            out.covers_since = Some(cut);
+        }
+        Ok(out)
     }
 
     /// What `new` settings would do to the open tickets at `now`, before an

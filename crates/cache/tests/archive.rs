@@ -147,3 +147,28 @@ fn a_ticket_with_a_queued_change_is_never_let_go() {
     assert_eq!(cache.outbox().expect("outbox").len(), 1, "and stays queued");
     assert!(cache.ticket(ticket_id(0), now()).is_ok());
 }
+
+#[test]
+fn a_report_reaching_past_the_window_says_what_it_covers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = loaded(&dir.path().join("c.sqlite"), ALICE, 30, 1);
+    let query = |days: i64| fyncall_domain::ReportQuery {
+        from: now() - TimeDelta::days(days),
+        to: now(),
+        group_by: GroupBy::Priority,
+    };
+    let month = cache.sla_report(&query(30), now()).expect("a month");
+    assert_eq!(month.covers_since, None, "within the window: whole");
+    let year = cache.sla_report(&query(365), now()).expect("a year");
+    assert_eq!(
+        year.covers_since,
+        Some(cutoff(now(), 90)),
+        "past it: says since when"
+    );
+    assert_eq!(year.total, month.total, "and counts what it holds");
+    let json = serde_json::to_value(&month).expect("json");
+    assert!(
+        json.get("covers_since").is_none(),
+        "absent when whole, as the server's"
+    );
+}

@@ -349,6 +349,12 @@ pub fn sla_report(report: &fyncall_domain::SlaReport) {
         report.time_zone,
         report.group_by.as_str()
     );
+    if let Some(since) = report.covers_since {
+        println!(
+            "(this period reaches past what this computer keeps: outcomes since {} only; the server's report counts it whole)",
+            since.format("%Y-%m-%d")
+        );
+    }
     println!(
         "{:24}  {:>16} {:>6} {:>8} {:>8}   {:>16} {:>6} {:>8} {:>8}",
         "", "first response", "rate", "median", "p90", "resolution", "rate", "median", "p90"

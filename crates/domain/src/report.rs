@@ -183,6 +183,18 @@ pub struct SlaReport {
     pub time_zone: String,
     pub groups: Vec<ReportGroup>,
     pub total: ReportGroup,
+    /// Set on a desktop's report whose period reaches past its working set:
+    /// the outcomes it counts are those known since this moment (what the
+    /// desktop keeps); the server's report covers the whole period. Absent:
+    /// the whole period is counted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::wire::millis_opt"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "string | null", optional))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub covers_since: Option<Timestamp>,
 }
 
 /// What happened to one timer, as the report reads it.
@@ -451,6 +463,7 @@ pub fn sla_report(
             first_response: fr.compliance(),
             resolution: res.compliance(),
         },
+        covers_since: None,
     }
 }
 

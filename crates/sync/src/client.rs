@@ -498,6 +498,24 @@ impl Client {
         read(self.send(req).await?).await
     }
 
+    /// The server's SLA report for `query` (the whole history, not only
+    /// what this machine keeps).
+    pub async fn sla_report(
+        &self,
+        query: &fyncall_domain::ReportQuery,
+    ) -> Result<fyncall_domain::SlaReport> {
+        use fyncall_domain::wire::millis::format;
+        let req = self
+            .request(reqwest::Method::GET, "/reports/sla")
+            .query(&[
+                ("from", format(&query.from)),
+                ("to", format(&query.to)),
+                ("group_by", query.group_by.as_str().to_owned()),
+            ])
+            .timeout(Duration::from_secs(30));
+        read(self.send(req).await?).await
+    }
+
     /// The signed-in agent's unread mentions' entry ids (at most `limit`).
     pub async fn unread_mentions(&self, limit: u32) -> Result<Vec<uuid::Uuid>> {
         #[derive(serde::Deserialize)]

@@ -39,4 +39,15 @@ describe('the reports page', () => {
     await waitFor(() => expect(screen.getByTestId('export-saved').textContent).toContain('Downloads/sla-'));
     expect(backend.exports.at(-1)).toEqual(backend.reportQueries.at(-1));
   });
+
+  it('says when the period reaches past what this computer keeps', async () => {
+    const backend = new MockBackend(signedIn);
+    const { container } = render(ReportsPage, { context: withDesk(backend).context });
+    await waitFor(() => expect(container.querySelector('[data-total=first_response]')).not.toBeNull());
+    expect(container.querySelector('[data-testid=report-covers]')).toBeNull();
+    backend.reportCoversSince = '2026-09-08T12:00:00.000Z';
+    await fireEvent.click(screen.getByRole('button', { name: 'Last 7 days' }));
+    await waitFor(() => expect(screen.getByTestId('report-covers').textContent).toContain('reaches past what this computer keeps'));
+    expect(screen.getByTestId('report-covers').getAttribute('role')).toBe('status');
+  });
 });

@@ -9,4 +9,11 @@ export type SlaReport = { from: string, to: string, group_by: GroupBy,
 /**
  * The zone days, weeks and months are read in.
  */
-time_zone: string, groups: Array<ReportGroup>, total: ReportGroup, };
+time_zone: string, groups: Array<ReportGroup>, total: ReportGroup, 
+/**
+ * Set on a desktop's report whose period reaches past its working set:
+ * the outcomes it counts are those known since this moment (what the
+ * desktop keeps); the server's report covers the whole period. Absent:
+ * the whole period is counted.
+ */
+covers_since?: string | null, };
