@@ -23,6 +23,7 @@ fn main() {
             "agents",
             "tags",
             "merge_targets",
+            "archive_tickets",
             "merge_preview",
             "mentions",
             "macros",

@@ -171,6 +171,17 @@ pub async fn tags(desk: State<'_, Desk>) -> IpcResult<Vec<fyncall_domain::tags::
     desk.with_reader(|c| c.tags()).await
 }
 
+/// A page of the tickets closed before the working set that `search`
+/// finds, from the server's archive (newest first; `cursor` for the next).
+#[tauri::command]
+pub async fn archive_tickets(
+    desk: State<'_, Desk>,
+    search: Option<String>,
+    cursor: Option<String>,
+) -> IpcResult<fyncall_cache::Page> {
+    desk.archive_tickets(search, cursor).await
+}
+
 /// Tickets `ticket` could be merged into, for the picker (the same
 /// customer's first); `query` narrows them by `#number` or subject words.
 #[tauri::command]

@@ -519,20 +519,44 @@ impl Desk {
         };
         match engine.fetch_ticket(&wanted).await {
             Ok(id) => self.with_reader(move |c| c.ticket(id, Utc::now())).await,
-            Err(e) if e.is_transient() => {
-                let days = self
-                    .with_reader(|c| c.settings())
-                    .await
-                    .map_or(fyncall_domain::working_set::SYNC_WINDOW_DEFAULT_DAYS, |s| {
-                        s.sync_window_days
-                    });
-                Err(IpcError::new(
-                    IpcCode::Unreachable,
-                    fyncall_domain::working_set::archive_offline(days),
-                ))
-            }
+            Err(e) if e.is_transient() => Err(self.archive_offline().await),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A page of the server's archive: tickets closed before the working
+    /// set that `search` finds. Offline, the error says older closed
+    /// tickets need a connection.
+    pub async fn archive_tickets(
+        &self,
+        search: Option<String>,
+        cursor: Option<String>,
+    ) -> IpcResult<fyncall_cache::Page> {
+        let Some(engine) = self.engine() else {
+            return Err(IpcError::new(
+                IpcCode::NotSignedIn,
+                "older closed tickets are on the team's server: sign in to search them",
+            ));
+        };
+        match engine.search_archive(search, cursor).await {
+            Ok(page) => Ok(page.into()),
+            Err(e) if e.is_transient() => Err(self.archive_offline().await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// "Older closed tickets need a connection", with the team's window.
+    async fn archive_offline(&self) -> IpcError {
+        let days = self
+            .with_reader(|c| c.settings())
+            .await
+            .map_or(fyncall_domain::working_set::SYNC_WINDOW_DEFAULT_DAYS, |s| {
+                s.sync_window_days
+            });
+        IpcError::new(
+            IpcCode::Unreachable,
+            fyncall_domain::working_set::archive_offline(days),
+        )
     }
 
     pub async fn status(&self) -> IpcResult<StatusInfo> {

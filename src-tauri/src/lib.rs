@@ -351,6 +351,7 @@ pub fn run() {
             commands::agents,
             commands::tags,
             commands::merge_targets,
+            commands::archive_tickets,
             commands::merge_preview,
             commands::mentions,
             commands::macros,

@@ -96,6 +96,8 @@ export interface Backend {
   tags(): Promise<TagCount[]>;
   /** Tickets a ticket could be merged into: the same customer's first, narrowed by `#number` or words. */
   mergeTargets(ticket: string, query: string): Promise<TicketRow[]>;
+  /** A page of the server's archive: tickets closed before this computer's working set that `search` finds. */
+  archiveTickets(search: string | null, cursor: string | null): Promise<Page>;
   /** What merging `ticket` into `into` would do now: the rules' answer and what moves. */
   mergePreview(ticket: string, into: string): Promise<MergePreview>;
   act(mutation: Mutation): Promise<Acted>;

@@ -163,6 +163,18 @@ export class MockBackend implements Backend {
     if (!d) throw { code: 'not_found', message: `no ticket ${id} in the cache` };
     return { ...d, unread_mentions: d.unread_mentions ?? [], merged: d.merged ?? [], actions: this.#actions(ticketCandidates(d.ticket, alice)) };
   };
+  /** The server's archive (a test fills it; `null`: offline). */
+  archive: TicketRow[] | null = [];
+  archiveSearches: (string | null)[] = [];
+  archiveTickets = async (search: string | null) => {
+    this.archiveSearches.push(search);
+    if (this.archive === null) {
+      throw { code: 'unreachable', message: 'Older closed tickets need a connection: this one closed before the last 90 days the desk keeps offline' };
+    }
+    const q = (search ?? '').toLowerCase();
+    const tickets = this.archive.filter((r) => !q || r.subject.toLowerCase().includes(q));
+    return { tickets: structuredClone(tickets), next_cursor: null, total: tickets.length };
+  };
   /** Merge targets: every other ticket not closed in `rows`, narrowed by number or words. */
   mergeTargets = async (ticket: string, query: string) => {
     const q = query.trim().toLowerCase().replace(/^#/, '');

@@ -31,6 +31,7 @@ export class TauriBackend implements Backend {
   settings = () => invoke<Awaited<ReturnType<Backend['settings']>>>('settings');
   agents = () => invoke<Awaited<ReturnType<Backend['agents']>>>('agents');
   tags = () => invoke<Awaited<ReturnType<Backend['tags']>>>('tags');
+  archiveTickets = (search: string | null, cursor: string | null) => invoke<Awaited<ReturnType<Backend['archiveTickets']>>>('archive_tickets', { search, cursor });
   mergeTargets = (ticket: string, query: string) => invoke<Awaited<ReturnType<Backend['mergeTargets']>>>('merge_targets', { ticket, query });
   mergePreview = (ticket: string, into: string) => invoke<Awaited<ReturnType<Backend['mergePreview']>>>('merge_preview', { ticket, into });
   mentions = () => invoke<Awaited<ReturnType<Backend['mentions']>>>('mentions');

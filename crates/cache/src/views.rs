@@ -129,6 +129,26 @@ pub struct Page {
     pub total: Option<u64>,
 }
 
+/// A page of the server's list (the archive of tickets closed before the
+/// working set) as a list shows it: nothing of it is pending here.
+impl From<fyncall_domain::wire::TicketPage> for Page {
+    fn from(page: fyncall_domain::wire::TicketPage) -> Page {
+        Page {
+            tickets: page
+                .tickets
+                .into_iter()
+                .map(|b| TicketRow {
+                    ticket: b.ticket,
+                    sla: b.sla,
+                    pending: false,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+            total: Some(page.total.max(0) as u64),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

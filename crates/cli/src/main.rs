@@ -115,8 +115,17 @@ enum Command {
         #[arg(long)]
         cursor: Option<String>,
     },
-    /// A ticket with its SLA timers, AI context and timeline (id or #number).
+    /// A ticket with its SLA timers, AI context and timeline (id or #number);
+    /// one closed before this machine's working set comes from the server.
     Show { ticket: String },
+    /// Tickets closed before this machine's working set, from the server:
+    /// those whose subject, description or comments hold WORDS.
+    Archive {
+        words: Option<String>,
+        /// The next page, as the last one said.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
     /// A conversation with its messages and linked tickets.
     Conversation { id: String },
     /// Create a ticket on a conversation; prints its id.
@@ -486,6 +495,41 @@ async fn run(cli: Cli) -> Outcome {
                 output::tickets(&cache, &page, view, now)?;
                 Ok(())
             }
+        }
+        Command::Archive { words, cursor } => {
+            let cache = open_cache(&ctx.home)?;
+            let days = cache.settings()?.sync_window_days;
+            if ctx.offline || session::load(&ctx.home)?.is_none() {
+                return Err(Failure::other(
+                    fyncall_domain::working_set::archive_offline(days).replace("this one", "they"),
+                ));
+            }
+            let engine = ctx.engine(cache).await?;
+            let page: fyncall_cache::Page = match engine.search_archive(words, cursor).await {
+                Ok(page) => page.into(),
+                Err(e) if e.is_transient() => {
+                    return Err(Failure::other(format!(
+                        "{} ({e})",
+                        fyncall_domain::working_set::archive_offline(days)
+                            .replace("this one", "they")
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if ctx.json {
+                return ctx.print(&page);
+            }
+            let cache = engine.cache().clone();
+            let cache = cache
+                .lock()
+                .map_err(|_| Failure::other("the cache lock was poisoned"))?;
+            let now = cache.server_now(Utc::now())?;
+            output::titled(
+                &cache,
+                &page,
+                &format!("Closed before the last {days} days (from the server)"),
+                now,
+            )
         }
         Command::Show { ticket } => {
             let cache = open_cache(&ctx.home)?;

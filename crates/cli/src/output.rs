@@ -58,11 +58,16 @@ fn when(t: Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-pub fn tickets(cache: &Cache, page: &Page, view: View, _now: Timestamp) -> Result<(), Failure> {
+pub fn tickets(cache: &Cache, page: &Page, view: View, now: Timestamp) -> Result<(), Failure> {
+    titled(cache, page, view.title(), now)
+}
+
+/// A page of tickets under `title`.
+pub fn titled(cache: &Cache, page: &Page, title: &str, _now: Timestamp) -> Result<(), Failure> {
     let names = names(cache)?;
     match page.total {
-        Some(n) => println!("{} — {n} ticket(s)", view.title()),
-        None => println!("{}", view.title()),
+        Some(n) => println!("{title} — {n} ticket(s)"),
+        None => println!("{title}"),
     }
     println!(
         "  {:<7} {:<40} {:<20} {:<7} {:<16} {:<10} {:<26} UPDATED",

@@ -396,6 +396,15 @@ pub struct TicketBody {
     pub sla: crate::Sla,
 }
 
+/// `GET /tickets`: one page of a view (API.md "Tickets").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketPage {
+    pub tickets: Vec<TicketBody>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
 /// `GET /tickets/{id}`: the ticket and its timeline, oldest first (with the
 /// comments of the tickets merged into it); how the desktop reads a ticket
 /// from the archive, closed before its working set.

@@ -147,15 +147,7 @@ pub struct ConversationBody {
     pub ticket_ids: Vec<Uuid>,
 }
 
-/// `GET /tickets`: one page of a view.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TicketPage {
-    pub tickets: Vec<TicketBody>,
-    pub next_cursor: Option<String>,
-    pub total: i64,
-}
-
-pub use fyncall_domain::wire::{Entity, PullPage, PulledChange, TicketBody};
+pub use fyncall_domain::wire::{Entity, PullPage, PulledChange, TicketBody, TicketPage};
 
 pub use fyncall_domain::wire::NewAgent;
 

@@ -498,6 +498,40 @@ impl Client {
         read(self.send(req).await?).await
     }
 
+    /// The tickets closed before `before` (a working set's cutoff) that
+    /// `words` find, most recently closed first, a page of `limit` from
+    /// `cursor`: the archive a desktop does not keep.
+    pub async fn archive(
+        &self,
+        words: Option<&str>,
+        before: Timestamp,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<fyncall_domain::wire::TicketPage> {
+        let mut query = vec![
+            ("view", "all".to_owned()),
+            ("status", fyncall_domain::Status::Closed.as_str().to_owned()),
+            (
+                "updated_before",
+                fyncall_domain::wire::millis::format(&before),
+            ),
+            ("sort", "updated".to_owned()),
+            ("order", "desc".to_owned()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(w) = words.map(str::trim).filter(|w| !w.is_empty()) {
+            query.push(("q", w.to_owned()));
+        }
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        let req = self
+            .request(reqwest::Method::GET, "/tickets")
+            .query(&query)
+            .timeout(Duration::from_secs(30));
+        read(self.send(req).await?).await
+    }
+
     /// The server's SLA report for `query` (the whole history, not only
     /// what this machine keeps).
     pub async fn sla_report(

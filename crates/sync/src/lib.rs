@@ -558,6 +558,26 @@ impl Engine {
         Ok(id)
     }
 
+    /// A page of the tickets closed before the working set that `words`
+    /// find, from the server (the desktop does not keep them); offline,
+    /// the unreachable server's error.
+    pub async fn search_archive(
+        &self,
+        words: Option<String>,
+        cursor: Option<String>,
+    ) -> Result<fyncall_domain::wire::TicketPage> {
+        let before = self
+            .with_cache(|c| {
+                let now = c.server_now(Utc::now())?;
+                let days = c.settings()?.sync_window_days;
+                Ok(fyncall_domain::working_set::cutoff(now, days))
+            })
+            .await?;
+        self.client()?
+            .archive(words.as_deref(), before, 50, cursor.as_deref())
+            .await
+    }
+
     /// Starts the cache over after an answer from another database.
     async fn heal(&self, seen: Option<uuid::Uuid>, report: &mut Report) -> Result<Pass> {
         let (resent, changes) = self.with_cache(move |c| c.heal(seen)).await?;

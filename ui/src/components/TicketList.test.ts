@@ -201,4 +201,32 @@ describe('the ticket list', () => {
     await waitFor(() => expect(backend.queries[0]?.tags).toEqual({ any_of: ['vip'], none_of: [] }));
     expect((screen.getByLabelText('Tags') as HTMLInputElement).value).toBe('vip');
   });
+
+  it('offers the server\'s archive below a list of closed tickets, and says when it needs a connection', async () => {
+    const backend = new MockBackend(null, many(3));
+    backend.archive = [row(900, 'Refund for a lost parcel', { status: 'closed' }), row(901, 'Damaged lamp', { status: 'closed' })];
+    const opened: string[] = [];
+    const p = props(backend);
+    const { container } = render(TicketList, { ...p, props: { ...p.props, onOpen: (id: string) => opened.push(id) } });
+    await waitFor(() => expect(shown(container)).toBe(3));
+    // Not for a list without closed tickets.
+    expect(container.querySelector('[data-testid=archive]')).toBeNull();
+    await fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'closed' } });
+    await waitFor(() => expect(container.querySelector('[data-testid=archive]')?.textContent).toContain('closed in the last 90 days'));
+    expect(backend.archiveSearches).toEqual([]);
+    await fireEvent.input(screen.getByLabelText('Search'), { target: { value: 'refund' } });
+    await fireEvent.click(container.querySelector('[data-action=search-archive]') as HTMLElement);
+    await waitFor(() => expect(container.querySelectorAll('[data-testid=archive-list] tbody tr')).toHaveLength(1));
+    expect(backend.archiveSearches).toEqual(['refund']);
+    expect(container.querySelector('[data-testid=archive-list]')?.textContent).toContain('#900');
+    await fireEvent.click(container.querySelector('[data-testid=archive-list] tbody tr td.subject') as HTMLElement);
+    expect(opened).toEqual([backend.archive[0].id]);
+    // Offline: the archive's words, and a way to try again.
+    backend.archive = null;
+    await fireEvent.input(screen.getByLabelText('Search'), { target: { value: 'lamp' } });
+    await waitFor(() => expect(container.querySelector('[data-action=search-archive]')).not.toBeNull());
+    await fireEvent.click(container.querySelector('[data-action=search-archive]') as HTMLElement);
+    await waitFor(() => expect(container.querySelector('[data-testid=archive] [role=alert]')?.textContent).toContain('Older closed tickets need a connection'));
+    expect(container.querySelector('[data-testid=archive] [data-action=retry]')).not.toBeNull();
+  });
 });

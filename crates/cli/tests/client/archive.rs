@@ -68,6 +68,39 @@ fn an_old_closed_ticket_comes_from_the_server_and_stays() {
         "every ticket not closed, however old"
     );
 
+    // The archive, searched on the server: the old ones, newest first.
+    let listed = json_of(&home, &["archive"]);
+    assert_eq!(listed["total"].as_u64(), Some(old.len() as u64), "{listed}");
+    let numbers: Vec<i64> = listed["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .map(|t| t["number"].as_i64().expect("number"))
+        .collect();
+    assert!(
+        numbers.iter().all(|n| old.contains(n)),
+        "only closed before the window"
+    );
+    let words = json_of(&home, &["archive", "parcel"]);
+    let found = words["tickets"].as_array().expect("tickets");
+    assert!(!found.is_empty(), "a word finds some: {words}");
+    assert!(
+        found.iter().all(|t| t["subject"]
+            .as_str()
+            .is_some_and(|s| s.to_lowercase().contains("parcel"))),
+        "{words}"
+    );
+    let table = expect(&home, &["archive", "parcel"], 0);
+    assert!(
+        table.starts_with("Closed before the last 90 days (from the server)"),
+        "{table}"
+    );
+    let out = fyncall(&home, &["--offline", "archive"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Older closed tickets need a connection")
+    );
+
     // Offline, an old one is not here, and the command says why.
     let first = format!("#{}", old[0]);
     let out = fyncall(&home, &["--offline", "show", &first]);
