@@ -14,22 +14,25 @@ use crate::{Cache, millis};
 impl Cache {
     /// The report for `query` at `now`, from what this machine holds.
     pub fn sla_report(&self, query: &ReportQuery, now: Timestamp) -> Result<SlaReport> {
-        let to = millis(query.to);
+        let (from, to) = (millis(query.from), millis(query.to));
+        // The tickets that may have an outcome in the period (the rule the
+        // server reads by, on the cache's columns).
+        let which = report::candidates_sql("t.status", "t.created_at", "t.updated_at", "?1", "?2");
         let mut entries = Vec::new();
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {} FROM activity a JOIN tickets t ON t.id = a.ticket_id
-             WHERE a.kind IN ('created', 'assigned') AND t.created_at < ?1",
+             WHERE a.kind IN ('created', 'assigned') AND {which}",
             crate::rows::activity_columns("a")
         ))?;
-        let mut rows = stmt.query([to])?;
+        let mut rows = stmt.query([from, to])?;
         while let Some(row) = rows.next()? {
             entries.push(crate::rows::stored_activity(row)?);
         }
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT data FROM tickets WHERE created_at < ?1")?;
+            .prepare_cached(&format!("SELECT t.data FROM tickets t WHERE {which}"))?;
         let mut tickets = Vec::new();
-        for data in stmt.query_map([to], |r| r.get::<_, String>(0))? {
+        for data in stmt.query_map([from, to], |r| r.get::<_, String>(0))? {
             tickets.push(serde_json::from_str::<Ticket>(&data?)?);
         }
         let tickets = report::gather(tickets, entries);

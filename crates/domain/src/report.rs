@@ -233,6 +233,43 @@ fn outcome(
     Some(Outcome { met, at, stop })
 }
 
+/// Whether a report of `[from, to)` must read `ticket` ([`candidates_sql`]
+/// in Rust: the property tests hold the two to the whole team's answer).
+pub fn candidate(ticket: &Ticket, from: Timestamp, to: Timestamp) -> bool {
+    use crate::ticket::Status;
+    ticket.created_at < to
+        && (ticket.updated_at >= from
+            || !matches!(ticket.status, Status::Resolved | Status::Closed))
+}
+
+/// The tickets a report of `[from, to)` must read, as SQL over stored
+/// columns (`status`, `created_at`, `updated_at`, and the parameters
+/// `from` and `to`, in the store's time form): created before `to`, and
+/// changed since `from` or with a timer still running. Every other ticket's
+/// outcomes were known before `from`: a met is known at its stop, which
+/// changes the ticket; a miss at its due moment, and a ticket whose timer
+/// was missed in the period and stopped since was changed by that stop, or
+/// it still runs. So a month's report reads the month's tickets and the
+/// running ones, not the team's whole history.
+pub fn candidates_sql(
+    status: &str,
+    created_at: &str,
+    updated_at: &str,
+    from: &str,
+    to: &str,
+) -> String {
+    use crate::ticket::Status;
+    let running: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| !matches!(s, Status::Resolved | Status::Closed))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "{created_at} < {to} AND ({updated_at} >= {from} OR {status} IN ({}))",
+        running.join(", ")
+    )
+}
+
 /// The zone days, weeks and months are read in: the calendar's, else UTC.
 pub fn report_zone(settings: &TeamSettings) -> Tz {
     settings

@@ -1,11 +1,14 @@
 //! How fast a change reaches a team's live streams, without and with
-//! presence: 40 agents each with a live stream on one release server, 50
+//! presence: 40 agents (or more) each with a live stream on one release server, 50
 //! comment pushes a second for 10 s; then the same with every agent's
 //! presence heartbeat every 10 s (4 a second in all), as the app sends them.
 //! Latency is from the push sent to the `changed` event read on each of the
 //! 40 streams; p50 / p99 / max of every (push, stream) pair.
 //!
-//! `cargo bench -p fyncall-server --bench presence` (part of `scripts/bench`).
+//! `cargo bench -p fyncall-server --bench presence` (part of `scripts/bench`);
+//! FYNCALL_BENCH_AGENTS (default 40) and FYNCALL_BENCH_SECONDS (default 10)
+//! set the team and each phase's length. The server's resident memory is
+//! printed before and after each phase.
 //! The server is the real release binary in its own process, on loopback;
 //! the clients share the machine's cores with it.
 
@@ -18,9 +21,25 @@ use uuid::Uuid;
 mod support;
 use support::{EMAILS, listen, login, ms, percentile, push, serve};
 
-const AGENTS: usize = 40;
 const PUSHES_PER_SECOND: u64 = 50;
-const SECONDS: u64 = 10;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The resident memory of process `pid`, in MiB.
+fn rss_mib(pid: Option<u32>) -> f64 {
+    pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
 struct Phase {
@@ -33,6 +52,8 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let agents = setting("FYNCALL_BENCH_AGENTS", 40) as usize;
+    let seconds = setting("FYNCALL_BENCH_SECONDS", 10);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("team.db");
     let team = demo::create(&path, chrono::Utc::now()).expect("demo team");
@@ -44,7 +65,7 @@ async fn main() {
         .build()
         .expect("http");
     let mut tokens = Vec::new();
-    for i in 0..AGENTS {
+    for i in 0..agents {
         tokens.push(login(&http, &api, EMAILS[i % EMAILS.len()]).await);
     }
     let ticket = fyncall_testkit::http::first_ticket(&http, &server.url, &tokens[0]).await;
@@ -53,12 +74,23 @@ async fn main() {
         streams.push(listen(&http, &api, token).await);
     }
     println!(
-        "presence: {AGENTS} agents each with a live stream, {PUSHES_PER_SECOND} comment pushes a second for {SECONDS} s, heartbeats every {} s per agent",
+        "presence: {agents} agents each with a live stream, {PUSHES_PER_SECOND} comment pushes a second for {seconds} s, heartbeats every {} s per agent",
         HEARTBEAT_EVERY.as_secs()
     );
     let mut figures = Vec::new();
     for heartbeats in [false, true] {
-        let phase = run(&http, &api, &tokens, &ticket, &mut streams, heartbeats).await;
+        let rss_before = rss_mib(server.pid());
+        let phase = run(
+            &http,
+            &api,
+            &tokens,
+            &ticket,
+            &mut streams,
+            heartbeats,
+            seconds,
+        )
+        .await;
+        let rss_after = rss_mib(server.pid());
         let mut samples = phase.samples;
         let label = if heartbeats {
             "with presence   "
@@ -70,7 +102,7 @@ async fn main() {
             percentile(&mut samples, 0.99),
         );
         println!(
-            "-- change to the other streams {label}: p50 {} p99 {} max {} ({} pushes x {AGENTS} streams = {} arrivals)",
+            "-- change to the other streams {label}: p50 {} p99 {} max {} ({} pushes x {agents} streams = {} arrivals); server RSS {rss_before:.0} → {rss_after:.0} MiB",
             ms(p50),
             ms(p99),
             ms(*samples.last().expect("samples")),
@@ -92,6 +124,7 @@ async fn run(
     ticket: &str,
     streams: &mut [tokio::sync::mpsc::UnboundedReceiver<(i64, Instant)>],
     heartbeats: bool,
+    seconds: u64,
 ) -> Phase {
     // What the streams said before this phase is not part of it.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -137,7 +170,7 @@ async fn run(
     let mut pushes = Vec::new();
     let mut every = tokio::time::interval(Duration::from_millis(1000 / PUSHES_PER_SECOND));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for i in 0..PUSHES_PER_SECOND * SECONDS {
+    for i in 0..PUSHES_PER_SECOND * seconds {
         every.tick().await;
         let (http, api, token, ticket) = (
             http.clone(),

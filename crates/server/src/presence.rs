@@ -52,10 +52,33 @@ struct Place {
     typing_until: Option<Instant>,
 }
 
+/// The team's presence as the streams send it: the list, and its JSON made
+/// once for every stream (a team of 500 agents has 500 streams; writing the
+/// list for each was most of a presence event's cost).
+#[derive(Debug, Default, PartialEq)]
+pub struct TeamPresence {
+    pub list: Vec<PresenceEntry>,
+    pub json: String,
+}
+
+impl TeamPresence {
+    fn new(list: Vec<PresenceEntry>) -> TeamPresence {
+        let json = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
+        TeamPresence { list, json }
+    }
+}
+
+impl std::ops::Deref for TeamPresence {
+    type Target = Vec<PresenceEntry>;
+    fn deref(&self) -> &Vec<PresenceEntry> {
+        &self.list
+    }
+}
+
 pub struct Presence {
     origin: Uuid,
     places: Mutex<HashMap<String, Place>>,
-    tx: watch::Sender<Arc<Vec<PresenceEntry>>>,
+    tx: watch::Sender<Arc<TeamPresence>>,
 }
 
 impl Default for Presence {
@@ -69,7 +92,7 @@ impl Presence {
         Presence {
             origin: Uuid::new_v4(),
             places: Mutex::new(HashMap::new()),
-            tx: watch::channel(Arc::new(Vec::new())).0,
+            tx: watch::channel(Arc::new(TeamPresence::new(Vec::new()))).0,
         }
     }
 
@@ -79,7 +102,7 @@ impl Presence {
     }
 
     /// The team's presence now, and every change of it after.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<Vec<PresenceEntry>>> {
+    pub fn subscribe(&self) -> watch::Receiver<Arc<TeamPresence>> {
         self.tx.subscribe()
     }
 
@@ -182,10 +205,10 @@ impl Presence {
     fn publish(&self, now: Instant) {
         let list = self.snapshot(now);
         self.tx.send_if_modified(|current| {
-            if current.as_slice() == list.as_slice() {
+            if current.list == list {
                 false
             } else {
-                *current = Arc::new(list);
+                *current = Arc::new(TeamPresence::new(list));
                 true
             }
         });

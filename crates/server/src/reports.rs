@@ -13,18 +13,27 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// Every ticket created before `to` (no later ticket has an outcome in the
-/// period), with the assignment history in its timeline.
-pub fn inputs(db: &mut dyn TokenDb, to: Timestamp) -> StoreResult<Vec<ReportTicket>> {
-    let to = millis::format(&to);
+/// The tickets that may have an outcome in `[from, to)`
+/// ([`report::candidates_sql`]: created before `to`, changed since `from`
+/// or still running), with the assignment history in their timelines.
+pub fn inputs(
+    db: &mut dyn TokenDb,
+    from: Timestamp,
+    to: Timestamp,
+) -> StoreResult<Vec<ReportTicket>> {
+    let (from, to) = (millis::format(&from), millis::format(&to));
+    let which = report::candidates_sql("t.status", "t.created_at", "t.updated_at", "$1", "$2");
+    let args = [Some(from.as_str()), Some(to.as_str())];
     let tickets = db.rows_built(
-        "SELECT data FROM tickets WHERE created_at < $1",
-        &[Some(to.as_str())],
+        &format!("SELECT t.data FROM tickets t WHERE {which}"),
+        &args,
     )?;
     let entries = db.rows_built(
-        "SELECT a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
-         WHERE a.kind IN ('created', 'assigned') AND t.created_at < $1",
-        &[Some(to.as_str())],
+        &format!(
+            "SELECT a.data FROM activity a JOIN tickets t ON t.id = a.ticket_id
+             WHERE a.kind IN ('created', 'assigned') AND {which}"
+        ),
+        &args,
     )?;
     let tickets: Vec<Ticket> = parse(tickets)?;
     let entries: Vec<Activity> = parse(entries)?;

@@ -569,13 +569,14 @@ pub trait Store: Send + Sync + 'static {
     /// is ended and answers `unavailable` in words.
     fn report_inputs(
         &self,
+        from: Timestamp,
         to: Timestamp,
         limit: std::time::Duration,
     ) -> StoreResult<Vec<fyncall_domain::report::ReportTicket>> {
         read_tokens(self, |db| {
             let started = std::time::Instant::now();
             db.time_limit(Some(limit))?;
-            let read = crate::reports::inputs(db, to);
+            let read = crate::reports::inputs(db, from, to);
             // The connection goes back to its pool without the limit.
             db.time_limit(None)?;
             match read {

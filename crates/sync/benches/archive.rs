@@ -14,6 +14,10 @@
 //!
 //! `cargo bench -p fyncall-sync --bench archive`. The server runs in this
 //! process on its SQLite file; the client talks to it over loopback.
+//! FYNCALL_BENCH_HISTORY_DB=PATH keeps the seeded team there and reuses it
+//! when it exists (seeding a million tickets takes minutes).
+//! FYNCALL_BENCH_HISTORY_DB=PATH keeps the seeded team there and reuses it
+//! when it exists (seeding a million tickets takes minutes).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -60,27 +64,41 @@ async fn main() {
         .and_then(|n| n.replace(['_', ','], "").parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("team.db");
+    let kept = std::env::var_os("FYNCALL_BENCH_HISTORY_DB").map(std::path::PathBuf::from);
+    let db = kept.unwrap_or_else(|| dir.path().join("team.db"));
     let now = Utc::now();
-    let team = demo::create(&db, now).expect("demo");
-    let seeding = Instant::now();
-    let made = demo::history(
-        team.store.as_ref(),
-        &team.admin,
-        &team.agents,
-        tickets,
-        730,
-        now,
-    )
-    .expect("history");
-    println!(
-        "history: {} tickets over 730 days ({} closed) × 2 comments on {} conversations, seeded in {:.0} s; server file {:.0} MiB",
-        made.tickets,
-        made.closed,
-        made.conversations,
-        seeding.elapsed().as_secs_f64(),
-        mib(files(&db))
-    );
+    let store = if db.exists() {
+        let store = fyncall_server::Database::Sqlite(db.clone())
+            .open()
+            .expect("the kept team");
+        println!(
+            "history: the team kept at {} ({:.0} MiB), seeded earlier",
+            db.display(),
+            mib(files(&db))
+        );
+        store
+    } else {
+        let team = demo::create(&db, now).expect("demo");
+        let seeding = Instant::now();
+        let made = demo::history(
+            team.store.as_ref(),
+            &team.admin,
+            &team.agents,
+            tickets,
+            730,
+            now,
+        )
+        .expect("history");
+        println!(
+            "history: {} tickets over 730 days ({} closed) × 2 comments on {} conversations, seeded in {:.0} s; server file {:.0} MiB",
+            made.tickets,
+            made.closed,
+            made.conversations,
+            seeding.elapsed().as_secs_f64(),
+            mib(files(&db))
+        );
+        team.store
+    };
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -89,7 +107,7 @@ async fn main() {
         max_request_rate: 0,
         ..Default::default()
     };
-    let server = app::start_with(team.store.clone(), listener, unlimited)
+    let server = app::start_with(store.clone(), listener, unlimited)
         .await
         .expect("start");
     let url = format!("http://{}", server.addr);

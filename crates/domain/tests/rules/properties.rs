@@ -435,6 +435,63 @@ fn check_merge_invariants(state: &State) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A report reads only the tickets that may have an outcome in its period
+/// (`report::candidate`, the SQL the stores read by): the same numbers as
+/// reading the whole team, for periods before, across and after the
+/// sequence's changes, read at its end and days later.
+fn check_report_reads_its_period(world: &World, end: Timestamp) -> Result<(), TestCaseError> {
+    use fyncall_domain::report::{self, GroupBy, ReportQuery};
+    let agents: Vec<_> = world.state.agents.values().cloned().collect();
+    let all: Vec<_> = world.state.tickets.values().cloned().collect();
+    let start = t0();
+    let span = end - start;
+    for now in [end, end + TimeDelta::days(3)] {
+        for (from, to) in [
+            (start - TimeDelta::days(1), now + TimeDelta::days(1)),
+            (start + span / 3, start + span * 2 / 3),
+            (start + span / 2, now),
+            (end - TimeDelta::minutes(30), now + TimeDelta::hours(5)),
+        ] {
+            if from >= to {
+                continue;
+            }
+            let query = ReportQuery {
+                from,
+                to,
+                group_by: GroupBy::Agent,
+            };
+            let whole = report::sla_report(
+                &report::gather(all.clone(), world.timeline.clone()),
+                &world.state.settings,
+                &agents,
+                &query,
+                now,
+            );
+            let read: Vec<_> = all
+                .iter()
+                .filter(|t| report::candidate(t, from, to))
+                .cloned()
+                .collect();
+            let part = report::sla_report(
+                &report::gather(read, world.timeline.clone()),
+                &world.state.settings,
+                &agents,
+                &query,
+                now,
+            );
+            prop_assert_eq!(
+                part,
+                whole,
+                "the report of {} – {} read at {}",
+                from,
+                to,
+                now
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -523,6 +580,7 @@ proptest! {
             check_sla_invariants(&world.state, now)?;
             check_sla_invariants(&world.state, now + TimeDelta::days(3))?;
         }
+        check_report_reads_its_period(&world, now)?;
     }
 
     #[test]

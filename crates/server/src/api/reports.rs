@@ -61,7 +61,7 @@ pub async fn sla(
         })?,
     };
     let query = ReportQuery { from, to, group_by };
-    // Each report reads every ticket of its period: a few at once, built
+    // Each report reads the tickets of its period: a few at once, built
     // off the async workers, so other requests keep their answers.
     let Ok(permit) = state.reports.clone().try_acquire_owned() else {
         return Err(ApiError::rate_limited(
@@ -76,7 +76,7 @@ pub async fn sla(
     let out = state
         .blocking(move |s| {
             let _building = permit;
-            let (tickets, agents) = (s.report_inputs(to, limit)?, s.agents()?);
+            let (tickets, agents) = (s.report_inputs(from, to, limit)?, s.agents()?);
             Ok(report::sla_report(
                 &tickets, &settings, &agents, &query, now,
             ))

@@ -274,7 +274,7 @@ struct Live {
     first: Option<i64>,
     check: tokio::time::Interval,
     /// The team's presence; an event goes out at most once a second.
-    presence: tokio::sync::watch::Receiver<std::sync::Arc<Vec<fyncall_domain::PresenceEntry>>>,
+    presence: tokio::sync::watch::Receiver<std::sync::Arc<crate::presence::TeamPresence>>,
     presence_sent: Option<tokio::time::Instant>,
     /// When the presence changed within a second of the last event sent: the
     /// moment the latest goes out.
@@ -294,10 +294,9 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     }
 }
 
-fn presence_event(list: &[fyncall_domain::PresenceEntry]) -> Event {
-    Event::default()
-        .event("presence")
-        .data(serde_json::to_string(list).unwrap_or_else(|_| "[]".into()))
+/// The team's presence, its JSON made once for every stream.
+fn presence_event(team: &crate::presence::TeamPresence) -> Event {
+    Event::default().event("presence").data(&team.json)
 }
 
 fn changed(seq: i64, database_id: Uuid) -> Event {
