@@ -144,7 +144,7 @@ impl From<fyncall_domain::wire::TicketPage> for Page {
                 })
                 .collect(),
             next_cursor: page.next_cursor,
-            total: Some(page.total.max(0) as u64),
+            total: page.total.map(|n| n.max(0) as u64),
         }
     }
 }

@@ -402,7 +402,10 @@ pub struct TicketBody {
 pub struct TicketPage {
     pub tickets: Vec<TicketBody>,
     pub next_cursor: Option<String>,
-    pub total: i64,
+    /// How many tickets the whole list holds; absent when asked without
+    /// (`total=false`: a search of the archive reads its page, not every match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// `GET /tickets/{id}`: the ticket and its timeline, oldest first (with the

@@ -139,7 +139,10 @@ pub fn list_tickets<R: ReadRows + ?Sized>(
 ) -> StoreResult<TicketPage> {
     let settings = rows.settings()?;
     let sql = list_sql(q, now, rows.dialect())?;
-    let total = rows.count(&sql.count_sql, &sql.count_args)?;
+    let total = match q.with_total {
+        true => Some(rows.count(&sql.count_sql, &sql.count_args)?),
+        false => None,
+    };
     let found = rows.keyed(&sql.page_sql, &sql.page_args, sql.int_key)?;
     let has_more = found.len() > sql.limit;
     let mut tickets = Vec::new();

@@ -135,6 +135,8 @@ pub struct TicketQuery {
     pub order: Option<fyncall_domain::Order>,
     pub limit: u32,
     pub cursor: Option<String>,
+    /// Whether the answer counts the whole list (`total`).
+    pub with_total: bool,
 }
 
 /// A conversation as answered: with its messages, oldest first, and its

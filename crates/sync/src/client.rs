@@ -518,6 +518,8 @@ impl Client {
             ("sort", "updated".to_owned()),
             ("order", "desc".to_owned()),
             ("limit", limit.to_string()),
+            // The page alone: counting every match reads the whole archive.
+            ("total", "false".to_owned()),
         ];
         if let Some(w) = words.map(str::trim).filter(|w| !w.is_empty()) {
             query.push(("q", w.to_owned()));

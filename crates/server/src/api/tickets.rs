@@ -116,6 +116,15 @@ pub fn ticket_query(
         order,
         limit,
         cursor: get("cursor").cloned(),
+        with_total: match get("total").map(String::as_str) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(t) => {
+                return Err(ApiError::bad_request(format!(
+                    "total must be true or false, not {t:?}"
+                )));
+            }
+        },
     })
 }
 
@@ -150,7 +159,8 @@ fn through(to: Option<fyncall_domain::Timestamp>) -> Option<fyncall_domain::Time
            ("created_from" = Option<String>, Query), ("created_to" = Option<String>, Query),
            ("updated_from" = Option<String>, Query), ("updated_to" = Option<String>, Query),
            ("sort" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<u32>, Query),
-           ("cursor" = Option<String>, Query)),
+           ("cursor" = Option<String>, Query),
+           ("total" = Option<bool>, Query, description = "false: the page alone, without counting the whole list")),
     responses((status = 200, body = TicketList)))]
 pub async fn list(
     State(state): State<AppState>,

@@ -581,6 +581,28 @@ async fn snapshot_sends_the_working_set(store: Kind) {
             "{v}"
         );
     }
+    // The archive's page alone, without counting every match.
+    let (s, v) = t
+        .get(
+            &t.bob,
+            "/tickets?view=all&status=closed&q=parcel&total=false",
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert!(v.get("total").is_none(), "{v}");
+    let ids: Vec<&Value> = v["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert!(ids.contains(&&json!(archived)) && ids.len() == 2, "{v}");
+    let (s, v) = t
+        .get(&t.bob, "/tickets?view=all&status=closed&q=parcel")
+        .await;
+    assert_eq!((s.as_u16(), v["total"].as_i64()), (200, Some(2)), "{v}");
+    let (s, v) = t.get(&t.bob, "/tickets?total=maybe").await;
+    assert_error(&(s, v), 400, "bad_request");
     let (s, v) = t.get(&t.bob, "/tickets/999999").await;
     assert_error(&(s, v.clone()), 404, "not_found");
     assert!(v.to_string().contains("#999999"), "{v}");
