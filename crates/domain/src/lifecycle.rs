@@ -49,6 +49,14 @@ pub fn check_move(from: Status, to: Status) -> Result<(), Refusal> {
 }
 
 /// A closed ticket takes no further change of any kind.
+/// "Not closed" as SQL on a stored status column (`status`): the tickets
+/// whose timers may still run and whose moments the sweep keeps, the
+/// tickets every view but the archive shows, the tags the pickers offer.
+/// Closed is final, so every reader asks this one question.
+pub fn not_closed_sql(status: &str) -> String {
+    format!("{status} <> '{}'", Status::Closed.as_str())
+}
+
 pub fn check_not_closed(status: Status) -> Result<(), Refusal> {
     if status == Status::Closed {
         Err(Refusal::invalid_transition(

@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 mod support;
-use support::{EMAILS, listen, login, ms, percentile, push, serve};
+use support::{EMAILS, listen, login, ms, percentile, post, push, serve};
 
 const PUSHES_PER_SECOND: u64 = 50;
 
@@ -64,9 +64,27 @@ async fn main() {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("http");
+    // One agent per stream, as a team has them (an agent's sessions are
+    // capped): the demo's, then agents the admin adds.
+    let admin = login(&http, &api, "admin@demo.fyncall.test").await;
     let mut tokens = Vec::new();
     for i in 0..agents {
-        tokens.push(login(&http, &api, EMAILS[i % EMAILS.len()]).await);
+        let email = match EMAILS.get(i) {
+            Some(e) => (*e).to_owned(),
+            None => {
+                let email = format!("bench{i}@demo.fyncall.test");
+                post(
+                    &http,
+                    format!("{api}/agents"),
+                    &admin,
+                    json!({"name": format!("Bench Agent {i}"), "email": email, "role": "agent",
+                        "password": fyncall_testkit::DEMO_PASSWORD}),
+                )
+                .await;
+                email
+            }
+        };
+        tokens.push(login(&http, &api, &email).await);
     }
     let ticket = fyncall_testkit::http::first_ticket(&http, &server.url, &tokens[0]).await;
     let mut streams = Vec::new();

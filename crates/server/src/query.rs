@@ -144,7 +144,7 @@ pub fn list_sql(q: &TicketQuery, now: Timestamp, dialect: Dialect) -> Result<Lis
     let view = q.view.unwrap_or(View::All);
     for term in view.rule().terms(&q.statuses) {
         let clause = match term {
-            Term::NotClosed => "status <> 'closed'".to_owned(),
+            Term::NotClosed => fyncall_domain::lifecycle::not_closed_sql("status"),
             Term::AssignedToViewer => {
                 format!(
                     "assignee_id = {}",

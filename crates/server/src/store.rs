@@ -615,7 +615,10 @@ pub trait Store: Send + Sync + 'static {
     fn tag_counts(&self) -> StoreResult<Vec<fyncall_domain::tags::TagCount>> {
         read_tokens(self, |db| {
             let rows = db.rows_built(
-                "SELECT tags FROM tickets WHERE status <> 'closed' AND tags <> ''",
+                &format!(
+                    "SELECT tags FROM tickets WHERE {} AND tags <> ''",
+                    fyncall_domain::lifecycle::not_closed_sql("status")
+                ),
                 &[],
             )?;
             Ok(fyncall_domain::tags::counts(

@@ -478,9 +478,11 @@ impl Steps for PgSteps<'_, '_, '_> {
     }
 
     fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>> {
-        let rows = self
-            .db
-            .query("SELECT data FROM tickets WHERE status <> 'closed'", &[])?;
+        let sql = format!(
+            "SELECT data FROM tickets WHERE {}",
+            fyncall_domain::lifecycle::not_closed_sql("status")
+        );
+        let rows = self.db.query_dynamic(&sql, &[])?;
         parse_rows(&rows)
     }
 

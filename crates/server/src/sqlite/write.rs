@@ -319,7 +319,10 @@ impl Steps for SqliteSteps<'_> {
     fn running_tickets(&mut self) -> StoreResult<Vec<Ticket>> {
         super::parse_rows(
             self.conn,
-            "SELECT data FROM tickets WHERE status <> 'closed'",
+            &format!(
+                "SELECT data FROM tickets WHERE {}",
+                fyncall_domain::lifecycle::not_closed_sql("status")
+            ),
             [],
         )
     }
