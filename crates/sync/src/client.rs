@@ -961,23 +961,24 @@ impl Client {
     }
 
     /// The live stream: each event as a [`Live`] (a heartbeat says the line
-    /// is alive).
+    /// is alive). Presence comes as changes to the list this client holds
+    /// (`?presence=changes`), given on as the whole list each time.
     pub async fn stream(&self) -> Result<impl Stream<Item = Result<Live>> + use<>> {
         let req = self
-            .request(reqwest::Method::GET, "/sync/stream")
+            .request(reqwest::Method::GET, "/sync/stream?presence=changes")
             .header("accept", "text/event-stream");
         let response = self.send(req).await?;
         let base = self.base.clone();
         let bytes = response.bytes_stream();
         Ok(futures_util::stream::unfold(
-            (bytes, String::new(), Vec::<Result<Live>>::new()),
-            move |(mut bytes, mut buffer, mut ready)| {
+            (bytes, String::new(), Vec::<Result<Live>>::new(), Vec::new()),
+            move |(mut bytes, mut buffer, mut ready, mut team)| {
                 let base = base.clone();
                 async move {
                     loop {
                         if !ready.is_empty() {
                             let item = ready.remove(0);
-                            return Some((item, (bytes, buffer, ready)));
+                            return Some((item, (bytes, buffer, ready, team)));
                         }
                         match bytes.next().await {
                             None => return None,
@@ -986,14 +987,25 @@ impl Client {
                                     "the live stream from {base} broke: {}",
                                     root_cause(&e)
                                 )));
-                                return Some((item, (bytes, buffer, ready)));
+                                return Some((item, (bytes, buffer, ready, team)));
                             }
                             Some(Ok(chunk)) => {
                                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                                 buffer = buffer.replace("\r\n", "\n");
                                 while let Some(end) = buffer.find("\n\n") {
                                     let block: String = buffer.drain(..end + 2).collect();
-                                    ready.push(Ok(parse_event(&block)));
+                                    let live = match parse_event(&block) {
+                                        Event::Live(Live::Presence(list)) => {
+                                            team = list.clone();
+                                            Live::Presence(list)
+                                        }
+                                        Event::Live(live) => live,
+                                        Event::PresenceChanges(changes) => {
+                                            team = changes.apply(&team);
+                                            Live::Presence(team.clone())
+                                        }
+                                    };
+                                    ready.push(Ok(live));
                                 }
                             }
                         }
@@ -1015,8 +1027,16 @@ pub enum Live {
     Presence(Vec<fyncall_domain::PresenceEntry>),
 }
 
+/// An event of the stream as read: presence changes are laid on the list
+/// the client holds before they go on.
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Live(Live),
+    PresenceChanges(fyncall_domain::presence::PresenceChanges),
+}
+
 /// An event block of the stream, read.
-fn parse_event(block: &str) -> Live {
+fn parse_event(block: &str) -> Event {
     let mut event = "message";
     let mut data = String::new();
     for line in block.lines() {
@@ -1027,12 +1047,17 @@ fn parse_event(block: &str) -> Live {
         }
     }
     match event {
-        "changed" => serde_json::from_str::<Value>(&data)
-            .ok()
-            .and_then(|v| v.get("cursor")?.as_i64())
-            .map_or(Live::Alive, Live::Changed),
-        "presence" => serde_json::from_str(&data).map_or(Live::Alive, Live::Presence),
-        _ => Live::Alive,
+        "changed" => Event::Live(
+            serde_json::from_str::<Value>(&data)
+                .ok()
+                .and_then(|v| v.get("cursor")?.as_i64())
+                .map_or(Live::Alive, Live::Changed),
+        ),
+        "presence" => Event::Live(serde_json::from_str(&data).map_or(Live::Alive, Live::Presence)),
+        "presence_changes" => {
+            serde_json::from_str(&data).map_or(Event::Live(Live::Alive), Event::PresenceChanges)
+        }
+        _ => Event::Live(Live::Alive),
     }
 }
 
@@ -1081,34 +1106,43 @@ async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Live, parse_event};
+    use super::{Event, Live, parse_event};
 
     #[test]
     fn parses_changed_and_presence_events_and_skips_comments() {
         assert_eq!(
             parse_event("event: changed\ndata: {\"cursor\": 42}\n\n"),
-            Live::Changed(42)
+            Event::Live(Live::Changed(42))
         );
-        assert_eq!(parse_event(":keep-alive\n\n"), Live::Alive);
+        assert_eq!(parse_event(":keep-alive\n\n"), Event::Live(Live::Alive));
         assert_eq!(
             parse_event("event: other\ndata: {\"cursor\": 1}\n\n"),
-            Live::Alive
+            Event::Live(Live::Alive)
         );
         assert_eq!(
             parse_event("event: changed\ndata: nonsense\n\n"),
-            Live::Alive
+            Event::Live(Live::Alive)
         );
         assert_eq!(
             parse_event("event: presence\ndata: []\n\n"),
-            Live::Presence(Vec::new())
+            Event::Live(Live::Presence(Vec::new()))
         );
         let id = "0190e7a0-0000-7000-8000-000000000001";
         match parse_event(&format!(
             "event: presence\ndata: [{{\"agent_id\": \"{id}\", \"ticket_id\": \"{id}\", \"state\": \"typing\"}}]\n\n"
         )) {
-            Live::Presence(list) => {
+            Event::Live(Live::Presence(list)) => {
                 assert_eq!(list.len(), 1);
                 assert_eq!(list[0].state, fyncall_domain::PresenceState::Typing);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_event(&format!(
+            "event: presence_changes\ndata: {{\"gone\": [{{\"agent_id\": \"{id}\"}}]}}\n\n"
+        )) {
+            Event::PresenceChanges(c) => {
+                assert!(c.set.is_empty());
+                assert_eq!(c.gone.len(), 1);
             }
             other => panic!("{other:?}"),
         }

@@ -74,7 +74,7 @@ pub async fn listen(
     token: &str,
 ) -> tokio::sync::mpsc::UnboundedReceiver<(i64, Instant)> {
     let res = http
-        .get(format!("{api}/sync/stream"))
+        .get(format!("{api}/sync/stream?presence=changes"))
         .bearer_auth(token)
         .send()
         .await

@@ -280,6 +280,11 @@ struct Live {
     /// moment the latest goes out.
     presence_due: Option<tokio::time::Instant>,
     presence_opened: bool,
+    /// The client asked for changes (`?presence=changes`): after the first
+    /// list, `presence_changes` events against the list it holds.
+    presence_changes: bool,
+    /// The list this stream sent last (or holds by the changes it sent).
+    presence_last: Option<std::sync::Arc<crate::presence::TeamPresence>>,
     _slot: crate::limits::StreamSlot,
 }
 
@@ -305,12 +310,31 @@ fn changed(seq: i64, database_id: Uuid) -> Event {
         .data(json!({"cursor": seq, "database_id": database_id}).to_string())
 }
 
-#[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync",
-    responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}; `presence` events: the team's presence, a list of {agent_id, ticket_id?, conversation_id?, state}")))]
+/// `GET /sync/stream`'s query.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// `changes`: after the first `presence` list, `presence_changes`
+    /// events ({set, gone}) instead of the whole list each time.
+    presence: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/stream", tag = "sync", params(StreamParams),
+    responses((status = 200, content_type = "text/event-stream", description = "`changed` events: {cursor, database_id}; `presence` events: the team's presence, a list of {agent_id, ticket_id?, conversation_id?, state}; with presence=changes, `presence_changes` events after the first list: {set: [entry], gone: [{agent_id, ticket_id?, conversation_id?}]}")))]
 pub async fn stream(
     State(state): State<AppState>,
     AgentAuth(_agent, token_hash, ..): AgentAuth,
+    axum::extract::Query(params): axum::extract::Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let presence_changes = match params.presence.as_deref() {
+        None | Some("list") => false,
+        Some("changes") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "presence must be list or changes, not {other:?}"
+            )));
+        }
+    };
     let slot = state.streams.open(&token_hash)?;
     // Subscribe before reading the sequence so no change falls between.
     let rx = state.changes.subscribe();
@@ -330,6 +354,8 @@ pub async fn stream(
         presence_sent: None,
         presence_due: None,
         presence_opened: false,
+        presence_changes,
+        presence_last: None,
         _slot: slot,
     };
     // `last` is the newest cursor sent: a sequence announced twice (by this
@@ -368,14 +394,29 @@ pub async fn stream(
                         continue;
                     }
                     live.presence_due = None;
-                    let list = live.presence.borrow_and_update().clone();
+                    let team = live.presence.borrow_and_update().clone();
+                    let event = match (live.presence_changes, &live.presence_last) {
+                        (true, Some(last)) => {
+                            let changes = fyncall_domain::presence::PresenceChanges::between(
+                                &last.list, &team.list,
+                            );
+                            if changes.is_empty() {
+                                continue;
+                            }
+                            Event::default().event("presence_changes").data(
+                                serde_json::to_string(&changes).unwrap_or_else(|_| "{}".into()),
+                            )
+                        }
+                        _ => presence_event(&team),
+                    };
+                    live.presence_last = Some(team);
                     // The opening list does not hold back the first change.
                     live.presence_sent = match live.presence_opened {
                         false => None,
                         true => Some(now),
                     };
                     live.presence_opened = true;
-                    return Some((Ok(presence_event(&list)), live));
+                    return Some((Ok(event), live));
                 }
                 // An ended session (logout, expiry, password change,
                 // deactivation, an admin) closes its streams.

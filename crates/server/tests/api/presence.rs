@@ -21,8 +21,13 @@ pub struct Watch {
 
 impl Watch {
     pub async fn open(http: &reqwest::Client, url: &str, token: &str) -> Watch {
+        Watch::open_at(http, url, token, "/sync/stream").await
+    }
+
+    /// A stream at `path` (with its query).
+    pub async fn open_at(http: &reqwest::Client, url: &str, token: &str, path: &str) -> Watch {
         let res = http
-            .get(format!("{url}/sync/stream"))
+            .get(format!("{url}{path}"))
             .bearer_auth(token)
             .send()
             .await
@@ -282,7 +287,63 @@ async fn a_change_is_never_held_behind_presence(kind: Kind) {
     }
 }
 
+/// With `?presence=changes`, the first list comes whole and then only what
+/// changed: a heartbeat's entry, a state that moved, a place left.
+async fn presence_changes_carry_what_changed(kind: Kind) {
+    let t = Team::new(kind).await;
+    let ticket = t.ticket(&t.alice, "high").await;
+    let tid = ticket["id"].as_str().expect("id").to_owned();
+    let (s, v) = t.get(&t.alice, "/sync/stream?presence=everything").await;
+    assert_error(&(s, v), 400, "bad_request");
+    let mut alice =
+        Watch::open_at(&t.http, &t.url, &t.alice, "/sync/stream?presence=changes").await;
+    let wait = Duration::from_secs(5);
+    let mut next_presence = async || loop {
+        let (name, data) = alice.next_event(wait).await;
+        if name.starts_with("presence") {
+            return (name, serde_json::from_str::<Value>(&data).expect("json"));
+        }
+    };
+    assert_eq!(next_presence().await, ("presence".to_owned(), json!([])));
+    t.post(
+        &t.admin,
+        "/presence",
+        json!({"conversation_id": t.conversation, "state": "viewing"}),
+    )
+    .await;
+    assert_eq!(
+        next_presence().await,
+        (
+            "presence_changes".to_owned(),
+            json!({"set": [{"agent_id": t.admin_id, "conversation_id": t.conversation, "state": "viewing"}]})
+        )
+    );
+    t.post(
+        &t.bob,
+        "/presence",
+        json!({"ticket_id": tid, "state": "typing"}),
+    )
+    .await;
+    assert_eq!(
+        next_presence().await,
+        (
+            "presence_changes".to_owned(),
+            json!({"set": [{"agent_id": t.bob_id, "ticket_id": tid, "state": "typing"}]})
+        ),
+        "only Bob's entry: the admin's did not change"
+    );
+    t.post(&t.bob, "/presence", json!({"state": "left"})).await;
+    assert_eq!(
+        next_presence().await,
+        (
+            "presence_changes".to_owned(),
+            json!({"gone": [{"agent_id": t.bob_id, "ticket_id": tid}]})
+        )
+    );
+}
+
 both_stores!(
+    presence_changes_carry_what_changed,
     presence_reaches_the_team_and_ends,
     presence_events_come_at_most_once_a_second,
     a_change_is_never_held_behind_presence
