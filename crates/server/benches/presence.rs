@@ -87,9 +87,12 @@ async fn main() {
         tokens.push(login(&http, &api, &email).await);
     }
     let ticket = fyncall_testkit::http::first_ticket(&http, &server.url, &tokens[0]).await;
+    // Streams last as long as the bench: a client without the requests'
+    // 60 s limit (a longer run's streams would end half-way).
+    let streaming = reqwest::Client::new();
     let mut streams = Vec::new();
     for token in &tokens {
-        streams.push(listen(&http, &api, token).await);
+        streams.push(listen(&streaming, &api, token).await);
     }
     println!(
         "presence: {agents} agents each with a live stream, {PUSHES_PER_SECOND} comment pushes a second for {seconds} s, heartbeats every {} s per agent",
