@@ -519,7 +519,9 @@ impl Desk {
         };
         match engine.fetch_ticket(&wanted).await {
             Ok(id) => self.with_reader(move |c| c.ticket(id, Utc::now())).await,
-            Err(e) if e.is_transient() => Err(self.archive_offline().await),
+            Err(e) if e.is_transient() => Err(self
+                .offline(fyncall_domain::working_set::archive_offline)
+                .await),
             Err(e) => Err(e.into()),
         }
     }
@@ -540,23 +542,22 @@ impl Desk {
         };
         match engine.search_archive(search, cursor).await {
             Ok(page) => Ok(page.into()),
-            Err(e) if e.is_transient() => Err(self.archive_offline().await),
+            Err(e) if e.is_transient() => Err(self
+                .offline(fyncall_domain::working_set::archive_search_offline)
+                .await),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// "Older closed tickets need a connection", with the team's window.
-    async fn archive_offline(&self) -> IpcError {
+    /// "Older closed tickets need a connection", in `words` for the team's window.
+    async fn offline(&self, words: fn(u32) -> String) -> IpcError {
         let days = self
             .with_reader(|c| c.settings())
             .await
             .map_or(fyncall_domain::working_set::SYNC_WINDOW_DEFAULT_DAYS, |s| {
                 s.sync_window_days
             });
-        IpcError::new(
-            IpcCode::Unreachable,
-            fyncall_domain::working_set::archive_offline(days),
-        )
+        IpcError::new(IpcCode::Unreachable, words(days))
     }
 
     pub async fn status(&self) -> IpcResult<StatusInfo> {

@@ -501,7 +501,7 @@ async fn run(cli: Cli) -> Outcome {
             let days = cache.settings()?.sync_window_days;
             if ctx.offline || session::load(&ctx.home)?.is_none() {
                 return Err(Failure::other(
-                    fyncall_domain::working_set::archive_offline(days).replace("this one", "they"),
+                    fyncall_domain::working_set::archive_search_offline(days),
                 ));
             }
             let engine = ctx.engine(cache).await?;
@@ -510,8 +510,7 @@ async fn run(cli: Cli) -> Outcome {
                 Err(e) if e.is_transient() => {
                     return Err(Failure::other(format!(
                         "{} ({e})",
-                        fyncall_domain::working_set::archive_offline(days)
-                            .replace("this one", "they")
+                        fyncall_domain::working_set::archive_search_offline(days)
                     )));
                 }
                 Err(e) => return Err(e.into()),

@@ -30,6 +30,13 @@ pub fn archive_offline(days: u32) -> String {
     ARCHIVE_OFFLINE.replace("{days}", &days.to_string())
 }
 
+/// What the desktop says when the archive is searched offline.
+pub fn archive_search_offline(days: u32) -> String {
+    format!(
+        "Older closed tickets need a connection: the desk keeps offline only those closed in the last {days} days"
+    )
+}
+
 /// The earliest moment a closed ticket may have closed and still be in the
 /// working set at `now`.
 pub fn cutoff(now: Timestamp, days: u32) -> Timestamp {
